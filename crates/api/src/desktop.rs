@@ -1,0 +1,91 @@
+//! What the desktop shell (src-tauri) and the Leptos UI say to each other over Tauri IPC.
+//! Every command returns `Result<T, CommandError>`; the error is serialized as `{kind, message}`.
+
+use serde::{Deserialize, Serialize};
+
+/// Machine-readable class of a command failure, for the UI to choose how to show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The user gave something unusable (malformed URL, short password, …).
+    InvalidInput,
+    /// The hub could not be reached.
+    Unreachable,
+    /// The hub refused (wrong password, revoked session, …).
+    Refused,
+    /// No OS keychain is available or it is locked.
+    Keychain,
+    /// The browser did not come back in time.
+    Timeout,
+    /// The person pressed Cancel.
+    Cancelled,
+    /// Anything else; the message says what.
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Where the app stands at start-up, returned by `app_status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AppStatus {
+    /// No profile yet: offer "Use a local hub" or "Connect to a server".
+    NeedsSetup,
+    /// A profile exists and no session could be restored: offer "Sign in with browser".
+    SignedOut {
+        profile: ProfileView,
+        /// Why the earlier session is gone, when there was one (revoked, expired, …).
+        #[serde(default)]
+        notice: Option<String>,
+    },
+    SignedIn { profile: ProfileView, session: SessionView },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub name: String,
+    pub server: String,
+    /// True when the server is the hub embedded in the app.
+    pub local: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub subject: String,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<String>,
+    /// Unix seconds when the session ends for good (the refresh token's absolute lifetime).
+    pub session_expires_at: Option<i64>,
+    /// Unix seconds when the in-memory access token expires (it is renewed silently).
+    pub access_expires_at: i64,
+}
+
+/// Arguments of `setup_local_hub`: the owner account created on first run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LocalHubSetup {
+    pub username: String,
+    pub password: String,
+}
+
+/// Arguments of `connect_server`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConnectServer {
+    pub url: String,
+}
+
+/// Answer of `local_hub_info`: whether the embedded hub already has its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalHubInfo {
+    pub initialized: bool,
+}

@@ -1,0 +1,129 @@
+//! Keyway wire types: what travels between the hub, the client, the CLI and the desktop UI.
+//!
+//! serde only, no I/O, and it compiles for `wasm32-unknown-unknown` so the UI shares it.
+
+use serde::{Deserialize, Serialize};
+
+pub mod desktop;
+
+/// The built-in public native client (RFC 8252) used by the desktop app and the CLI.
+pub const DESKTOP_CLIENT_ID: &str = "keyway-desktop";
+/// Loopback redirect URIs of the desktop client; any port is accepted (RFC 8252 §7.3).
+pub const LOOPBACK_REDIRECT_V4: &str = "http://127.0.0.1/callback";
+pub const LOOPBACK_REDIRECT_V6: &str = "http://[::1]/callback";
+/// Private-use URI scheme redirect of the desktop client (RFC 8252 §7.1).
+pub const DEEP_LINK_REDIRECT: &str = "app.keyway.desktop:/oauth/callback";
+/// Scopes the desktop client asks for at sign-in.
+pub const LOGIN_SCOPES: &[&str] = &["openid", "profile", "offline_access"];
+
+/// The body of every error on every route: a stable machine code and a human message.
+/// OAuth endpoints put RFC 6749 codes in `error` and also fill `error_description`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// Error codes on the wire. RFC 6749 / 7009 codes first, then Keyway's own.
+pub mod codes {
+    pub const INVALID_REQUEST: &str = "invalid_request";
+    pub const INVALID_CLIENT: &str = "invalid_client";
+    pub const INVALID_GRANT: &str = "invalid_grant";
+    pub const UNAUTHORIZED_CLIENT: &str = "unauthorized_client";
+    pub const UNSUPPORTED_GRANT_TYPE: &str = "unsupported_grant_type";
+    pub const UNSUPPORTED_RESPONSE_TYPE: &str = "unsupported_response_type";
+    pub const UNSUPPORTED_TOKEN_TYPE: &str = "unsupported_token_type";
+    pub const INVALID_SCOPE: &str = "invalid_scope";
+    pub const ACCESS_DENIED: &str = "access_denied";
+    pub const INVALID_TOKEN: &str = "invalid_token";
+    pub const SERVER_ERROR: &str = "server_error";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const INVALID_CREDENTIAL: &str = "invalid_credential";
+    pub const INSUFFICIENT_SCOPE: &str = "insufficient_scope";
+}
+
+/// Roles a user can hold; a user may hold several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Developer,
+    Reviewer,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Developer, Role::Reviewer, Role::Auditor, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Developer => "developer",
+            Role::Reviewer => "reviewer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `/oauth/token` success body (RFC 6749 §5.1, plus OIDC `id_token`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds until the session's absolute end, after which the refresh token stops working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// `/oauth/userinfo` body (OIDC core §5.3) with Keyway's `roles` claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub sub: String,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// The subset of the OIDC discovery document Keyway publishes and reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryDocument {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub revocation_endpoint: String,
+    pub response_types_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}

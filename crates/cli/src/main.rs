@@ -1,0 +1,225 @@
+//! keyway: sign in to a Keyway hub (or any OpenID provider) and use the session from scripts.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use keyway_client::config::{self, Config, DEFAULT_PROFILE, Profile};
+use keyway_client::login::LoginOptions;
+use keyway_client::{Client, Error, SessionInfo, Vault};
+use serde_json::json;
+
+
+#[derive(Parser)]
+#[command(name = "keyway", version, about = "Keyway: sign in, keep the session in the OS keychain, use it from scripts.")]
+struct Cli {
+    /// Profile to use (default: the profile marked default, else "default").
+    #[arg(long, global = true, env = "KEYWAY_PROFILE")]
+    profile: Option<String>,
+    /// Print machine-readable JSON on stdout (errors as {"error", "message"}).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign in through the browser (Authorization Code + PKCE, loopback redirect).
+    Login {
+        /// Keyway hub URL; saved in the profile.
+        #[arg(long)]
+        server: Option<String>,
+        /// Sign in with any OpenID provider instead: its issuer URL (needs --client-id).
+        #[arg(long, requires = "client_id")]
+        issuer: Option<String>,
+        /// OAuth client id registered at the provider for a native app (loopback redirect).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Don't open a browser: print the sign-in link alone on a line on stderr and wait.
+        #[arg(long)]
+        no_browser: bool,
+        /// Seconds to wait for the browser (default 300, env KEYWAY_LOGIN_TIMEOUT_SECS).
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// Show who is signed in (renews the access token from the keychain when needed).
+    Whoami,
+    /// Revoke the session at the server and remove it from the keychain.
+    Logout,
+}
+
+/// A failure the CLI reports: code for --json, message for people.
+struct Failure {
+    code: String,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure { code: e.code().to_string(), message: e.to_string() }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEYWAY_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let json = cli.json;
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keyway: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if json {
+                println!("{}", json!({"error": f.code, "message": f.message}));
+            } else {
+                eprintln!("keyway: {}", f.message);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let mut cfg = Config::load()?;
+    let profile_name = cli
+        .profile
+        .clone()
+        .or_else(|| cfg.default_profile.clone())
+        .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+    config::validate_profile_name(&profile_name)?;
+    match cli.command {
+        Command::Login { server, issuer, client_id, no_browser, timeout } => {
+            let profile = login_profile(&cfg, &profile_name, server, issuer, client_id)?;
+            let client = Client::new(profile.clone(), Vault::open()?)?;
+            let mut opts = LoginOptions { no_browser, ..LoginOptions::default() };
+            if let Some(t) = timeout {
+                if t == 0 {
+                    return Err(Error::InvalidInput("--timeout must be at least 1 second".into()).into());
+                }
+                opts.timeout = std::time::Duration::from_secs(t);
+            }
+            let cancel = opts.cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    cancel.cancel();
+                }
+            });
+            if !no_browser && !cli.json {
+                eprintln!("Opening the browser to sign in to {} …", profile.issuer_url());
+            }
+            let info = client.login(keyway_client::login::system_browser(), opts).await?;
+            cfg.upsert(profile.clone(), true);
+            cfg.save()?;
+            print_session(&profile, &info, cli.json, "Signed in as");
+            Ok(())
+        }
+        Command::Whoami => {
+            let profile = existing_profile(&cfg, &profile_name)?;
+            let client = Client::new(profile.clone(), Vault::open()?)?;
+            let info = client.whoami().await?;
+            print_session(&profile, &info, cli.json, "Signed in as");
+            Ok(())
+        }
+        Command::Logout => {
+            let profile = existing_profile(&cfg, &profile_name)?;
+            let client = Client::new(profile.clone(), Vault::open()?)?;
+            let out = client.logout().await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    json!({"profile": profile.name, "revoked_at_server": out.revoked_at_server, "removed_from_keychain": out.removed_from_keychain})
+                );
+            } else if !out.removed_from_keychain {
+                println!("Not signed in (profile {}).", profile.name);
+            } else if out.revoked_at_server {
+                println!("Signed out: the session is revoked and removed from the keychain.");
+            } else {
+                println!("Removed the session from the keychain, but the server could not be told to revoke it.");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The profile a login should use: what is saved, overridden by flags.
+fn login_profile(cfg: &Config, name: &str, server: Option<String>, issuer: Option<String>, client_id: Option<String>) -> Result<Profile, Error> {
+    let saved = cfg.get(name).cloned();
+    if let Some(issuer) = issuer {
+        let url = config::parse_server_url(&issuer)?;
+        let mut p = Profile::new(name, url.clone());
+        p.issuer = Some(url);
+        p.client_id = client_id.unwrap_or_default();
+        if p.client_id.trim().is_empty() {
+            return Err(Error::InvalidInput("--client-id must not be empty".into()));
+        }
+        return Ok(p);
+    }
+    let mut p = match (server, saved) {
+        (Some(s), _) => Profile::new(name, config::parse_server_url(&s)?),
+        (None, Some(p)) => p,
+        (None, None) => {
+            return Err(Error::InvalidInput(format!(
+                "profile '{name}' has no server yet: run `keyway login --server https://your-hub`"
+            )));
+        }
+    };
+    if let Some(id) = client_id {
+        p.client_id = id;
+    }
+    Ok(p)
+}
+
+fn existing_profile(cfg: &Config, name: &str) -> Result<Profile, Error> {
+    cfg.get(name).cloned().ok_or_else(|| Error::NotSignedIn)
+}
+
+fn fmt_time(unix: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let d = unix - now;
+    let rel = match d {
+        d if d < 0 => "already".to_string(),
+        d if d < 120 => format!("in {d} s"),
+        d if d < 7200 => format!("in {} min", d / 60),
+        d if d < 172_800 => format!("in {} h", d / 3600),
+        d => format!("in {} days", d / 86_400),
+    };
+    format!("{rel} (unix {unix})")
+}
+
+fn print_session(profile: &Profile, info: &SessionInfo, json: bool, lead: &str) {
+    let u = &info.user;
+    let username = u.preferred_username.clone().unwrap_or_else(|| u.sub.clone());
+    if json {
+        let v = json!({
+            "profile": profile.name,
+            "server": profile.issuer_url().as_str(),
+            "sub": u.sub,
+            "username": username,
+            "name": u.name,
+            "roles": u.roles,
+            "access_expires_at": info.access_expires_at,
+            "session_expires_at": info.session_expires_at,
+        });
+        println!("{v}");
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let display = u.name.clone().unwrap_or_else(|| username.clone());
+    let _ = writeln!(out, "{lead} {display} ({username}) on {}", profile.issuer_url());
+    let roles = if u.roles.is_empty() { "none".to_string() } else { u.roles.join(", ") };
+    let _ = writeln!(out, "roles:   {roles}");
+    if let Some(t) = info.session_expires_at {
+        let _ = writeln!(out, "session: ends {}", fmt_time(t));
+    }
+    let _ = writeln!(out, "profile: {}", profile.name);
+}
+

@@ -1,0 +1,247 @@
+//! keyway-client: everything a Keyway client does, without a UI.
+//!
+//! Used by the `keyway` CLI and the desktop app. Long-lived secrets (refresh tokens) live only in
+//! the OS keychain ([`vault`]); access tokens only in memory.
+
+pub mod config;
+pub mod error;
+pub mod login;
+pub mod loopback;
+pub mod oidc;
+pub mod pkce;
+pub mod secret;
+pub mod vault;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use keyway_api::UserInfo;
+use tokio::sync::Mutex;
+
+pub use config::{Config, Profile};
+pub use error::Error;
+pub use secret::SecretString;
+pub use vault::{SecretKind, Vault};
+
+use login::{LoginOptions, Opener, Pending};
+use oidc::Provider;
+
+/// Renew the access token when it has less than this many seconds left.
+const RENEW_MARGIN_SECS: i64 = 60;
+
+/// Who is signed in, and until when. Holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub user: UserInfo,
+    /// Unix seconds when the in-memory access token expires.
+    pub access_expires_at: i64,
+    /// Unix seconds when the session ends for good, if the server said.
+    pub session_expires_at: Option<i64>,
+}
+
+struct Session {
+    access_token: SecretString,
+    info: SessionInfo,
+}
+
+/// What `logout` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogoutOutcome {
+    /// The refresh token was revoked at the server (false: there was none, or the server has no
+    /// revocation endpoint).
+    pub revoked_at_server: bool,
+    /// A keychain entry was removed.
+    pub removed_from_keychain: bool,
+}
+
+/// A client for one profile.
+pub struct Client {
+    profile: Profile,
+    vault: Vault,
+    http: reqwest::Client,
+    provider: Mutex<Option<Arc<Provider>>>,
+    session: Mutex<Option<Session>>,
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl Client {
+    pub fn new(profile: Profile, vault: Vault) -> Result<Client, Error> {
+        config::validate_profile_name(&profile.name)?;
+        Ok(Client { profile, vault, http: oidc::http_client(), provider: Mutex::new(None), session: Mutex::new(None) })
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    async fn provider(&self) -> Result<Arc<Provider>, Error> {
+        let mut slot = self.provider.lock().await;
+        if let Some(p) = slot.as_ref() {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(Provider::discover(&self.http, self.profile.issuer_url()).await?);
+        *slot = Some(p.clone());
+        Ok(p)
+    }
+
+    /// Check that the profile's server answers as an OpenID provider (used before saving a profile).
+    pub async fn check_server(&self) -> Result<(), Error> {
+        *self.provider.lock().await = None;
+        self.provider().await.map(|_| ())
+    }
+
+    /// Sign in through the browser; the refresh token goes to the keychain.
+    pub async fn login(&self, opener: Opener, opts: LoginOptions) -> Result<SessionInfo, Error> {
+        // Fresh discovery and keys for every sign-in.
+        *self.provider.lock().await = None;
+        let provider = self.provider().await?;
+        let (listener, redirect_uri) = login::bind_loopback().await?;
+        let pending = Pending::new(redirect_uri);
+        let url = pending.authorize_url(&provider, &self.profile.client_id);
+        if opts.no_browser {
+            eprintln!("Open this link in a browser to sign in:");
+            eprintln!("{url}");
+        } else {
+            opener(url.as_str()).map_err(|e| {
+                Error::InvalidInput(format!("Could not open the browser ({e}). Sign in with this link instead: {url}"))
+            })?;
+        }
+        let code = login::await_code(listener, &pending, &provider, &opts).await?;
+        let tokens = provider
+            .exchange_code(&self.http, &self.profile.client_id, &code, &pending.redirect_uri, pending.verifier.secret())
+            .await?;
+        let id_token = tokens
+            .id_token
+            .as_deref()
+            .ok_or_else(|| Error::Protocol("the server returned no id_token for an openid sign-in".into()))?;
+        let claims = provider.verify_id_token(&self.profile.client_id, id_token, Some(&pending.nonce))?;
+        let refresh = tokens.refresh_token.clone().ok_or_else(|| {
+            Error::Protocol("the server returned no refresh token, so the session could not be kept".into())
+        })?;
+        let _lock = self.lock().await?;
+        self.vault.set(&self.profile.name, SecretKind::RefreshToken, &SecretString::new(refresh))?;
+        let info = self.finish(&provider, &tokens, Some(claims.subject().as_str())).await?;
+        Ok(info)
+    }
+
+    /// Turn a token response into the in-memory session, asking userinfo who this is.
+    async fn finish(&self, provider: &Provider, tokens: &keyway_api::TokenResponse, subject: Option<&str>) -> Result<SessionInfo, Error> {
+        let access_token = SecretString::new(tokens.access_token.clone());
+        let t = now();
+        let user = match provider.userinfo(&self.http, &access_token).await? {
+            Some(u) => u,
+            None => UserInfo { sub: subject.unwrap_or_default().to_string(), preferred_username: None, name: None, roles: vec![] },
+        };
+        if let Some(sub) = subject
+            && sub != user.sub
+        {
+            return Err(Error::Protocol("userinfo names a different user than the id_token".into()));
+        }
+        let info = SessionInfo {
+            user,
+            access_expires_at: t + tokens.expires_in as i64,
+            session_expires_at: tokens.refresh_expires_in.map(|s| t + s as i64),
+        };
+        *self.session.lock().await = Some(Session { access_token, info: info.clone() });
+        Ok(info)
+    }
+
+    /// Restore the session silently from the keychain (refresh grant).
+    /// `Ok(None)`: nothing stored. `Err(SessionEnded)`: the server no longer accepts it (the
+    /// keychain entry has been removed).
+    pub async fn restore(&self) -> Result<Option<SessionInfo>, Error> {
+        let provider = self.provider().await?;
+        let _lock = self.lock().await?;
+        // Read under the lock: another process may have rotated the token meanwhile.
+        let Some(refresh) = self.vault.get(&self.profile.name, SecretKind::RefreshToken)? else {
+            *self.session.lock().await = None;
+            return Ok(None);
+        };
+        let tokens = match provider.refresh(&self.http, &self.profile.client_id, &refresh).await {
+            Ok(t) => t,
+            Err(Error::Refused { code, message }) if code == keyway_api::codes::INVALID_GRANT => {
+                self.vault.delete(&self.profile.name, SecretKind::RefreshToken)?;
+                *self.session.lock().await = None;
+                return Err(Error::SessionEnded(message));
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(new_refresh) = &tokens.refresh_token {
+            self.vault.set(&self.profile.name, SecretKind::RefreshToken, &SecretString::new(new_refresh.clone()))?;
+        }
+        let subject = match &tokens.id_token {
+            Some(t) => Some(provider.verify_id_token(&self.profile.client_id, t, None)?.subject().to_string()),
+            None => None,
+        };
+        self.finish(&provider, &tokens, subject.as_deref()).await.map(Some)
+    }
+
+    /// A valid access token, renewed from the keychain when close to expiry.
+    pub async fn access_token(&self) -> Result<SecretString, Error> {
+        if let Some(s) = self.session.lock().await.as_ref()
+            && s.info.access_expires_at - now() > RENEW_MARGIN_SECS
+        {
+            return Ok(s.access_token.clone());
+        }
+        self.restore().await?.ok_or(Error::NotSignedIn)?;
+        let guard = self.session.lock().await;
+        guard.as_ref().map(|s| s.access_token.clone()).ok_or(Error::NotSignedIn)
+    }
+
+    /// Ask the server who we are (userinfo with a fresh access token).
+    pub async fn whoami(&self) -> Result<SessionInfo, Error> {
+        let token = self.access_token().await?;
+        let provider = self.provider().await?;
+        let mut guard = self.session.lock().await;
+        let s = guard.as_mut().ok_or(Error::NotSignedIn)?;
+        if let Some(user) = provider.userinfo(&self.http, &token).await? {
+            s.info.user = user;
+        }
+        Ok(s.info.clone())
+    }
+
+    /// The session held in memory, if any.
+    pub async fn current(&self) -> Option<SessionInfo> {
+        self.session.lock().await.as_ref().map(|s| s.info.clone())
+    }
+
+    /// Revoke the refresh token at the server (RFC 7009) and delete it from the keychain.
+    /// The keychain entry is deleted even when the server cannot be reached.
+    pub async fn logout(&self) -> Result<LogoutOutcome, Error> {
+        let _lock = self.lock().await?;
+        *self.session.lock().await = None;
+        let Some(refresh) = self.vault.get(&self.profile.name, SecretKind::RefreshToken)? else {
+            return Ok(LogoutOutcome { revoked_at_server: false, removed_from_keychain: false });
+        };
+        let revoked = match self.provider().await {
+            Ok(p) => p.revoke(&self.http, &self.profile.client_id, &refresh).await,
+            Err(e) => Err(e),
+        };
+        self.vault.delete(&self.profile.name, SecretKind::RefreshToken)?;
+        match revoked {
+            Ok(r) => Ok(LogoutOutcome { revoked_at_server: r, removed_from_keychain: true }),
+            Err(e) => {
+                tracing::warn!("the server could not revoke the session: {e}");
+                Ok(LogoutOutcome { revoked_at_server: false, removed_from_keychain: true })
+            }
+        }
+    }
+
+    /// A cross-process lock per profile, so two processes never refresh the same token at once
+    /// (rotation would make the loser trip reuse detection and end the session).
+    async fn lock(&self) -> Result<std::fs::File, Error> {
+        let dir = Config::dir()?.join("locks");
+        let path = dir.join(format!("{}.lock", self.profile.name));
+        tokio::task::spawn_blocking(move || -> Result<std::fs::File, Error> {
+            std::fs::create_dir_all(&dir)?;
+            let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+            f.lock()?;
+            Ok(f)
+        })
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?
+    }
+}

@@ -1,0 +1,118 @@
+//! The OS keychain: the only place a client keeps long-lived secrets.
+//!
+//! Entries live under service `keyway`, account `<profile>/<kind>` (Secret Service on Linux,
+//! Keychain on macOS, Credential Manager on Windows). There is no plaintext fallback.
+
+use std::sync::{Arc, OnceLock};
+
+use keyring_core::Entry;
+
+use crate::{Error, secret::SecretString};
+
+pub const SERVICE: &str = "keyway";
+
+/// What kind of secret an entry holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    RefreshToken,
+}
+
+impl SecretKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+/// A handle on the OS keychain. Cheap to clone.
+#[derive(Clone)]
+pub struct Vault {
+    _store: Arc<()>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault(os keychain)")
+    }
+}
+
+#[cfg(target_os = "linux")]
+const FIX: &str = "Keyway keeps your session only in the OS keychain, and no Secret Service is \
+     available. Install and start one (Debian/Ubuntu: `sudo apt install gnome-keyring`, then log in \
+     to a desktop session, or run `gnome-keyring-daemon --unlock --components=secrets` inside a D-Bus \
+     session) and try again";
+#[cfg(target_os = "macos")]
+const FIX: &str = "Keyway keeps your session only in the macOS Keychain, which could not be opened";
+#[cfg(target_os = "windows")]
+const FIX: &str = "Keyway keeps your session only in the Windows Credential Manager, which could not be opened";
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+const FIX: &str = "Keyway has no OS keychain support on this platform";
+
+static STORE: OnceLock<Result<(), String>> = OnceLock::new();
+
+fn init_store() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    let store = dbus_secret_service_keyring_store::Store::new();
+    #[cfg(target_os = "macos")]
+    let store = apple_native_keyring_store::keychain::Store::new();
+    #[cfg(target_os = "windows")]
+    let store = windows_native_keyring_store::Store::new();
+    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+    {
+        let store = store.map_err(|e| e.to_string())?;
+        keyring_core::set_default_store(store);
+        Ok(())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+    Err("unsupported platform".to_string())
+}
+
+impl Vault {
+    /// Connect to the OS keychain, or fail with a message that names the fix.
+    pub fn open() -> Result<Vault, Error> {
+        match STORE.get_or_init(init_store) {
+            Ok(()) => Ok(Vault { _store: Arc::new(()) }),
+            Err(cause) => Err(Error::Keychain(format!("{FIX}. (Cause: {cause})"))),
+        }
+    }
+
+    fn entry(&self, profile: &str, kind: SecretKind) -> Result<Entry, Error> {
+        Entry::new(SERVICE, &account(profile, kind)).map_err(keychain_error)
+    }
+
+    pub fn get(&self, profile: &str, kind: SecretKind) -> Result<Option<SecretString>, Error> {
+        match self.entry(profile, kind)?.get_password() {
+            Ok(s) => Ok(Some(SecretString::new(s))),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    pub fn set(&self, profile: &str, kind: SecretKind, secret: &SecretString) -> Result<(), Error> {
+        self.entry(profile, kind)?.set_password(secret.secret()).map_err(keychain_error)
+    }
+
+    /// Remove the entry; removing an absent entry is not an error.
+    pub fn delete(&self, profile: &str, kind: SecretKind) -> Result<(), Error> {
+        match self.entry(profile, kind)?.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+}
+
+/// The keychain account name of a secret.
+pub fn account(profile: &str, kind: SecretKind) -> String {
+    format!("{profile}/{}", kind.as_str())
+}
+
+fn keychain_error(e: keyring_core::Error) -> Error {
+    match e {
+        keyring_core::Error::NoStorageAccess(cause) => Error::Keychain(format!(
+            "The OS keychain is locked or refused access ({cause}). Unlock it (on Linux: your login \
+             keyring, e.g. with Seahorse or `gnome-keyring-daemon --unlock`) and try again."
+        )),
+        other => Error::Keychain(format!("The OS keychain failed: {other}. {FIX}.")),
+    }
+}
