@@ -1,1 +1,205 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: a real hub on 127.0.0.1, a sandboxed HOME, the real
+//! keychain (through `secret-tool`) and a scripted browser.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use keyway_api::Role;
+use keyway_hub::{Hub, RunningHub, Settings};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// The directory holding the workspace's built binaries (`target/debug`), found from the test
+/// executable (`target/debug/deps/<test>`), so a custom `CARGO_TARGET_DIR` works too.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+/// A built workspace binary; `cargo xtask test` builds them all before the tests run.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(p.is_file(), "{} is missing: run the tests with `cargo xtask test`, which builds it first", p.display());
+    p
+}
+
+/// A real keyway-hub on 127.0.0.1 with a SQLite file in a temp dir.
+pub struct TestHub {
+    pub url: String,
+    running: Option<RunningHub>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestHub {
+    /// Start a hub with these users (`(name, password, roles)`).
+    pub async fn start(users: &[(&str, &str, &[Role])]) -> Result<TestHub> {
+        let dir = tempfile::tempdir()?;
+        let settings = Settings {
+            listen: "127.0.0.1:0".parse()?,
+            database_url: format!("sqlite://{}", dir.path().join("hub.db").display()),
+            ..Settings::default()
+        };
+        let hub = Hub::open(settings).await?;
+        for (name, password, roles) in users {
+            hub.create_user(name, password, roles).await?;
+        }
+        let running = hub.serve().await?;
+        let url = running.issuer.clone();
+        let probe = reqwest::Client::new();
+        wait_for("the hub", Duration::from_secs(10), || {
+            let probe = probe.clone();
+            let url = url.clone();
+            async move { probe.get(format!("{url}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await?;
+        Ok(TestHub { url, running: Some(running), _dir: dir })
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+}
+
+/// Poll `ready` until it says yes; never a fixed sleep.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut ready: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = Instant::now();
+    loop {
+        if ready().await {
+            return Ok(());
+        }
+        if t0.elapsed() > limit {
+            bail!("{what} was not ready within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A private HOME with its own XDG dirs, so a test sees exactly the files its programs wrote.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Result<Sandbox> {
+        let dir = tempfile::tempdir()?;
+        for sub in ["home", "config", "data", "cache", "state"] {
+            std::fs::create_dir_all(dir.path().join(sub))?;
+        }
+        Ok(Sandbox { dir })
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// Environment for a program run in the sandbox. The keyring daemon's own XDG_DATA_HOME is
+    /// not affected: it is already running in the session.
+    pub fn env(&self) -> Vec<(String, PathBuf)> {
+        let p = self.dir.path();
+        vec![
+            ("HOME".into(), p.join("home")),
+            ("XDG_CONFIG_HOME".into(), p.join("config")),
+            ("XDG_DATA_HOME".into(), p.join("data")),
+            ("XDG_CACHE_HOME".into(), p.join("cache")),
+            ("XDG_STATE_HOME".into(), p.join("state")),
+        ]
+    }
+
+    pub fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.env_remove("KEYWAY_CONFIG_DIR").env_remove("KEYWAY_PROFILE").env_remove("BROWSER");
+        for (k, v) in self.env() {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Every file under the sandbox that contains one of `needles`.
+    pub fn files_containing(&self, needles: &[&str]) -> Result<Vec<PathBuf>> {
+        files_containing(self.dir.path(), needles)
+    }
+}
+
+/// Every regular file under `dir` (recursively) that contains one of `needles`.
+pub fn files_containing(dir: &Path, needles: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut hits = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let ft = e.file_type()?;
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if ft.is_file() {
+                let bytes = std::fs::read(e.path()).unwrap_or_default();
+                if needles.iter().any(|n| !n.is_empty() && bytes.windows(n.len()).any(|w| w == n.as_bytes())) {
+                    hits.push(e.path());
+                }
+            }
+        }
+    }
+    Ok(hits)
+}
+
+/// The secret stored in the Secret Service for `account` under service `keyway`, read with the
+/// stock `secret-tool` (a second, independent client of the keychain).
+pub fn keychain_lookup(account: &str) -> Result<Option<String>> {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "keyway", "username", account])
+        .output()
+        .context("running secret-tool (apt install libsecret-tools)")?;
+    let s = String::from_utf8(out.stdout)?;
+    Ok(if out.status.success() && !s.is_empty() { Some(s) } else { None })
+}
+
+/// What `secret-tool search` finds for `account` under service `keyway` (attributes and labels).
+pub fn keychain_search(account: &str) -> Result<String> {
+    let out = Command::new("secret-tool")
+        .args(["search", "--all", "service", "keyway", "username", account])
+        .output()
+        .context("running secret-tool (apt install libsecret-tools)")?;
+    Ok(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The value of the hidden `<input name=NAME value=…>` in a page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let tag_start = html.find(&needle).and_then(|i| html[..i].rfind("<input"))?;
+    let tag = &html[tag_start..tag_start + html[tag_start..].find('>')?];
+    let v = tag.split("value=\"").nth(1)?.split('"').next()?;
+    Some(v.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+}
+
+/// Play the browser: open the authorize URL, sign in on the hub's page, follow the redirect to
+/// the client's loopback listener. Returns the final page's text.
+pub async fn play_browser(authorize_url: &str, user: &str, password: &str) -> Result<String> {
+    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+    let page = http.get(authorize_url).send().await?;
+    ensure!(page.status() == 200, "authorize answered {}", page.status());
+    let html = page.text().await?;
+    let csrf = hidden_field(&html, "csrf").ok_or_else(|| anyhow!("no csrf field in {html}"))?;
+    let request = hidden_field(&html, "request").ok_or_else(|| anyhow!("no request field"))?;
+    let login = url::Url::parse(authorize_url)?.join("/login")?;
+    let resp = http
+        .post(login)
+        .form(&[("request", request.as_str()), ("csrf", csrf.as_str()), ("username", user), ("password", password)])
+        .send()
+        .await?;
+    ensure!(resp.status().is_redirection(), "login answered {}: {}", resp.status(), resp.text().await.unwrap_or_default());
+    let location = resp.headers().get("location").ok_or_else(|| anyhow!("no Location"))?.to_str()?.to_string();
+    ensure!(location.starts_with("http://127.0.0.1:"), "redirected to {location}, not the loopback listener");
+    let done = http.get(&location).send().await?;
+    ensure!(done.status() == 200, "the loopback listener answered {}", done.status());
+    Ok(done.text().await?)
+}

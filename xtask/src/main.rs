@@ -1,1 +1,295 @@
-fn main() {}
+//! Keyway's own automation: `cargo xtask setup | run | test | screenshots`.
+//!
+//! `setup` installs what a fresh Debian 12 machine lacks (apt packages, the wasm32 target and the
+//! pinned tools); `run` and `test` call it first, so the README's two commands work on a new machine.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
+const APT_PACKAGES: &[&str] = &[
+    "build-essential", "pkg-config", "curl", "libssl-dev", "libdbus-1-dev",
+    "libwebkit2gtk-4.1-dev", "libsoup-3.0-dev", "libjavascriptcoregtk-4.1-dev", "libgtk-3-dev",
+    "librsvg2-dev", "libayatana-appindicator3-dev",
+    "xvfb", "webkit2gtk-driver", "xdg-utils", "dbus", "dbus-x11", "gnome-keyring", "libsecret-tools",
+    "imagemagick", "nodejs", "npm",
+];
+const TRUNK_VERSION: &str = "0.21.14";
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+const NEXTEST_VERSION: &str = "0.9.143";
+const BINARYEN_VERSION: &str = "132";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let (cmd, rest) = args.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    match cmd {
+        "setup" => setup(),
+        "run" => {
+            setup()?;
+            build_ui()?;
+            run(cargo().args(["build", "-p", "keyway-desktop"]))?;
+            let bin = root().join("target/debug/keyway-desktop");
+            let status = Command::new(&bin).args(rest).status().with_context(|| format!("starting {}", bin.display()))?;
+            if !status.success() {
+                bail!("keyway-desktop exited with {status}");
+            }
+            Ok(())
+        }
+        "test" => {
+            setup()?;
+            test(rest, None)
+        }
+        "screenshots" => {
+            setup()?;
+            let dir = root().join("ui/screenshots");
+            std::fs::create_dir_all(&dir)?;
+            test(&["--test".into(), "desktop".into()], Some(&dir))
+        }
+        "headless" => headless(rest),
+        _ => {
+            eprintln!(
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/"
+            );
+            Ok(())
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {cmd:?}");
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    cmd.stderr(Stdio::null()).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn cargo_bin() -> PathBuf {
+    env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| home().join(".cargo")).join("bin")
+}
+
+fn home() -> PathBuf {
+    env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+/// Where npm puts the pinned binaryen (its wasm-opt is what trunk runs).
+fn binaryen_bin() -> PathBuf {
+    home().join(".cache/keyway-binaryen/node_modules/.bin")
+}
+
+/// PATH with the cargo bin dir and binaryen first.
+fn tool_path() -> String {
+    let old = env::var("PATH").unwrap_or_default();
+    format!("{}:{}:{old}", binaryen_bin().display(), cargo_bin().display())
+}
+
+
+fn setup() -> Result<()> {
+    // apt packages, only the missing ones.
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p])).is_none_or(|s| !s.contains("install ok installed"))
+        })
+        .collect();
+    if !missing.is_empty() {
+        let sudo = output(Command::new("id").arg("-u")).is_none_or(|u| u.trim() != "0");
+        let apt = |args: &[&str]| -> Result<()> {
+            let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+            if sudo {
+                c.arg("apt-get");
+            }
+            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            run(&mut c)
+        };
+        eprintln!("xtask: installing apt packages: {}", missing.join(" "));
+        apt(&["update", "-qq"])?;
+        let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+        args.extend(&missing);
+        apt(&args)?;
+    }
+    // wasm32 target.
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    // Pinned cargo tools.
+    let wasm_bindgen = wasm_bindgen_version()?;
+    // (crate, binary, version, --locked). A tool already at the pinned version is kept.
+    let tools = [
+        ("trunk", "trunk", TRUNK_VERSION, true),
+        ("tauri-driver", "tauri-driver", TAURI_DRIVER_VERSION, true),
+        ("cargo-nextest", "cargo-nextest", NEXTEST_VERSION, true),
+        // wasm-bindgen-cli's own lockfile wants a crate the registry mirror lacks: no --locked.
+        ("wasm-bindgen-cli", "wasm-bindgen", wasm_bindgen.as_str(), false),
+    ];
+    for (krate, bin, version, locked) in tools {
+        if installed_version(bin).is_some_and(|v| v == version) {
+            continue;
+        }
+        let mut c = Command::new("cargo");
+        c.args(["install", &format!("{krate}@{version}")]);
+        if locked {
+            c.arg("--locked");
+        }
+        run(&mut c)?;
+    }
+    // A binaryen whose wasm-opt understands current wasm-bindgen output (Debian's 108 does not).
+    let have_opt = output(Command::new(binaryen_bin().join("wasm-opt")).arg("--version")).unwrap_or_default();
+    if !have_opt.contains(&format!("version {BINARYEN_VERSION}")) {
+        let prefix = home().join(".cache/keyway-binaryen");
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&prefix).arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+    }
+    Ok(())
+}
+
+/// The version cargo recorded for an installed binary (`$CARGO_HOME/.crates.toml`), if the
+/// binary is still there.
+fn installed_version(bin: &str) -> Option<String> {
+    if bin == "cargo-nextest" {
+        // The machine image may ship nextest outside cargo's records; any version will do.
+        return output(Command::new("cargo").args(["nextest", "--version"]).env("PATH", tool_path())).map(|_| NEXTEST_VERSION.to_string());
+    }
+    if !cargo_bin().join(bin).is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(cargo_bin().parent()?.join(".crates.toml")).ok()?;
+    let doc: toml::Table = text.parse().ok()?;
+    // { v1 = { "trunk 0.21.14 (registry+…)" = ["trunk"] } }
+    doc.get("v1")?.as_table()?.iter().find_map(|(key, bins)| {
+        let has = bins.as_array()?.iter().any(|b| b.as_str() == Some(bin));
+        if has { key.split(' ').nth(1).map(str::to_string) } else { None }
+    })
+}
+
+/// The wasm-bindgen version the UI is locked to; the CLI must be exactly that.
+fn wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("ui/Cargo.lock")).context("reading ui/Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() == "name = \"wasm-bindgen\""
+            && let Some(v) = lines.next().and_then(|v| v.trim().strip_prefix("version = \""))
+        {
+            return Ok(v.trim_end_matches('"').to_string());
+        }
+    }
+    bail!("ui/Cargo.lock has no wasm-bindgen")
+}
+
+fn build_ui() -> Result<()> {
+    run(Command::new("trunk").args(["build", "--release"]).current_dir(root().join("ui")).env("PATH", tool_path()))
+}
+
+/// Build everything, then run the tests inside a headless desktop session.
+fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
+    let t0 = Instant::now();
+    build_ui()?;
+    run(cargo().args(["build", "--workspace", "--bins"]).env("PATH", tool_path()))?;
+    eprintln!("xtask: built in {:.0?}", t0.elapsed());
+    let me = env::current_exe()?;
+    let mut c = Command::new("dbus-run-session");
+    c.arg("--").arg(me).arg("headless").args(nextest_args).env("PATH", tool_path());
+    if let Some(dir) = screenshots {
+        c.env("KEYWAY_SCREENSHOTS_DIR", dir);
+    }
+    run(&mut c)
+}
+
+/// Inside `dbus-run-session`: unlock a throwaway gnome-keyring, start Xvfb, run nextest.
+fn headless(nextest_args: &[String]) -> Result<()> {
+    let scratch = env::temp_dir().join(format!("keyway-test-session-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(scratch.join("data"))?;
+    std::fs::create_dir_all(scratch.join("run"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(scratch.join("run"), std::fs::Permissions::from_mode(0o700))?;
+    }
+    // Keyring files stay in the scratch dir, never in the real HOME.
+    let envs = [("XDG_DATA_HOME", scratch.join("data")), ("XDG_RUNTIME_DIR", scratch.join("run"))];
+
+    let mut keyring = Command::new("gnome-keyring-daemon");
+    keyring.args(["--daemonize", "--unlock", "--components=secrets"]).stdin(Stdio::piped()).stdout(Stdio::null());
+    for (k, v) in &envs {
+        keyring.env(k, v);
+    }
+    let mut child = keyring.spawn().context("starting gnome-keyring-daemon (apt install gnome-keyring)")?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(b"keyway-test-keyring")?;
+    }
+    child.wait()?;
+    wait_until("the Secret Service on the session bus", Duration::from_secs(20), || {
+        output(Command::new("dbus-send").args([
+            "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets",
+        ]))
+        .is_some_and(|o| o.contains("boolean true"))
+    })?;
+
+    let (mut xvfb, display) = start_xvfb()?;
+    let mut c = cargo();
+    c.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(nextest_args).env("DISPLAY", &display);
+    for (k, v) in &envs {
+        c.env(k, v);
+    }
+    let result = run(&mut c);
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn start_xvfb() -> Result<(Child, String)> {
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let display = format!(":{n}");
+        let mut child = Command::new("Xvfb")
+            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting Xvfb (apt install xvfb)")?;
+        let sock = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let up = wait_until("Xvfb", Duration::from_secs(10), || sock.exists());
+        if up.is_ok() {
+            return Ok((child, display));
+        }
+        let _ = child.kill();
+    }
+    bail!("no free X display for Xvfb")
+}
+
+fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
+    let t0 = Instant::now();
+    while !ready() {
+        if t0.elapsed() > limit {
+            bail!("{what} did not come up within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
