@@ -1,0 +1,211 @@
+//! The hub's one error type, and how it becomes an HTTP response.
+//!
+//! Every error body is `keyway_api::ErrorBody` JSON. Internal causes (database, I/O, bugs) are
+//! logged and answered with a generic `server_error`; their details never reach the client.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyway_api::{ErrorBody, codes};
+
+/// Errors of the hub library and of its HTTP endpoints.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // ---- configuration and start-up
+    #[error("invalid setting {name}: {reason}")]
+    InvalidSetting { name: &'static str, reason: String },
+    #[error("could not listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("the stored signing key is unusable: {0}")]
+    SigningKey(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+
+    // ---- user administration
+    #[error("a user with that name already exists")]
+    UserExists,
+    #[error("invalid username: {0}")]
+    InvalidUsername(&'static str),
+    #[error("password too weak: it must be at least 8 characters long")]
+    WeakPassword,
+    #[error("password too long: it must be at most 1024 bytes")]
+    PasswordTooLong,
+
+    // ---- HTTP protocol errors (answered to the client as they are)
+    /// An OAuth error (RFC 6749 §5.2, RFC 7009): `code` is one of `keyway_api::codes`.
+    #[error("{description}")]
+    OAuth {
+        code: &'static str,
+        description: Cow<'static, str>,
+    },
+    /// A bearer token that is missing, malformed, expired or revoked (RFC 6750 §3.1).
+    #[error("{0}")]
+    InvalidToken(Cow<'static, str>),
+    #[error("no such route: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge,
+}
+
+/// `err` and its sources on one line, `outer: inner: innermost`.
+pub(crate) fn report(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+impl Error {
+    /// An OAuth `invalid_request`.
+    pub(crate) fn invalid_request(description: impl Into<Cow<'static, str>>) -> Error {
+        Error::OAuth {
+            code: codes::INVALID_REQUEST,
+            description: description.into(),
+        }
+    }
+
+    /// An OAuth `invalid_grant`.
+    pub(crate) fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Error {
+        Error::OAuth {
+            code: codes::INVALID_GRANT,
+            description: description.into(),
+        }
+    }
+
+    pub(crate) fn oauth(code: &'static str, description: impl Into<Cow<'static, str>>) -> Error {
+        Error::OAuth {
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// True for failures of the hub itself rather than of the request.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidSetting { .. }
+                | Error::Bind { .. }
+                | Error::Database(_)
+                | Error::Migration(_)
+                | Error::SigningKey(_)
+                | Error::Internal(_)
+        )
+    }
+
+    /// HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::OAuth { code, .. } if *code == codes::INVALID_CLIENT => StatusCode::UNAUTHORIZED,
+            Error::OAuth { .. } => StatusCode::BAD_REQUEST,
+            Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UserExists => StatusCode::CONFLICT,
+            Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => {
+                StatusCode::BAD_REQUEST
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Wire code (`error` field) of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::OAuth { code, .. } => code,
+            Error::InvalidToken(_) => codes::INVALID_TOKEN,
+            Error::NotFound(_) => codes::NOT_FOUND,
+            Error::MethodNotAllowed | Error::PayloadTooLarge => codes::INVALID_REQUEST,
+            Error::UserExists
+            | Error::InvalidUsername(_)
+            | Error::WeakPassword
+            | Error::PasswordTooLong => codes::INVALID_REQUEST,
+            _ => codes::SERVER_ERROR,
+        }
+    }
+
+    /// The body sent to the client.
+    pub fn body(&self) -> ErrorBody {
+        let message = if self.is_internal() {
+            "internal server error".to_owned()
+        } else {
+            self.to_string()
+        };
+        // OAuth endpoints (RFC 6749 §5.2, RFC 6750 §3) also carry `error_description`.
+        let oauth =
+            matches!(self, Error::OAuth { .. } | Error::InvalidToken(_)) || self.is_internal();
+        ErrorBody {
+            error: self.code().to_owned(),
+            error_description: oauth.then(|| message.clone()),
+            message,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if self.is_internal() {
+            tracing::error!(error = %report(&self), "request failed");
+        } else {
+            tracing::debug!(error = %self, code = self.code(), "request refused");
+        }
+        let mut response = (status, axum::Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Error::InvalidToken(description) = &self {
+            let value = format!(
+                "Bearer realm=\"keyway\", error=\"invalid_token\", error_description=\"{}\"",
+                description.replace(['"', '\\'], "'")
+            );
+            let value = HeaderValue::from_str(&value).unwrap_or_else(|_| {
+                HeaderValue::from_static("Bearer realm=\"keyway\", error=\"invalid_token\"")
+            });
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_are_not_leaked() {
+        let err = Error::Internal("disk on fire at /var/secret".into());
+        let body = err.body();
+        assert_eq!(body.error, "server_error");
+        assert!(!body.message.contains("secret"));
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn oauth_errors_carry_description() {
+        let body = Error::invalid_grant("code expired").body();
+        assert_eq!(body.error, "invalid_grant");
+        assert_eq!(body.message, "code expired");
+        assert_eq!(body.error_description.as_deref(), Some("code expired"));
+        assert_eq!(
+            Error::oauth(codes::INVALID_CLIENT, "x").status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(Error::NotFound("/x".into()).body().error_description, None);
+    }
+}

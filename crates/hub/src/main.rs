@@ -1,0 +1,244 @@
+//! `keyway-hub`: run the hub, manage its users.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+use keyway_api::Role;
+use keyway_hub::{Hub, Settings};
+use tracing_subscriber::EnvFilter;
+
+/// Keyway hub: the OAuth 2.1 / OpenID Connect server Keyway clients sign in with.
+#[derive(Debug, Parser)]
+#[command(name = "keyway-hub", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the hub over HTTP until interrupted.
+    Serve(ServeArgs),
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArg {
+    /// Database URL [default: sqlite://keyway-hub.db, or $KEYWAY_HUB_DATABASE].
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080, or $KEYWAY_HUB_LISTEN].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Public URL of the hub [default: http://<listen address>, or $KEYWAY_HUB_ISSUER].
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not a terminal,
+    /// otherwise prompted for twice without echo.
+    Add {
+        /// Username: letters, digits, '.', '_' and '-'.
+        name: String,
+        /// A role to grant (developer, reviewer, auditor, admin); repeat for several.
+        #[arg(long = "role", value_name = "ROLE", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role '{s}' (expected one of: {})", all.join(", "))
+    })
+}
+
+fn init_logging(default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    // Logs go to stderr so stdout carries only the machine-readable lines.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn settings(database: DatabaseArg) -> anyhow::Result<Settings> {
+    let mut settings = Settings::from_env()?;
+    if let Some(url) = database.database {
+        settings.database_url = url;
+    }
+    Ok(settings)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut settings = settings(args.database)?;
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    if let Some(issuer) = args.issuer {
+        settings.issuer = Some(issuer);
+    }
+    let hub = Hub::open(settings)
+        .await
+        .context("could not open the hub")?;
+    if hub.user_count().await? == 0 {
+        tracing::warn!(
+            "there are no users yet; add one with `keyway-hub user add NAME --role ROLE`"
+        );
+    }
+    let running = hub.serve().await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{}", running.addr)?;
+        out.flush()?;
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Reads the new user's password: one line of stdin when piped, else two silent prompts.
+fn read_password() -> anyhow::Result<zeroize::Zeroizing<String>> {
+    if !std::io::stdin().is_terminal() {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("could not read the password from stdin")?;
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if trimmed.is_empty() {
+            bail!("no password on stdin");
+        }
+        return Ok(zeroize::Zeroizing::new(trimmed.to_owned()));
+    }
+    let first = zeroize::Zeroizing::new(
+        rpassword::prompt_password("Password: ").context("could not read the password")?,
+    );
+    let second = zeroize::Zeroizing::new(
+        rpassword::prompt_password("Repeat password: ").context("could not read the password")?,
+    );
+    if *first != *second {
+        bail!("the passwords do not match");
+    }
+    Ok(first)
+}
+
+async fn user_add(name: String, roles: Vec<Role>, database: DatabaseArg) -> anyhow::Result<()> {
+    let settings = settings(database)?;
+    keyway_hub::validate_username(&name)?;
+    let password = read_password()?;
+    let hub = Hub::open(settings)
+        .await
+        .context("could not open the hub database")?;
+    hub.create_user(&name, &password, &roles)
+        .await
+        .map_err(|e| match e {
+            keyway_hub::Error::UserExists => anyhow::anyhow!("user '{name}' already exists"),
+            e => anyhow::Error::new(e),
+        })?;
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    println!("created user {name} with roles {}", roles.join(", "));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(match cli.command {
+        Command::Serve(_) => "info",
+        Command::User { .. } => "warn",
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::User {
+                command:
+                    UserCommand::Add {
+                        name,
+                        roles,
+                        database,
+                    },
+            } => user_add(name, roles, database).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping causes the previous message already says.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || out.contains(text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(text);
+    }
+    out.replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,334 @@
+//! `GET /oauth/authorize` (RFC 6749 §4.1.1 with PKCE, RFC 9207 `iss`) and code issuance.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyway_api::codes;
+
+use super::login_page::{self, SESSION_COOKIE};
+use super::{AppState, Params, SCOPES_SUPPORTED, cookie, pkce};
+use crate::clock::secs;
+use crate::error::Error;
+use crate::secret::{AuthorizationCode, SessionId, random_id};
+use crate::store::{CodeRecord, PendingAuthorization, Store};
+
+/// How long a pending authorization request waits for the user to sign in.
+pub(crate) const PENDING_TTL_SECS: i64 = 600;
+const MAX_STATE_LEN: usize = 1024;
+const MAX_NONCE_LEN: usize = 512;
+
+/// Appends query parameters to a redirect URI.
+pub(crate) fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{query}")
+}
+
+/// A 302 to `location` that is never cached and sends no referrer.
+pub(crate) fn found(location: &str) -> Response {
+    let Ok(value) = HeaderValue::from_str(location) else {
+        // Only reachable if a registered redirect URI held non-header characters.
+        return login_page::internal_error_page(Error::Internal(
+            "redirect location is not a valid header".into(),
+        ));
+    };
+    let mut response = StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, value);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// Error response to the client's redirect URI (RFC 6749 §4.1.2.1, RFC 9207).
+fn redirect_error(
+    issuer: &str,
+    redirect_uri: &str,
+    code: &str,
+    description: &str,
+    state: Option<&str>,
+) -> Response {
+    let mut pairs = vec![("error", code), ("error_description", description)];
+    if let Some(state) = state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", issuer));
+    found(&redirect_with(redirect_uri, &pairs))
+}
+
+/// Normalizes a requested scope: known scopes, deduplicated, in request order.
+fn parse_scope(raw: Option<&str>) -> Result<String, String> {
+    let mut scopes: Vec<&str> = Vec::new();
+    for s in raw.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+        if !SCOPES_SUPPORTED.contains(&s) {
+            return Err(format!("scope '{s}' is not supported"));
+        }
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    Ok(scopes.join(" "))
+}
+
+pub(crate) async fn authorize<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
+    match authorize_inner(&state, &headers, &params).await {
+        Ok(response) => response,
+        Err(e) => login_page::internal_error_page(e),
+    }
+}
+
+async fn authorize_inner<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, Error> {
+    // Until client and redirect URI are known good, errors are shown here, never redirected
+    // (RFC 6749 §4.1.2.1, RFC 9700 §4.11: no open redirector).
+    let client = match params.get("client_id") {
+        _ if params.is_duplicated("client_id") => {
+            return Ok(login_page::error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid sign-in request",
+                "The request names more than one application.",
+            ));
+        }
+        None => {
+            return Ok(login_page::error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid sign-in request",
+                "The request does not say which application is signing in (client_id is missing).",
+            ));
+        }
+        Some(id) => match state.clients.get(id) {
+            Some(client) => client,
+            None => {
+                return Ok(login_page::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Unknown application",
+                    "The application asking you to sign in is not registered with this Keyway hub.",
+                ));
+            }
+        },
+    };
+    let redirect_uri = match params.get("redirect_uri") {
+        Some(uri) if !params.is_duplicated("redirect_uri") && client.allows_redirect(uri) => uri,
+        _ => {
+            return Ok(login_page::error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid redirect address",
+                "The address the application wants to return to after sign-in is not registered for it. Nothing was sent to the application.",
+            ));
+        }
+    };
+
+    let issuer = state.issuer.as_str();
+    let client_state = params
+        .get("state")
+        .filter(|s| s.len() <= MAX_STATE_LEN && !params.is_duplicated("state"));
+    let refuse = |code: &str, description: &str| {
+        Ok(redirect_error(
+            issuer,
+            redirect_uri,
+            code,
+            description,
+            client_state,
+        ))
+    };
+
+    if let Err(e) = params.reject_duplicates() {
+        return refuse(codes::INVALID_REQUEST, &e.to_string());
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        None => return refuse(codes::INVALID_REQUEST, "response_type is missing"),
+        Some(_) => {
+            return refuse(
+                codes::UNSUPPORTED_RESPONSE_TYPE,
+                "only response_type=code is supported",
+            );
+        }
+    }
+    let Some(client_state) = client_state else {
+        return refuse(
+            codes::INVALID_REQUEST,
+            "state is required (at most 1024 characters)",
+        );
+    };
+    match params.get("code_challenge_method") {
+        Some("S256") => {}
+        None => {
+            return refuse(
+                codes::INVALID_REQUEST,
+                "code_challenge_method is required and must be S256",
+            );
+        }
+        Some("plain") => {
+            return refuse(
+                codes::INVALID_REQUEST,
+                "code_challenge_method plain is not allowed; use S256",
+            );
+        }
+        Some(_) => return refuse(codes::INVALID_REQUEST, "code_challenge_method must be S256"),
+    }
+    let code_challenge = match params.get("code_challenge") {
+        None => return refuse(codes::INVALID_REQUEST, "code_challenge is required (PKCE)"),
+        Some(c) if !pkce::is_valid_challenge(c) => {
+            return refuse(
+                codes::INVALID_REQUEST,
+                "code_challenge must be 43 base64url characters (S256)",
+            );
+        }
+        Some(c) => c,
+    };
+    let scope = match parse_scope(params.get("scope")) {
+        Ok(scope) => scope,
+        Err(description) => return refuse(codes::INVALID_SCOPE, &description),
+    };
+    let nonce = params.get("nonce");
+    if nonce.is_some_and(|n| n.len() > MAX_NONCE_LEN) {
+        return refuse(
+            codes::INVALID_REQUEST,
+            "nonce is too long (at most 512 characters)",
+        );
+    }
+    let max_age = match params.get("max_age").map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(age)) if age >= 0 => Some(age),
+        Some(_) => {
+            return refuse(
+                codes::INVALID_REQUEST,
+                "max_age must be a non-negative integer",
+            );
+        }
+    };
+    let prompts: Vec<&str> = params
+        .get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return refuse(
+            codes::INVALID_REQUEST,
+            "prompt=none cannot be combined with other values",
+        );
+    }
+    let force_login = prompts.contains(&"login");
+
+    let now = state.now();
+    let pending = PendingAuthorization {
+        id: random_id(),
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: client_state.to_owned(),
+        nonce: nonce.map(str::to_owned),
+        code_challenge: code_challenge.to_owned(),
+        created_at: now,
+        expires_at: now + PENDING_TTL_SECS,
+    };
+
+    // Already signed in in this browser?
+    if !force_login && let Some(session_cookie) = cookie(headers, SESSION_COOKIE) {
+        let id = SessionId::from_wire(session_cookie.to_owned());
+        if let Some(session) = state.store.login_session(&id.hash(), now).await?
+            && max_age.is_none_or(|age| session.auth_time.saturating_add(age) >= now)
+        {
+            return issue_code(state, &pending, &session.user_id, session.auth_time).await;
+        }
+    }
+    if prompt_none {
+        return refuse("login_required", "the user is not signed in");
+    }
+
+    state.store.insert_pending(&pending).await?;
+    let form = login_page::FormContext {
+        request_id: &pending.id,
+        client_name: &client.name,
+        redirect_uri: &pending.redirect_uri,
+    };
+    Ok(login_page::login_form(
+        state,
+        &form,
+        "",
+        None,
+        StatusCode::OK,
+    ))
+}
+
+/// Issues an authorization code for `pending` and redirects back to the client with it.
+pub(crate) async fn issue_code<S: Store>(
+    state: &AppState<S>,
+    pending: &PendingAuthorization,
+    user_id: &str,
+    auth_time: i64,
+) -> Result<Response, Error> {
+    let code = AuthorizationCode::generate();
+    let now = state.now();
+    state
+        .store
+        .insert_code(&CodeRecord {
+            code_hash: code.hash(),
+            client_id: pending.client_id.clone(),
+            redirect_uri: pending.redirect_uri.clone(),
+            user_id: user_id.to_owned(),
+            scope: pending.scope.clone(),
+            nonce: pending.nonce.clone(),
+            code_challenge: pending.code_challenge.clone(),
+            auth_time,
+            created_at: now,
+            expires_at: now + secs(state.settings.code_ttl),
+        })
+        .await?;
+    tracing::info!(client = %pending.client_id, user = %user_id, "issued an authorization code");
+    let location = redirect_with(
+        &pending.redirect_uri,
+        &[
+            ("code", code.expose()),
+            ("state", &pending.state),
+            ("iss", &state.issuer),
+        ],
+    );
+    Ok(found(&location))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_building() {
+        assert_eq!(
+            redirect_with(
+                "http://127.0.0.1:5/callback",
+                &[("code", "a b"), ("state", "x&y")]
+            ),
+            "http://127.0.0.1:5/callback?code=a+b&state=x%26y"
+        );
+        assert_eq!(
+            redirect_with("app.keyway.desktop:/oauth/callback?k=v", &[("a", "1")]),
+            "app.keyway.desktop:/oauth/callback?k=v&a=1"
+        );
+    }
+
+    #[test]
+    fn scope_parsing() {
+        assert_eq!(
+            parse_scope(Some("openid  profile openid")).unwrap(),
+            "openid profile"
+        );
+        assert_eq!(parse_scope(None).unwrap(), "");
+        assert!(parse_scope(Some("openid admin")).is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! `POST /oauth/revoke` (RFC 7009).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keyway_api::codes;
+
+use super::token::{AccessClaims, client_of};
+use super::{AppState, FormParams, no_store};
+use crate::clients::Client;
+use crate::error::Error;
+use crate::jwt;
+use crate::secret::RefreshToken;
+use crate::store::Store;
+
+fn wrong_client() -> Error {
+    Error::oauth(
+        codes::UNAUTHORIZED_CLIENT,
+        "the token was issued to another client",
+    )
+}
+
+pub(crate) async fn revoke<S: Store>(
+    State(state): State<AppState<S>>,
+    FormParams(params): FormParams,
+) -> Result<Response, Error> {
+    params.reject_duplicates()?;
+    let token = params.require("token")?;
+    let client = client_of(&state, &params)?;
+    // The hint only decides which kind is tried first (RFC 7009 §2.1); unknown hints are ignored.
+    let access_first = params.get("token_type_hint") == Some("access_token");
+    if access_first {
+        if !revoke_access_token(&state, client, token).await? {
+            revoke_refresh_token(&state, client, token).await?;
+        }
+    } else if !revoke_refresh_token(&state, client, token).await? {
+        revoke_access_token(&state, client, token).await?;
+    }
+    // Unknown and already-revoked tokens get the same answer (RFC 7009 §2.2).
+    Ok(no_store(StatusCode::OK.into_response()))
+}
+
+async fn revoke_refresh_token<S: Store>(
+    state: &AppState<S>,
+    client: &Client,
+    token: &str,
+) -> Result<bool, Error> {
+    let token = RefreshToken::from_wire(token.to_owned());
+    let Some(family) = state.store.family_of_refresh_token(&token.hash()).await? else {
+        return Ok(false);
+    };
+    if family.client_id != client.id {
+        return Err(wrong_client());
+    }
+    state.store.revoke_family(&family.id, state.now()).await?;
+    tracing::info!(client = %client.id, family = %family.id, "refresh token revoked; session ended");
+    Ok(true)
+}
+
+async fn revoke_access_token<S: Store>(
+    state: &AppState<S>,
+    client: &Client,
+    token: &str,
+) -> Result<bool, Error> {
+    let Ok(claims) = jwt::verify::<AccessClaims>(&state.keys, token, jwt::TYP_ACCESS) else {
+        return Ok(false);
+    };
+    if claims.iss != state.issuer {
+        return Ok(false);
+    }
+    if claims.client_id != client.id {
+        return Err(wrong_client());
+    }
+    if claims.exp > state.now() {
+        state
+            .store
+            .revoke_access_token(&claims.jti, claims.exp)
+            .await?;
+        tracing::info!(client = %client.id, jti = %claims.jti, "access token revoked");
+    }
+    Ok(true)
+}

@@ -1,0 +1,292 @@
+//! `POST /oauth/token`: authorization code (with PKCE) and refresh token grants.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use keyway_api::{TokenResponse, codes};
+use serde::{Deserialize, Serialize};
+
+use super::{ACCESS_TOKEN_AUDIENCE, AppState, FormParams, Params, no_store, pkce};
+use crate::clients::Client;
+use crate::clock::secs;
+use crate::error::Error;
+use crate::jwt;
+use crate::secret::{AuthorizationCode, RefreshToken, random_id};
+use crate::store::{Family, NewFamily, Redemption, Rotation, Store, UserRecord};
+
+/// Claims of an access token (RFC 9068 §2.2).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct AccessClaims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) aud: String,
+    pub(crate) exp: i64,
+    pub(crate) iat: i64,
+    pub(crate) nbf: i64,
+    pub(crate) jti: String,
+    pub(crate) client_id: String,
+    pub(crate) scope: String,
+    pub(crate) roles: Vec<String>,
+    pub(crate) preferred_username: String,
+    /// Token family (sign-in session) the token belongs to.
+    pub(crate) sid: String,
+    pub(crate) auth_time: i64,
+}
+
+/// Claims of an ID token (OIDC Core §2).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct IdClaims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) aud: String,
+    pub(crate) azp: String,
+    pub(crate) exp: i64,
+    pub(crate) iat: i64,
+    pub(crate) auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nonce: Option<String>,
+    pub(crate) sid: String,
+    pub(crate) preferred_username: String,
+    pub(crate) name: String,
+    pub(crate) roles: Vec<String>,
+}
+
+pub(crate) fn has_scope(scope: &str, wanted: &str) -> bool {
+    scope.split(' ').any(|s| s == wanted)
+}
+
+/// The client named by `client_id` (public clients authenticate by id alone).
+pub(crate) fn client_of<'a, S>(
+    state: &'a AppState<S>,
+    params: &Params,
+) -> Result<&'a Client, Error> {
+    let id = params.require("client_id")?;
+    state
+        .clients
+        .get(id)
+        .ok_or_else(|| Error::oauth(codes::INVALID_CLIENT, "unknown client_id"))
+}
+
+pub(crate) async fn token<S: Store>(
+    State(state): State<AppState<S>>,
+    FormParams(params): FormParams,
+) -> Result<Response, Error> {
+    params.reject_duplicates()?;
+    let body = match params.require("grant_type")? {
+        "authorization_code" => authorization_code(&state, &params).await?,
+        "refresh_token" => refresh_token(&state, &params).await?,
+        _ => {
+            return Err(Error::oauth(
+                codes::UNSUPPORTED_GRANT_TYPE,
+                "only authorization_code and refresh_token are supported",
+            ));
+        }
+    };
+    Ok(no_store(Json(body).into_response()))
+}
+
+fn issues_refresh_token(client: &Client, scope: &str) -> bool {
+    client.always_refresh || has_scope(scope, "offline_access")
+}
+
+async fn authorization_code<S: Store>(
+    state: &AppState<S>,
+    params: &Params,
+) -> Result<TokenResponse, Error> {
+    let client = client_of(state, params)?;
+    let code = AuthorizationCode::from_wire(params.require("code")?.to_owned());
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params.require("code_verifier")?;
+    if !pkce::is_valid_verifier(verifier) {
+        return Err(Error::invalid_request(
+            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
+        ));
+    }
+
+    let now = state.now();
+    let session_lifetime = secs(state.settings.session_lifetime);
+    let refresh = RefreshToken::generate();
+    let refresh_hash = refresh.hash();
+    let outcome = state
+        .store
+        .redeem_code(&code.hash(), now, |c| {
+            if c.client_id != client.id {
+                return Err("the authorization code was issued to another client");
+            }
+            if c.redirect_uri != redirect_uri {
+                return Err("redirect_uri does not match the authorization request");
+            }
+            if c.expires_at <= now {
+                return Err("the authorization code has expired");
+            }
+            if !pkce::verify(verifier, &c.code_challenge) {
+                return Err("code_verifier does not match the code_challenge");
+            }
+            let expires_at = c.auth_time.saturating_add(session_lifetime);
+            if expires_at <= now {
+                return Err("the sign-in session has ended");
+            }
+            Ok(NewFamily {
+                family: Family {
+                    id: random_id(),
+                    user_id: c.user_id.clone(),
+                    client_id: c.client_id.clone(),
+                    scope: c.scope.clone(),
+                    auth_time: c.auth_time,
+                    created_at: now,
+                    expires_at,
+                    revoked_at: None,
+                },
+                refresh_token: issues_refresh_token(client, &c.scope).then_some(refresh_hash),
+            })
+        })
+        .await?;
+
+    let (code, family) = match outcome {
+        Redemption::Issued { code, family } => (code, family),
+        Redemption::Unknown => {
+            return Err(Error::invalid_grant("the authorization code is invalid"));
+        }
+        Redemption::Refused(reason) => return Err(Error::invalid_grant(reason)),
+        Redemption::Replayed { family_id } => {
+            tracing::warn!(client = %client.id, family = ?family_id, "authorization code replayed; tokens issued from it are revoked");
+            return Err(Error::invalid_grant(
+                "the authorization code has already been used",
+            ));
+        }
+    };
+    let user = live_user(state, &family, now).await?;
+    let refresh = issues_refresh_token(client, &family.scope).then_some(refresh);
+    tracing::info!(client = %client.id, user = %user.id, family = %family.id, "issued tokens for an authorization code");
+    issue_tokens(state, &user, &family, code.nonce, refresh, now)
+}
+
+async fn refresh_token<S: Store>(
+    state: &AppState<S>,
+    params: &Params,
+) -> Result<TokenResponse, Error> {
+    let client = client_of(state, params)?;
+    let old = RefreshToken::from_wire(params.require("refresh_token")?.to_owned());
+    let now = state.now();
+
+    // A narrower scope may be asked for (RFC 6749 §6); check it before the token is used up.
+    let narrowed = match params.get("scope") {
+        None => None,
+        Some(requested) => {
+            let Some(family) = state.store.family_of_refresh_token(&old.hash()).await? else {
+                return Err(Error::invalid_grant("the refresh token is invalid"));
+            };
+            let mut scopes: Vec<&str> = Vec::new();
+            for s in requested.split(' ').filter(|s| !s.is_empty()) {
+                if !has_scope(&family.scope, s) {
+                    return Err(Error::oauth(
+                        codes::INVALID_SCOPE,
+                        format!("scope '{s}' was not granted"),
+                    ));
+                }
+                if !scopes.contains(&s) {
+                    scopes.push(s);
+                }
+            }
+            Some(scopes.join(" "))
+        }
+    };
+
+    let new = RefreshToken::generate();
+    let family = match state
+        .store
+        .rotate_refresh_token(&old.hash(), &new.hash(), &client.id, now)
+        .await?
+    {
+        Rotation::Rotated(family) => family,
+        Rotation::Unknown => return Err(Error::invalid_grant("the refresh token is invalid")),
+        Rotation::Refused(reason) => return Err(Error::invalid_grant(reason)),
+        Rotation::Reused { family_id } => {
+            tracing::warn!(client = %client.id, family = %family_id, "refresh token reused; the session is revoked");
+            return Err(Error::invalid_grant(
+                "the refresh token was already used; the session has been revoked",
+            ));
+        }
+    };
+    let user = live_user(state, &family, now).await?;
+    let mut family = family;
+    if let Some(scope) = narrowed {
+        family.scope = scope;
+    }
+    issue_tokens(state, &user, &family, None, Some(new), now)
+}
+
+/// The family's user; a deleted user ends the family.
+async fn live_user<S: Store>(
+    state: &AppState<S>,
+    family: &Family,
+    now: i64,
+) -> Result<UserRecord, Error> {
+    match state.store.user_by_id(&family.user_id).await? {
+        Some(user) => Ok(user),
+        None => {
+            state.store.revoke_family(&family.id, now).await?;
+            Err(Error::invalid_grant("the user no longer exists"))
+        }
+    }
+}
+
+fn issue_tokens<S>(
+    state: &AppState<S>,
+    user: &UserRecord,
+    family: &Family,
+    nonce: Option<String>,
+    refresh: Option<RefreshToken>,
+    now: i64,
+) -> Result<TokenResponse, Error> {
+    let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
+    // Nothing outlives the sign-in it belongs to.
+    let access_exp = now
+        .saturating_add(secs(state.settings.access_token_ttl))
+        .min(family.expires_at);
+    let access = AccessClaims {
+        iss: state.issuer.clone(),
+        sub: user.id.clone(),
+        aud: ACCESS_TOKEN_AUDIENCE.to_owned(),
+        exp: access_exp,
+        iat: now,
+        nbf: now,
+        jti: random_id(),
+        client_id: family.client_id.clone(),
+        scope: family.scope.clone(),
+        roles: roles.clone(),
+        preferred_username: user.username.clone(),
+        sid: family.id.clone(),
+        auth_time: family.auth_time,
+    };
+    let access_token = jwt::sign(&state.keys, jwt::TYP_ACCESS, &access)?;
+    let id_token = if has_scope(&family.scope, "openid") {
+        let claims = IdClaims {
+            iss: state.issuer.clone(),
+            sub: user.id.clone(),
+            aud: family.client_id.clone(),
+            azp: family.client_id.clone(),
+            exp: access_exp,
+            iat: now,
+            auth_time: family.auth_time,
+            nonce,
+            sid: family.id.clone(),
+            preferred_username: user.username.clone(),
+            name: user.username.clone(),
+            roles,
+        };
+        Some(jwt::sign(&state.keys, jwt::TYP_ID, &claims)?)
+    } else {
+        None
+    };
+    let remaining = |until: i64| u64::try_from(until.saturating_sub(now)).unwrap_or(0);
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: remaining(access_exp),
+        refresh_expires_in: refresh.as_ref().map(|_| remaining(family.expires_at)),
+        refresh_token: refresh.map(|r| r.expose().to_owned()),
+        id_token,
+        scope: (!family.scope.is_empty()).then(|| family.scope.clone()),
+    })
+}

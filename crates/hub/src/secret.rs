@@ -1,0 +1,184 @@
+//! Secret values: random tokens, codes and passwords.
+//!
+//! Each is a newtype whose `Debug` never shows the value and whose memory is zeroed on drop.
+//! Tokens are generated from the OS RNG with 256 bits of entropy and only their SHA-256
+//! ([`TokenHash`]) is ever stored.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use rand::rngs::OsRng;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Bytes of entropy in every generated secret (256 bits).
+const SECRET_BYTES: usize = 32;
+
+/// SHA-256 of a secret: the only form in which secrets are stored or looked up.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    pub(crate) fn of(value: &str) -> TokenHash {
+        TokenHash(Sha256::digest(value.as_bytes()).into())
+    }
+
+    /// The 32 hash bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// From 32 stored bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<TokenHash> {
+        <[u8; 32]>::try_from(bytes).ok().map(TokenHash)
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to correlate log lines; the hash is not secret anyway.
+        write!(
+            f,
+            "TokenHash({:02x}{:02x}{:02x}{:02x}…)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
+    }
+}
+
+fn random_b64(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buf);
+    let out = URL_SAFE_NO_PAD.encode(&buf);
+    buf.zeroize();
+    out
+}
+
+/// A random, non-secret identifier (128 bits, base64url): user ids, token family ids, `jti`s.
+pub(crate) fn random_id() -> String {
+    random_b64(16)
+}
+
+/// Constant-time equality of two secret strings.
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
+    // `ct_eq` on slices of different length returns false without looking at the contents;
+    // lengths of our secrets are public (fixed) so this leaks nothing.
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+macro_rules! secret_token {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Zeroize, ZeroizeOnDrop)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A fresh value with 256 bits from the OS RNG.
+            pub(crate) fn generate() -> Self {
+                Self(random_b64(SECRET_BYTES))
+            }
+
+            /// Wraps a value received from a client.
+            pub(crate) fn from_wire(value: String) -> Self {
+                Self(value)
+            }
+
+            /// The value, for sending it to its owner.
+            pub(crate) fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// The SHA-256 under which the value is stored.
+            #[allow(dead_code, reason = "CSRF tokens are compared, never stored")]
+            pub(crate) fn hash(&self) -> TokenHash {
+                TokenHash::of(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_token!(
+    /// An OAuth refresh token.
+    RefreshToken
+);
+secret_token!(
+    /// An OAuth authorization code.
+    AuthorizationCode
+);
+secret_token!(
+    /// The id of a browser login session (the `kw_session` cookie).
+    SessionId
+);
+secret_token!(
+    /// A double-submit CSRF token (the `kw_csrf` cookie and the hidden form field).
+    CsrfToken
+);
+
+impl CsrfToken {
+    /// Constant-time comparison with the value submitted in the form.
+    pub(crate) fn matches(&self, submitted: &str) -> bool {
+        !self.0.is_empty() && ct_eq(&self.0, submitted)
+    }
+}
+
+/// A user's password, as typed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(value: impl Into<String>) -> Password {
+        Password(value.into())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_are_long_and_distinct() {
+        let a = RefreshToken::generate();
+        let b = RefreshToken::generate();
+        assert_eq!(a.expose().len(), 43);
+        assert_ne!(a.expose(), b.expose());
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let t = AuthorizationCode::generate();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains(t.expose()));
+        assert_eq!(
+            format!("{:?}", Password::new("hunter22")),
+            "Password([redacted])"
+        );
+    }
+
+    #[test]
+    fn csrf_comparison() {
+        let t = CsrfToken::generate();
+        assert!(t.matches(t.expose()));
+        assert!(!t.matches(""));
+        assert!(!t.matches("x"));
+        assert!(!CsrfToken::from_wire(String::new()).matches(""));
+    }
+}

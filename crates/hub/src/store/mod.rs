@@ -1,0 +1,222 @@
+//! Persistence. Handlers are generic over [`Store`] so another backend (e.g. Postgres) can be
+//! added next to [`sqlite::SqliteStore`] without touching them.
+//!
+//! Secrets never reach a store in clear: codes, refresh tokens and session ids are passed as
+//! their SHA-256 ([`TokenHash`]), passwords as Argon2id PHC strings. Times are Unix seconds.
+
+pub mod sqlite;
+
+use std::future::Future;
+
+use keyway_api::Role;
+
+use crate::error::Error;
+pub use crate::secret::TokenHash;
+
+/// A user account.
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub roles: Vec<Role>,
+    pub created_at: i64,
+}
+
+/// An authorization request waiting for the user to sign in.
+#[derive(Clone, Debug)]
+pub struct PendingAuthorization {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A browser login session (the `kw_session` cookie).
+#[derive(Clone, Debug)]
+pub struct LoginSession {
+    pub id_hash: TokenHash,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// An issued authorization code.
+#[derive(Clone, Debug)]
+pub struct CodeRecord {
+    pub code_hash: TokenHash,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A token family: everything issued from one authorization code (the `sid` of its access
+/// tokens). Revoking the family revokes its refresh tokens and access tokens.
+#[derive(Clone, Debug)]
+pub struct Family {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    /// Absolute end of the sign-in, whatever the rotations.
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// What to create when an authorization code is redeemed.
+#[derive(Debug)]
+pub struct NewFamily {
+    pub family: Family,
+    /// First refresh token of the family, if the client gets one.
+    pub refresh_token: Option<TokenHash>,
+}
+
+/// Outcome of [`Store::redeem_code`].
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per token request")]
+pub enum Redemption {
+    /// No such code.
+    Unknown,
+    /// The code had already been redeemed: the family issued from it has been revoked.
+    Replayed { family_id: Option<String> },
+    /// The code is now used up but the check refused it (expired, wrong verifier…).
+    Refused(&'static str),
+    /// The family was created.
+    Issued { code: CodeRecord, family: Family },
+}
+
+/// Outcome of [`Store::rotate_refresh_token`].
+#[derive(Debug)]
+pub enum Rotation {
+    /// No such refresh token.
+    Unknown,
+    /// The token had already been used: the whole family has been revoked (reuse detection).
+    Reused { family_id: String },
+    /// The family is revoked, expired, or belongs to another client.
+    Refused(&'static str),
+    /// The old token is used up and the new one stored.
+    Rotated(Family),
+}
+
+/// Storage backend of the hub.
+///
+/// Methods return `Send` futures so handlers can be generic over the backend.
+pub trait Store: Send + Sync + 'static {
+    /// Creates or upgrades the schema.
+    fn migrate(&self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Stores `candidate` as the signing key unless one exists; returns the oldest stored key
+    /// as `(kid, 32-byte Ed25519 seed)`.
+    fn signing_key_or_insert(
+        &self,
+        kid: &str,
+        seed: &[u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<(String, zeroize::Zeroizing<Vec<u8>>), Error>> + Send;
+
+    /// Inserts a user; `Error::UserExists` if the name is taken (case-insensitively).
+    fn insert_user(&self, user: &UserRecord) -> impl Future<Output = Result<(), Error>> + Send;
+    fn user_count(&self) -> impl Future<Output = Result<u64, Error>> + Send;
+    /// Case-insensitive lookup.
+    fn user_by_name(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, Error>> + Send;
+    fn user_by_id(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, Error>> + Send;
+
+    fn insert_pending(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// The pending request if it exists and has not expired.
+    fn pending(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingAuthorization>, Error>> + Send;
+    /// Removes and returns the pending request (single use) if it has not expired.
+    fn take_pending(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingAuthorization>, Error>> + Send;
+
+    fn insert_login_session(
+        &self,
+        session: &LoginSession,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// The session if it exists and has not expired.
+    fn login_session(
+        &self,
+        id_hash: &TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<LoginSession>, Error>> + Send;
+
+    fn insert_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Atomically marks the code used and, if `check` accepts it, creates the family `check`
+    /// returns. A code that was already used revokes the family issued from it (RFC 9700
+    /// §4.2.4). Concurrent redemptions of one code cannot both succeed.
+    fn redeem_code<F>(
+        &self,
+        code_hash: &TokenHash,
+        now: i64,
+        check: F,
+    ) -> impl Future<Output = Result<Redemption, Error>> + Send
+    where
+        F: FnOnce(&CodeRecord) -> Result<NewFamily, &'static str> + Send;
+
+    /// Atomically marks `old` used and stores `new` in the same family (rotation), after
+    /// checking the family is live and belongs to `client_id`. Presenting a used token revokes
+    /// the family (RFC 9700 §4.14.2).
+    fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        client_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Rotation, Error>> + Send;
+
+    /// The family a refresh token belongs to (used or not).
+    fn family_of_refresh_token(
+        &self,
+        token: &TokenHash,
+    ) -> impl Future<Output = Result<Option<Family>, Error>> + Send;
+    fn family(&self, id: &str) -> impl Future<Output = Result<Option<Family>, Error>> + Send;
+    /// Marks a family revoked (idempotent).
+    fn revoke_family(&self, id: &str, now: i64) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Records an access token's `jti` as revoked until `expires_at`.
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// True if the access token `jti` or its family `sid` is revoked, or the family is gone.
+    fn access_token_revoked(
+        &self,
+        jti: &str,
+        family_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Deletes expired rows; returns how many.
+    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, Error>> + Send;
+}

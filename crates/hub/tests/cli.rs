@@ -1,0 +1,179 @@
+//! The `keyway-hub` binary: `user add` and `serve`.
+
+#[path = "http/common.rs"]
+mod common;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+use keyway_api::UserInfo;
+use reqwest::StatusCode;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyway-hub");
+
+fn user_add(database_url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(["user", "add"])
+        .args(args)
+        .args(["--database", database_url])
+        .env_remove("KEYWAY_HUB_DATABASE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keyway-hub");
+    // The child may exit before reading (bad arguments): a broken pipe is fine then.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
+
+    let out = user_add(
+        &database_url,
+        &["bob", "--role", "developer", "--role", "reviewer"],
+        "bobs secret pw\n",
+    );
+    assert!(out.status.success(), "stderr: {}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user bob"));
+
+    // The password never shows up in the output.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("bobs secret pw"));
+    assert!(!stderr_of(&out).contains("bobs secret pw"));
+
+    let db = database_url.clone();
+    let hub = TestHub::start_with(move |s| s.database_url = db).await;
+    let browser = browser();
+    let flow = Flow::new(&v4(44001));
+    let code = get_code_as(&browser, &hub, &flow, "bob", "bobs secret pw").await;
+    let resp = exchange(&hub, &flow, &code).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let tokens: keyway_api::TokenResponse = resp.json().await.unwrap();
+    let info: UserInfo = userinfo(&hub, &tokens.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info.preferred_username.as_deref(), Some("bob"));
+    assert_eq!(info.roles, ["developer", "reviewer"]);
+}
+
+#[tokio::test]
+async fn user_add_failures_are_one_line_and_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
+
+    let weak = user_add(&database_url, &["carol", "--role", "admin"], "short\n");
+    assert!(!weak.status.success());
+    let err = stderr_of(&weak);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("at least 8"),
+        "{err}"
+    );
+
+    assert!(
+        user_add(
+            &database_url,
+            &["carol", "--role", "admin"],
+            "long enough pw\n"
+        )
+        .status
+        .success()
+    );
+    let dup = user_add(
+        &database_url,
+        &["carol", "--role", "admin"],
+        "long enough pw\n",
+    );
+    assert!(!dup.status.success());
+    let err = stderr_of(&dup);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("already exists"), "{err}");
+
+    let bad_name = user_add(
+        &database_url,
+        &["no spaces", "--role", "admin"],
+        "long enough pw\n",
+    );
+    assert!(!bad_name.status.success());
+    assert!(stderr_of(&bad_name).contains("invalid username"));
+
+    let empty = user_add(&database_url, &["dave", "--role", "admin"], "");
+    assert!(!empty.status.success());
+
+    let bad_role = user_add(
+        &database_url,
+        &["erin", "--role", "owner"],
+        "long enough pw\n",
+    );
+    assert!(!bad_role.status.success());
+    assert!(stderr_of(&bad_role).contains("unknown role"));
+
+    let no_role = user_add(&database_url, &["frank"], "long enough pw\n");
+    assert!(!no_role.status.success());
+}
+
+#[tokio::test]
+async fn serve_prints_its_address_and_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &database_url,
+            ])
+            .env_remove("KEYWAY_HUB_ISSUER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run keyway-hub serve"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    wait_ready(&url).await;
+    let doc: keyway_api::DiscoveryDocument =
+        reqwest::get(format!("{url}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(doc.issuer, url);
+}
+
+/// Kills the child process we started (and only it) when the test ends, even on failure.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

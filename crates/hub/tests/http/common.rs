@@ -1,0 +1,431 @@
+//! Test harness: an in-process hub, a cookie-keeping "browser", and the client side of the
+//! authorization code flow with PKCE.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signature, VerifyingKey};
+use keyway_api::{DESKTOP_CLIENT_ID, Role};
+use keyway_hub::{Clock, Hub, RunningHub, Settings};
+use rand::RngCore as _;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use tempfile::TempDir;
+
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestHub {
+    pub url: String,
+    pub clock: Clock,
+    pub database_url: String,
+    running: Option<RunningHub>,
+    dir: TempDir,
+}
+
+impl TestHub {
+    pub async fn start() -> TestHub {
+        TestHub::start_with(|_| {}).await
+    }
+
+    /// Starts a hub with user `alice` (developer, admin); `tweak` may change the settings.
+    pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestHub {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let clock = Clock::system();
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: database_url.clone(),
+            clock: clock.clone(),
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let hub = Hub::open(settings).await.expect("open hub");
+        hub.create_user(USER, PASSWORD, &[Role::Developer, Role::Admin])
+            .await
+            .expect("create user");
+        let running = hub.serve().await.expect("serve");
+        let url = running.issuer.clone();
+        wait_ready(&url).await;
+        TestHub {
+            url,
+            clock,
+            database_url,
+            running: Some(running),
+            dir,
+        }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+        self.dir
+    }
+
+    /// Stops the hub and starts a new one on the same database.
+    pub async fn restart_same_db(self) -> TestHub {
+        let database_url = self.database_url.clone();
+        let clock = self.clock.clone();
+        let dir = self.stop().await;
+        let settings = Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: database_url.clone(),
+            clock: clock.clone(),
+            ..Settings::default()
+        };
+        let running = Hub::open(settings)
+            .await
+            .expect("reopen")
+            .serve()
+            .await
+            .expect("serve");
+        let url = running.issuer.clone();
+        wait_ready(&url).await;
+        TestHub {
+            url,
+            clock,
+            database_url,
+            running: Some(running),
+            dir,
+        }
+    }
+}
+
+/// Polls `/healthz` until the server answers (bounded).
+pub async fn wait_ready(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        if let Ok(resp) = client.get(format!("{base}/healthz")).send().await
+            && resp.status() == StatusCode::OK
+        {
+            return;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("hub at {base} never became ready");
+}
+
+/// A browser: keeps cookies, does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A native client's side of one authorization request.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    pub scope: String,
+}
+
+fn random_b64(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+pub fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+impl Flow {
+    pub fn new(redirect_uri: &str) -> Flow {
+        Flow {
+            redirect_uri: redirect_uri.to_owned(),
+            state: random_b64(16),
+            nonce: random_b64(16),
+            verifier: random_b64(32),
+            scope: "openid profile offline_access".to_owned(),
+        }
+    }
+
+    /// Standard authorize parameters; `overrides` replace (or with `None`, remove) some.
+    pub fn params(&self, overrides: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
+        let challenge = challenge_of(&self.verifier);
+        let mut params: Vec<(String, String)> = [
+            ("response_type", "code"),
+            ("client_id", DESKTOP_CLIENT_ID),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("scope", self.scope.as_str()),
+            ("state", self.state.as_str()),
+            ("nonce", self.nonce.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (name, value) in overrides {
+            params.retain(|(k, _)| k != name);
+            if let Some(v) = value {
+                params.push(((*name).to_owned(), (*v).to_owned()));
+            }
+        }
+        params
+    }
+
+    pub fn authorize_url(&self, hub: &TestHub, overrides: &[(&str, Option<&str>)]) -> String {
+        let mut url = url::Url::parse(&hub.at("/oauth/authorize")).unwrap();
+        url.query_pairs_mut().extend_pairs(self.params(overrides));
+        url.to_string()
+    }
+}
+
+/// Value of the hidden input `name` in a login page.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}"))
+        + marker.len();
+    let end = html[start..].find('"').expect("closing quote") + start;
+    html[start..end].to_owned()
+}
+
+/// The login form of a fresh authorization request: (request id, csrf token).
+pub async fn open_login_page(
+    browser: &reqwest::Client,
+    hub: &TestHub,
+    flow: &Flow,
+) -> (String, String) {
+    let resp = browser
+        .get(flow.authorize_url(hub, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "authorize should show the login page"
+    );
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Sign in to Keyway"), "{html}");
+    (hidden_field(&html, "request"), hidden_field(&html, "csrf"))
+}
+
+/// Submits the login form.
+pub async fn submit_login(
+    browser: &reqwest::Client,
+    hub: &TestHub,
+    request: &str,
+    csrf: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    browser
+        .post(hub.at("/login"))
+        .form(&[
+            ("request", request),
+            ("csrf", csrf),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Query parameters of a redirect, after checking it goes to `flow.redirect_uri`.
+pub fn redirect_params(resp: &reqwest::Response, flow: &Flow) -> Vec<(String, String)> {
+    assert_eq!(resp.status(), StatusCode::FOUND, "expected a redirect");
+    let location = resp
+        .headers()
+        .get("location")
+        .expect("Location")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        location.starts_with(&format!("{}?", flow.redirect_uri)),
+        "redirect {location} does not go to {}",
+        flow.redirect_uri
+    );
+    let url = url::Url::parse(&location).unwrap();
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The browser side: authorize, sign in as `alice`, return the code from the redirect.
+pub async fn get_code(browser: &reqwest::Client, hub: &TestHub, flow: &Flow) -> String {
+    get_code_as(browser, hub, flow, USER, PASSWORD).await
+}
+
+/// [`get_code`] for any user.
+pub async fn get_code_as(
+    browser: &reqwest::Client,
+    hub: &TestHub,
+    flow: &Flow,
+    user: &str,
+    password: &str,
+) -> String {
+    let (request, csrf) = open_login_page(browser, hub, flow).await;
+    let resp = submit_login(browser, hub, &request, &csrf, user, password).await;
+    code_from_redirect(&resp, hub, flow)
+}
+
+pub fn code_from_redirect(resp: &reqwest::Response, hub: &TestHub, flow: &Flow) -> String {
+    let params = redirect_params(resp, flow);
+    assert_eq!(
+        param(&params, "state"),
+        Some(flow.state.as_str()),
+        "state must be echoed"
+    );
+    assert_eq!(
+        param(&params, "iss"),
+        Some(hub.url.as_str()),
+        "iss must be sent (RFC 9207)"
+    );
+    assert_eq!(param(&params, "error"), None);
+    param(&params, "code").expect("code").to_owned()
+}
+
+/// Token endpoint call with form parameters.
+pub async fn token_request(hub: &TestHub, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(hub.at("/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn exchange(hub: &TestHub, flow: &Flow, code: &str) -> reqwest::Response {
+    token_request(
+        hub,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &flow.redirect_uri),
+            ("client_id", DESKTOP_CLIENT_ID),
+            ("code_verifier", &flow.verifier),
+        ],
+    )
+    .await
+}
+
+pub async fn refresh(hub: &TestHub, refresh_token: &str) -> reqwest::Response {
+    token_request(
+        hub,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", DESKTOP_CLIENT_ID),
+        ],
+    )
+    .await
+}
+
+/// Full flow up to a successful token response.
+pub async fn sign_in(hub: &TestHub, redirect_uri: &str) -> (Flow, keyway_api::TokenResponse) {
+    let browser = browser();
+    let flow = Flow::new(redirect_uri);
+    let code = get_code(&browser, hub, &flow).await;
+    let resp = exchange(hub, &flow, &code).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    (flow, resp.json().await.unwrap())
+}
+
+/// Asserts an OAuth JSON error and returns its body.
+pub async fn expect_error(
+    resp: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> keyway_api::ErrorBody {
+    assert_eq!(resp.status(), status);
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let body: keyway_api::ErrorBody = resp.json().await.expect("JSON error body");
+    assert_eq!(body.error, code, "{body:?}");
+    assert!(!body.message.is_empty());
+    body
+}
+
+pub async fn userinfo(hub: &TestHub, access_token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(hub.at("/oauth/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Verifies a compact JWS against the hub's JWKS and returns (header, claims).
+pub async fn verify_jwt(hub: &TestHub, token: &str) -> (Value, Value) {
+    let jwks: Value = reqwest::get(hub.at("/oauth/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("kid of the token is in the JWKS");
+    let x: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(jwk["x"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = VerifyingKey::from_bytes(&x).unwrap();
+    let sig: [u8; 64] = URL_SAFE_NO_PAD
+        .decode(parts[2])
+        .unwrap()
+        .try_into()
+        .unwrap();
+    key.verify_strict(
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &Signature::from_bytes(&sig),
+    )
+    .expect("signature verifies against the JWKS");
+    (header, claims)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A loopback redirect on `port`.
+pub fn v4(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/callback")
+}
+
+pub fn v6(port: u16) -> String {
+    format!("http://[::1]:{port}/callback")
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the hub's HTTP server: each test starts a hub on 127.0.0.1:0 with a
+//! fresh SQLite file and drives it with reqwest like a browser and a native client would.
+
+mod common;
+
+mod authorize;
+mod discovery;
+mod login;
+mod token;
