@@ -1,0 +1,193 @@
+//! The desktop app end to end: the real app in the real webview (WebKitGTK under Xvfb), driven
+//! by tauri-driver + WebKitWebDriver, signing in through a real hub with a scripted browser and
+//! keeping its session in the real Secret Service. Run through `cargo xtask test`.
+//!
+//! With `KEYWAY_SCREENSHOTS_DIR` set (`cargo xtask screenshots`), it saves the pages it visits.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use fantoccini::{Client, ClientBuilder, Locator};
+use keyway_api::Role;
+use keyway_e2e::{Sandbox, TestHub, bin, keychain_lookup, keychain_search, root, wait_for};
+
+const PASSWORD: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(40);
+
+/// tauri-driver on free loopback ports, with the sandbox's environment for the app it starts.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn start_driver(sb: &Sandbox, user: &str) -> Result<Driver> {
+    let (port, native) = (free_port()?, free_port()?);
+    let tauri_driver = which("tauri-driver").context("tauri-driver is not installed: run `cargo xtask setup`")?;
+    let child = sb
+        .command(&tauri_driver)
+        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
+        .env("KEYWAY_TEST_USER", user)
+        .env("KEYWAY_TEST_PASSWORD", PASSWORD)
+        .env("KEYWAY_LOGIN_TIMEOUT_SECS", "60")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let driver = Driver { child, port };
+    wait_for("tauri-driver", Duration::from_secs(20), || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+    })
+    .await?;
+    Ok(driver)
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// Start the app (a new WebDriver session starts a new app process).
+async fn open_app(driver: &Driver) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": bin("keyway-desktop") }));
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .context("starting the app through tauri-driver")?;
+    Ok(client)
+}
+
+async fn text_of(app: &Client, css: &str) -> Result<String> {
+    let el = app.wait().at_most(WAIT).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))?;
+    Ok(el.text().await?)
+}
+
+async fn click(app: &Client, css: &str) -> Result<()> {
+    app.wait().at_most(WAIT).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))?.click().await?;
+    Ok(())
+}
+
+async fn screenshot(app: &Client, name: &str) -> Result<()> {
+    if let Some(dir) = std::env::var_os("KEYWAY_SCREENSHOTS_DIR") {
+        let png = app.screenshot().await?;
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png)?;
+    }
+    Ok(())
+}
+
+/// The page's text, for assertion messages.
+async fn page_text(app: &Client) -> String {
+    match app.find(Locator::Css("body")).await {
+        Ok(b) => b.text().await.unwrap_or_default(),
+        Err(e) => format!("<no body: {e}>"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()> {
+    let hub = TestHub::start(&[("ada", PASSWORD, &[Role::Developer, Role::Reviewer])]).await?;
+    let sb = Sandbox::new()?;
+    let driver = start_driver(&sb, "ada").await?;
+    let account = "default/refresh_token";
+
+    // First launch: no profile, so the app offers a local hub or a server.
+    let app = open_app(&driver).await?;
+    click(&app, "#choose-server").await?;
+    screenshot(&app, "setup").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#server-url")).await?.send_keys(&hub.url).await?;
+    click(&app, "#connect").await?;
+
+    // Sign in: the scripted browser plays the person on the hub's page.
+    app.wait().at_most(WAIT).for_element(Locator::Css("#sign-in")).await?;
+    screenshot(&app, "login").await?;
+    click(&app, "#sign-in").await?;
+    let who = text_of(&app, "#user-name").await.with_context(|| "never reached the signed-in page")?;
+    let roles = text_of(&app, "#roles").await?;
+    ensure!(who.contains("ada"), "signed-in page shows {who:?}: {}", page_text(&app).await);
+    ensure!(roles.contains("developer") && roles.contains("reviewer") && !roles.contains("admin"), "roles shown: {roles:?}");
+    let expiry = text_of(&app, "#session-expiry").await?;
+    ensure!(!expiry.is_empty(), "no session expiry shown");
+    screenshot(&app, "signed-in").await?;
+
+    let refresh = keychain_lookup(account)?.context("no refresh token in the keychain after sign-in")?;
+    ensure!(keychain_search(account)?.contains(account), "secret-tool search does not list {account}");
+    app.close().await?;
+
+    // Restart: the session comes back from the keychain without any click.
+    let app = open_app(&driver).await?;
+    let who = text_of(&app, "#user-name").await.with_context(|| "the session was not restored on restart")?;
+    ensure!(who.contains("ada"), "restored page shows {who:?}");
+    let rotated = keychain_lookup(account)?.context("keychain entry vanished on restore")?;
+    ensure!(rotated != refresh, "the refresh token was not rotated on restore");
+
+    // No token string in any file the app could have written: HOME, XDG dirs, app data dir.
+    let leaks = sb.files_containing(&[&refresh, &rotated, "eyJ"])?;
+    ensure!(leaks.is_empty(), "token material on disk: {leaks:?}");
+
+    // Sign out: revoked at the hub, gone from the keychain, back on the sign-in page.
+    click(&app, "#sign-out").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#sign-in")).await?;
+    ensure!(keychain_lookup(account)?.is_none(), "the keychain entry survived sign-out");
+    let r = reqwest::Client::new()
+        .post(format!("{}/oauth/token", hub.url))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rotated.as_str()), ("client_id", "keyway-desktop")])
+        .send()
+        .await?;
+    ensure!(r.status() == 400, "the signed-out refresh token still works: {}", r.status());
+    app.close().await?;
+    drop(driver);
+    hub.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_run_with_a_local_hub_creates_the_owner_and_signs_in() -> Result<()> {
+    let sb = Sandbox::new()?;
+    let driver = start_driver(&sb, "owner").await?;
+    let app = open_app(&driver).await?;
+
+    click(&app, "#choose-local").await?;
+    // A mismatched confirmation is caught before anything is created.
+    let field = |css: &'static str| app.wait().at_most(WAIT).for_element(Locator::Css(css));
+    field("#owner-username").await?.send_keys("owner").await?;
+    field("#owner-password").await?.send_keys(PASSWORD).await?;
+    field("#owner-confirm").await?.send_keys("something else").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#password-mismatch")).await?;
+    field("#owner-confirm").await?.clear().await?;
+    field("#owner-confirm").await?.send_keys(PASSWORD).await?;
+    screenshot(&app, "local-hub-setup").await?;
+    click(&app, "#create-hub").await?;
+
+    click(&app, "#sign-in").await?;
+    let who = text_of(&app, "#user-name").await.with_context(|| "never reached the signed-in page")?;
+    ensure!(who.contains("owner"), "signed-in page shows {who:?}");
+    let roles = text_of(&app, "#roles").await?;
+    for role in ["developer", "reviewer", "auditor", "admin"] {
+        ensure!(roles.contains(role), "the owner lacks {role}: {roles:?}");
+    }
+    ensure!(keychain_lookup("local/refresh_token")?.is_some(), "no keychain entry for the local profile");
+    // The embedded hub keeps its database in the app's data dir.
+    let data = sb.dir.path().join("data/app.keyway.desktop");
+    ensure!(data.join("hub.db").is_file(), "no hub.db in {}", data.display());
+
+    click(&app, "#sign-out").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#sign-in")).await?;
+    ensure!(keychain_lookup("local/refresh_token")?.is_none(), "the keychain entry survived sign-out");
+    app.close().await?;
+    Ok(())
+}
