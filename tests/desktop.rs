@@ -6,6 +6,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // tauri-driver leads its own process group (WebKitWebDriver, the app, the browser
+        // script): end them all, not only the leader.
+        let _ = std::process::Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -44,11 +48,28 @@ async fn start_driver(sb: &Sandbox, user: &str) -> Result<Driver> {
         .env("KEYWAY_TEST_USER", user)
         .env("KEYWAY_TEST_PASSWORD", PASSWORD)
         .env("KEYWAY_LOGIN_TIMEOUT_SECS", "60")
+        // No accessibility bus: GTK would start one that outlives the test.
+        .env("NO_AT_BRIDGE", "1")
+        // Driver, WebKit and app output go to a file: nothing outlives the test on its pipes.
         .stdout(Stdio::null())
+        .stderr(std::fs::File::create(sb.dir.path().join("tauri-driver.log"))?)
+        .process_group(0)
         .spawn()?;
     let driver = Driver { child, port };
-    wait_for("tauri-driver", Duration::from_secs(20), || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+    // Ready when the WebDriver status endpoint answers through tauri-driver (which proxies to
+    // WebKitWebDriver): an open port alone is not enough.
+    let http = reqwest::Client::new();
+    wait_for("tauri-driver", Duration::from_secs(30), || {
+        let http = http.clone();
+        async move {
+            let r = http.get(format!("http://127.0.0.1:{port}/status")).send().await;
+            match r {
+                Ok(r) if r.status().is_success() => {
+                    r.json::<serde_json::Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
+                }
+                _ => false,
+            }
+        }
     })
     .await?;
     Ok(driver)

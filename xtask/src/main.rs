@@ -16,7 +16,7 @@ const APT_PACKAGES: &[&str] = &[
     "libwebkit2gtk-4.1-dev", "libsoup-3.0-dev", "libjavascriptcoregtk-4.1-dev", "libgtk-3-dev",
     "librsvg2-dev", "libayatana-appindicator3-dev",
     "xvfb", "webkit2gtk-driver", "xdg-utils", "dbus", "dbus-x11", "gnome-keyring", "libsecret-tools",
-    "imagemagick", "nodejs", "npm",
+    "imagemagick",
 ];
 const TRUNK_VERSION: &str = "0.21.14";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
@@ -111,6 +111,12 @@ fn setup() -> Result<()> {
             output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p])).is_none_or(|s| !s.contains("install ok installed"))
         })
         .collect();
+    let mut missing = missing;
+    // Node.js may come from another vendor's package that bundles npm (and conflicts with
+    // Debian's npm): only ask apt for it when there is no npm at all.
+    if output(Command::new("npm").arg("--version")).is_none() {
+        missing.extend(["nodejs", "npm"]);
+    }
     if !missing.is_empty() {
         let sudo = output(Command::new("id").arg("-u")).is_none_or(|u| u.trim() != "0");
         let apt = |args: &[&str]| -> Result<()> {
@@ -204,7 +210,7 @@ fn build_ui() -> Result<()> {
 fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     let t0 = Instant::now();
     build_ui()?;
-    run(cargo().args(["build", "--workspace", "--bins"]).env("PATH", tool_path()))?;
+    run(cargo().args(["build", "--workspace", "--bins", "--exclude", "xtask"]).env("PATH", tool_path()))?;
     eprintln!("xtask: built in {:.0?}", t0.elapsed());
     let me = env::current_exe()?;
     let mut c = Command::new("dbus-run-session");

@@ -1,0 +1,5 @@
+//! Tauri commands: thin adapters from IPC to `AppState`, which drives keyway-client and the
+//! embedded keyway-hub. Every command returns `Result<T, CommandError>` (`{kind, message}`).
+
+pub mod session;
+pub mod setup;

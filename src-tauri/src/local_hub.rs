@@ -1,0 +1,135 @@
+//! The hub embedded in the app ("Use a local hub"): its database lives in the app's data
+//! directory and it listens on a loopback port that stays the same across restarts when it can,
+//! because that port is part of the issuer URL the stored session belongs to.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+
+use keyway_api::desktop::CommandError;
+use keyway_hub::{Hub, RunningHub, Settings};
+
+use crate::error::{CommandResult, from_hub, internal};
+
+/// The embedded hub, in one of three steps: nothing, opened (database ready), serving.
+#[derive(Default)]
+pub struct LocalHub {
+    opened: Option<Hub>,
+    running: Option<RunningHub>,
+}
+
+impl LocalHub {
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Whether the hub in `data_dir` already has its owner. Does not create a database.
+    pub async fn is_initialized(
+        &mut self,
+        data_dir: &Path,
+        port: Option<u16>,
+    ) -> CommandResult<bool> {
+        if self.running.is_some() {
+            return Ok(true);
+        }
+        if !database_path(data_dir).exists() {
+            return Ok(false);
+        }
+        let hub = self.open(data_dir, port).await?;
+        Ok(hub.user_count().await.map_err(from_hub)? > 0)
+    }
+
+    /// Opens the database (creating it) and creates the owner with every role, unless the hub
+    /// has users already.
+    pub async fn initialize(
+        &mut self,
+        data_dir: &Path,
+        username: &str,
+        password: &str,
+    ) -> CommandResult<()> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let hub = self.open(data_dir, None).await?;
+        if hub.user_count().await.map_err(from_hub)? == 0 {
+            hub.create_user(username, password, &keyway_api::Role::ALL)
+                .await
+                .map_err(from_hub)?;
+            tracing::info!(username, "created the owner of the local hub");
+        }
+        Ok(())
+    }
+
+    /// Serves the hub (opening it first if needed), on `port` when it is free. Returns the
+    /// address it listens on.
+    pub async fn start(
+        &mut self,
+        data_dir: &Path,
+        port: Option<u16>,
+    ) -> CommandResult<&RunningHub> {
+        if self.running.is_none() {
+            if self.opened.is_none() {
+                self.open(data_dir, port).await?;
+            }
+            let hub = self
+                .opened
+                .take()
+                .ok_or_else(|| internal("The local hub is not open."))?;
+            let running = hub.serve().await.map_err(from_hub)?;
+            tracing::info!(addr = %running.addr, "local hub serving");
+            self.running = Some(running);
+        }
+        self.running
+            .as_ref()
+            .ok_or_else(|| internal("The local hub is not running."))
+    }
+
+    /// Stops serving (letting requests in flight finish) and closes the database.
+    pub fn stop(&mut self) {
+        self.opened = None;
+        if let Some(running) = self.running.take() {
+            tauri::async_runtime::spawn(running.shutdown());
+        }
+    }
+
+    async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&Hub> {
+        if self.opened.is_none() {
+            std::fs::create_dir_all(data_dir).map_err(|e| {
+                internal(format!(
+                    "Could not create the data folder {}: {e}",
+                    data_dir.display()
+                ))
+            })?;
+            let port = free_loopback_port(port)?;
+            let settings = Settings {
+                listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                database_url: format!("sqlite://{}", database_path(data_dir).display()),
+                ..Default::default()
+            };
+            self.opened = Some(Hub::open(settings).await.map_err(from_hub)?);
+        }
+        self.opened
+            .as_ref()
+            .ok_or_else(|| internal("The local hub is not open."))
+    }
+}
+
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("hub.db")
+}
+
+/// `preferred` when it is free on 127.0.0.1, else one the OS picks.
+fn free_loopback_port(preferred: Option<u16>) -> Result<u16, CommandError> {
+    if let Some(port) = preferred.filter(|p| *p != 0) {
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(port);
+        }
+        tracing::info!(
+            port,
+            "the local hub's earlier port is taken; picking another"
+        );
+    }
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| internal(format!("Could not find a free port for the local hub: {e}")))
+}

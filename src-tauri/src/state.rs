@@ -1,0 +1,328 @@
+//! What the app keeps between commands: the client configuration, the keychain handle, the
+//! current session and the embedded hub. Tokens stay inside keyway-client; the UI only ever
+//! sees `ProfileView` and `SessionView`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use keyway_api::desktop::{AppStatus, ErrorKind, LocalHubSetup, ProfileView, SessionView};
+use keyway_client::config::{Config, DEFAULT_PROFILE, Profile, parse_server_url};
+use keyway_client::login::{LoginOptions, Opener};
+use keyway_client::vault::Vault;
+use keyway_client::{Client, SessionInfo};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::error::{CommandResult, from_login, internal, invalid_input};
+use crate::local_hub::LocalHub;
+
+/// Name of the profile that points at the embedded hub.
+pub const LOCAL_PROFILE: &str = "local";
+
+pub struct AppState {
+    /// The app's data directory; the embedded hub's database lives here.
+    data_dir: PathBuf,
+    inner: Mutex<Inner>,
+    /// The sign-in in progress, if any. Kept apart from `inner` so that Cancel never waits
+    /// behind the sign-in it cancels.
+    login: std::sync::Mutex<Option<PendingLogin>>,
+    login_ids: AtomicU64,
+}
+
+struct PendingLogin {
+    id: u64,
+    cancel: CancellationToken,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Loaded on first use.
+    config: Option<Config>,
+    /// Opened on first use: fails clearly when there is no Secret Service.
+    vault: Option<Vault>,
+    /// The client of the current profile; it holds the session (and the access token) in memory.
+    client: Option<Arc<Client>>,
+    hub: LocalHub,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf) -> AppState {
+        AppState {
+            data_dir,
+            inner: Mutex::new(Inner::default()),
+            login: std::sync::Mutex::new(None),
+            login_ids: AtomicU64::new(0),
+        }
+    }
+
+    /// Loads the configuration and starts the embedded hub when the current profile is local.
+    /// Runs at start-up and again before every status, so a failure at start-up is retried.
+    pub async fn prepare(&self) -> CommandResult<()> {
+        self.inner.lock().await.prepare(&self.data_dir).await
+    }
+
+    pub async fn status(&self) -> CommandResult<AppStatus> {
+        let mut inner = self.inner.lock().await;
+        inner.prepare(&self.data_dir).await?;
+        inner.status().await
+    }
+
+    pub async fn local_hub_initialized(&self) -> CommandResult<bool> {
+        let mut inner = self.inner.lock().await;
+        let port = inner
+            .config()?
+            .profiles
+            .get(LOCAL_PROFILE)
+            .and_then(|p| p.server.port());
+        inner.hub.is_initialized(&self.data_dir, port).await
+    }
+
+    /// Creates the owner account if the embedded hub has none (otherwise `setup` is not used),
+    /// serves the hub and makes the local profile the current one.
+    pub async fn setup_local_hub(&self, setup: &LocalHubSetup) -> CommandResult<AppStatus> {
+        let mut inner = self.inner.lock().await;
+        inner
+            .hub
+            .initialize(&self.data_dir, &setup.username, &setup.password)
+            .await?;
+        let running = inner.hub.start(&self.data_dir, None).await?;
+        let mut profile = Profile::new(LOCAL_PROFILE, hub_url(&running.issuer)?);
+        profile.local = true;
+        inner.make_current(profile)?;
+        inner.status().await
+    }
+
+    /// Checks that `url` answers as a Keyway hub, then makes it the current profile.
+    pub async fn connect_server(&self, url: &str) -> CommandResult<AppStatus> {
+        let server = parse_server_url(url)?;
+        let profile = Profile::new(DEFAULT_PROFILE, server);
+        let mut inner = self.inner.lock().await;
+        let client = Client::new(profile.clone(), inner.vault()?)?;
+        client.check_server().await?;
+        inner.make_current(profile)?;
+        inner.client = Some(Arc::new(client));
+        inner.status().await
+    }
+
+    /// Signs in through the browser. Resolves when signed in, cancelled or timed out.
+    pub async fn login(&self, opener: Opener) -> CommandResult<AppStatus> {
+        let client = {
+            let mut inner = self.inner.lock().await;
+            inner.prepare(&self.data_dir).await?;
+            inner.client()?.ok_or_else(no_profile)?
+        };
+        let id = self.login_ids.fetch_add(1, Ordering::Relaxed);
+        let cancel = CancellationToken::new();
+        if let Some(earlier) = self.pending_login().replace(PendingLogin {
+            id,
+            cancel: cancel.clone(),
+        }) {
+            earlier.cancel.cancel();
+        }
+        let options = LoginOptions {
+            cancel,
+            ..LoginOptions::default()
+        };
+        let result = client.login(opener, options).await;
+        {
+            let mut pending = self.pending_login();
+            if pending.as_ref().is_some_and(|p| p.id == id) {
+                *pending = None;
+            }
+        }
+        let session = result.map_err(from_login)?;
+        let mut inner = self.inner.lock().await;
+        if !inner
+            .client
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, &client))
+        {
+            return Err(internal(
+                "The server was changed while signing in; sign in again.",
+            ));
+        }
+        tracing::info!(sub = %session.user.sub, "signed in");
+        inner.status().await
+    }
+
+    /// Cancels the sign-in in progress, if any.
+    pub fn cancel_login(&self) {
+        if let Some(pending) = self.pending_login().take() {
+            pending.cancel.cancel();
+        }
+    }
+
+    pub async fn logout(&self) -> CommandResult<AppStatus> {
+        let mut inner = self.inner.lock().await;
+        let client = inner.client()?.ok_or_else(no_profile)?;
+        let outcome = client.logout().await?;
+        tracing::info!(revoked_at_server = outcome.revoked_at_server, "signed out");
+        inner.status().await
+    }
+
+    /// Removes the current profile (signing out first when signed in) and stops the embedded
+    /// hub if it served that profile. The hub's database stays, with its accounts.
+    pub async fn forget_profile(&self) -> CommandResult<AppStatus> {
+        self.cancel_login();
+        let mut inner = self.inner.lock().await;
+        if let Some(profile) = inner.config()?.current().cloned() {
+            if let Some(client) = inner.client()?
+                && client.current().await.is_some()
+                && let Err(error) = client.logout().await
+            {
+                tracing::warn!(%error, "sign-out before forgetting the profile failed");
+            }
+            let config = inner.config()?;
+            config.remove(&profile.name);
+            config.save()?;
+            if profile.local {
+                inner.hub.stop();
+            }
+            tracing::info!(profile = profile.name, "forgot the profile");
+        }
+        inner.client = None;
+        inner.status().await
+    }
+
+    fn pending_login(&self) -> std::sync::MutexGuard<'_, Option<PendingLogin>> {
+        // A panic while holding this lock leaves nothing half-done: recover the guard.
+        self.login
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Inner {
+    fn config(&mut self) -> CommandResult<&mut Config> {
+        if self.config.is_none() {
+            self.config = Some(Config::load()?);
+        }
+        self.config
+            .as_mut()
+            .ok_or_else(|| internal("The configuration is not loaded."))
+    }
+
+    fn vault(&mut self) -> CommandResult<Vault> {
+        if self.vault.is_none() {
+            self.vault = Some(Vault::open()?);
+        }
+        self.vault
+            .clone()
+            .ok_or_else(|| internal("The keychain is not open."))
+    }
+
+    /// The client of the current profile; `None` when there is no profile.
+    fn client(&mut self) -> CommandResult<Option<Arc<Client>>> {
+        let Some(profile) = self.config()?.current().cloned() else {
+            return Ok(None);
+        };
+        if let Some(client) = &self.client
+            && client.profile().name == profile.name
+            && client.profile().server == profile.server
+        {
+            return Ok(Some(client.clone()));
+        }
+        let client = Arc::new(Client::new(profile, self.vault()?)?);
+        self.client = Some(client.clone());
+        Ok(Some(client))
+    }
+
+    fn make_current(&mut self, profile: Profile) -> CommandResult<()> {
+        let config = self.config()?;
+        config.upsert(profile, true);
+        config.save()?;
+        self.client = None;
+        Ok(())
+    }
+
+    async fn prepare(&mut self, data_dir: &std::path::Path) -> CommandResult<()> {
+        let Some(profile) = self.config()?.current().cloned() else {
+            return Ok(());
+        };
+        if !profile.local || self.hub.is_running() {
+            return Ok(());
+        }
+        let running = self.hub.start(data_dir, profile.server.port()).await?;
+        let server = hub_url(&running.issuer)?;
+        if server != profile.server || profile.issuer.is_some() {
+            tracing::info!(%server, "the local hub moved to another port; updating the profile");
+            let mut profile = profile;
+            profile.server = server;
+            profile.issuer = None;
+            self.make_current(profile)?;
+        }
+        Ok(())
+    }
+
+    async fn status(&mut self) -> CommandResult<AppStatus> {
+        let Some(client) = self.client()? else {
+            return Ok(AppStatus::NeedsSetup);
+        };
+        let profile = profile_view(client.profile());
+        let session = match client.current().await {
+            Some(session) => session,
+            None => match client.restore().await {
+                Ok(Some(session)) => session,
+                Ok(None) => {
+                    return Ok(AppStatus::SignedOut {
+                        profile,
+                        notice: None,
+                    });
+                }
+                // Revoked or expired: the client has removed it from the keychain already.
+                Err(error) if error.kind() == ErrorKind::Refused => {
+                    return Ok(AppStatus::SignedOut {
+                        profile,
+                        notice: Some(error.to_string()),
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            },
+        };
+        Ok(AppStatus::SignedIn {
+            profile,
+            session: session_view(&session),
+        })
+    }
+}
+
+fn no_profile() -> keyway_api::desktop::CommandError {
+    invalid_input("No server is set up yet: choose a local hub or connect to a server first.")
+}
+
+fn profile_view(profile: &Profile) -> ProfileView {
+    ProfileView {
+        name: profile.name.clone(),
+        server: profile.server.to_string(),
+        local: profile.local,
+    }
+}
+
+fn session_view(session: &SessionInfo) -> SessionView {
+    let user = &session.user;
+    let username = user
+        .preferred_username
+        .clone()
+        .unwrap_or_else(|| user.sub.clone());
+    let display_name = user
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| username.clone());
+    SessionView {
+        subject: user.sub.clone(),
+        username,
+        display_name,
+        roles: user.roles.clone(),
+        session_expires_at: session.session_expires_at,
+        access_expires_at: session.access_expires_at,
+    }
+}
+
+/// The embedded hub's issuer (`http://127.0.0.1:<port>`), which is also its server URL.
+fn hub_url(issuer: &str) -> CommandResult<Url> {
+    Url::parse(issuer)
+        .map_err(|e| internal(format!("The local hub's address {issuer} is unusable: {e}")))
+}
