@@ -105,6 +105,12 @@ async fn click(app: &Client, css: &str) -> Result<()> {
 
 async fn screenshot(app: &Client, name: &str) -> Result<()> {
     if let Some(dir) = std::env::var_os("KEYWAY_SCREENSHOTS_DIR") {
+        // A WebDriver screenshot shows the last painted frame: let two frames paint first.
+        app.execute_async(
+            "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+            vec![],
+        )
+        .await?;
         let png = app.screenshot().await?;
         std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png)?;
     }
