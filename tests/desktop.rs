@@ -28,7 +28,10 @@ impl Drop for Driver {
     fn drop(&mut self) {
         // tauri-driver leads its own process group (WebKitWebDriver, the app, the browser
         // script): end them all, not only the leader.
-        let _ = std::process::Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
+        if let Ok(pgid) = i32::try_from(self.child.id()) {
+            // SAFETY: killpg only sends a signal; the group is the one tauri-driver leads.
+            unsafe { libc::killpg(pgid, libc::SIGTERM) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -39,10 +42,15 @@ fn free_port() -> Result<u16> {
 }
 
 async fn start_driver(sb: &Sandbox, user: &str) -> Result<Driver> {
+    start_driver_with(sb, user, &[]).await
+}
+
+async fn start_driver_with(sb: &Sandbox, user: &str, env: &[(&str, &str)]) -> Result<Driver> {
     let (port, native) = (free_port()?, free_port()?);
     let tauri_driver = which("tauri-driver").context("tauri-driver is not installed: run `cargo xtask setup`")?;
-    let child = sb
-        .command(&tauri_driver)
+    let mut cmd = sb.command(&tauri_driver);
+    cmd.envs(env.iter().copied());
+    let child = cmd
         .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
         .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
         .env("KEYWAY_TEST_USER", user)
@@ -216,5 +224,30 @@ async fn first_run_with_a_local_hub_creates_the_owner_and_signs_in() -> Result<(
     app.wait().at_most(WAIT).for_element(Locator::Css("#sign-in")).await?;
     ensure!(keychain_lookup("local/refresh_token")?.is_none(), "the keychain entry survived sign-out");
     app.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_secret_service_the_app_names_the_fix_and_stores_nothing() -> Result<()> {
+    let hub = TestHub::start(&[("dee", PASSWORD, &[Role::Developer])]).await?;
+    let sb = Sandbox::new()?;
+    // A profile exists, so the app goes straight for the keychain to restore a session.
+    let cfg = sb.dir.path().join("config/keyway");
+    std::fs::create_dir_all(&cfg)?;
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!("default_profile = \"default\"\n\n[profiles.default]\nserver = \"{}\"\n", hub.url),
+    )?;
+    let no_bus = format!("unix:path={}/no-such-bus", sb.dir.path().display());
+    let driver = start_driver_with(&sb, "dee", &[("DBUS_SESSION_BUS_ADDRESS", &no_bus)]).await?;
+    let app = open_app(&driver).await?;
+    let error = text_of(&app, "#error").await.with_context(|| "no error shown without a keychain")?;
+    ensure!(error.contains("Secret Service") && error.contains("gnome-keyring"), "the error does not name the fix: {error:?}");
+    screenshot(&app, "no-keychain").await?;
+    ensure!(app.find(Locator::Css("#user-name")).await.is_err(), "signed in without a keychain");
+    ensure!(sb.files_containing(&["eyJ"])?.is_empty(), "token material on disk");
+    app.close().await?;
+    drop(driver);
+    hub.stop().await;
     Ok(())
 }

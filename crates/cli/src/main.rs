@@ -57,7 +57,11 @@ struct Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        Failure { code: e.code().to_string(), message: e.to_string() }
+        let mut message = e.to_string();
+        if matches!(e, Error::Timeout(_)) {
+            message.push_str(" With --no-browser you can open the link in any browser yourself.");
+        }
+        Failure { code: e.code().to_string(), message }
     }
 }
 

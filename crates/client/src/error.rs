@@ -17,7 +17,7 @@ pub enum Error {
     NotSignedIn,
     #[error("{0}")]
     Keychain(String),
-    #[error("The browser did not come back within {0} seconds. Try again, or use --no-browser and open the link yourself.")]
+    #[error("The browser did not come back within {0} seconds. Try again.")]
     Timeout(u64),
     #[error("Sign-in was cancelled.")]
     Cancelled,
