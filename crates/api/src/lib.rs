@@ -79,7 +79,8 @@ impl std::fmt::Display for Role {
 }
 
 /// `/oauth/token` success body (RFC 6749 §5.1, plus OIDC `id_token`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` shows which tokens are present, never their values.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -93,6 +94,22 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HIDDEN: &str = "[redacted]";
+        let present = |o: &Option<String>| o.as_ref().map(|_| HIDDEN);
+        f.debug_struct("TokenResponse")
+            .field("access_token", &HIDDEN)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &present(&self.refresh_token))
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("id_token", &present(&self.id_token))
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// `/oauth/userinfo` body (OIDC core §5.3) with Keyway's `roles` claim.
@@ -126,4 +143,36 @@ pub struct DiscoveryDocument {
     pub claims_supported: Vec<String>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_response_debug_hides_every_token() {
+        let t = TokenResponse {
+            access_token: "eyJaccess".into(),
+            token_type: "Bearer".into(),
+            expires_in: 900,
+            refresh_token: Some("refresh-secret".into()),
+            refresh_expires_in: Some(60),
+            id_token: Some("eyJid".into()),
+            scope: Some("openid".into()),
+        };
+        let shown = format!("{t:?}");
+        for secret in ["eyJaccess", "refresh-secret", "eyJid"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("Bearer") && shown.contains("900"));
+    }
+
+    #[test]
+    fn roles_round_trip_by_name() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{r}\""));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
 }
