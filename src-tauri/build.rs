@@ -17,9 +17,7 @@ then build <code>keyway-desktop</code> again.</p>
 fn main() {
     let dist = Path::new("../ui/dist");
     if !dist.join("index.html").exists() {
-        println!(
-            "cargo:warning=ui/dist is missing: embedding a placeholder page (build the UI with trunk)"
-        );
+        println!("cargo:warning=ui/dist is missing: embedding a placeholder page (build the UI with trunk)");
         std::fs::create_dir_all(dist).expect("create ui/dist");
         std::fs::write(dist.join("index.html"), PLACEHOLDER).expect("write ui/dist/index.html");
     }

@@ -23,13 +23,8 @@ fn profile(tag: &str) -> String {
 
 /// Start `keyway login … --no-browser`, read the link it prints, and sign in like a person would.
 async fn login(sb: &Sandbox, args: &[&str], user: &str, password: &str) -> Result<Output> {
-    let mut child: Child = keyway(sb)
-        .arg("login")
-        .args(args)
-        .arg("--no-browser")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut child: Child =
+        keyway(sb).arg("login").args(args).arg("--no-browser").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let stderr = child.stderr.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
@@ -52,7 +47,10 @@ async fn login(sb: &Sandbox, args: &[&str], user: &str, password: &str) -> Resul
     ensure!(q.get("code_challenge_method").map(String::as_str) == Some("S256"), "{url}");
     ensure!(q.get("code_challenge").is_some_and(|c| c.len() == 43), "{url}");
     ensure!(q.get("state").is_some_and(|s| s.len() >= 32) && q.get("nonce").is_some_and(|s| s.len() >= 32), "{url}");
-    ensure!(q.get("redirect_uri").is_some_and(|r| r.starts_with("http://127.0.0.1:") && r.ends_with("/callback")), "{url}");
+    ensure!(
+        q.get("redirect_uri").is_some_and(|r| r.starts_with("http://127.0.0.1:") && r.ends_with("/callback")),
+        "{url}"
+    );
     let page = play_browser(&url, user, password).await?;
     ensure!(page.contains("close this tab"), "unexpected callback page: {page}");
     let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await??;
@@ -164,7 +162,9 @@ async fn login_works_with_any_openid_provider_by_issuer_and_client_id() -> Resul
     let hub = TestHub::start(&[("cy", PASSWORD, &[Role::Auditor])]).await?;
     let sb = Sandbox::new()?;
     let p = profile("oidc");
-    let out = login(&sb, &["--issuer", &hub.url, "--client-id", "keyway-desktop", "--profile", &p, "--json"], "cy", PASSWORD).await?;
+    let out =
+        login(&sb, &["--issuer", &hub.url, "--client-id", "keyway-desktop", "--profile", &p, "--json"], "cy", PASSWORD)
+            .await?;
     ensure!(out.status.success(), "login failed: {}", String::from_utf8_lossy(&out.stderr));
     let v = json_of(&out)?;
     assert_eq!(v["username"], "cy");
@@ -173,7 +173,16 @@ async fn login_works_with_any_openid_provider_by_issuer_and_client_id() -> Resul
     assert!(cfg.contains("issuer = "), "{cfg}");
     // An issuer whose discovery document names another issuer is refused.
     let wrong = keyway(&sb)
-        .args(["login", "--issuer", &format!("{}/elsewhere", hub.url), "--client-id", "x", "--no-browser", "--profile", &p])
+        .args([
+            "login",
+            "--issuer",
+            &format!("{}/elsewhere", hub.url),
+            "--client-id",
+            "x",
+            "--no-browser",
+            "--profile",
+            &p,
+        ])
         .output()?;
     assert!(!wrong.status.success());
     keyway(&sb).args(["logout", "--profile", &p]).output()?;
@@ -209,7 +218,9 @@ async fn bad_input_gets_clear_messages_and_writes_nothing() -> Result<()> {
 
     // The browser never comes back: a clear timeout.
     let hub = TestHub::start(&[]).await?;
-    let out = keyway(&sb).args(["login", "--server", &hub.url, "--no-browser", "--timeout", "1", "--profile", &p]).output()?;
+    let out = keyway(&sb)
+        .args(["login", "--server", &hub.url, "--no-browser", "--timeout", "1", "--profile", &p])
+        .output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("did not come back within 1 seconds"), "{err}");

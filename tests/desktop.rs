@@ -5,8 +5,8 @@
 //! With `KEYWAY_SCREENSHOTS_DIR` set (`cargo xtask screenshots`), it saves the pages it visits.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -102,12 +102,19 @@ async fn open_app(driver: &Driver) -> Result<Client> {
 }
 
 async fn text_of(app: &Client, css: &str) -> Result<String> {
-    let el = app.wait().at_most(WAIT).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))?;
+    let el =
+        app.wait().at_most(WAIT).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))?;
     Ok(el.text().await?)
 }
 
 async fn click(app: &Client, css: &str) -> Result<()> {
-    app.wait().at_most(WAIT).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))?.click().await?;
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for {css}"))?
+        .click()
+        .await?;
     Ok(())
 }
 
@@ -154,7 +161,10 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
     let who = text_of(&app, "#user-name").await.with_context(|| "never reached the signed-in page")?;
     let roles = text_of(&app, "#roles").await?;
     ensure!(who.contains("ada"), "signed-in page shows {who:?}: {}", page_text(&app).await);
-    ensure!(roles.contains("developer") && roles.contains("reviewer") && !roles.contains("admin"), "roles shown: {roles:?}");
+    ensure!(
+        roles.contains("developer") && roles.contains("reviewer") && !roles.contains("admin"),
+        "roles shown: {roles:?}"
+    );
     let expiry = text_of(&app, "#session-expiry").await?;
     ensure!(!expiry.is_empty(), "no session expiry shown");
     screenshot(&app, "signed-in").await?;
@@ -242,7 +252,10 @@ async fn without_a_secret_service_the_app_names_the_fix_and_stores_nothing() -> 
     let driver = start_driver_with(&sb, "dee", &[("DBUS_SESSION_BUS_ADDRESS", &no_bus)]).await?;
     let app = open_app(&driver).await?;
     let error = text_of(&app, "#error").await.with_context(|| "no error shown without a keychain")?;
-    ensure!(error.contains("Secret Service") && error.contains("gnome-keyring"), "the error does not name the fix: {error:?}");
+    ensure!(
+        error.contains("Secret Service") && error.contains("gnome-keyring"),
+        "the error does not name the fix: {error:?}"
+    );
     screenshot(&app, "no-keychain").await?;
     ensure!(app.find(Locator::Css("#user-name")).await.is_err(), "signed in without a keychain");
     ensure!(sb.files_containing(&["eyJ"])?.is_empty(), "token material on disk");

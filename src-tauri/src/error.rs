@@ -8,19 +8,14 @@ pub type CommandResult<T> = Result<T, CommandError>;
 pub fn from_hub(error: keyway_hub::Error) -> CommandError {
     use keyway_hub::Error as E;
     let kind = match &error {
-        E::UserExists | E::WeakPassword | E::PasswordTooLong | E::InvalidUsername(_) => {
-            ErrorKind::InvalidInput
-        }
+        E::UserExists | E::WeakPassword | E::PasswordTooLong | E::InvalidUsername(_) => ErrorKind::InvalidInput,
         _ => ErrorKind::Internal,
     };
     if kind == ErrorKind::Internal {
         tracing::error!(%error, "local hub failed");
         return internal(format!("The local hub could not start: {error}"));
     }
-    CommandError {
-        kind,
-        message: error.to_string(),
-    }
+    CommandError { kind, message: error.to_string() }
 }
 
 /// A failed sign-in. keyway-client's timeout sentence suggests the CLI's `--no-browser`; in the
@@ -38,15 +33,9 @@ pub fn from_login(error: keyway_client::Error) -> CommandError {
 }
 
 pub fn invalid_input(message: impl Into<String>) -> CommandError {
-    CommandError {
-        kind: ErrorKind::InvalidInput,
-        message: message.into(),
-    }
+    CommandError { kind: ErrorKind::InvalidInput, message: message.into() }
 }
 
 pub fn internal(message: impl Into<String>) -> CommandError {
-    CommandError {
-        kind: ErrorKind::Internal,
-        message: message.into(),
-    }
+    CommandError { kind: ErrorKind::Internal, message: message.into() }
 }

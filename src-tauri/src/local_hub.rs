@@ -23,11 +23,7 @@ impl LocalHub {
     }
 
     /// Whether the hub in `data_dir` already has its owner. Does not create a database.
-    pub async fn is_initialized(
-        &mut self,
-        data_dir: &Path,
-        port: Option<u16>,
-    ) -> CommandResult<bool> {
+    pub async fn is_initialized(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<bool> {
         if self.running.is_some() {
             return Ok(true);
         }
@@ -40,20 +36,13 @@ impl LocalHub {
 
     /// Opens the database (creating it) and creates the owner with every role, unless the hub
     /// has users already.
-    pub async fn initialize(
-        &mut self,
-        data_dir: &Path,
-        username: &str,
-        password: &str,
-    ) -> CommandResult<()> {
+    pub async fn initialize(&mut self, data_dir: &Path, username: &str, password: &str) -> CommandResult<()> {
         if self.running.is_some() {
             return Ok(());
         }
         let hub = self.open(data_dir, None).await?;
         if hub.user_count().await.map_err(from_hub)? == 0 {
-            hub.create_user(username, password, &keyway_api::Role::ALL)
-                .await
-                .map_err(from_hub)?;
+            hub.create_user(username, password, &keyway_api::Role::ALL).await.map_err(from_hub)?;
             tracing::info!(username, "created the owner of the local hub");
         }
         Ok(())
@@ -61,26 +50,17 @@ impl LocalHub {
 
     /// Serves the hub (opening it first if needed), on `port` when it is free. Returns the
     /// address it listens on.
-    pub async fn start(
-        &mut self,
-        data_dir: &Path,
-        port: Option<u16>,
-    ) -> CommandResult<&RunningHub> {
+    pub async fn start(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&RunningHub> {
         if self.running.is_none() {
             if self.opened.is_none() {
                 self.open(data_dir, port).await?;
             }
-            let hub = self
-                .opened
-                .take()
-                .ok_or_else(|| internal("The local hub is not open."))?;
+            let hub = self.opened.take().ok_or_else(|| internal("The local hub is not open."))?;
             let running = hub.serve().await.map_err(from_hub)?;
             tracing::info!(addr = %running.addr, "local hub serving");
             self.running = Some(running);
         }
-        self.running
-            .as_ref()
-            .ok_or_else(|| internal("The local hub is not running."))
+        self.running.as_ref().ok_or_else(|| internal("The local hub is not running."))
     }
 
     /// Stops serving (letting requests in flight finish) and closes the database.
@@ -93,12 +73,8 @@ impl LocalHub {
 
     async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&Hub> {
         if self.opened.is_none() {
-            std::fs::create_dir_all(data_dir).map_err(|e| {
-                internal(format!(
-                    "Could not create the data folder {}: {e}",
-                    data_dir.display()
-                ))
-            })?;
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| internal(format!("Could not create the data folder {}: {e}", data_dir.display())))?;
             let port = free_loopback_port(port)?;
             let settings = Settings {
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -107,9 +83,7 @@ impl LocalHub {
             };
             self.opened = Some(Hub::open(settings).await.map_err(from_hub)?);
         }
-        self.opened
-            .as_ref()
-            .ok_or_else(|| internal("The local hub is not open."))
+        self.opened.as_ref().ok_or_else(|| internal("The local hub is not open."))
     }
 }
 
@@ -123,10 +97,7 @@ fn free_loopback_port(preferred: Option<u16>) -> Result<u16, CommandError> {
         if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
             return Ok(port);
         }
-        tracing::info!(
-            port,
-            "the local hub's earlier port is taken; picking another"
-        );
+        tracing::info!(port, "the local hub's earlier port is taken; picking another");
     }
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())

@@ -18,10 +18,7 @@ use tauri_plugin_opener::OpenerExt;
 pub fn browser_opener<R: Runtime>(app: AppHandle<R>) -> Opener {
     Box::new(move |url: &str| match std::env::var("BROWSER") {
         Ok(browser) if !browser.trim().is_empty() => run_browser_env(&browser, url),
-        _ => app
-            .opener()
-            .open_url(url, None::<&str>)
-            .map_err(|e| format!("Could not open the web browser: {e}")),
+        _ => app.opener().open_url(url, None::<&str>).map_err(|e| format!("Could not open the web browser: {e}")),
     })
 }
 
@@ -36,11 +33,7 @@ fn run_browser_env(browser: &str, url: &str) -> Result<(), String> {
         if !entry.contains("%s") {
             args.push(url.to_owned());
         }
-        match Command::new(program)
-            .args(&args)
-            .stdin(Stdio::null())
-            .spawn()
-        {
+        match Command::new(program).args(&args).stdin(Stdio::null()).spawn() {
             Ok(mut child) => {
                 tracing::info!(program, "opened the sign-in page with $BROWSER");
                 let program = program.to_owned();
@@ -54,13 +47,8 @@ fn run_browser_env(browser: &str, url: &str) -> Result<(), String> {
                 });
                 return Ok(());
             }
-            Err(error) => {
-                last_error = Some(format!(
-                    "Could not run the browser “{program}” from $BROWSER: {error}"
-                ))
-            }
+            Err(error) => last_error = Some(format!("Could not run the browser “{program}” from $BROWSER: {error}")),
         }
     }
-    Err(last_error
-        .unwrap_or_else(|| "The BROWSER environment variable names no program.".to_owned()))
+    Err(last_error.unwrap_or_else(|| "The BROWSER environment variable names no program.".to_owned()))
 }

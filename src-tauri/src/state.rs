@@ -71,11 +71,7 @@ impl AppState {
 
     pub async fn local_hub_initialized(&self) -> CommandResult<bool> {
         let mut inner = self.inner.lock().await;
-        let port = inner
-            .config()?
-            .profiles
-            .get(LOCAL_PROFILE)
-            .and_then(|p| p.server.port());
+        let port = inner.config()?.profiles.get(LOCAL_PROFILE).and_then(|p| p.server.port());
         inner.hub.is_initialized(&self.data_dir, port).await
     }
 
@@ -83,10 +79,7 @@ impl AppState {
     /// serves the hub and makes the local profile the current one.
     pub async fn setup_local_hub(&self, setup: &LocalHubSetup) -> CommandResult<AppStatus> {
         let mut inner = self.inner.lock().await;
-        inner
-            .hub
-            .initialize(&self.data_dir, &setup.username, &setup.password)
-            .await?;
+        inner.hub.initialize(&self.data_dir, &setup.username, &setup.password).await?;
         let running = inner.hub.start(&self.data_dir, None).await?;
         let mut profile = Profile::new(LOCAL_PROFILE, hub_url(&running.issuer)?);
         profile.local = true;
@@ -115,16 +108,10 @@ impl AppState {
         };
         let id = self.login_ids.fetch_add(1, Ordering::Relaxed);
         let cancel = CancellationToken::new();
-        if let Some(earlier) = self.pending_login().replace(PendingLogin {
-            id,
-            cancel: cancel.clone(),
-        }) {
+        if let Some(earlier) = self.pending_login().replace(PendingLogin { id, cancel: cancel.clone() }) {
             earlier.cancel.cancel();
         }
-        let options = LoginOptions {
-            cancel,
-            ..LoginOptions::default()
-        };
+        let options = LoginOptions { cancel, ..LoginOptions::default() };
         let result = client.login(opener, options).await;
         {
             let mut pending = self.pending_login();
@@ -134,14 +121,8 @@ impl AppState {
         }
         let session = result.map_err(from_login)?;
         let mut inner = self.inner.lock().await;
-        if !inner
-            .client
-            .as_ref()
-            .is_some_and(|current| Arc::ptr_eq(current, &client))
-        {
-            return Err(internal(
-                "The server was changed while signing in; sign in again.",
-            ));
+        if !inner.client.as_ref().is_some_and(|current| Arc::ptr_eq(current, &client)) {
+            return Err(internal("The server was changed while signing in; sign in again."));
         }
         tracing::info!(sub = %session.user.sub, "signed in");
         inner.status().await
@@ -188,9 +169,7 @@ impl AppState {
 
     fn pending_login(&self) -> std::sync::MutexGuard<'_, Option<PendingLogin>> {
         // A panic while holding this lock leaves nothing half-done: recover the guard.
-        self.login
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.login.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -199,18 +178,14 @@ impl Inner {
         if self.config.is_none() {
             self.config = Some(Config::load()?);
         }
-        self.config
-            .as_mut()
-            .ok_or_else(|| internal("The configuration is not loaded."))
+        self.config.as_mut().ok_or_else(|| internal("The configuration is not loaded."))
     }
 
     fn vault(&mut self) -> CommandResult<Vault> {
         if self.vault.is_none() {
             self.vault = Some(Vault::open()?);
         }
-        self.vault
-            .clone()
-            .ok_or_else(|| internal("The keychain is not open."))
+        self.vault.clone().ok_or_else(|| internal("The keychain is not open."))
     }
 
     /// The client of the current profile; `None` when there is no profile.
@@ -266,25 +241,16 @@ impl Inner {
             None => match client.restore().await {
                 Ok(Some(session)) => session,
                 Ok(None) => {
-                    return Ok(AppStatus::SignedOut {
-                        profile,
-                        notice: None,
-                    });
+                    return Ok(AppStatus::SignedOut { profile, notice: None });
                 }
                 // Revoked or expired: the client has removed it from the keychain already.
                 Err(error) if error.kind() == ErrorKind::Refused => {
-                    return Ok(AppStatus::SignedOut {
-                        profile,
-                        notice: Some(error.to_string()),
-                    });
+                    return Ok(AppStatus::SignedOut { profile, notice: Some(error.to_string()) });
                 }
                 Err(error) => return Err(error.into()),
             },
         };
-        Ok(AppStatus::SignedIn {
-            profile,
-            session: session_view(&session),
-        })
+        Ok(AppStatus::SignedIn { profile, session: session_view(&session) })
     }
 }
 
@@ -293,24 +259,13 @@ fn no_profile() -> keyway_api::desktop::CommandError {
 }
 
 fn profile_view(profile: &Profile) -> ProfileView {
-    ProfileView {
-        name: profile.name.clone(),
-        server: profile.server.to_string(),
-        local: profile.local,
-    }
+    ProfileView { name: profile.name.clone(), server: profile.server.to_string(), local: profile.local }
 }
 
 fn session_view(session: &SessionInfo) -> SessionView {
     let user = &session.user;
-    let username = user
-        .preferred_username
-        .clone()
-        .unwrap_or_else(|| user.sub.clone());
-    let display_name = user
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| username.clone());
+    let username = user.preferred_username.clone().unwrap_or_else(|| user.sub.clone());
+    let display_name = user.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| username.clone());
     SessionView {
         subject: user.sub.clone(),
         username,
@@ -323,6 +278,5 @@ fn session_view(session: &SessionInfo) -> SessionView {
 
 /// The embedded hub's issuer (`http://127.0.0.1:<port>`), which is also its server URL.
 fn hub_url(issuer: &str) -> CommandResult<Url> {
-    Url::parse(issuer)
-        .map_err(|e| internal(format!("The local hub's address {issuer} is unusable: {e}")))
+    Url::parse(issuer).map_err(|e| internal(format!("The local hub's address {issuer} is unusable: {e}")))
 }

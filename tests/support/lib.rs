@@ -178,7 +178,13 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let tag_start = html.find(&needle).and_then(|i| html[..i].rfind("<input"))?;
     let tag = &html[tag_start..tag_start + html[tag_start..].find('>')?];
     let v = tag.split("value=\"").nth(1)?.split('"').next()?;
-    Some(v.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    Some(
+        v.replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// Play the browser: open the authorize URL, sign in on the hub's page, follow the redirect to
@@ -196,7 +202,12 @@ pub async fn play_browser(authorize_url: &str, user: &str, password: &str) -> Re
         .form(&[("request", request.as_str()), ("csrf", csrf.as_str()), ("username", user), ("password", password)])
         .send()
         .await?;
-    ensure!(resp.status().is_redirection(), "login answered {}: {}", resp.status(), resp.text().await.unwrap_or_default());
+    ensure!(
+        resp.status().is_redirection(),
+        "login answered {}: {}",
+        resp.status(),
+        resp.text().await.unwrap_or_default()
+    );
     let location = resp.headers().get("location").ok_or_else(|| anyhow!("no Location"))?.to_str()?.to_string();
     ensure!(location.starts_with("http://127.0.0.1:"), "redirected to {location}, not the loopback listener");
     let done = http.get(&location).send().await?;

@@ -5,9 +5,7 @@
 //! rejects (a missing command, a denied permission, no Tauri at all) becomes `ErrorKind::Internal`
 //! with a readable message. Nothing here unwraps.
 
-use keyway_api::desktop::{
-    AppStatus, CommandError, ConnectServer, ErrorKind, LocalHubInfo, LocalHubSetup,
-};
+use keyway_api::desktop::{AppStatus, CommandError, ConnectServer, ErrorKind, LocalHubInfo, LocalHubSetup};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -74,11 +72,8 @@ async fn call<T: DeserializeOwned>(cmd: &str, args: impl Serialize) -> IpcResult
     let args = serde_wasm_bindgen::to_value(&args)
         .map_err(|e| internal(format!("Could not send the request “{cmd}”: {e}")))?;
     let value = invoke(cmd, args).await.map_err(|e| rejected(cmd, e))?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| {
-        internal(format!(
-            "The app's answer to “{cmd}” was not understood: {e}"
-        ))
-    })
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| internal(format!("The app's answer to “{cmd}” was not understood: {e}")))
 }
 
 fn rejected(cmd: &str, error: JsValue) -> CommandError {
@@ -87,18 +82,11 @@ fn rejected(cmd: &str, error: JsValue) -> CommandError {
     }
     let detail = error
         .as_string()
-        .or_else(|| {
-            error
-                .dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-        })
+        .or_else(|| error.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
         .unwrap_or_else(|| format!("{error:?}"));
     internal(format!("The app could not run “{cmd}”: {detail}"))
 }
 
 fn internal(message: String) -> CommandError {
-    CommandError {
-        kind: ErrorKind::Internal,
-        message,
-    }
+    CommandError { kind: ErrorKind::Internal, message }
 }

@@ -57,8 +57,7 @@ fn page(status: AppStatus, set_status: Callback<AppStatus>) -> AnyView {
             view! { <LoginPage profile=profile notice=notice set_status=set_status/> }.into_any()
         }
         AppStatus::SignedIn { profile, session } => {
-            view! { <SessionPage profile=profile session=session set_status=set_status/> }
-                .into_any()
+            view! { <SessionPage profile=profile session=session set_status=set_status/> }.into_any()
         }
     }
 }
@@ -66,11 +65,7 @@ fn page(status: AppStatus, set_status: Callback<AppStatus>) -> AnyView {
 /// When the app cannot say where it stands (keychain missing, configuration unreadable, …):
 /// the reason, and a way forward.
 #[component]
-fn StartupError(
-    errors: ArcRwSignal<Errors>,
-    retry: Callback<()>,
-    set_status: Callback<AppStatus>,
-) -> impl IntoView {
+fn StartupError(errors: ArcRwSignal<Errors>, retry: Callback<()>, set_status: Callback<AppStatus>) -> impl IntoView {
     let first = errors.get_untracked().into_iter().next().map(|(_, error)| {
         let error: &(dyn std::error::Error + Send + Sync) = &**error;
         match error.downcast_ref::<UiError>() {

@@ -29,7 +29,5 @@ pub fn relative(unix_seconds: i64) -> String {
     };
     let options = Object::new();
     let _ = Reflect::set(&options, &"numeric".into(), &"always".into());
-    js_sys::Intl::RelativeTimeFormat::new(&Array::new(), &options)
-        .format(value.round(), unit)
-        .into()
+    js_sys::Intl::RelativeTimeFormat::new(&Array::new(), &options).format(value.round(), unit).into()
 }

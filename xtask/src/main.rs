@@ -12,10 +12,24 @@ use anyhow::{Context, Result, bail};
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
 const APT_PACKAGES: &[&str] = &[
-    "build-essential", "pkg-config", "curl", "libssl-dev", "libdbus-1-dev",
-    "libwebkit2gtk-4.1-dev", "libsoup-3.0-dev", "libjavascriptcoregtk-4.1-dev", "libgtk-3-dev",
-    "librsvg2-dev", "libayatana-appindicator3-dev",
-    "xvfb", "webkit2gtk-driver", "xdg-utils", "dbus", "dbus-x11", "gnome-keyring", "libsecret-tools",
+    "build-essential",
+    "pkg-config",
+    "curl",
+    "libssl-dev",
+    "libdbus-1-dev",
+    "libwebkit2gtk-4.1-dev",
+    "libsoup-3.0-dev",
+    "libjavascriptcoregtk-4.1-dev",
+    "libgtk-3-dev",
+    "librsvg2-dev",
+    "libayatana-appindicator3-dev",
+    "xvfb",
+    "webkit2gtk-driver",
+    "xdg-utils",
+    "dbus",
+    "dbus-x11",
+    "gnome-keyring",
+    "libsecret-tools",
     "imagemagick",
 ];
 const TRUNK_VERSION: &str = "0.21.14";
@@ -33,7 +47,8 @@ fn main() -> Result<()> {
             build_ui()?;
             run(cargo().args(["build", "-p", "keyway-desktop"]))?;
             let bin = root().join("target/debug/keyway-desktop");
-            let status = Command::new(&bin).args(rest).status().with_context(|| format!("starting {}", bin.display()))?;
+            let status =
+                Command::new(&bin).args(rest).status().with_context(|| format!("starting {}", bin.display()))?;
             if !status.success() {
                 bail!("keyway-desktop exited with {status}");
             }
@@ -79,7 +94,11 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn output(cmd: &mut Command) -> Option<String> {
-    cmd.stderr(Stdio::null()).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    cmd.stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 fn cargo_bin() -> PathBuf {
@@ -101,14 +120,14 @@ fn tool_path() -> String {
     format!("{}:{}:{old}", binaryen_bin().display(), cargo_bin().display())
 }
 
-
 fn setup() -> Result<()> {
     // apt packages, only the missing ones.
     let missing: Vec<&str> = APT_PACKAGES
         .iter()
         .copied()
         .filter(|p| {
-            output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p])).is_none_or(|s| !s.contains("install ok installed"))
+            output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .is_none_or(|s| !s.contains("install ok installed"))
         })
         .collect();
     let mut missing = missing;
@@ -164,7 +183,10 @@ fn setup() -> Result<()> {
     if !have_opt.contains(&format!("version {BINARYEN_VERSION}")) {
         let prefix = home().join(".cache/keyway-binaryen");
         std::fs::create_dir_all(&prefix)?;
-        run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(&prefix).arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
     }
     Ok(())
 }
@@ -174,7 +196,8 @@ fn setup() -> Result<()> {
 fn installed_version(bin: &str) -> Option<String> {
     if bin == "cargo-nextest" {
         // The machine image may ship nextest outside cargo's records; any version will do.
-        return output(Command::new("cargo").args(["nextest", "--version"]).env("PATH", tool_path())).map(|_| NEXTEST_VERSION.to_string());
+        return output(Command::new("cargo").args(["nextest", "--version"]).env("PATH", tool_path()))
+            .map(|_| NEXTEST_VERSION.to_string());
     }
     if !cargo_bin().join(bin).is_file() {
         return None;
@@ -249,7 +272,12 @@ fn headless(nextest_args: &[String]) -> Result<()> {
     child.wait()?;
     wait_until("the Secret Service on the session bus", Duration::from_secs(20), || {
         output(Command::new("dbus-send").args([
-            "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets",
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.secrets",
         ]))
         .is_some_and(|o| o.contains("boolean true"))
     })?;

@@ -48,7 +48,10 @@ pub enum AppStatus {
         #[serde(default)]
         notice: Option<String>,
     },
-    SignedIn { profile: ProfileView, session: SessionView },
+    SignedIn {
+        profile: ProfileView,
+        session: SessionView,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

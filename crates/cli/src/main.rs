@@ -9,9 +9,12 @@ use keyway_client::login::LoginOptions;
 use keyway_client::{Client, Error, SessionInfo, Vault};
 use serde_json::json;
 
-
 #[derive(Parser)]
-#[command(name = "keyway", version, about = "Keyway: sign in, keep the session in the OS keychain, use it from scripts.")]
+#[command(
+    name = "keyway",
+    version,
+    about = "Keyway: sign in, keep the session in the OS keychain, use it from scripts."
+)]
 struct Cli {
     /// Profile to use (default: the profile marked default, else "default").
     #[arg(long, global = true, env = "KEYWAY_PROFILE")]
@@ -94,11 +97,8 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let mut cfg = Config::load()?;
-    let profile_name = cli
-        .profile
-        .clone()
-        .or_else(|| cfg.default_profile.clone())
-        .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+    let profile_name =
+        cli.profile.clone().or_else(|| cfg.default_profile.clone()).unwrap_or_else(|| DEFAULT_PROFILE.to_string());
     config::validate_profile_name(&profile_name)?;
     match cli.command {
         Command::Login { server, issuer, client_id, no_browser, timeout } => {
@@ -155,7 +155,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// The profile a login should use: what is saved, overridden by flags.
-fn login_profile(cfg: &Config, name: &str, server: Option<String>, issuer: Option<String>, client_id: Option<String>) -> Result<Profile, Error> {
+fn login_profile(
+    cfg: &Config,
+    name: &str,
+    server: Option<String>,
+    issuer: Option<String>,
+    client_id: Option<String>,
+) -> Result<Profile, Error> {
     let saved = cfg.get(name).cloned();
     if let Some(issuer) = issuer {
         let url = config::parse_server_url(&issuer)?;
@@ -183,11 +189,12 @@ fn login_profile(cfg: &Config, name: &str, server: Option<String>, issuer: Optio
 }
 
 fn existing_profile(cfg: &Config, name: &str) -> Result<Profile, Error> {
-    cfg.get(name).cloned().ok_or_else(|| Error::NotSignedIn)
+    cfg.get(name).cloned().ok_or(Error::NotSignedIn)
 }
 
 fn fmt_time(unix: i64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let d = unix - now;
     let rel = match d {
         d if d < 0 => "already".to_string(),
@@ -226,4 +233,3 @@ fn print_session(profile: &Profile, info: &SessionInfo, json: bool, lead: &str) 
     }
     let _ = writeln!(out, "profile: {}", profile.name);
 }
-

@@ -128,8 +128,7 @@ impl Config {
     /// Write atomically (temp file + rename) so a crash never leaves half a file.
     pub fn save_to(&self, path: &Path) -> Result<(), Error> {
         let dir = path.parent().ok_or_else(|| Error::Config("config path has no parent".into()))?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
         let text = toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
         let tmp = path.with_extension("toml.tmp");
         std::fs::write(&tmp, text).map_err(|e| Error::Config(format!("cannot write {}: {e}", tmp.display())))?;

@@ -128,12 +128,22 @@ impl Client {
     }
 
     /// Turn a token response into the in-memory session, asking userinfo who this is.
-    async fn finish(&self, provider: &Provider, tokens: &keyway_api::TokenResponse, subject: Option<&str>) -> Result<SessionInfo, Error> {
+    async fn finish(
+        &self,
+        provider: &Provider,
+        tokens: &keyway_api::TokenResponse,
+        subject: Option<&str>,
+    ) -> Result<SessionInfo, Error> {
         let access_token = SecretString::new(tokens.access_token.clone());
         let t = now();
         let user = match provider.userinfo(&self.http, &access_token).await? {
             Some(u) => u,
-            None => UserInfo { sub: subject.unwrap_or_default().to_string(), preferred_username: None, name: None, roles: vec![] },
+            None => UserInfo {
+                sub: subject.unwrap_or_default().to_string(),
+                preferred_username: None,
+                name: None,
+                roles: vec![],
+            },
         };
         if let Some(sub) = subject
             && sub != user.sub

@@ -19,7 +19,9 @@ pub type Opener = Box<dyn FnOnce(&str) -> Result<(), String> + Send>;
 /// usual convention), else the desktop's default handler for http(s) URLs.
 pub fn system_browser() -> Opener {
     Box::new(|url: &str| {
-        let from_env = std::env::var("BROWSER").ok().and_then(|b| b.split(':').map(str::trim).find(|s| !s.is_empty()).map(String::from));
+        let from_env = std::env::var("BROWSER")
+            .ok()
+            .and_then(|b| b.split(':').map(str::trim).find(|s| !s.is_empty()).map(String::from));
         match from_env {
             Some(cmd) => std::process::Command::new(&cmd)
                 .arg(url)
@@ -87,9 +89,9 @@ impl Pending {
 
 /// Bind the loopback listener (IPv4 literal, any free port; RFC 8252 §7.3 and §8.3).
 pub(crate) async fn bind_loopback() -> Result<(TcpListener, String), Error> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("cannot open a sign-in listener on 127.0.0.1: {e}"))))?;
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| {
+        Error::Io(std::io::Error::new(e.kind(), format!("cannot open a sign-in listener on 127.0.0.1: {e}")))
+    })?;
     let port = listener.local_addr()?.port();
     Ok((listener, format!("http://127.0.0.1:{port}/callback")))
 }

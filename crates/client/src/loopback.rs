@@ -46,7 +46,10 @@ pub enum Verdict {
     /// Not a callback for this login: keep waiting (a stray or forged request must not end it).
     Ignore(&'static str),
     /// The provider refused the sign-in.
-    Refused { code: String, message: String },
+    Refused {
+        code: String,
+        message: String,
+    },
     Code(String),
 }
 
@@ -65,7 +68,10 @@ pub fn judge(params: CallbackParams, expected_state: &str, issuer: &str, iss_req
             };
         }
         None if iss_required => {
-            return Verdict::Refused { code: "invalid_issuer".into(), message: "the sign-in response has no issuer".into() };
+            return Verdict::Refused {
+                code: "invalid_issuer".into(),
+                message: "the sign-in response has no issuer".into(),
+            };
         }
         _ => {}
     }
@@ -90,7 +96,12 @@ mod subtle_eq {
 }
 
 /// Wait on `listener` until a request carries this login's callback.
-pub async fn wait_for_callback(listener: TcpListener, expected_state: &str, issuer: &str, iss_required: bool) -> Result<Callback, Error> {
+pub async fn wait_for_callback(
+    listener: TcpListener,
+    expected_state: &str,
+    issuer: &str,
+    iss_required: bool,
+) -> Result<Callback, Error> {
     loop {
         let (stream, _) = listener.accept().await?;
         match handle(stream, expected_state, issuer, iss_required).await {
@@ -103,7 +114,12 @@ pub async fn wait_for_callback(listener: TcpListener, expected_state: &str, issu
     }
 }
 
-async fn handle(mut stream: TcpStream, expected_state: &str, issuer: &str, iss_required: bool) -> std::io::Result<Option<Verdict>> {
+async fn handle(
+    mut stream: TcpStream,
+    expected_state: &str,
+    issuer: &str,
+    iss_required: bool,
+) -> std::io::Result<Option<Verdict>> {
     let head = match tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await {
         Ok(r) => r?,
         Err(_) => return Ok(None),
@@ -120,11 +136,23 @@ async fn handle(mut stream: TcpStream, expected_state: &str, issuer: &str, iss_r
     let verdict = judge(CallbackParams::from_query(query), expected_state, issuer, iss_required);
     match &verdict {
         Verdict::Code(_) => {
-            respond(&mut stream, 200, "Signed in", "You are signed in to Keyway. You can close this tab and return to the app.").await?
+            respond(
+                &mut stream,
+                200,
+                "Signed in",
+                "You are signed in to Keyway. You can close this tab and return to the app.",
+            )
+            .await?
         }
         Verdict::Refused { message, .. } => respond(&mut stream, 400, "Sign-in failed", message).await?,
         Verdict::Ignore(_) => {
-            respond(&mut stream, 400, "Not this sign-in", "This response does not belong to the sign-in in progress; it was ignored.").await?
+            respond(
+                &mut stream,
+                400,
+                "Not this sign-in",
+                "This response does not belong to the sign-in in progress; it was ignored.",
+            )
+            .await?
         }
     }
     Ok(Some(verdict))
@@ -151,7 +179,8 @@ pub fn parse_request_line(head: &str) -> Option<&str> {
     let line = head.lines().next()?;
     let mut parts = line.split(' ');
     let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    (method == "GET" && version.starts_with("HTTP/1.") && target.starts_with('/') && parts.next().is_none()).then_some(target)
+    (method == "GET" && version.starts_with("HTTP/1.") && target.starts_with('/') && parts.next().is_none())
+        .then_some(target)
 }
 
 fn escape(s: &str) -> String {
@@ -194,7 +223,10 @@ mod tests {
 
     #[test]
     fn a_matching_callback_yields_the_code() {
-        assert_eq!(judge(p("code=abc&state=s1&iss=http%3A%2F%2F127.0.0.1%3A8080"), "s1", ISS, true), Verdict::Code("abc".into()));
+        assert_eq!(
+            judge(p("code=abc&state=s1&iss=http%3A%2F%2F127.0.0.1%3A8080"), "s1", ISS, true),
+            Verdict::Code("abc".into())
+        );
     }
 
     #[test]
@@ -207,7 +239,10 @@ mod tests {
 
     #[test]
     fn issuer_mix_up_is_refused() {
-        assert!(matches!(judge(p("code=abc&state=s1&iss=https%3A%2F%2Fevil"), "s1", ISS, false), Verdict::Refused { .. }));
+        assert!(matches!(
+            judge(p("code=abc&state=s1&iss=https%3A%2F%2Fevil"), "s1", ISS, false),
+            Verdict::Refused { .. }
+        ));
         assert!(matches!(judge(p("code=abc&state=s1"), "s1", ISS, true), Verdict::Refused { .. }));
     }
 

@@ -52,7 +52,9 @@ async fn get_json(http: &reqwest::Client, url: &Url, what: &str) -> Result<serde
     let resp = http.get(url.clone()).send().await.map_err(|e| Error::unreachable(url.as_str(), &e))?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(Error::Protocol(format!("{what} at {url} answered HTTP {status}; is this a Keyway hub or OpenID provider?")));
+        return Err(Error::Protocol(format!(
+            "{what} at {url} answered HTTP {status}; is this a Keyway hub or OpenID provider?"
+        )));
     }
     resp.json().await.map_err(|e| Error::Protocol(format!("{what} at {url} is not valid JSON: {e}")))
 }
@@ -72,7 +74,9 @@ impl Provider {
         // OIDC Discovery §4.3: the issuer in the document must be the one we asked.
         let stated = meta.issuer().as_str().to_string();
         if stated.trim_end_matches('/') != base {
-            return Err(Error::Protocol(format!("the provider at {base} says its issuer is {stated}; refusing a mismatched issuer")));
+            return Err(Error::Protocol(format!(
+                "the provider at {base} says its issuer is {stated}; refusing a mismatched issuer"
+            )));
         }
         if let Some(methods) = &extra.code_challenge_methods_supported
             && !methods.iter().any(|m| m == "S256")
@@ -106,13 +110,18 @@ impl Provider {
     }
 
     /// Verify an id_token's signature (JWKS), issuer, audience, expiry and nonce.
-    pub fn verify_id_token(&self, client_id: &str, id_token: &str, nonce: Option<&str>) -> Result<CoreIdTokenClaims, Error> {
-        let token: CoreIdToken = id_token
-            .parse()
-            .map_err(|e| Error::Protocol(format!("the id_token is malformed: {e}")))?;
+    pub fn verify_id_token(
+        &self,
+        client_id: &str,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<CoreIdTokenClaims, Error> {
+        let token: CoreIdToken =
+            id_token.parse().map_err(|e| Error::Protocol(format!("the id_token is malformed: {e}")))?;
         let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| Error::Protocol(e.to_string()))?;
-        let verifier = CoreIdTokenVerifier::new_public_client(ClientId::new(client_id.to_string()), issuer, self.jwks.clone())
-            .set_allowed_algs(self.algs.clone());
+        let verifier =
+            CoreIdTokenVerifier::new_public_client(ClientId::new(client_id.to_string()), issuer, self.jwks.clone())
+                .set_allowed_algs(self.algs.clone());
         let claims = match nonce {
             Some(n) => token.claims(&verifier, &Nonce::new(n.to_string())),
             // Refresh responses carry no nonce (OIDC core §12.2).
@@ -158,7 +167,12 @@ impl Provider {
         .await
     }
 
-    pub async fn refresh(&self, http: &reqwest::Client, client_id: &str, refresh_token: &SecretString) -> Result<TokenResponse, Error> {
+    pub async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        client_id: &str,
+        refresh_token: &SecretString,
+    ) -> Result<TokenResponse, Error> {
         self.token_request(
             http,
             &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.secret()), ("client_id", client_id)],
@@ -166,7 +180,11 @@ impl Provider {
         .await
     }
 
-    pub async fn userinfo(&self, http: &reqwest::Client, access_token: &SecretString) -> Result<Option<UserInfo>, Error> {
+    pub async fn userinfo(
+        &self,
+        http: &reqwest::Client,
+        access_token: &SecretString,
+    ) -> Result<Option<UserInfo>, Error> {
         let Some(url) = &self.userinfo_endpoint else { return Ok(None) };
         let resp = http
             .get(url.clone())
@@ -185,7 +203,12 @@ impl Provider {
     }
 
     /// RFC 7009. Returns false when the provider has no revocation endpoint.
-    pub async fn revoke(&self, http: &reqwest::Client, client_id: &str, refresh_token: &SecretString) -> Result<bool, Error> {
+    pub async fn revoke(
+        &self,
+        http: &reqwest::Client,
+        client_id: &str,
+        refresh_token: &SecretString,
+    ) -> Result<bool, Error> {
         let Some(url) = &self.revocation_endpoint else { return Ok(false) };
         let resp = http
             .post(url.clone())

@@ -15,9 +15,7 @@ enum RedirectRule {
 impl RedirectRule {
     fn parse(uri: &str) -> RedirectRule {
         match Url::parse(uri) {
-            Ok(url)
-                if url.scheme() == "http" && url.port().is_none() && is_loopback_ip(url.host()) =>
-            {
+            Ok(url) if url.scheme() == "http" && url.port().is_none() && is_loopback_ip(url.host()) => {
                 RedirectRule::Loopback(url)
             }
             _ => RedirectRule::Exact(uri.to_owned()),
@@ -67,19 +65,11 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(
-        id: &str,
-        name: &str,
-        redirect_uris: &[&str],
-        always_refresh: bool,
-    ) -> Client {
+    pub(crate) fn new(id: &str, name: &str, redirect_uris: &[&str], always_refresh: bool) -> Client {
         Client {
             id: id.to_owned(),
             name: name.to_owned(),
-            redirects: redirect_uris
-                .iter()
-                .map(|u| RedirectRule::parse(u))
-                .collect(),
+            redirects: redirect_uris.iter().map(|u| RedirectRule::parse(u)).collect(),
             always_refresh,
         }
     }
@@ -103,11 +93,7 @@ impl ClientRegistry {
             clients: vec![Client::new(
                 keyway_api::DESKTOP_CLIENT_ID,
                 "Keyway Desktop",
-                &[
-                    keyway_api::LOOPBACK_REDIRECT_V4,
-                    keyway_api::LOOPBACK_REDIRECT_V6,
-                    keyway_api::DEEP_LINK_REDIRECT,
-                ],
+                &[keyway_api::LOOPBACK_REDIRECT_V4, keyway_api::LOOPBACK_REDIRECT_V6, keyway_api::DEEP_LINK_REDIRECT],
                 true,
             )],
         }

@@ -26,11 +26,7 @@ impl Clock {
     /// Moves this clock (and all its clones) forward.
     pub fn advance(&self, by: Duration) {
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        let _ = self
-            .offset_secs
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
-                Some(cur.saturating_add(secs))
-            });
+        let _ = self.offset_secs.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| Some(cur.saturating_add(secs)));
     }
 
     /// Current time as seconds since the Unix epoch.
@@ -46,9 +42,7 @@ impl Clock {
 
 impl fmt::Debug for Clock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Clock")
-            .field("offset_secs", &self.offset_secs.load(Ordering::SeqCst))
-            .finish()
+        f.debug_struct("Clock").field("offset_secs", &self.offset_secs.load(Ordering::SeqCst)).finish()
     }
 }
 

@@ -79,11 +79,7 @@ impl Settings {
     }
 
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut settings = Settings::default();
         if let Some(listen) = get(ENV_LISTEN) {
             settings.listen = listen.parse().map_err(|_| Error::InvalidSetting {
@@ -102,18 +98,11 @@ impl Settings {
 
     /// Checks values that could make the hub insecure or useless.
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        let bad = |name: &'static str, reason: &str| {
-            Err(Error::InvalidSetting {
-                name,
-                reason: reason.to_owned(),
-            })
-        };
+        let bad = |name: &'static str, reason: &str| Err(Error::InvalidSetting { name, reason: reason.to_owned() });
         if self.code_ttl.is_zero() || self.code_ttl > MAX_CODE_TTL {
             return bad("code_ttl", "must be between 1 and 60 seconds");
         }
-        if self.access_token_ttl < Duration::from_secs(1)
-            || self.access_token_ttl > Duration::from_secs(24 * 3600)
-        {
+        if self.access_token_ttl < Duration::from_secs(1) || self.access_token_ttl > Duration::from_secs(24 * 3600) {
             return bad("access_token_ttl", "must be between 1 second and 24 hours");
         }
         if self.session_lifetime < Duration::from_secs(1)
@@ -139,10 +128,7 @@ impl Settings {
 /// Validates an issuer URL (RFC 8414 §2: https or http, no query, no fragment) and strips a
 /// trailing slash so endpoint URLs can be appended.
 pub(crate) fn normalize_issuer(raw: &str) -> Result<String, Error> {
-    let invalid = |reason: &str| Error::InvalidSetting {
-        name: "issuer",
-        reason: format!("'{raw}' {reason}"),
-    };
+    let invalid = |reason: &str| Error::InvalidSetting { name: "issuer", reason: format!("'{raw}' {reason}") };
     let url = Url::parse(raw.trim()).map_err(|e| invalid(&format!("is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("must start with https:// or http://"));
@@ -187,47 +173,23 @@ mod tests {
         assert_eq!(s.issuer.as_deref(), Some("https://hub.example.com"));
 
         let bad = Settings::from_lookup(|k| (k == ENV_LISTEN).then(|| "nope".to_owned()));
-        assert!(matches!(
-            bad,
-            Err(Error::InvalidSetting {
-                name: ENV_LISTEN,
-                ..
-            })
-        ));
+        assert!(matches!(bad, Err(Error::InvalidSetting { name: ENV_LISTEN, .. })));
     }
 
     #[test]
     fn debug_redacts_database_url() {
-        let s = Settings {
-            database_url: "postgres://u:secret@h/db".into(),
-            ..Settings::default()
-        };
+        let s = Settings { database_url: "postgres://u:secret@h/db".into(), ..Settings::default() };
         assert!(!format!("{s:?}").contains("secret"));
     }
 
     #[test]
     fn validation() {
-        let long_code = Settings {
-            code_ttl: Duration::from_secs(61),
-            ..Settings::default()
-        };
+        let long_code = Settings { code_ttl: Duration::from_secs(61), ..Settings::default() };
         assert!(long_code.validate().is_err());
-        for bad in [
-            "ftp://x",
-            "https://x/?q",
-            "https://x/#f",
-            "not a url",
-            "https://u:p@x",
-        ] {
+        for bad in ["ftp://x", "https://x/?q", "https://x/#f", "not a url", "https://u:p@x"] {
             assert!(normalize_issuer(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            normalize_issuer("http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(
-            normalize_issuer("https://h.example/sub/").unwrap(),
-            "https://h.example/sub"
-        );
+        assert_eq!(normalize_issuer("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(normalize_issuer("https://h.example/sub/").unwrap(), "https://h.example/sub");
     }
 }

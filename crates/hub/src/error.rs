@@ -44,10 +44,7 @@ pub enum Error {
     // ---- HTTP protocol errors (answered to the client as they are)
     /// An OAuth error (RFC 6749 §5.2, RFC 7009): `code` is one of `keyway_api::codes`.
     #[error("{description}")]
-    OAuth {
-        code: &'static str,
-        description: Cow<'static, str>,
-    },
+    OAuth { code: &'static str, description: Cow<'static, str> },
     /// A bearer token that is missing, malformed, expired or revoked (RFC 6750 §3.1).
     #[error("{0}")]
     InvalidToken(Cow<'static, str>),
@@ -74,25 +71,16 @@ pub(crate) fn report(err: &dyn std::error::Error) -> String {
 impl Error {
     /// An OAuth `invalid_request`.
     pub(crate) fn invalid_request(description: impl Into<Cow<'static, str>>) -> Error {
-        Error::OAuth {
-            code: codes::INVALID_REQUEST,
-            description: description.into(),
-        }
+        Error::OAuth { code: codes::INVALID_REQUEST, description: description.into() }
     }
 
     /// An OAuth `invalid_grant`.
     pub(crate) fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Error {
-        Error::OAuth {
-            code: codes::INVALID_GRANT,
-            description: description.into(),
-        }
+        Error::OAuth { code: codes::INVALID_GRANT, description: description.into() }
     }
 
     pub(crate) fn oauth(code: &'static str, description: impl Into<Cow<'static, str>>) -> Error {
-        Error::OAuth {
-            code,
-            description: description.into(),
-        }
+        Error::OAuth { code, description: description.into() }
     }
 
     /// True for failures of the hub itself rather than of the request.
@@ -118,9 +106,7 @@ impl Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UserExists => StatusCode::CONFLICT,
-            Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -132,29 +118,19 @@ impl Error {
             Error::InvalidToken(_) => codes::INVALID_TOKEN,
             Error::NotFound(_) => codes::NOT_FOUND,
             Error::MethodNotAllowed | Error::PayloadTooLarge => codes::INVALID_REQUEST,
-            Error::UserExists
-            | Error::InvalidUsername(_)
-            | Error::WeakPassword
-            | Error::PasswordTooLong => codes::INVALID_REQUEST,
+            Error::UserExists | Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => {
+                codes::INVALID_REQUEST
+            }
             _ => codes::SERVER_ERROR,
         }
     }
 
     /// The body sent to the client.
     pub fn body(&self) -> ErrorBody {
-        let message = if self.is_internal() {
-            "internal server error".to_owned()
-        } else {
-            self.to_string()
-        };
+        let message = if self.is_internal() { "internal server error".to_owned() } else { self.to_string() };
         // OAuth endpoints (RFC 6749 §5.2, RFC 6750 §3) also carry `error_description`.
-        let oauth =
-            matches!(self, Error::OAuth { .. } | Error::InvalidToken(_)) || self.is_internal();
-        ErrorBody {
-            error: self.code().to_owned(),
-            error_description: oauth.then(|| message.clone()),
-            message,
-        }
+        let oauth = matches!(self, Error::OAuth { .. } | Error::InvalidToken(_)) || self.is_internal();
+        ErrorBody { error: self.code().to_owned(), error_description: oauth.then(|| message.clone()), message }
     }
 }
 
@@ -174,9 +150,8 @@ impl IntoResponse for Error {
                 "Bearer realm=\"keyway\", error=\"invalid_token\", error_description=\"{}\"",
                 description.replace(['"', '\\'], "'")
             );
-            let value = HeaderValue::from_str(&value).unwrap_or_else(|_| {
-                HeaderValue::from_static("Bearer realm=\"keyway\", error=\"invalid_token\"")
-            });
+            let value = HeaderValue::from_str(&value)
+                .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"keyway\", error=\"invalid_token\""));
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response
@@ -202,10 +177,7 @@ mod tests {
         assert_eq!(body.error, "invalid_grant");
         assert_eq!(body.message, "code expired");
         assert_eq!(body.error_description.as_deref(), Some("code expired"));
-        assert_eq!(
-            Error::oauth(codes::INVALID_CLIENT, "x").status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(Error::oauth(codes::INVALID_CLIENT, "x").status(), StatusCode::UNAUTHORIZED);
         assert_eq!(Error::NotFound("/x".into()).body().error_description, None);
     }
 }

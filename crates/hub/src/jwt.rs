@@ -44,15 +44,9 @@ pub(crate) enum JwtError {
 
 /// Signs `claims` as a compact JWS with header `{alg: EdDSA, typ, kid}`.
 pub(crate) fn sign<C: Serialize>(keys: &Keys, typ: &str, claims: &C) -> Result<String, Error> {
-    let header = Header {
-        alg: "EdDSA".into(),
-        typ: Some(typ.into()),
-        kid: Some(keys.kid().into()),
-    };
-    let header = serde_json::to_vec(&header)
-        .map_err(|e| Error::Internal(format!("encoding JWT header: {e}")))?;
-    let claims = serde_json::to_vec(claims)
-        .map_err(|e| Error::Internal(format!("encoding JWT claims: {e}")))?;
+    let header = Header { alg: "EdDSA".into(), typ: Some(typ.into()), kid: Some(keys.kid().into()) };
+    let header = serde_json::to_vec(&header).map_err(|e| Error::Internal(format!("encoding JWT header: {e}")))?;
+    let claims = serde_json::to_vec(claims).map_err(|e| Error::Internal(format!("encoding JWT claims: {e}")))?;
     let mut token = URL_SAFE_NO_PAD.encode(header);
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(claims));
@@ -71,11 +65,7 @@ fn typ_matches(actual: Option<&str>, expected: &str) -> bool {
 
 /// Verifies the signature and `typ` of a compact JWS and returns its claims. Claim checks
 /// (`iss`, `exp`, …) are the caller's.
-pub(crate) fn verify<C: DeserializeOwned>(
-    keys: &Keys,
-    token: &str,
-    expected_typ: &str,
-) -> Result<C, JwtError> {
+pub(crate) fn verify<C: DeserializeOwned>(keys: &Keys, token: &str, expected_typ: &str) -> Result<C, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed);
     }
@@ -85,9 +75,7 @@ pub(crate) fn verify<C: DeserializeOwned>(
     else {
         return Err(JwtError::Malformed);
     };
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(header_b64)
-        .map_err(|_| JwtError::Malformed)?;
+    let header_bytes = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| JwtError::Malformed)?;
     let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| JwtError::Malformed)?;
     if header.alg != "EdDSA" {
         return Err(JwtError::Algorithm);
@@ -95,25 +83,13 @@ pub(crate) fn verify<C: DeserializeOwned>(
     if !typ_matches(header.typ.as_deref(), expected_typ) {
         return Err(JwtError::Type);
     }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.verifying_key(kid))
-        .ok_or(JwtError::UnknownKey)?;
-    let sig_bytes = URL_SAFE_NO_PAD
-        .decode(sig_b64)
-        .map_err(|_| JwtError::Signature)?;
-    let sig_bytes: [u8; 64] = sig_bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| JwtError::Signature)?;
+    let key = header.kid.as_deref().and_then(|kid| keys.verifying_key(kid)).ok_or(JwtError::UnknownKey)?;
+    let sig_bytes = URL_SAFE_NO_PAD.decode(sig_b64).map_err(|_| JwtError::Signature)?;
+    let sig_bytes: [u8; 64] = sig_bytes.as_slice().try_into().map_err(|_| JwtError::Signature)?;
     let signature = Signature::from_bytes(&sig_bytes);
     let signing_input_len = header_b64.len() + 1 + claims_b64.len();
-    key.verify_strict(&token.as_bytes()[..signing_input_len], &signature)
-        .map_err(|_| JwtError::Signature)?;
-    let claims_bytes = URL_SAFE_NO_PAD
-        .decode(claims_b64)
-        .map_err(|_| JwtError::Malformed)?;
+    key.verify_strict(&token.as_bytes()[..signing_input_len], &signature).map_err(|_| JwtError::Signature)?;
+    let claims_bytes = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| JwtError::Malformed)?;
     serde_json::from_slice(&claims_bytes).map_err(|_| JwtError::Malformed)
 }
 
@@ -132,57 +108,28 @@ mod tests {
         let token = sign(&k, TYP_ACCESS, &json!({"sub": "u1", "n": 1})).unwrap();
         let claims: Value = verify(&k, &token, TYP_ACCESS).unwrap();
         assert_eq!(claims["sub"], "u1");
-        let header: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(token.split('.').next().unwrap())
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            header,
-            json!({"alg": "EdDSA", "typ": "at+jwt", "kid": k.kid()})
-        );
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!(header, json!({"alg": "EdDSA", "typ": "at+jwt", "kid": k.kid()}));
     }
 
     #[test]
     fn refuses_wrong_type_key_and_tampering() {
         let k = keys();
         let token = sign(&k, TYP_ID, &json!({"sub": "u1"})).unwrap();
-        assert_eq!(
-            verify::<Value>(&k, &token, TYP_ACCESS).unwrap_err(),
-            JwtError::Type
-        );
-        assert_eq!(
-            verify::<Value>(&Keys::from_seed(&[1u8; 32]), &token, TYP_ID).unwrap_err(),
-            JwtError::UnknownKey
-        );
+        assert_eq!(verify::<Value>(&k, &token, TYP_ACCESS).unwrap_err(), JwtError::Type);
+        assert_eq!(verify::<Value>(&Keys::from_seed(&[1u8; 32]), &token, TYP_ID).unwrap_err(), JwtError::UnknownKey);
 
         // Change the claims but keep the signature.
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = URL_SAFE_NO_PAD.encode(br#"{"sub":"admin"}"#);
-        assert_eq!(
-            verify::<Value>(&k, &parts.join("."), TYP_ID).unwrap_err(),
-            JwtError::Signature
-        );
+        assert_eq!(verify::<Value>(&k, &parts.join("."), TYP_ID).unwrap_err(), JwtError::Signature);
 
         // alg "none" is refused before anything else.
-        let none = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
-            parts[1]
-        );
-        assert_eq!(
-            verify::<Value>(&k, &none, TYP_ID).unwrap_err(),
-            JwtError::Algorithm
-        );
-        assert_eq!(
-            verify::<Value>(&k, "a.b", TYP_ID).unwrap_err(),
-            JwtError::Malformed
-        );
-        assert_eq!(
-            verify::<Value>(&k, "a.b.c.d", TYP_ID).unwrap_err(),
-            JwtError::Malformed
-        );
+        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+        assert_eq!(verify::<Value>(&k, &none, TYP_ID).unwrap_err(), JwtError::Algorithm);
+        assert_eq!(verify::<Value>(&k, "a.b", TYP_ID).unwrap_err(), JwtError::Malformed);
+        assert_eq!(verify::<Value>(&k, "a.b.c.d", TYP_ID).unwrap_err(), JwtError::Malformed);
     }
 
     #[test]

@@ -42,9 +42,7 @@ pub(crate) struct Keys {
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("Keys").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -53,18 +51,12 @@ impl Keys {
     pub(crate) async fn load_or_create<S: Store>(store: &S, now: i64) -> Result<Keys, Error> {
         let candidate = SigningKey::generate(&mut OsRng);
         let candidate_kid = key_id(&candidate.verifying_key());
-        let (kid, seed) = store
-            .signing_key_or_insert(&candidate_kid, candidate.as_bytes(), now)
-            .await?;
-        let seed: [u8; 32] = seed
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::SigningKey("stored seed is not 32 bytes".into()))?;
+        let (kid, seed) = store.signing_key_or_insert(&candidate_kid, candidate.as_bytes(), now).await?;
+        let seed: [u8; 32] =
+            seed.as_slice().try_into().map_err(|_| Error::SigningKey("stored seed is not 32 bytes".into()))?;
         let keys = Keys::from_seed(&seed);
         if keys.kid != kid {
-            return Err(Error::SigningKey(format!(
-                "stored kid {kid} does not match its key"
-            )));
+            return Err(Error::SigningKey(format!("stored kid {kid} does not match its key")));
         }
         if kid == candidate_kid {
             tracing::info!(%kid, "created a new signing key");
@@ -121,12 +113,6 @@ mod tests {
         assert_eq!(k["crv"], "Ed25519");
         assert_eq!(k["use"], "sig");
         assert_eq!(k["alg"], "EdDSA");
-        assert_eq!(
-            URL_SAFE_NO_PAD
-                .decode(k["x"].as_str().unwrap())
-                .unwrap()
-                .len(),
-            32
-        );
+        assert_eq!(URL_SAFE_NO_PAD.decode(k["x"].as_str().unwrap()).unwrap().len(), 32);
     }
 }

@@ -62,10 +62,7 @@ pub struct Hub<S: Store = SqliteStore> {
 
 impl<S: Store> fmt::Debug for Hub<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hub")
-            .field("settings", &self.settings)
-            .field("keys", &self.keys)
-            .finish_non_exhaustive()
+        f.debug_struct("Hub").field("settings", &self.settings).field("keys", &self.keys).finish_non_exhaustive()
     }
 }
 
@@ -85,12 +82,7 @@ impl<S: Store> Hub<S> {
         settings.validate()?;
         store.migrate().await?;
         let keys = Keys::load_or_create(&store, settings.clock.now()).await?;
-        Ok(Hub {
-            settings,
-            store,
-            keys,
-            passwords: Passwords::new(),
-        })
+        Ok(Hub { settings, store, keys, passwords: Passwords::new() })
     }
 
     /// The settings the hub was opened with.
@@ -100,12 +92,7 @@ impl<S: Store> Hub<S> {
 
     /// Creates a user. Fails with [`Error::UserExists`], [`Error::InvalidUsername`] or
     /// [`Error::WeakPassword`] (fewer than 8 characters).
-    pub async fn create_user(
-        &self,
-        username: &str,
-        password: &str,
-        roles: &[Role],
-    ) -> Result<(), Error> {
+    pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> Result<(), Error> {
         validate_username(username)?;
         let password = Password::new(password);
         users::validate_password(&password)?;
@@ -137,16 +124,8 @@ impl<S: Store> Hub<S> {
     /// until [`RunningHub::shutdown`] is called or the [`RunningHub`] is dropped.
     pub async fn serve(self) -> Result<RunningHub, Error> {
         let listen = self.settings.listen;
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: listen,
-            source,
-        })?;
+        let listener = TcpListener::bind(listen).await.map_err(|source| Error::Bind { addr: listen, source })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
         let issuer = match &self.settings.issuer {
             Some(issuer) => config::normalize_issuer(issuer)?,
             None => format!("http://{addr}"),
@@ -171,23 +150,14 @@ impl<S: Store> Hub<S> {
                 // Resolves on `true` or when the sender is dropped.
                 let _ = server_stop.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });
         let purger = tokio::spawn(purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub {
-            addr,
-            issuer,
-            stop: stop_tx,
-            server,
-            purger,
-        })
+        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger })
     }
 }
 
@@ -221,28 +191,16 @@ pub struct RunningHub {
 
 impl fmt::Debug for RunningHub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunningHub")
-            .field("addr", &self.addr)
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
+        f.debug_struct("RunningHub").field("addr", &self.addr).field("issuer", &self.issuer).finish_non_exhaustive()
     }
 }
 
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub {
-            stop,
-            mut server,
-            purger,
-            addr,
-            ..
-        } = self;
+        let RunningHub { stop, mut server, purger, addr, .. } = self;
         let _ = stop.send(true);
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
             server.abort();
         }

@@ -71,8 +71,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 fn init_logging(default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // Logs go to stderr so stdout carries only the machine-readable lines.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -97,13 +96,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(issuer) = args.issuer {
         settings.issuer = Some(issuer);
     }
-    let hub = Hub::open(settings)
-        .await
-        .context("could not open the hub")?;
+    let hub = Hub::open(settings).await.context("could not open the hub")?;
     if hub.user_count().await? == 0 {
-        tracing::warn!(
-            "there are no users yet; add one with `keyway-hub user add NAME --role ROLE`"
-        );
+        tracing::warn!("there are no users yet; add one with `keyway-hub user add NAME --role ROLE`");
     }
     let running = hub.serve().await?;
     {
@@ -148,19 +143,15 @@ async fn shutdown_signal() {
 fn read_password() -> anyhow::Result<zeroize::Zeroizing<String>> {
     if !std::io::stdin().is_terminal() {
         let mut line = zeroize::Zeroizing::new(String::new());
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("could not read the password from stdin")?;
+        std::io::stdin().lock().read_line(&mut line).context("could not read the password from stdin")?;
         let trimmed = line.trim_end_matches(['\r', '\n']);
         if trimmed.is_empty() {
             bail!("no password on stdin");
         }
         return Ok(zeroize::Zeroizing::new(trimmed.to_owned()));
     }
-    let first = zeroize::Zeroizing::new(
-        rpassword::prompt_password("Password: ").context("could not read the password")?,
-    );
+    let first =
+        zeroize::Zeroizing::new(rpassword::prompt_password("Password: ").context("could not read the password")?);
     let second = zeroize::Zeroizing::new(
         rpassword::prompt_password("Repeat password: ").context("could not read the password")?,
     );
@@ -174,15 +165,11 @@ async fn user_add(name: String, roles: Vec<Role>, database: DatabaseArg) -> anyh
     let settings = settings(database)?;
     keyway_hub::validate_username(&name)?;
     let password = read_password()?;
-    let hub = Hub::open(settings)
-        .await
-        .context("could not open the hub database")?;
-    hub.create_user(&name, &password, &roles)
-        .await
-        .map_err(|e| match e {
-            keyway_hub::Error::UserExists => anyhow::anyhow!("user '{name}' already exists"),
-            e => anyhow::Error::new(e),
-        })?;
+    let hub = Hub::open(settings).await.context("could not open the hub database")?;
+    hub.create_user(&name, &password, &roles).await.map_err(|e| match e {
+        keyway_hub::Error::UserExists => anyhow::anyhow!("user '{name}' already exists"),
+        e => anyhow::Error::new(e),
+    })?;
     let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     println!("created user {name} with roles {}", roles.join(", "));
     Ok(())
@@ -194,10 +181,7 @@ fn main() -> ExitCode {
         Command::Serve(_) => "info",
         Command::User { .. } => "warn",
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -207,14 +191,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
-            Command::User {
-                command:
-                    UserCommand::Add {
-                        name,
-                        roles,
-                        database,
-                    },
-            } => user_add(name, roles, database).await,
+            Command::User { command: UserCommand::Add { name, roles, database } } => {
+                user_add(name, roles, database).await
+            }
         }
     });
     match result {

@@ -40,11 +40,7 @@ impl TokenHash {
 impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A prefix is enough to correlate log lines; the hash is not secret anyway.
-        write!(
-            f,
-            "TokenHash({:02x}{:02x}{:02x}{:02x}…)",
-            self.0[0], self.0[1], self.0[2], self.0[3]
-        )
+        write!(f, "TokenHash({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
     }
 }
 
@@ -167,10 +163,7 @@ mod tests {
         let t = AuthorizationCode::generate();
         let shown = format!("{t:?}");
         assert!(!shown.contains(t.expose()));
-        assert_eq!(
-            format!("{:?}", Password::new("hunter22")),
-            "Password([redacted])"
-        );
+        assert_eq!(format!("{:?}", Password::new("hunter22")), "Password([redacted])");
     }
 
     #[test]

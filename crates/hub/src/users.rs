@@ -30,22 +30,13 @@ pub fn validate_username(name: &str) -> Result<(), Error> {
         return Err(Error::InvalidUsername("it must not be empty"));
     }
     if name.chars().count() > MAX_USERNAME_CHARS {
-        return Err(Error::InvalidUsername(
-            "it must be at most 64 characters long",
-        ));
+        return Err(Error::InvalidUsername("it must be at most 64 characters long"));
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        return Err(Error::InvalidUsername(
-            "only letters, digits, '.', '_' and '-' are allowed",
-        ));
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        return Err(Error::InvalidUsername("only letters, digits, '.', '_' and '-' are allowed"));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(Error::InvalidUsername(
-            "it must start with a letter or a digit",
-        ));
+        return Err(Error::InvalidUsername("it must start with a letter or a digit"));
     }
     Ok(())
 }
@@ -73,25 +64,15 @@ pub(crate) struct Passwords {
 
 impl Passwords {
     pub(crate) fn new() -> Arc<Passwords> {
-        let parallel = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .max(1);
-        Arc::new(Passwords {
-            permits: Semaphore::new(parallel * 2),
-            dummy: OnceLock::new(),
-        })
+        let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1);
+        Arc::new(Passwords { permits: Semaphore::new(parallel * 2), dummy: OnceLock::new() })
     }
 
     async fn run<T: Send + 'static>(
         self: &Arc<Self>,
         job: impl FnOnce(&Passwords) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Internal("password pool closed".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Internal("password pool closed".into()))?;
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || job(&this))
             .await
@@ -130,20 +111,14 @@ impl Passwords {
 
     /// Verifies `password` against `stored`; with `None` (no such user) verifies against the
     /// dummy hash and returns false, taking the same time.
-    pub(crate) async fn verify(
-        self: &Arc<Self>,
-        password: Password,
-        stored: Option<String>,
-    ) -> Result<bool, Error> {
+    pub(crate) async fn verify(self: &Arc<Self>, password: Password, stored: Option<String>) -> Result<bool, Error> {
         self.run(move |p| {
             let (phc, real) = match &stored {
                 Some(hash) => (hash.as_str(), true),
                 None => (p.dummy_hash(), false),
             };
             let ok = match PasswordHash::new(phc) {
-                Ok(parsed) => argon2()
-                    .verify_password(password.expose().as_bytes(), &parsed)
-                    .is_ok(),
+                Ok(parsed) => argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok(),
                 Err(e) => {
                     if real {
                         tracing::error!(error = %e, "a stored password hash is unreadable");
@@ -166,37 +141,17 @@ mod tests {
         for ok in ["alice", "Bob.Smith", "dev_1", "x", "a-b"] {
             validate_username(ok).unwrap();
         }
-        for bad in [
-            "",
-            ".hidden",
-            "-x",
-            "has space",
-            "émile",
-            "a/b",
-            &"a".repeat(65),
-        ] {
-            assert!(
-                matches!(validate_username(bad), Err(Error::InvalidUsername(_))),
-                "{bad}"
-            );
+        for bad in ["", ".hidden", "-x", "has space", "émile", "a/b", &"a".repeat(65)] {
+            assert!(matches!(validate_username(bad), Err(Error::InvalidUsername(_))), "{bad}");
         }
     }
 
     #[test]
     fn password_rules() {
-        assert!(matches!(
-            validate_password(&Password::new("short")),
-            Err(Error::WeakPassword)
-        ));
-        assert!(matches!(
-            validate_password(&Password::new("1234567")),
-            Err(Error::WeakPassword)
-        ));
+        assert!(matches!(validate_password(&Password::new("short")), Err(Error::WeakPassword)));
+        assert!(matches!(validate_password(&Password::new("1234567")), Err(Error::WeakPassword)));
         validate_password(&Password::new("12345678")).unwrap();
-        assert!(matches!(
-            validate_password(&Password::new("x".repeat(1025))),
-            Err(Error::PasswordTooLong)
-        ));
+        assert!(matches!(validate_password(&Password::new("x".repeat(1025))), Err(Error::PasswordTooLong)));
     }
 
     #[tokio::test]
@@ -204,16 +159,8 @@ mod tests {
         let p = Passwords::new();
         let hash = p.hash(Password::new("correct horse")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(
-            p.verify(Password::new("correct horse"), Some(hash.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !p.verify(Password::new("wrong horse"), Some(hash))
-                .await
-                .unwrap()
-        );
+        assert!(p.verify(Password::new("correct horse"), Some(hash.clone())).await.unwrap());
+        assert!(!p.verify(Password::new("wrong horse"), Some(hash)).await.unwrap());
         assert!(!p.verify(Password::new("anything"), None).await.unwrap());
     }
 }

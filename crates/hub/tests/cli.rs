@@ -38,11 +38,7 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
 
-    let out = user_add(
-        &database_url,
-        &["bob", "--role", "developer", "--role", "reviewer"],
-        "bobs secret pw\n",
-    );
+    let out = user_add(&database_url, &["bob", "--role", "developer", "--role", "reviewer"], "bobs secret pw\n");
     assert!(out.status.success(), "stderr: {}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user bob"));
 
@@ -58,11 +54,7 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
     let resp = exchange(&hub, &flow, &code).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let tokens: keyway_api::TokenResponse = resp.json().await.unwrap();
-    let info: UserInfo = userinfo(&hub, &tokens.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let info: UserInfo = userinfo(&hub, &tokens.access_token).await.json().await.unwrap();
     assert_eq!(info.preferred_username.as_deref(), Some("bob"));
     assert_eq!(info.roles, ["developer", "reviewer"]);
 }
@@ -76,46 +68,23 @@ async fn user_add_failures_are_one_line_and_non_zero() {
     assert!(!weak.status.success());
     let err = stderr_of(&weak);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("error: ") && err.contains("at least 8"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: ") && err.contains("at least 8"), "{err}");
 
-    assert!(
-        user_add(
-            &database_url,
-            &["carol", "--role", "admin"],
-            "long enough pw\n"
-        )
-        .status
-        .success()
-    );
-    let dup = user_add(
-        &database_url,
-        &["carol", "--role", "admin"],
-        "long enough pw\n",
-    );
+    assert!(user_add(&database_url, &["carol", "--role", "admin"], "long enough pw\n").status.success());
+    let dup = user_add(&database_url, &["carol", "--role", "admin"], "long enough pw\n");
     assert!(!dup.status.success());
     let err = stderr_of(&dup);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("already exists"), "{err}");
 
-    let bad_name = user_add(
-        &database_url,
-        &["no spaces", "--role", "admin"],
-        "long enough pw\n",
-    );
+    let bad_name = user_add(&database_url, &["no spaces", "--role", "admin"], "long enough pw\n");
     assert!(!bad_name.status.success());
     assert!(stderr_of(&bad_name).contains("invalid username"));
 
     let empty = user_add(&database_url, &["dave", "--role", "admin"], "");
     assert!(!empty.status.success());
 
-    let bad_role = user_add(
-        &database_url,
-        &["erin", "--role", "owner"],
-        "long enough pw\n",
-    );
+    let bad_role = user_add(&database_url, &["erin", "--role", "owner"], "long enough pw\n");
     assert!(!bad_role.status.success());
     assert!(stderr_of(&bad_role).contains("unknown role"));
 
@@ -129,13 +98,7 @@ async fn serve_prints_its_address_and_serves() {
     let database_url = format!("sqlite://{}", dir.path().join("serve.db").display());
     let mut child = KillOnDrop(
         Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database",
-                &database_url,
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &database_url])
             .env_remove("KEYWAY_HUB_ISSUER")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -151,20 +114,12 @@ async fn serve_prints_its_address_and_serves() {
     .await
     .unwrap()
     .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected line {line:?}"))
-        .to_owned();
+    let url =
+        line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected line {line:?}")).to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     wait_ready(&url).await;
     let doc: keyway_api::DiscoveryDocument =
-        reqwest::get(format!("{url}/.well-known/openid-configuration"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        reqwest::get(format!("{url}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
     assert_eq!(doc.issuer, url);
 }
 

@@ -34,11 +34,7 @@ pub fn ErrorBanner(#[prop(into)] error: Signal<Option<CommandError>>) -> impl In
     move || {
         error.get().map(|error| {
             // Cancelling is the person's own choice: say so calmly, not as a failure.
-            let class = if error.kind == ErrorKind::Cancelled {
-                "banner banner-quiet"
-            } else {
-                "banner banner-error"
-            };
+            let class = if error.kind == ErrorKind::Cancelled { "banner banner-quiet" } else { "banner banner-error" };
             // The message of a cancellation says it all; other kinds get a heading.
             let heading = (error.kind != ErrorKind::Cancelled)
                 .then(|| view! { <strong class="banner-title">{title(error.kind)}</strong> });

@@ -8,11 +8,7 @@ use crate::components::{ErrorBanner, Notice, Spinner};
 use crate::ipc;
 
 #[component]
-pub fn LoginPage(
-    profile: ProfileView,
-    notice: Option<String>,
-    set_status: Callback<AppStatus>,
-) -> impl IntoView {
+pub fn LoginPage(profile: ProfileView, notice: Option<String>, set_status: Callback<AppStatus>) -> impl IntoView {
     let waiting = RwSignal::new(false);
     let leaving = RwSignal::new(false);
     let error = RwSignal::new(None::<CommandError>);

@@ -8,11 +8,7 @@ use crate::components::ErrorBanner;
 use crate::{ipc, time};
 
 #[component]
-pub fn SessionPage(
-    profile: ProfileView,
-    session: SessionView,
-    set_status: Callback<AppStatus>,
-) -> impl IntoView {
+pub fn SessionPage(profile: ProfileView, session: SessionView, set_status: Callback<AppStatus>) -> impl IntoView {
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<CommandError>);
     let sign_out = move |_| {
@@ -35,13 +31,7 @@ pub fn SessionPage(
     } else {
         format!("{} ({})", session.display_name, session.username)
     };
-    let initial = session
-        .display_name
-        .chars()
-        .next()
-        .unwrap_or('?')
-        .to_uppercase()
-        .to_string();
+    let initial = session.display_name.chars().next().unwrap_or('?').to_uppercase().to_string();
     let expiry = match session.session_expires_at {
         Some(at) => view! {
             <span id="session-expiry">
@@ -50,7 +40,9 @@ pub fn SessionPage(
             </span>
         }
         .into_any(),
-        None => view! { <span id="session-expiry" class="muted">"No fixed end reported by the server"</span> }.into_any(),
+        None => {
+            view! { <span id="session-expiry" class="muted">"No fixed end reported by the server"</span> }.into_any()
+        }
     };
     let roles = session.roles;
     let no_roles = roles.is_empty();

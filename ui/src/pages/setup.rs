@@ -20,11 +20,7 @@ enum Choice {
 pub fn SetupPage(set_status: Callback<AppStatus>) -> impl IntoView {
     let choice = RwSignal::new(None::<Choice>);
     let option_class = move |c: Choice| {
-        if choice.get() == Some(c) {
-            "option selected"
-        } else {
-            "option"
-        }
+        if choice.get() == Some(c) { "option selected" } else { "option" }
     };
     view! {
         <section class="card wide">
@@ -78,8 +74,7 @@ fn LocalHubForm(set_status: Callback<AppStatus>) -> impl IntoView {
     let confirm = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
 
-    let too_short =
-        move || password.with(|p| !p.is_empty() && p.chars().count() < MIN_PASSWORD_LEN);
+    let too_short = move || password.with(|p| !p.is_empty() && p.chars().count() < MIN_PASSWORD_LEN);
     let mismatch = move || confirm.with(|c| !c.is_empty() && *c != password.get());
     let valid = move || {
         !username.with(|u| u.trim().is_empty())
@@ -103,18 +98,12 @@ fn LocalHubForm(set_status: Callback<AppStatus>) -> impl IntoView {
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if valid() && !pending.get() {
-            submit(LocalHubSetup {
-                username: username.get().trim().to_owned(),
-                password: password.get(),
-            });
+            submit(LocalHubSetup { username: username.get().trim().to_owned(), password: password.get() });
         }
     };
     let start = move |_| {
         // The hub has its owner already: nothing to create.
-        submit(LocalHubSetup {
-            username: String::new(),
-            password: String::new(),
-        });
+        submit(LocalHubSetup { username: String::new(), password: String::new() });
     };
 
     view! {
@@ -184,9 +173,7 @@ fn ServerForm(set_status: Callback<AppStatus>) -> impl IntoView {
         }
         pending.set(true);
         error.set(None);
-        let args = ConnectServer {
-            url: url.get().trim().to_owned(),
-        };
+        let args = ConnectServer { url: url.get().trim().to_owned() };
         spawn_local(async move {
             match ipc::connect_server(&args).await {
                 Ok(status) => set_status.run(status),

@@ -19,9 +19,7 @@ const MAX_NONCE_LEN: usize = 512;
 
 /// Appends query parameters to a redirect URI.
 pub(crate) fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     let separator = if uri.contains('?') { '&' } else { '?' };
     format!("{uri}{separator}{query}")
 }
@@ -30,29 +28,18 @@ pub(crate) fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> String {
 pub(crate) fn found(location: &str) -> Response {
     let Ok(value) = HeaderValue::from_str(location) else {
         // Only reachable if a registered redirect URI held non-header characters.
-        return login_page::internal_error_page(Error::Internal(
-            "redirect location is not a valid header".into(),
-        ));
+        return login_page::internal_error_page(Error::Internal("redirect location is not a valid header".into()));
     };
     let mut response = StatusCode::FOUND.into_response();
     let headers = response.headers_mut();
     headers.insert(header::LOCATION, value);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
 }
 
 /// Error response to the client's redirect URI (RFC 6749 §4.1.2.1, RFC 9207).
-fn redirect_error(
-    issuer: &str,
-    redirect_uri: &str,
-    code: &str,
-    description: &str,
-    state: Option<&str>,
-) -> Response {
+fn redirect_error(issuer: &str, redirect_uri: &str, code: &str, description: &str, state: Option<&str>) -> Response {
     let mut pairs = vec![("error", code), ("error_description", description)];
     if let Some(state) = state {
         pairs.push(("state", state));
@@ -132,18 +119,9 @@ async fn authorize_inner<S: Store>(
     };
 
     let issuer = state.issuer.as_str();
-    let client_state = params
-        .get("state")
-        .filter(|s| s.len() <= MAX_STATE_LEN && !params.is_duplicated("state"));
-    let refuse = |code: &str, description: &str| {
-        Ok(redirect_error(
-            issuer,
-            redirect_uri,
-            code,
-            description,
-            client_state,
-        ))
-    };
+    let client_state = params.get("state").filter(|s| s.len() <= MAX_STATE_LEN && !params.is_duplicated("state"));
+    let refuse =
+        |code: &str, description: &str| Ok(redirect_error(issuer, redirect_uri, code, description, client_state));
 
     if let Err(e) = params.reject_duplicates() {
         return refuse(codes::INVALID_REQUEST, &e.to_string());
@@ -152,41 +130,26 @@ async fn authorize_inner<S: Store>(
         Some("code") => {}
         None => return refuse(codes::INVALID_REQUEST, "response_type is missing"),
         Some(_) => {
-            return refuse(
-                codes::UNSUPPORTED_RESPONSE_TYPE,
-                "only response_type=code is supported",
-            );
+            return refuse(codes::UNSUPPORTED_RESPONSE_TYPE, "only response_type=code is supported");
         }
     }
     let Some(client_state) = client_state else {
-        return refuse(
-            codes::INVALID_REQUEST,
-            "state is required (at most 1024 characters)",
-        );
+        return refuse(codes::INVALID_REQUEST, "state is required (at most 1024 characters)");
     };
     match params.get("code_challenge_method") {
         Some("S256") => {}
         None => {
-            return refuse(
-                codes::INVALID_REQUEST,
-                "code_challenge_method is required and must be S256",
-            );
+            return refuse(codes::INVALID_REQUEST, "code_challenge_method is required and must be S256");
         }
         Some("plain") => {
-            return refuse(
-                codes::INVALID_REQUEST,
-                "code_challenge_method plain is not allowed; use S256",
-            );
+            return refuse(codes::INVALID_REQUEST, "code_challenge_method plain is not allowed; use S256");
         }
         Some(_) => return refuse(codes::INVALID_REQUEST, "code_challenge_method must be S256"),
     }
     let code_challenge = match params.get("code_challenge") {
         None => return refuse(codes::INVALID_REQUEST, "code_challenge is required (PKCE)"),
         Some(c) if !pkce::is_valid_challenge(c) => {
-            return refuse(
-                codes::INVALID_REQUEST,
-                "code_challenge must be 43 base64url characters (S256)",
-            );
+            return refuse(codes::INVALID_REQUEST, "code_challenge must be 43 base64url characters (S256)");
         }
         Some(c) => c,
     };
@@ -196,33 +159,19 @@ async fn authorize_inner<S: Store>(
     };
     let nonce = params.get("nonce");
     if nonce.is_some_and(|n| n.len() > MAX_NONCE_LEN) {
-        return refuse(
-            codes::INVALID_REQUEST,
-            "nonce is too long (at most 512 characters)",
-        );
+        return refuse(codes::INVALID_REQUEST, "nonce is too long (at most 512 characters)");
     }
     let max_age = match params.get("max_age").map(str::parse::<i64>) {
         None => None,
         Some(Ok(age)) if age >= 0 => Some(age),
         Some(_) => {
-            return refuse(
-                codes::INVALID_REQUEST,
-                "max_age must be a non-negative integer",
-            );
+            return refuse(codes::INVALID_REQUEST, "max_age must be a non-negative integer");
         }
     };
-    let prompts: Vec<&str> = params
-        .get("prompt")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|p| !p.is_empty())
-        .collect();
+    let prompts: Vec<&str> = params.get("prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()).collect();
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
-        return refuse(
-            codes::INVALID_REQUEST,
-            "prompt=none cannot be combined with other values",
-        );
+        return refuse(codes::INVALID_REQUEST, "prompt=none cannot be combined with other values");
     }
     let force_login = prompts.contains(&"login");
 
@@ -258,13 +207,7 @@ async fn authorize_inner<S: Store>(
         client_name: &client.name,
         redirect_uri: &pending.redirect_uri,
     };
-    Ok(login_page::login_form(
-        state,
-        &form,
-        "",
-        None,
-        StatusCode::OK,
-    ))
+    Ok(login_page::login_form(state, &form, "", None, StatusCode::OK))
 }
 
 /// Issues an authorization code for `pending` and redirects back to the client with it.
@@ -294,11 +237,7 @@ pub(crate) async fn issue_code<S: Store>(
     tracing::info!(client = %pending.client_id, user = %user_id, "issued an authorization code");
     let location = redirect_with(
         &pending.redirect_uri,
-        &[
-            ("code", code.expose()),
-            ("state", &pending.state),
-            ("iss", &state.issuer),
-        ],
+        &[("code", code.expose()), ("state", &pending.state), ("iss", &state.issuer)],
     );
     Ok(found(&location))
 }
@@ -310,10 +249,7 @@ mod tests {
     #[test]
     fn redirect_building() {
         assert_eq!(
-            redirect_with(
-                "http://127.0.0.1:5/callback",
-                &[("code", "a b"), ("state", "x&y")]
-            ),
+            redirect_with("http://127.0.0.1:5/callback", &[("code", "a b"), ("state", "x&y")]),
             "http://127.0.0.1:5/callback?code=a+b&state=x%26y"
         );
         assert_eq!(
@@ -324,10 +260,7 @@ mod tests {
 
     #[test]
     fn scope_parsing() {
-        assert_eq!(
-            parse_scope(Some("openid  profile openid")).unwrap(),
-            "openid profile"
-        );
+        assert_eq!(parse_scope(Some("openid  profile openid")).unwrap(), "openid profile");
         assert_eq!(parse_scope(None).unwrap(), "");
         assert!(parse_scope(Some("openid admin")).is_err());
     }

@@ -46,10 +46,7 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
 }
 
 fn cacheable(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     response
 }
 

@@ -64,23 +64,12 @@ pub(crate) fn render_login(
     error: Option<&str>,
 ) -> String {
     let error_html = match error {
-        Some(message) => format!(
-            "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n",
-            escape(message)
-        ),
+        Some(message) => format!("<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n", escape(message)),
         None => String::new(),
     };
-    let described_by = if error.is_some() {
-        " aria-describedby=\"login-error\""
-    } else {
-        ""
-    };
+    let described_by = if error.is_some() { " aria-describedby=\"login-error\"" } else { "" };
     // After a failed attempt the name is filled in: focus the password instead.
-    let (username_focus, password_focus) = if username.is_empty() {
-        (" autofocus", "")
-    } else {
-        ("", " autofocus")
-    };
+    let (username_focus, password_focus) = if username.is_empty() { (" autofocus", "") } else { ("", " autofocus") };
     let body = format!(
         "<h1>Sign in to Keyway</h1>\n<p>to continue to {client}</p>\n{error_html}\
          <form method=\"post\" action=\"/login\">\n\
@@ -102,20 +91,14 @@ pub(crate) fn render_login(
 
 /// A page with a heading and a message.
 pub(crate) fn render_message(title: &str, message: &str) -> String {
-    document(
-        title,
-        &format!("<h1>{}</h1>\n<p>{}</p>\n", escape(title), escape(message)),
-    )
+    document(title, &format!("<h1>{}</h1>\n<p>{}</p>\n", escape(title), escape(message)))
 }
 
 /// An HTML response with the hub's page security headers and the given `Set-Cookie`s.
 pub(crate) fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     set_page_headers(headers);
     for c in cookies {
         match HeaderValue::from_str(c) {
@@ -134,14 +117,8 @@ pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; for
 fn set_page_headers(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
 }
 
 /// CSP source for where the sign-in form's POST finally redirects. Browsers (Chromium,
@@ -185,10 +162,7 @@ fn csrf_cookie(token: &CsrfToken, secure: bool) -> String {
 }
 
 fn clear_csrf_cookie(secure: bool) -> String {
-    format!(
-        "{CSRF_COOKIE}=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict{}",
-        cookie_attrs(secure)
-    )
+    format!("{CSRF_COOKIE}=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict{}", cookie_attrs(secure))
 }
 
 fn session_cookie(id: &SessionId, max_age: i64, secure: bool) -> String {
@@ -215,20 +189,12 @@ pub(crate) fn login_form<S>(
     status: StatusCode,
 ) -> Response {
     let csrf = CsrfToken::generate();
-    let body = render_login(
-        form.request_id,
-        csrf.expose(),
-        form.client_name,
-        username,
-        error,
-    );
+    let body = render_login(form.request_id, csrf.expose(), form.client_name, username, error);
     let mut response = html(status, body, &[csrf_cookie(&csrf, state.secure_cookies)]);
     if let Some(source) = redirect_source(form.redirect_uri)
         && let Ok(value) = HeaderValue::from_str(&format!("{CSP} {source}"))
     {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
     }
     response
 }
@@ -241,9 +207,7 @@ pub(crate) async fn login<S: Store>(
 ) -> Response {
     let csrf_ok = !params.is_duplicated("csrf")
         && match (cookie(&headers, CSRF_COOKIE), params.get("csrf")) {
-            (Some(expected), Some(submitted)) => {
-                CsrfToken::from_wire(expected.to_owned()).matches(submitted)
-            }
+            (Some(expected), Some(submitted)) => CsrfToken::from_wire(expected.to_owned()).matches(submitted),
             _ => false,
         };
     if !csrf_ok {
@@ -281,37 +245,17 @@ async fn login_inner<S: Store>(
     let Some(pending) = state.store.pending(request_id, now).await? else {
         return Ok(expired_request());
     };
-    let client_name = state
-        .clients
-        .get(&pending.client_id)
-        .map_or("Keyway", |c| c.name.as_str());
+    let client_name = state.clients.get(&pending.client_id).map_or("Keyway", |c| c.name.as_str());
 
     // Same work for unknown users and wrong passwords: the dummy hash is verified instead.
-    let user = if validate_username(username).is_ok() {
-        state.store.user_by_name(username).await?
-    } else {
-        None
-    };
-    let verified = state
-        .passwords
-        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
-        .await?;
+    let user = if validate_username(username).is_ok() { state.store.user_by_name(username).await? } else { None };
+    let verified = state.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if verified => user,
         _ => {
             tracing::info!(username = ?username, "sign-in failed: wrong username or password");
-            let form = FormContext {
-                request_id,
-                client_name,
-                redirect_uri: &pending.redirect_uri,
-            };
-            return Ok(login_form(
-                state,
-                &form,
-                username,
-                Some(WRONG_CREDENTIALS),
-                StatusCode::UNAUTHORIZED,
-            ));
+            let form = FormContext { request_id, client_name, redirect_uri: &pending.redirect_uri };
+            return Ok(login_form(state, &form, username, Some(WRONG_CREDENTIALS), StatusCode::UNAUTHORIZED));
         }
     };
 
@@ -334,10 +278,7 @@ async fn login_inner<S: Store>(
     let mut response = issue_code(state, &pending, &user.id, now).await?;
     let headers = response.headers_mut();
     set_page_headers(headers);
-    for c in [
-        session_cookie(&session_id, ttl, state.secure_cookies),
-        clear_csrf_cookie(state.secure_cookies),
-    ] {
+    for c in [session_cookie(&session_id, ttl, state.secure_cookies), clear_csrf_cookie(state.secure_cookies)] {
         if let Ok(v) = HeaderValue::from_str(&c) {
             headers.append(header::SET_COOKIE, v);
         }
@@ -351,37 +292,19 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
-        );
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;");
     }
 
     #[test]
     fn form_action_sources() {
-        assert_eq!(
-            redirect_source("http://127.0.0.1:5000/callback").as_deref(),
-            Some("http://127.0.0.1:5000")
-        );
-        assert_eq!(
-            redirect_source("http://[::1]:5000/callback").as_deref(),
-            Some("http://[::1]:5000")
-        );
-        assert_eq!(
-            redirect_source("app.keyway.desktop:/oauth/callback").as_deref(),
-            Some("app.keyway.desktop:")
-        );
+        assert_eq!(redirect_source("http://127.0.0.1:5000/callback").as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(redirect_source("http://[::1]:5000/callback").as_deref(), Some("http://[::1]:5000"));
+        assert_eq!(redirect_source("app.keyway.desktop:/oauth/callback").as_deref(), Some("app.keyway.desktop:"));
     }
 
     #[test]
     fn login_page_is_accessible_and_escaped() {
-        let html = render_login(
-            "req\"1",
-            "tok",
-            "App <b>",
-            "<script>",
-            Some("Wrong username or password."),
-        );
+        let html = render_login("req\"1", "tok", "App <b>", "<script>", Some("Wrong username or password."));
         assert!(html.contains("<main>"));
         assert!(html.contains("<h1>Sign in to Keyway</h1>"));
         assert!(html.contains("<label for=\"username\">"));

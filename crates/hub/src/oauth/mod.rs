@@ -80,19 +80,13 @@ impl<S> Deref for AppState<S> {
 pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::openid_configuration::<S>),
-        )
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration::<S>))
         .route("/oauth/jwks", get(discovery::jwks::<S>))
         .route("/oauth/authorize", get(authorize::authorize::<S>))
         .route("/login", post(login_page::login::<S>))
         .route("/oauth/token", post(token::token::<S>))
         .route("/oauth/revoke", post(revoke::revoke::<S>))
-        .route(
-            "/oauth/userinfo",
-            get(userinfo::userinfo::<S>).post(userinfo::userinfo::<S>),
-        )
+        .route("/oauth/userinfo", get(userinfo::userinfo::<S>).post(userinfo::userinfo::<S>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -100,11 +94,9 @@ pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                Error::Internal("a request handler panicked".into()).into_response()
-            },
-        ))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            Error::Internal("a request handler panicked".into()).into_response()
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -170,17 +162,14 @@ impl Params {
     /// `invalid_request` naming the first repeated parameter, if any.
     pub(crate) fn reject_duplicates(&self) -> Result<(), Error> {
         match self.duplicates.first() {
-            Some(name) => Err(Error::invalid_request(format!(
-                "parameter '{name}' was given more than once"
-            ))),
+            Some(name) => Err(Error::invalid_request(format!("parameter '{name}' was given more than once"))),
             None => Ok(()),
         }
     }
 
     /// The parameter, or `invalid_request` if it is missing.
     pub(crate) fn require(&self, name: &'static str) -> Result<&str, Error> {
-        self.get(name)
-            .ok_or_else(|| Error::invalid_request(format!("missing parameter '{name}'")))
+        self.get(name).ok_or_else(|| Error::invalid_request(format!("missing parameter '{name}'")))
     }
 }
 
@@ -198,14 +187,9 @@ impl<S: Send + Sync> FromRequest<S> for FormParams {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                mime.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(Error::invalid_request(
-                "the body must be application/x-www-form-urlencoded",
-            ));
+            return Err(Error::invalid_request("the body must be application/x-www-form-urlencoded"));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -215,9 +199,7 @@ impl<S: Send + Sync> FromRequest<S> for FormParams {
             }
         })?;
         if std::str::from_utf8(&bytes).is_err() {
-            return Err(Error::invalid_request(
-                "the request body is not valid UTF-8",
-            ));
+            return Err(Error::invalid_request("the request body is not valid UTF-8"));
         }
         Ok(FormParams(Params::parse(&bytes)))
     }
@@ -256,22 +238,13 @@ mod tests {
         assert_eq!(p.get("c"), Some("x y"));
         assert!(p.is_duplicated("a"));
         assert!(p.reject_duplicates().is_err());
-        assert!(matches!(
-            p.require("zzz"),
-            Err(Error::OAuth {
-                code: "invalid_request",
-                ..
-            })
-        ));
+        assert!(matches!(p.require("zzz"), Err(Error::OAuth { code: "invalid_request", .. })));
     }
 
     #[test]
     fn cookies() {
         let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; kw_session=abc"),
-        );
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; kw_session=abc"));
         h.append(header::COOKIE, HeaderValue::from_static("kw_csrf=def"));
         assert_eq!(cookie(&h, "kw_session"), Some("abc"));
         assert_eq!(cookie(&h, "kw_csrf"), Some("def"));

@@ -13,18 +13,13 @@ pub(crate) fn s256_challenge(verifier: &str) -> String {
 
 /// A code challenge as S256 produces it: 43 base64url characters.
 pub(crate) fn is_valid_challenge(challenge: &str) -> bool {
-    challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// RFC 7636 §4.1: 43–128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 pub(crate) fn is_valid_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Constant-time check of a verifier against the stored challenge.
@@ -45,10 +40,7 @@ mod tests {
         assert!(is_valid_challenge(challenge));
         assert_eq!(s256_challenge(verifier), challenge);
         assert!(verify(verifier, challenge));
-        assert!(!verify(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK",
-            challenge
-        ));
+        assert!(!verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK", challenge));
     }
 
     #[test]

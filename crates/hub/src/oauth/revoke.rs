@@ -14,10 +14,7 @@ use crate::secret::RefreshToken;
 use crate::store::Store;
 
 fn wrong_client() -> Error {
-    Error::oauth(
-        codes::UNAUTHORIZED_CLIENT,
-        "the token was issued to another client",
-    )
+    Error::oauth(codes::UNAUTHORIZED_CLIENT, "the token was issued to another client")
 }
 
 pub(crate) async fn revoke<S: Store>(
@@ -40,11 +37,7 @@ pub(crate) async fn revoke<S: Store>(
     Ok(no_store(StatusCode::OK.into_response()))
 }
 
-async fn revoke_refresh_token<S: Store>(
-    state: &AppState<S>,
-    client: &Client,
-    token: &str,
-) -> Result<bool, Error> {
+async fn revoke_refresh_token<S: Store>(state: &AppState<S>, client: &Client, token: &str) -> Result<bool, Error> {
     let token = RefreshToken::from_wire(token.to_owned());
     let Some(family) = state.store.family_of_refresh_token(&token.hash()).await? else {
         return Ok(false);
@@ -57,11 +50,7 @@ async fn revoke_refresh_token<S: Store>(
     Ok(true)
 }
 
-async fn revoke_access_token<S: Store>(
-    state: &AppState<S>,
-    client: &Client,
-    token: &str,
-) -> Result<bool, Error> {
+async fn revoke_access_token<S: Store>(state: &AppState<S>, client: &Client, token: &str) -> Result<bool, Error> {
     let Ok(claims) = jwt::verify::<AccessClaims>(&state.keys, token, jwt::TYP_ACCESS) else {
         return Ok(false);
     };
@@ -72,10 +61,7 @@ async fn revoke_access_token<S: Store>(
         return Err(wrong_client());
     }
     if claims.exp > state.now() {
-        state
-            .store
-            .revoke_access_token(&claims.jti, claims.exp)
-            .await?;
+        state.store.revoke_access_token(&claims.jti, claims.exp).await?;
         tracing::info!(client = %client.id, jti = %claims.jti, "access token revoked");
     }
     Ok(true)

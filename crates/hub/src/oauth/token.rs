@@ -56,15 +56,9 @@ pub(crate) fn has_scope(scope: &str, wanted: &str) -> bool {
 }
 
 /// The client named by `client_id` (public clients authenticate by id alone).
-pub(crate) fn client_of<'a, S>(
-    state: &'a AppState<S>,
-    params: &Params,
-) -> Result<&'a Client, Error> {
+pub(crate) fn client_of<'a, S>(state: &'a AppState<S>, params: &Params) -> Result<&'a Client, Error> {
     let id = params.require("client_id")?;
-    state
-        .clients
-        .get(id)
-        .ok_or_else(|| Error::oauth(codes::INVALID_CLIENT, "unknown client_id"))
+    state.clients.get(id).ok_or_else(|| Error::oauth(codes::INVALID_CLIENT, "unknown client_id"))
 }
 
 pub(crate) async fn token<S: Store>(
@@ -89,18 +83,13 @@ fn issues_refresh_token(client: &Client, scope: &str) -> bool {
     client.always_refresh || has_scope(scope, "offline_access")
 }
 
-async fn authorization_code<S: Store>(
-    state: &AppState<S>,
-    params: &Params,
-) -> Result<TokenResponse, Error> {
+async fn authorization_code<S: Store>(state: &AppState<S>, params: &Params) -> Result<TokenResponse, Error> {
     let client = client_of(state, params)?;
     let code = AuthorizationCode::from_wire(params.require("code")?.to_owned());
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.require("code_verifier")?;
     if !pkce::is_valid_verifier(verifier) {
-        return Err(Error::invalid_request(
-            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
-        ));
+        return Err(Error::invalid_request("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"));
     }
 
     let now = state.now();
@@ -150,9 +139,7 @@ async fn authorization_code<S: Store>(
         Redemption::Refused(reason) => return Err(Error::invalid_grant(reason)),
         Redemption::Replayed { family_id } => {
             tracing::warn!(client = %client.id, family = ?family_id, "authorization code replayed; tokens issued from it are revoked");
-            return Err(Error::invalid_grant(
-                "the authorization code has already been used",
-            ));
+            return Err(Error::invalid_grant("the authorization code has already been used"));
         }
     };
     let user = live_user(state, &family, now).await?;
@@ -161,10 +148,7 @@ async fn authorization_code<S: Store>(
     issue_tokens(state, &user, &family, code.nonce, refresh, now)
 }
 
-async fn refresh_token<S: Store>(
-    state: &AppState<S>,
-    params: &Params,
-) -> Result<TokenResponse, Error> {
+async fn refresh_token<S: Store>(state: &AppState<S>, params: &Params) -> Result<TokenResponse, Error> {
     let client = client_of(state, params)?;
     let old = RefreshToken::from_wire(params.require("refresh_token")?.to_owned());
     let now = state.now();
@@ -179,10 +163,7 @@ async fn refresh_token<S: Store>(
             let mut scopes: Vec<&str> = Vec::new();
             for s in requested.split(' ').filter(|s| !s.is_empty()) {
                 if !has_scope(&family.scope, s) {
-                    return Err(Error::oauth(
-                        codes::INVALID_SCOPE,
-                        format!("scope '{s}' was not granted"),
-                    ));
+                    return Err(Error::oauth(codes::INVALID_SCOPE, format!("scope '{s}' was not granted")));
                 }
                 if !scopes.contains(&s) {
                     scopes.push(s);
@@ -193,19 +174,13 @@ async fn refresh_token<S: Store>(
     };
 
     let new = RefreshToken::generate();
-    let family = match state
-        .store
-        .rotate_refresh_token(&old.hash(), &new.hash(), &client.id, now)
-        .await?
-    {
+    let family = match state.store.rotate_refresh_token(&old.hash(), &new.hash(), &client.id, now).await? {
         Rotation::Rotated(family) => family,
         Rotation::Unknown => return Err(Error::invalid_grant("the refresh token is invalid")),
         Rotation::Refused(reason) => return Err(Error::invalid_grant(reason)),
         Rotation::Reused { family_id } => {
             tracing::warn!(client = %client.id, family = %family_id, "refresh token reused; the session is revoked");
-            return Err(Error::invalid_grant(
-                "the refresh token was already used; the session has been revoked",
-            ));
+            return Err(Error::invalid_grant("the refresh token was already used; the session has been revoked"));
         }
     };
     let user = live_user(state, &family, now).await?;
@@ -217,11 +192,7 @@ async fn refresh_token<S: Store>(
 }
 
 /// The family's user; a deleted user ends the family.
-async fn live_user<S: Store>(
-    state: &AppState<S>,
-    family: &Family,
-    now: i64,
-) -> Result<UserRecord, Error> {
+async fn live_user<S: Store>(state: &AppState<S>, family: &Family, now: i64) -> Result<UserRecord, Error> {
     match state.store.user_by_id(&family.user_id).await? {
         Some(user) => Ok(user),
         None => {
@@ -241,9 +212,7 @@ fn issue_tokens<S>(
 ) -> Result<TokenResponse, Error> {
     let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
     // Nothing outlives the sign-in it belongs to.
-    let access_exp = now
-        .saturating_add(secs(state.settings.access_token_ttl))
-        .min(family.expires_at);
+    let access_exp = now.saturating_add(secs(state.settings.access_token_ttl)).min(family.expires_at);
     let access = AccessClaims {
         iss: state.issuer.clone(),
         sub: user.id.clone(),

@@ -22,48 +22,29 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, Error> {
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| Error::InvalidToken("a bearer access token is required".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(Error::InvalidToken(
-            "the Authorization header must be 'Bearer <access token>'".into(),
-        )),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(Error::InvalidToken("the Authorization header must be 'Bearer <access token>'".into())),
     }
 }
 
 /// Verifies an access token: signature, type, issuer, audience, lifetime, revocation.
-pub(crate) async fn validate_access_token<S: Store>(
-    state: &AppState<S>,
-    token: &str,
-) -> Result<AccessClaims, Error> {
+pub(crate) async fn validate_access_token<S: Store>(state: &AppState<S>, token: &str) -> Result<AccessClaims, Error> {
     let claims: AccessClaims = jwt::verify(&state.keys, token, jwt::TYP_ACCESS).map_err(|e| {
         tracing::debug!(error = %e, "access token refused");
         Error::InvalidToken("the access token is invalid".into())
     })?;
     let now = state.now();
     if claims.iss != state.issuer || claims.aud != ACCESS_TOKEN_AUDIENCE {
-        return Err(Error::InvalidToken(
-            "the access token was not issued for this hub".into(),
-        ));
+        return Err(Error::InvalidToken("the access token was not issued for this hub".into()));
     }
     if claims.exp <= now {
         return Err(Error::InvalidToken("the access token has expired".into()));
     }
     if claims.nbf > now + LEEWAY_SECS || claims.iat > now + LEEWAY_SECS {
-        return Err(Error::InvalidToken(
-            "the access token is not valid yet".into(),
-        ));
+        return Err(Error::InvalidToken("the access token is not valid yet".into()));
     }
-    if state
-        .store
-        .access_token_revoked(&claims.jti, &claims.sid, now)
-        .await?
-    {
-        return Err(Error::InvalidToken(
-            "the access token has been revoked".into(),
-        ));
+    if state.store.access_token_revoked(&claims.jti, &claims.sid, now).await? {
+        return Err(Error::InvalidToken("the access token has been revoked".into()));
     }
     Ok(claims)
 }

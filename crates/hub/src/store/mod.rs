@@ -132,25 +132,12 @@ pub trait Store: Send + Sync + 'static {
     fn insert_user(&self, user: &UserRecord) -> impl Future<Output = Result<(), Error>> + Send;
     fn user_count(&self) -> impl Future<Output = Result<u64, Error>> + Send;
     /// Case-insensitive lookup.
-    fn user_by_name(
-        &self,
-        username: &str,
-    ) -> impl Future<Output = Result<Option<UserRecord>, Error>> + Send;
-    fn user_by_id(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<UserRecord>, Error>> + Send;
+    fn user_by_name(&self, username: &str) -> impl Future<Output = Result<Option<UserRecord>, Error>> + Send;
+    fn user_by_id(&self, id: &str) -> impl Future<Output = Result<Option<UserRecord>, Error>> + Send;
 
-    fn insert_pending(
-        &self,
-        pending: &PendingAuthorization,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn insert_pending(&self, pending: &PendingAuthorization) -> impl Future<Output = Result<(), Error>> + Send;
     /// The pending request if it exists and has not expired.
-    fn pending(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> impl Future<Output = Result<Option<PendingAuthorization>, Error>> + Send;
+    fn pending(&self, id: &str, now: i64) -> impl Future<Output = Result<Option<PendingAuthorization>, Error>> + Send;
     /// Removes and returns the pending request (single use) if it has not expired.
     fn take_pending(
         &self,
@@ -158,10 +145,7 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingAuthorization>, Error>> + Send;
 
-    fn insert_login_session(
-        &self,
-        session: &LoginSession,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn insert_login_session(&self, session: &LoginSession) -> impl Future<Output = Result<(), Error>> + Send;
     /// The session if it exists and has not expired.
     fn login_session(
         &self,
@@ -195,20 +179,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Rotation, Error>> + Send;
 
     /// The family a refresh token belongs to (used or not).
-    fn family_of_refresh_token(
-        &self,
-        token: &TokenHash,
-    ) -> impl Future<Output = Result<Option<Family>, Error>> + Send;
+    fn family_of_refresh_token(&self, token: &TokenHash) -> impl Future<Output = Result<Option<Family>, Error>> + Send;
     fn family(&self, id: &str) -> impl Future<Output = Result<Option<Family>, Error>> + Send;
     /// Marks a family revoked (idempotent).
     fn revoke_family(&self, id: &str, now: i64) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Records an access token's `jti` as revoked until `expires_at`.
-    fn revoke_access_token(
-        &self,
-        jti: &str,
-        expires_at: i64,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn revoke_access_token(&self, jti: &str, expires_at: i64) -> impl Future<Output = Result<(), Error>> + Send;
     /// True if the access token `jti` or its family `sid` is revoked, or the family is gone.
     fn access_token_revoked(
         &self,

@@ -5,15 +5,13 @@ use std::time::Duration;
 
 use keyway_api::Role;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row as _, Sqlite, Transaction};
 use zeroize::Zeroizing;
 
 use super::{
-    CodeRecord, Family, LoginSession, NewFamily, PendingAuthorization, Redemption, Rotation, Store,
-    UserRecord,
+    CodeRecord, Family, LoginSession, NewFamily, PendingAuthorization, Redemption, Rotation, Store, UserRecord,
 };
 use crate::error::Error;
 use crate::secret::TokenHash;
@@ -28,10 +26,7 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url`, e.g. `sqlite://keyway-hub.db`.
     pub async fn connect(url: &str) -> Result<SqliteStore, Error> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::InvalidSetting {
-                name: "database_url",
-                reason: e.to_string(),
-            })?
+            .map_err(|e| Error::InvalidSetting { name: "database_url", reason: e.to_string() })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -48,10 +43,7 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(4)
-                .connect_with(options)
-                .await?
+            SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
         };
         Ok(SqliteStore { pool })
     }
@@ -64,11 +56,11 @@ impl SqliteStore {
 
 fn hash_col(row: &SqliteRow, col: &str) -> Result<TokenHash, Error> {
     let bytes: Vec<u8> = row.try_get(col)?;
-    TokenHash::from_slice(&bytes)
-        .ok_or_else(|| Error::Internal(format!("column {col} is not a 32-byte hash")))
+    TokenHash::from_slice(&bytes).ok_or_else(|| Error::Internal(format!("column {col} is not a 32-byte hash")))
 }
 
-const CODE_COLUMNS: &str = "code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time, created_at, expires_at";
+const CODE_COLUMNS: &str =
+    "code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time, created_at, expires_at";
 
 fn code_from_row(row: &SqliteRow) -> Result<CodeRecord, Error> {
     Ok(CodeRecord {
@@ -85,8 +77,7 @@ fn code_from_row(row: &SqliteRow) -> Result<CodeRecord, Error> {
     })
 }
 
-const FAMILY_COLUMNS: &str =
-    "id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at";
+const FAMILY_COLUMNS: &str = "id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at";
 
 fn family_from_row(row: &SqliteRow) -> Result<Family, Error> {
     Ok(Family {
@@ -118,11 +109,7 @@ fn pending_from_row(row: &SqliteRow) -> Result<PendingAuthorization, Error> {
     })
 }
 
-async fn revoke_family_tx(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: &str,
-    now: i64,
-) -> Result<(), Error> {
+async fn revoke_family_tx(tx: &mut Transaction<'_, Sqlite>, id: &str, now: i64) -> Result<(), Error> {
     sqlx::query("UPDATE token_families SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2")
         .bind(now)
         .bind(id)
@@ -166,13 +153,8 @@ async fn insert_refresh_tx(
 
 impl SqliteStore {
     async fn user_where(&self, clause: &str, value: &str) -> Result<Option<UserRecord>, Error> {
-        let sql =
-            format!("SELECT id, username, password_hash, created_at FROM users WHERE {clause}");
-        let Some(row) = sqlx::query(&sql)
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
+        let sql = format!("SELECT id, username, password_hash, created_at FROM users WHERE {clause}");
+        let Some(row) = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await? else {
             return Ok(None);
         };
         let id: String = row.try_get("id")?;
@@ -201,9 +183,7 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), Error> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
         Ok(())
     }
 
@@ -223,10 +203,9 @@ impl Store for SqliteStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        let row =
-            sqlx::query("SELECT kid, seed FROM signing_keys ORDER BY created_at, kid LIMIT 1")
-                .fetch_one(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT kid, seed FROM signing_keys ORDER BY created_at, kid LIMIT 1")
+            .fetch_one(&self.pool)
+            .await?;
         let kid: String = row.try_get("kid")?;
         let seed = Zeroizing::new(row.try_get::<Vec<u8>, _>("seed")?);
         Ok((kid, seed))
@@ -234,15 +213,14 @@ impl Store for SqliteStore {
 
     async fn insert_user(&self, user: &UserRecord) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .bind(&user.id)
-        .bind(&user.username)
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .execute(&mut *tx)
-        .await;
+        let inserted =
+            sqlx::query("INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
+                .bind(&user.id)
+                .bind(&user.username)
+                .bind(&user.password_hash)
+                .bind(user.created_at)
+                .execute(&mut *tx)
+                .await;
         match inserted {
             Ok(_) => {}
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
@@ -262,15 +240,12 @@ impl Store for SqliteStore {
     }
 
     async fn user_count(&self) -> Result<u64, Error> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, Error> {
-        self.user_where("username = ?1 COLLATE NOCASE", username)
-            .await
+        self.user_where("username = ?1 COLLATE NOCASE", username).await
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, Error> {
@@ -298,30 +273,15 @@ impl Store for SqliteStore {
     }
 
     async fn pending(&self, id: &str, now: i64) -> Result<Option<PendingAuthorization>, Error> {
-        let sql = format!(
-            "SELECT {PENDING_COLUMNS} FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
+        let sql = format!("SELECT {PENDING_COLUMNS} FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2");
+        let row = sqlx::query(&sql).bind(id).bind(now).fetch_optional(&self.pool).await?;
         row.as_ref().map(pending_from_row).transpose()
     }
 
-    async fn take_pending(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<PendingAuthorization>, Error> {
-        let sql = format!(
-            "DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2 RETURNING {PENDING_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn take_pending(&self, id: &str, now: i64) -> Result<Option<PendingAuthorization>, Error> {
+        let sql =
+            format!("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2 RETURNING {PENDING_COLUMNS}");
+        let row = sqlx::query(&sql).bind(id).bind(now).fetch_optional(&self.pool).await?;
         row.as_ref().map(pending_from_row).transpose()
     }
 
@@ -336,11 +296,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn login_session(
-        &self,
-        id_hash: &TokenHash,
-        now: i64,
-    ) -> Result<Option<LoginSession>, Error> {
+    async fn login_session(&self, id_hash: &TokenHash, now: i64) -> Result<Option<LoginSession>, Error> {
         let row = sqlx::query(
             "SELECT id_hash, user_id, auth_time, expires_at FROM login_sessions WHERE id_hash = ?1 AND expires_at > ?2",
         )
@@ -380,12 +336,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn redeem_code<F>(
-        &self,
-        code_hash: &TokenHash,
-        now: i64,
-        check: F,
-    ) -> Result<Redemption, Error>
+    async fn redeem_code<F>(&self, code_hash: &TokenHash, now: i64, check: F) -> Result<Redemption, Error>
     where
         F: FnOnce(&CodeRecord) -> Result<NewFamily, &'static str> + Send,
     {
@@ -396,18 +347,13 @@ impl Store for SqliteStore {
             "UPDATE authorization_codes SET used_at = ?1 WHERE code_hash = ?2 AND used_at IS NULL \
              RETURNING {CODE_COLUMNS}"
         );
-        let claimed = sqlx::query(&sql)
-            .bind(now)
-            .bind(code_hash.as_bytes())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let claimed = sqlx::query(&sql).bind(now).bind(code_hash.as_bytes()).fetch_optional(&mut *tx).await?;
         let Some(row) = claimed else {
-            let previous: Option<Option<String>> = sqlx::query_scalar(
-                "SELECT family_id FROM authorization_codes WHERE code_hash = ?1",
-            )
-            .bind(code_hash.as_bytes())
-            .fetch_optional(&mut *tx)
-            .await?;
+            let previous: Option<Option<String>> =
+                sqlx::query_scalar("SELECT family_id FROM authorization_codes WHERE code_hash = ?1")
+                    .bind(code_hash.as_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let outcome = match previous {
                 None => Redemption::Unknown,
                 Some(family_id) => {
@@ -423,10 +369,7 @@ impl Store for SqliteStore {
         let code = code_from_row(&row)?;
         let outcome = match check(&code) {
             Err(reason) => Redemption::Refused(reason),
-            Ok(NewFamily {
-                family,
-                refresh_token,
-            }) => {
+            Ok(NewFamily { family, refresh_token }) => {
                 insert_family_tx(&mut tx, &family).await?;
                 if let Some(hash) = &refresh_token {
                     insert_refresh_tx(&mut tx, hash, &family.id, now).await?;
@@ -459,11 +402,10 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(family_id) = claimed else {
-            let used: Option<String> =
-                sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = ?1")
-                    .bind(old.as_bytes())
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let used: Option<String> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = ?1")
+                .bind(old.as_bytes())
+                .fetch_optional(&mut *tx)
+                .await?;
             let outcome = match used {
                 None => Rotation::Unknown,
                 Some(family_id) => {
@@ -475,10 +417,7 @@ impl Store for SqliteStore {
             return Ok(outcome);
         };
         let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = ?1");
-        let row = sqlx::query(&sql)
-            .bind(&family_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
         let family = family_from_row(&row)?;
         let refusal = if family.revoked_at.is_some() {
             Some("the refresh token has been revoked")
@@ -504,30 +443,22 @@ impl Store for SqliteStore {
             "SELECT {FAMILY_COLUMNS} FROM token_families \
              WHERE id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?1)"
         );
-        let row = sqlx::query(&sql)
-            .bind(token.as_bytes())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&sql).bind(token.as_bytes()).fetch_optional(&self.pool).await?;
         row.as_ref().map(family_from_row).transpose()
     }
 
     async fn family(&self, id: &str) -> Result<Option<Family>, Error> {
         let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = ?1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(family_from_row).transpose()
     }
 
     async fn revoke_family(&self, id: &str, now: i64) -> Result<(), Error> {
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE token_families SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -543,12 +474,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn access_token_revoked(
-        &self,
-        jti: &str,
-        family_id: &str,
-        now: i64,
-    ) -> Result<bool, Error> {
+    async fn access_token_revoked(&self, jti: &str, family_id: &str, now: i64) -> Result<bool, Error> {
         let live: bool = sqlx::query_scalar(
             "SELECT NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?1) \
                 AND EXISTS (SELECT 1 FROM token_families WHERE id = ?2 AND revoked_at IS NULL AND expires_at > ?3)",
@@ -574,11 +500,7 @@ impl Store for SqliteStore {
             // Used codes are kept while their family lives so a replay can still revoke it.
             "DELETE FROM authorization_codes WHERE expires_at <= ?1 AND family_id IS NULL",
         ] {
-            removed += sqlx::query(sql)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            removed += sqlx::query(sql).bind(now).execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(removed)

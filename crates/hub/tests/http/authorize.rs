@@ -7,52 +7,30 @@ use crate::common::*;
 /// Asserts `resp` is the HTML error page: 400, no redirect, nothing about a code.
 async fn expect_error_page(resp: reqwest::Response) {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        resp.headers().get("location").is_none(),
-        "must never redirect"
-    );
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    assert!(resp.headers().get("location").is_none(), "must never redirect");
+    let content_type = resp.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let html = resp.text().await.unwrap();
     assert!(html.contains("<main>"));
-    assert!(
-        !html.contains("name=\"password\""),
-        "no login form on an error page"
-    );
+    assert!(!html.contains("name=\"password\""), "no login form on an error page");
 }
 
 /// Asserts an error redirect to the client with `state` and `iss`.
-fn expect_error_redirect(
-    resp: &reqwest::Response,
-    hub: &TestHub,
-    flow: &Flow,
-    code: &str,
-) -> String {
+fn expect_error_redirect(resp: &reqwest::Response, hub: &TestHub, flow: &Flow, code: &str) -> String {
     let params = redirect_params(resp, flow);
     assert_eq!(param(&params, "error"), Some(code), "{params:?}");
     assert_eq!(param(&params, "state"), Some(flow.state.as_str()));
     assert_eq!(param(&params, "iss"), Some(hub.url.as_str()));
     assert_eq!(param(&params, "code"), None);
-    param(&params, "error_description")
-        .expect("error_description")
-        .to_owned()
+    param(&params, "error_description").expect("error_description").to_owned()
 }
 
 #[tokio::test]
 async fn plain_code_challenge_method_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41001));
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[("code_challenge_method", Some("plain"))]))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        browser().get(flow.authorize_url(&hub, &[("code_challenge_method", Some("plain"))])).send().await.unwrap();
     let description = expect_error_redirect(&resp, &hub, &flow, "invalid_request");
     assert!(description.contains("S256"), "{description}");
 }
@@ -61,11 +39,7 @@ async fn plain_code_challenge_method_is_refused() {
 async fn missing_code_challenge_method_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41002));
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[("code_challenge_method", None)]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser().get(flow.authorize_url(&hub, &[("code_challenge_method", None)])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &flow, "invalid_request");
 }
 
@@ -73,11 +47,7 @@ async fn missing_code_challenge_method_is_refused() {
 async fn missing_code_challenge_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41003));
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[("code_challenge", None)]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser().get(flow.authorize_url(&hub, &[("code_challenge", None)])).send().await.unwrap();
     let description = expect_error_redirect(&resp, &hub, &flow, "invalid_request");
     assert!(description.contains("code_challenge"), "{description}");
 }
@@ -86,17 +56,8 @@ async fn missing_code_challenge_is_refused() {
 async fn malformed_code_challenge_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41004));
-    for bad in [
-        "short",
-        &"a".repeat(44),
-        &format!("{}+", "a".repeat(42)),
-        &format!("{}=", "a".repeat(42)),
-    ] {
-        let resp = browser()
-            .get(flow.authorize_url(&hub, &[("code_challenge", Some(bad))]))
-            .send()
-            .await
-            .unwrap();
+    for bad in ["short", &"a".repeat(44), &format!("{}+", "a".repeat(42)), &format!("{}=", "a".repeat(42))] {
+        let resp = browser().get(flow.authorize_url(&hub, &[("code_challenge", Some(bad))])).send().await.unwrap();
         expect_error_redirect(&resp, &hub, &flow, "invalid_request");
     }
 }
@@ -105,17 +66,9 @@ async fn malformed_code_challenge_is_refused() {
 async fn unsupported_response_type_and_scope_are_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41005));
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[("response_type", Some("token"))]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser().get(flow.authorize_url(&hub, &[("response_type", Some("token"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &flow, "unsupported_response_type");
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[("scope", Some("openid root"))]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser().get(flow.authorize_url(&hub, &[("scope", Some("openid root"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &flow, "invalid_scope");
 }
 
@@ -123,11 +76,7 @@ async fn unsupported_response_type_and_scope_are_refused() {
 async fn missing_state_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41006));
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[("state", None)]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser().get(flow.authorize_url(&hub, &[("state", None)])).send().await.unwrap();
     let params = redirect_params(&resp, &flow);
     assert_eq!(param(&params, "error"), Some("invalid_request"));
     assert_eq!(param(&params, "state"), None);
@@ -150,25 +99,15 @@ async fn bad_redirect_uris_get_an_error_page_never_a_redirect() {
     ];
     for redirect in bad {
         let flow = Flow::new(redirect);
-        let resp = browser()
-            .get(flow.authorize_url(&hub, &[]))
-            .send()
-            .await
-            .unwrap();
+        let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
         expect_error_page(resp).await;
     }
     // Missing redirect_uri, unknown client, missing client.
     let flow = Flow::new(&v4(41007));
-    for overrides in [
-        vec![("redirect_uri", None)],
-        vec![("client_id", Some("not-a-client"))],
-        vec![("client_id", None)],
-    ] {
-        let resp = browser()
-            .get(flow.authorize_url(&hub, &overrides))
-            .send()
-            .await
-            .unwrap();
+    for overrides in
+        [vec![("redirect_uri", None)], vec![("client_id", Some("not-a-client"))], vec![("client_id", None)]]
+    {
+        let resp = browser().get(flow.authorize_url(&hub, &overrides)).send().await.unwrap();
         expect_error_page(resp).await;
     }
 }
@@ -178,11 +117,7 @@ async fn error_page_escapes_nothing_back() {
     // The error page must not reflect attacker-controlled input.
     let hub = TestHub::start().await;
     let flow = Flow::new("http://127.0.0.1:1/<script>alert(1)</script>");
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(!resp.text().await.unwrap().contains("<script>"));
 }
@@ -208,21 +143,14 @@ async fn deep_link_redirect_works() {
 async fn login_page_has_the_security_headers_and_an_accessible_form() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41020));
-    let resp = browser()
-        .get(flow.authorize_url(&hub, &[]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let h = resp.headers();
     assert_eq!(h.get("cache-control").unwrap(), "no-store");
     assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
     assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
     let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
-    assert!(
-        csp.starts_with("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
-        "{csp}"
-    );
+    assert!(csp.starts_with("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"), "{csp}");
     // The POST's final redirect to the client must be allowed too (browsers check form-action
     // on redirects).
     assert!(csp.ends_with(" http://127.0.0.1:41020"), "{csp}");
@@ -263,32 +191,17 @@ async fn a_signed_in_browser_gets_a_code_without_the_form() {
     assert_eq!(exchange(&hub, &first, &code).await.status(), StatusCode::OK);
 
     let second = Flow::new(&v6(41031));
-    let resp = browser
-        .get(second.authorize_url(&hub, &[]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser.get(second.authorize_url(&hub, &[])).send().await.unwrap();
     let code = code_from_redirect(&resp, &hub, &second);
-    assert_eq!(
-        exchange(&hub, &second, &code).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(exchange(&hub, &second, &code).await.status(), StatusCode::OK);
 
     // prompt=login forces the form again.
     let third = Flow::new(&v4(41032));
-    let resp = browser
-        .get(third.authorize_url(&hub, &[("prompt", Some("login"))]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser.get(third.authorize_url(&hub, &[("prompt", Some("login"))])).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 
     // A browser without the session cookie with prompt=none gets login_required.
-    let resp = self::browser()
-        .get(third.authorize_url(&hub, &[("prompt", Some("none"))]))
-        .send()
-        .await
-        .unwrap();
+    let resp = self::browser().get(third.authorize_url(&hub, &[("prompt", Some("none"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &third, "login_required");
 }
 
@@ -299,21 +212,10 @@ async fn session_cookie_is_http_only_and_lax() {
     let flow = Flow::new(&v4(41040));
     let (request, csrf) = open_login_page(&browser, &hub, &flow).await;
     let resp = submit_login(&browser, &hub, &request, &csrf, USER, PASSWORD).await;
-    let cookies: Vec<String> = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let session = cookies
-        .iter()
-        .find(|c| c.starts_with("kw_session="))
-        .expect("session cookie");
-    assert!(
-        session.contains("HttpOnly")
-            && session.contains("SameSite=Lax")
-            && session.contains("Path=/")
-    );
+    let cookies: Vec<String> =
+        resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let session = cookies.iter().find(|c| c.starts_with("kw_session=")).expect("session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Path=/"));
     assert!(!session.contains("Secure"), "http issuer: no Secure flag");
     code_from_redirect(&resp, &hub, &flow);
 

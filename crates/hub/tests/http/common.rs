@@ -45,19 +45,11 @@ impl TestHub {
         };
         tweak(&mut settings);
         let hub = Hub::open(settings).await.expect("open hub");
-        hub.create_user(USER, PASSWORD, &[Role::Developer, Role::Admin])
-            .await
-            .expect("create user");
+        hub.create_user(USER, PASSWORD, &[Role::Developer, Role::Admin]).await.expect("create user");
         let running = hub.serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;
-        TestHub {
-            url,
-            clock,
-            database_url,
-            running: Some(running),
-            dir,
-        }
+        TestHub { url, clock, database_url, running: Some(running), dir }
     }
 
     pub fn at(&self, path: &str) -> String {
@@ -82,21 +74,10 @@ impl TestHub {
             clock: clock.clone(),
             ..Settings::default()
         };
-        let running = Hub::open(settings)
-            .await
-            .expect("reopen")
-            .serve()
-            .await
-            .expect("serve");
+        let running = Hub::open(settings).await.expect("reopen").serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;
-        TestHub {
-            url,
-            clock,
-            database_url,
-            running: Some(running),
-            dir,
-        }
+        TestHub { url, clock, database_url, running: Some(running), dir }
     }
 }
 
@@ -117,11 +98,7 @@ pub async fn wait_ready(base: &str) {
 
 /// A browser: keeps cookies, does not follow redirects.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 /// A native client's side of one authorization request.
@@ -190,30 +167,15 @@ impl Flow {
 /// Value of the hidden input `name` in a login page.
 pub fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}"))
-        + marker.len();
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}")) + marker.len();
     let end = html[start..].find('"').expect("closing quote") + start;
     html[start..end].to_owned()
 }
 
 /// The login form of a fresh authorization request: (request id, csrf token).
-pub async fn open_login_page(
-    browser: &reqwest::Client,
-    hub: &TestHub,
-    flow: &Flow,
-) -> (String, String) {
-    let resp = browser
-        .get(flow.authorize_url(hub, &[]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        resp.status(),
-        StatusCode::OK,
-        "authorize should show the login page"
-    );
+pub async fn open_login_page(browser: &reqwest::Client, hub: &TestHub, flow: &Flow) -> (String, String) {
+    let resp = browser.get(flow.authorize_url(hub, &[])).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "authorize should show the login page");
     let html = resp.text().await.unwrap();
     assert!(html.contains("Sign in to Keyway"), "{html}");
     (hidden_field(&html, "request"), hidden_field(&html, "csrf"))
@@ -230,12 +192,7 @@ pub async fn submit_login(
 ) -> reqwest::Response {
     browser
         .post(hub.at("/login"))
-        .form(&[
-            ("request", request),
-            ("csrf", csrf),
-            ("username", username),
-            ("password", password),
-        ])
+        .form(&[("request", request), ("csrf", csrf), ("username", username), ("password", password)])
         .send()
         .await
         .unwrap()
@@ -244,29 +201,18 @@ pub async fn submit_login(
 /// Query parameters of a redirect, after checking it goes to `flow.redirect_uri`.
 pub fn redirect_params(resp: &reqwest::Response, flow: &Flow) -> Vec<(String, String)> {
     assert_eq!(resp.status(), StatusCode::FOUND, "expected a redirect");
-    let location = resp
-        .headers()
-        .get("location")
-        .expect("Location")
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = resp.headers().get("location").expect("Location").to_str().unwrap().to_owned();
     assert!(
         location.starts_with(&format!("{}?", flow.redirect_uri)),
         "redirect {location} does not go to {}",
         flow.redirect_uri
     );
     let url = url::Url::parse(&location).unwrap();
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// The browser side: authorize, sign in as `alice`, return the code from the redirect.
@@ -275,13 +221,7 @@ pub async fn get_code(browser: &reqwest::Client, hub: &TestHub, flow: &Flow) -> 
 }
 
 /// [`get_code`] for any user.
-pub async fn get_code_as(
-    browser: &reqwest::Client,
-    hub: &TestHub,
-    flow: &Flow,
-    user: &str,
-    password: &str,
-) -> String {
+pub async fn get_code_as(browser: &reqwest::Client, hub: &TestHub, flow: &Flow, user: &str, password: &str) -> String {
     let (request, csrf) = open_login_page(browser, hub, flow).await;
     let resp = submit_login(browser, hub, &request, &csrf, user, password).await;
     code_from_redirect(&resp, hub, flow)
@@ -289,28 +229,15 @@ pub async fn get_code_as(
 
 pub fn code_from_redirect(resp: &reqwest::Response, hub: &TestHub, flow: &Flow) -> String {
     let params = redirect_params(resp, flow);
-    assert_eq!(
-        param(&params, "state"),
-        Some(flow.state.as_str()),
-        "state must be echoed"
-    );
-    assert_eq!(
-        param(&params, "iss"),
-        Some(hub.url.as_str()),
-        "iss must be sent (RFC 9207)"
-    );
+    assert_eq!(param(&params, "state"), Some(flow.state.as_str()), "state must be echoed");
+    assert_eq!(param(&params, "iss"), Some(hub.url.as_str()), "iss must be sent (RFC 9207)");
     assert_eq!(param(&params, "error"), None);
     param(&params, "code").expect("code").to_owned()
 }
 
 /// Token endpoint call with form parameters.
 pub async fn token_request(hub: &TestHub, form: &[(&str, &str)]) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(hub.at("/oauth/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    reqwest::Client::new().post(hub.at("/oauth/token")).form(form).send().await.unwrap()
 }
 
 pub async fn exchange(hub: &TestHub, flow: &Flow, code: &str) -> reqwest::Response {
@@ -330,11 +257,7 @@ pub async fn exchange(hub: &TestHub, flow: &Flow, code: &str) -> reqwest::Respon
 pub async fn refresh(hub: &TestHub, refresh_token: &str) -> reqwest::Response {
     token_request(
         hub,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", DESKTOP_CLIENT_ID),
-        ],
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", DESKTOP_CLIENT_ID)],
     )
     .await
 }
@@ -350,16 +273,9 @@ pub async fn sign_in(hub: &TestHub, redirect_uri: &str) -> (Flow, keyway_api::To
 }
 
 /// Asserts an OAuth JSON error and returns its body.
-pub async fn expect_error(
-    resp: reqwest::Response,
-    status: StatusCode,
-    code: &str,
-) -> keyway_api::ErrorBody {
+pub async fn expect_error(resp: reqwest::Response, status: StatusCode, code: &str) -> keyway_api::ErrorBody {
     assert_eq!(resp.status(), status);
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let content_type = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(content_type.as_deref(), Some("application/json"));
     let body: keyway_api::ErrorBody = resp.json().await.expect("JSON error body");
     assert_eq!(body.error, code, "{body:?}");
@@ -368,22 +284,12 @@ pub async fn expect_error(
 }
 
 pub async fn userinfo(hub: &TestHub, access_token: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(hub.at("/oauth/userinfo"))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap()
+    reqwest::Client::new().get(hub.at("/oauth/userinfo")).bearer_auth(access_token).send().await.unwrap()
 }
 
 /// Verifies a compact JWS against the hub's JWKS and returns (header, claims).
 pub async fn verify_jwt(hub: &TestHub, token: &str) -> (Value, Value) {
-    let jwks: Value = reqwest::get(hub.at("/oauth/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = reqwest::get(hub.at("/oauth/jwks")).await.unwrap().json().await.unwrap();
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3);
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
@@ -395,30 +301,16 @@ pub async fn verify_jwt(hub: &TestHub, token: &str) -> (Value, Value) {
         .iter()
         .find(|k| k["kid"] == header["kid"])
         .expect("kid of the token is in the JWKS");
-    let x: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(jwk["x"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let x: [u8; 32] = URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap().try_into().unwrap();
     let key = VerifyingKey::from_bytes(&x).unwrap();
-    let sig: [u8; 64] = URL_SAFE_NO_PAD
-        .decode(parts[2])
-        .unwrap()
-        .try_into()
-        .unwrap();
-    key.verify_strict(
-        format!("{}.{}", parts[0], parts[1]).as_bytes(),
-        &Signature::from_bytes(&sig),
-    )
-    .expect("signature verifies against the JWKS");
+    let sig: [u8; 64] = URL_SAFE_NO_PAD.decode(parts[2]).unwrap().try_into().unwrap();
+    key.verify_strict(format!("{}.{}", parts[0], parts[1]).as_bytes(), &Signature::from_bytes(&sig))
+        .expect("signature verifies against the JWKS");
     (header, claims)
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// A loopback redirect on `port`.

@@ -9,9 +9,7 @@ use crate::common::*;
 #[tokio::test]
 async fn discovery_document_advertises_the_endpoints() {
     let hub = TestHub::start().await;
-    let resp = reqwest::get(hub.at("/.well-known/openid-configuration"))
-        .await
-        .unwrap();
+    let resp = reqwest::get(hub.at("/.well-known/openid-configuration")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let doc: DiscoveryDocument = resp.json().await.unwrap();
     assert_eq!(doc.issuer, hub.url);
@@ -24,10 +22,7 @@ async fn discovery_document_advertises_the_endpoints() {
     assert_eq!(doc.code_challenge_methods_supported, ["S256"]);
     assert_eq!(doc.id_token_signing_alg_values_supported, ["EdDSA"]);
     assert_eq!(doc.response_types_supported, ["code"]);
-    assert_eq!(
-        doc.grant_types_supported,
-        ["authorization_code", "refresh_token"]
-    );
+    assert_eq!(doc.grant_types_supported, ["authorization_code", "refresh_token"]);
     assert_eq!(doc.token_endpoint_auth_methods_supported, ["none"]);
     assert!(doc.scopes_supported.iter().any(|s| s == "openid"));
     assert!(doc.authorization_response_iss_parameter_supported);
@@ -36,12 +31,7 @@ async fn discovery_document_advertises_the_endpoints() {
 #[tokio::test]
 async fn jwks_has_one_ed25519_key_and_survives_restart() {
     let hub = TestHub::start().await;
-    let jwks: Value = reqwest::get(hub.at("/oauth/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = reqwest::get(hub.at("/oauth/jwks")).await.unwrap().json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
@@ -51,27 +41,16 @@ async fn jwks_has_one_ed25519_key_and_survives_restart() {
     assert_eq!(key["use"], "sig");
     let x = key["x"].as_str().unwrap();
     assert_eq!(x.len(), 43, "32 bytes, base64url without padding");
-    assert!(
-        !key.as_object().unwrap().contains_key("d"),
-        "no private part"
-    );
+    assert!(!key.as_object().unwrap().contains_key("d"), "no private part");
     // kid = base64url(first 8 bytes of SHA-256(public key))
     use base64::Engine as _;
     use sha2::Digest as _;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(x)
-        .unwrap();
-    let expected_kid =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sha2::Sha256::digest(&raw)[..8]);
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(x).unwrap();
+    let expected_kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&sha2::Sha256::digest(&raw)[..8]);
     assert_eq!(key["kid"], expected_kid.as_str());
 
     let hub = hub.restart_same_db().await;
-    let again: Value = reqwest::get(hub.at("/oauth/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = reqwest::get(hub.at("/oauth/jwks")).await.unwrap().json().await.unwrap();
     assert_eq!(again, jwks, "the signing key is stored and reused");
 }
 
@@ -112,18 +91,10 @@ async fn malformed_token_requests_are_json_400() {
         .await
         .unwrap();
     let body = expect_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
-    assert_eq!(
-        body.error_description.as_deref(),
-        Some(body.message.as_str())
-    );
+    assert_eq!(body.error_description.as_deref(), Some(body.message.as_str()));
 
     // No content type, garbage body.
-    let resp = client
-        .post(hub.at("/oauth/token"))
-        .body("\u{0}\u{1}garbage")
-        .send()
-        .await
-        .unwrap();
+    let resp = client.post(hub.at("/oauth/token")).body("\u{0}\u{1}garbage").send().await.unwrap();
     expect_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     // Not UTF-8.
@@ -137,12 +108,7 @@ async fn malformed_token_requests_are_json_400() {
     expect_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     // Missing grant_type, unknown grant_type, repeated parameter.
-    expect_error(
-        token_request(&hub, &[("code", "x")]).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    )
-    .await;
+    expect_error(token_request(&hub, &[("code", "x")]).await, StatusCode::BAD_REQUEST, "invalid_request").await;
     expect_error(
         token_request(&hub, &[("grant_type", "password"), ("username", "a")]).await,
         StatusCode::BAD_REQUEST,
@@ -150,14 +116,7 @@ async fn malformed_token_requests_are_json_400() {
     )
     .await;
     expect_error(
-        token_request(
-            &hub,
-            &[
-                ("grant_type", "refresh_token"),
-                ("grant_type", "refresh_token"),
-            ],
-        )
-        .await,
+        token_request(&hub, &[("grant_type", "refresh_token"), ("grant_type", "refresh_token")]).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
     )
@@ -165,15 +124,7 @@ async fn malformed_token_requests_are_json_400() {
 
     // Unknown client.
     expect_error(
-        token_request(
-            &hub,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", "x"),
-                ("client_id", "evil"),
-            ],
-        )
-        .await,
+        token_request(&hub, &[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", "evil")]).await,
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     )

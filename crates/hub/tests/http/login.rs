@@ -10,16 +10,10 @@ use crate::common::*;
 fn normalized(html: &str, username: &str) -> String {
     let csrf = hidden_field(html, "csrf");
     let request = hidden_field(html, "request");
-    html.replace(&csrf, "CSRF")
-        .replace(&request, "REQUEST")
-        .replace(&format!("value=\"{username}\""), "value=\"USER\"")
+    html.replace(&csrf, "CSRF").replace(&request, "REQUEST").replace(&format!("value=\"{username}\""), "value=\"USER\"")
 }
 
-async fn failed_login(
-    hub: &TestHub,
-    username: &str,
-    password: &str,
-) -> (StatusCode, String, Duration) {
+async fn failed_login(hub: &TestHub, username: &str, password: &str) -> (StatusCode, String, Duration) {
     let browser = browser();
     let flow = Flow::new(&v4(42000));
     let (request, csrf) = open_login_page(&browser, hub, &flow).await;
@@ -56,21 +50,12 @@ async fn wrong_password_and_unknown_user_look_and_take_the_same() {
         bodies.push(body);
     }
     assert!(bodies[0].contains("Wrong username or password."));
-    assert!(
-        bodies[0].contains("name=\"password\""),
-        "the form is shown again"
-    );
-    assert!(
-        bodies.iter().all(|b| *b == bodies[0]),
-        "unknown user and wrong password must give the same page"
-    );
+    assert!(bodies[0].contains("name=\"password\""), "the form is shown again");
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "unknown user and wrong password must give the same page");
 
     let (w, u) = (median(wrong), median(unknown));
     let ratio = w.as_secs_f64().max(u.as_secs_f64()) / w.as_secs_f64().min(u.as_secs_f64());
-    assert!(
-        ratio <= 3.0,
-        "median wrong-password {w:?} vs unknown-user {u:?}: the dummy hash path is missing"
-    );
+    assert!(ratio <= 3.0, "median wrong-password {w:?} vs unknown-user {u:?}: the dummy hash path is missing");
 }
 
 #[tokio::test]
@@ -96,15 +81,7 @@ async fn usernames_are_escaped_in_the_form() {
     let browser = browser();
     let flow = Flow::new(&v4(42002));
     let (request, csrf) = open_login_page(&browser, &hub, &flow).await;
-    let resp = submit_login(
-        &browser,
-        &hub,
-        &request,
-        &csrf,
-        "\"><script>alert(1)</script>",
-        "x",
-    )
-    .await;
+    let resp = submit_login(&browser, &hub, &request, &csrf, "\"><script>alert(1)</script>", "x").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let html = resp.text().await.unwrap();
     assert!(!html.contains("<script>"));
@@ -113,10 +90,7 @@ async fn usernames_are_escaped_in_the_form() {
 
 async fn expect_csrf_refusal(resp: reqwest::Response) {
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert!(
-        resp.headers().get("location").is_none(),
-        "no redirect, no code"
-    );
+    assert!(resp.headers().get("location").is_none(), "no redirect, no code");
     let html = resp.text().await.unwrap();
     assert!(!html.contains("code="));
 }
@@ -129,11 +103,7 @@ async fn missing_csrf_field_is_refused() {
     let (request, _) = open_login_page(&browser, &hub, &flow).await;
     let resp = browser
         .post(hub.at("/login"))
-        .form(&[
-            ("request", request.as_str()),
-            ("username", USER),
-            ("password", PASSWORD),
-        ])
+        .form(&[("request", request.as_str()), ("username", USER), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -149,8 +119,7 @@ async fn mismatched_csrf_token_is_refused() {
     let mut forged = csrf.clone().into_bytes();
     forged[20] = if forged[20] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
-    expect_csrf_refusal(submit_login(&browser, &hub, &request, &forged, USER, PASSWORD).await)
-        .await;
+    expect_csrf_refusal(submit_login(&browser, &hub, &request, &forged, USER, PASSWORD).await).await;
 }
 
 #[tokio::test]

@@ -19,15 +19,9 @@ async fn happy_path_with_nonce_verified_against_jwks() {
     let tokens: TokenResponse = resp.json().await.unwrap();
     assert_eq!(tokens.token_type, "Bearer");
     assert_eq!(tokens.expires_in, 900);
-    assert_eq!(
-        tokens.scope.as_deref(),
-        Some("openid profile offline_access")
-    );
+    assert_eq!(tokens.scope.as_deref(), Some("openid profile offline_access"));
     let refresh_expires_in = tokens.refresh_expires_in.expect("refresh_expires_in");
-    assert!(
-        (30 * 24 * 3600 - 5..=30 * 24 * 3600).contains(&refresh_expires_in),
-        "{refresh_expires_in}"
-    );
+    assert!((30 * 24 * 3600 - 5..=30 * 24 * 3600).contains(&refresh_expires_in), "{refresh_expires_in}");
     assert_eq!(tokens.refresh_token.as_ref().map(String::len), Some(43));
 
     // ID token.
@@ -53,10 +47,7 @@ async fn happy_path_with_nonce_verified_against_jwks() {
     assert_eq!(at["sub"], id["sub"]);
     assert_eq!(at["preferred_username"], USER);
     assert_eq!(at["roles"], serde_json::json!(["developer", "admin"]));
-    assert_eq!(
-        at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(),
-        900
-    );
+    assert_eq!(at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(), 900);
     assert!(at["nbf"].is_i64());
     assert!(at["jti"].as_str().unwrap().len() >= 16);
     assert!(at["sid"].is_string());
@@ -77,21 +68,11 @@ async fn no_nonce_no_openid() {
     let browser = browser();
     let mut flow = Flow::new(&v4(43002));
     flow.scope = "offline_access".into();
-    let resp = browser
-        .get(flow.authorize_url(&hub, &[("nonce", None)]))
-        .send()
-        .await
-        .unwrap();
+    let resp = browser.get(flow.authorize_url(&hub, &[("nonce", None)])).send().await.unwrap();
     let html = resp.text().await.unwrap();
-    let resp = submit_login(
-        &browser,
-        &hub,
-        &hidden_field(&html, "request"),
-        &hidden_field(&html, "csrf"),
-        USER,
-        PASSWORD,
-    )
-    .await;
+    let resp =
+        submit_login(&browser, &hub, &hidden_field(&html, "request"), &hidden_field(&html, "csrf"), USER, PASSWORD)
+            .await;
     let code = code_from_redirect(&resp, &hub, &flow);
     let tokens: TokenResponse = exchange(&hub, &flow, &code).await.json().await.unwrap();
     assert!(tokens.id_token.is_none(), "no openid scope, no id_token");
@@ -106,16 +87,8 @@ async fn wrong_code_verifier_is_invalid_grant() {
     let code = get_code(&browser, &hub, &flow).await;
     let mut wrong = flow.clone();
     wrong.verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into();
-    let body = expect_error(
-        exchange(&hub, &wrong, &code).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
-    assert_eq!(
-        body.error_description.as_deref(),
-        Some(body.message.as_str())
-    );
+    let body = expect_error(exchange(&hub, &wrong, &code).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(body.error_description.as_deref(), Some(body.message.as_str()));
 }
 
 #[tokio::test]
@@ -147,12 +120,7 @@ async fn redirect_uri_must_match_exactly_including_port() {
     let code = get_code(&browser, &hub, &flow).await;
     let mut other_port = flow.clone();
     other_port.redirect_uri = v4(43006);
-    expect_error(
-        exchange(&hub, &other_port, &code).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
+    expect_error(exchange(&hub, &other_port, &code).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
 #[tokio::test]
@@ -162,17 +130,9 @@ async fn code_replay_revokes_everything_issued_from_the_code() {
     let flow = Flow::new(&v4(43007));
     let code = get_code(&browser, &hub, &flow).await;
     let first: TokenResponse = exchange(&hub, &flow, &code).await.json().await.unwrap();
-    assert_eq!(
-        userinfo(&hub, &first.access_token).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(userinfo(&hub, &first.access_token).await.status(), StatusCode::OK);
 
-    expect_error(
-        exchange(&hub, &flow, &code).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
+    expect_error(exchange(&hub, &flow, &code).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
 
     expect_error(
         refresh(&hub, first.refresh_token.as_deref().unwrap()).await,
@@ -182,13 +142,7 @@ async fn code_replay_revokes_everything_issued_from_the_code() {
     .await;
     let resp = userinfo(&hub, &first.access_token).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let www = resp
-        .headers()
-        .get("www-authenticate")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let www = resp.headers().get("www-authenticate").unwrap().to_str().unwrap().to_owned();
     assert!(www.contains("error=\"invalid_token\""), "{www}");
     expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }
@@ -200,12 +154,7 @@ async fn expired_code_is_invalid_grant() {
     let flow = Flow::new(&v4(43008));
     let code = get_code(&browser, &hub, &flow).await;
     hub.clock.advance(Duration::from_secs(31));
-    let body = expect_error(
-        exchange(&hub, &flow, &code).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
+    let body = expect_error(exchange(&hub, &flow, &code).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
     assert!(body.message.contains("expired"), "{body:?}");
 }
 
@@ -223,12 +172,7 @@ async fn code_is_valid_just_before_it_expires() {
 async fn unknown_code_and_wrong_client() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(43010));
-    expect_error(
-        exchange(&hub, &flow, "not-a-code").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
+    expect_error(exchange(&hub, &flow, "not-a-code").await, StatusCode::BAD_REQUEST, "invalid_grant").await;
     let resp = token_request(
         &hub,
         &[
@@ -255,34 +199,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let second: TokenResponse = resp.json().await.unwrap();
     let r2 = second.refresh_token.clone().unwrap();
     assert_ne!(r1, r2, "rotated");
-    let (_, id) = verify_jwt(
-        &hub,
-        second.id_token.as_deref().expect("id_token on refresh"),
-    )
-    .await;
+    let (_, id) = verify_jwt(&hub, second.id_token.as_deref().expect("id_token on refresh")).await;
     assert!(id.get("nonce").is_none(), "no nonce on refresh");
-    assert_eq!(
-        userinfo(&hub, &second.access_token).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(userinfo(&hub, &second.access_token).await.status(), StatusCode::OK);
 
     // Reusing r1: refused, and the whole family (including r2 and its access token) is revoked.
-    expect_error(
-        refresh(&hub, &r1).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
-    expect_error(
-        refresh(&hub, &r2).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
-    assert_eq!(
-        userinfo(&hub, &second.access_token).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    expect_error(refresh(&hub, &r1).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    expect_error(refresh(&hub, &r2).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(userinfo(&hub, &second.access_token).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -297,10 +221,7 @@ async fn rotation_chain_keeps_the_absolute_end() {
         tokens = resp.json().await.unwrap();
     }
     let left = tokens.refresh_expires_in.unwrap();
-    assert!(
-        left <= first_end - 3 * 24 * 3600,
-        "rotation must not extend the session: {left} vs {first_end}"
-    );
+    assert!(left <= first_end - 3 * 24 * 3600, "rotation must not extend the session: {left} vs {first_end}");
 }
 
 #[tokio::test]
@@ -314,11 +235,7 @@ async fn session_ends_at_its_absolute_lifetime() {
     let resp = refresh(&hub, tokens.refresh_token.as_deref().unwrap()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let tokens: TokenResponse = resp.json().await.unwrap();
-    assert!(
-        tokens.expires_in <= 600,
-        "access tokens do not outlive the session: {}",
-        tokens.expires_in
-    );
+    assert!(tokens.expires_in <= 600, "access tokens do not outlive the session: {}", tokens.expires_in);
 
     hub.clock.advance(Duration::from_secs(601));
     let body = expect_error(
@@ -350,26 +267,13 @@ async fn revoked_refresh_token_is_invalid_grant() {
     let rt = tokens.refresh_token.clone().unwrap();
     let resp = reqwest::Client::new()
         .post(hub.at("/oauth/revoke"))
-        .form(&[
-            ("token", rt.as_str()),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", DESKTOP_CLIENT_ID),
-        ])
+        .form(&[("token", rt.as_str()), ("token_type_hint", "refresh_token"), ("client_id", DESKTOP_CLIENT_ID)])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    expect_error(
-        refresh(&hub, &rt).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-    )
-    .await;
-    assert_eq!(
-        userinfo(&hub, &tokens.access_token).await.status(),
-        StatusCode::UNAUTHORIZED,
-        "family revoked"
-    );
+    expect_error(refresh(&hub, &rt).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(userinfo(&hub, &tokens.access_token).await.status(), StatusCode::UNAUTHORIZED, "family revoked");
 }
 
 #[tokio::test]
@@ -379,28 +283,15 @@ async fn revoking_an_access_token() {
     let client = reqwest::Client::new();
     let resp = client
         .post(hub.at("/oauth/revoke"))
-        .form(&[
-            ("token", tokens.access_token.as_str()),
-            ("client_id", DESKTOP_CLIENT_ID),
-        ])
+        .form(&[("token", tokens.access_token.as_str()), ("client_id", DESKTOP_CLIENT_ID)])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        userinfo(&hub, &tokens.access_token).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(userinfo(&hub, &tokens.access_token).await.status(), StatusCode::UNAUTHORIZED);
     // The refresh token still works and yields a usable access token.
-    let fresh: TokenResponse = refresh(&hub, tokens.refresh_token.as_deref().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        userinfo(&hub, &fresh.access_token).await.status(),
-        StatusCode::OK
-    );
+    let fresh: TokenResponse = refresh(&hub, tokens.refresh_token.as_deref().unwrap()).await.json().await.unwrap();
+    assert_eq!(userinfo(&hub, &fresh.access_token).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -414,12 +305,7 @@ async fn revoke_answers_200_for_unknown_tokens_and_400_without_token() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = client
-        .post(hub.at("/oauth/revoke"))
-        .form(&[("client_id", DESKTOP_CLIENT_ID)])
-        .send()
-        .await
-        .unwrap();
+    let resp = client.post(hub.at("/oauth/revoke")).form(&[("client_id", DESKTOP_CLIENT_ID)]).send().await.unwrap();
     expect_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
 }
 
@@ -436,14 +322,7 @@ async fn tampered_access_token_is_refused() {
     assert_ne!(tampered, at);
     let resp = userinfo(&hub, &tampered).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        resp.headers()
-            .get("www-authenticate")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("error=\"invalid_token\"")
-    );
+    assert!(resp.headers().get("www-authenticate").unwrap().to_str().unwrap().contains("error=\"invalid_token\""));
     expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;
     // The untouched token still works.
     assert_eq!(userinfo(&hub, &at).await.status(), StatusCode::OK);
@@ -455,12 +334,7 @@ async fn userinfo_without_or_with_garbage_token() {
     let resp = reqwest::get(hub.at("/oauth/userinfo")).await.unwrap();
     assert!(resp.headers().contains_key("www-authenticate"));
     expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;
-    expect_error(
-        userinfo(&hub, "garbage").await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
-    )
-    .await;
+    expect_error(userinfo(&hub, "garbage").await, StatusCode::UNAUTHORIZED, "invalid_token").await;
     let resp = reqwest::Client::new()
         .get(hub.at("/oauth/userinfo"))
         .header("authorization", "Basic YTpi")
@@ -475,12 +349,7 @@ async fn expired_access_token_is_refused() {
     let hub = TestHub::start().await;
     let (_, tokens) = sign_in(&hub, &v4(43018)).await;
     hub.clock.advance(Duration::from_secs(901));
-    expect_error(
-        userinfo(&hub, &tokens.access_token).await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
-    )
-    .await;
+    expect_error(userinfo(&hub, &tokens.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }
 
 #[tokio::test]
@@ -490,15 +359,6 @@ async fn concurrent_code_redemptions_yield_one_success() {
     let flow = Flow::new(&v4(43019));
     let code = get_code(&browser, &hub, &flow).await;
     let (a, b) = tokio::join!(exchange(&hub, &flow, &code), exchange(&hub, &flow, &code));
-    let ok = [a.status(), b.status()]
-        .iter()
-        .filter(|s| **s == StatusCode::OK)
-        .count();
-    assert_eq!(
-        ok,
-        1,
-        "exactly one redemption succeeds: {} {}",
-        a.status(),
-        b.status()
-    );
+    let ok = [a.status(), b.status()].iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "exactly one redemption succeeds: {} {}", a.status(), b.status());
 }
