@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use keyway_client::config::{self, Config, DEFAULT_PROFILE, Profile};
-use keyway_client::login::LoginOptions;
+use keyway_client::login::{self, LoginOptions};
 use keyway_client::{Client, Error, SessionInfo, Vault};
 use serde_json::json;
 
@@ -104,7 +104,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Login { server, issuer, client_id, no_browser, timeout } => {
             let profile = login_profile(&cfg, &profile_name, server, issuer, client_id)?;
             let client = Client::new(profile.clone(), Vault::open()?)?;
-            let mut opts = LoginOptions { no_browser, ..LoginOptions::default() };
+            let mut opts = LoginOptions::default();
             if let Some(t) = timeout {
                 if t == 0 {
                     return Err(Error::InvalidInput("--timeout must be at least 1 second".into()).into());
@@ -120,7 +120,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if !no_browser && !cli.json {
                 eprintln!("Opening the browser to sign in to {} …", profile.issuer_url());
             }
-            let info = client.login(keyway_client::login::system_browser(), opts).await?;
+            let info =
+                client.login(if no_browser { login::print_link() } else { login::system_browser() }, opts).await?;
             cfg.upsert(profile.clone(), true);
             cfg.save()?;
             print_session(&profile, &info, cli.json, "Signed in as");

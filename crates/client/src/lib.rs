@@ -101,14 +101,9 @@ impl Client {
         let (listener, redirect_uri) = login::bind_loopback().await?;
         let pending = Pending::new(redirect_uri);
         let url = pending.authorize_url(&provider, &self.profile.client_id);
-        if opts.no_browser {
-            eprintln!("Open this link in a browser to sign in:");
-            eprintln!("{url}");
-        } else {
-            opener(url.as_str()).map_err(|e| {
-                Error::InvalidInput(format!("Could not open the browser ({e}). Sign in with this link instead: {url}"))
-            })?;
-        }
+        opener(url.as_str()).map_err(|e| {
+            Error::InvalidInput(format!("Could not open the browser ({e}). Sign in with this link instead: {url}"))
+        })?;
         let code = login::await_code(listener, &pending, &provider, &opts).await?;
         let tokens = provider
             .exchange_code(&self.http, &self.profile.client_id, &code, &pending.redirect_uri, pending.verifier.secret())

@@ -37,14 +37,21 @@ pub fn system_browser() -> Opener {
     })
 }
 
+/// For a browser elsewhere: print the authorization URL alone on a line on stderr.
+pub fn print_link() -> Opener {
+    Box::new(|url: &str| {
+        eprintln!("Open this link in a browser to sign in:");
+        eprintln!("{url}");
+        Ok(())
+    })
+}
+
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub struct LoginOptions {
     /// How long to wait for the browser to come back (env `KEYWAY_LOGIN_TIMEOUT_SECS`, default 300).
     pub timeout: Duration,
     pub cancel: CancellationToken,
-    /// Do not call the opener: print the authorization URL alone on a line on stderr instead.
-    pub no_browser: bool,
 }
 
 impl Default for LoginOptions {
@@ -55,7 +62,7 @@ impl Default for LoginOptions {
             .filter(|s| *s > 0)
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_TIMEOUT);
-        LoginOptions { timeout, cancel: CancellationToken::new(), no_browser: false }
+        LoginOptions { timeout, cancel: CancellationToken::new() }
     }
 }
 
