@@ -194,9 +194,22 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
         .send()
         .await?;
     ensure!(r.status() == 400, "the signed-out refresh token still works: {}", r.status());
+
+    // Signed in again, the hub goes away; the person changes server from the error page. The
+    // old server's refresh token must not stay behind for the next server to be sent.
+    click(&app, "#sign-in").await?;
+    text_of(&app, "#user-name").await.with_context(|| "second sign-in failed")?;
+    ensure!(keychain_lookup(account)?.is_some(), "no keychain entry after the second sign-in");
+    app.close().await?;
+    hub.stop().await;
+    let app = open_app(&driver).await?;
+    let error = text_of(&app, "#error").await.with_context(|| "no error shown with the hub gone")?;
+    ensure!(error.contains("Cannot reach"), "unexpected error: {error:?}");
+    click(&app, "#change-server").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#choose-server")).await?;
+    ensure!(keychain_lookup(account)?.is_none(), "changing server left the old server's token in the keychain");
     app.close().await?;
     drop(driver);
-    hub.stop().await;
     Ok(())
 }
 

@@ -149,8 +149,11 @@ impl AppState {
         self.cancel_login();
         let mut inner = self.inner.lock().await;
         if let Some(profile) = inner.config()?.current().cloned() {
-            if let Some(client) = inner.client()?
-                && client.current().await.is_some()
+            // Sign out whether or not a session is in memory: a refresh token left in the
+            // keychain would otherwise be sent to whatever server this profile name points at
+            // next. `logout` deletes the entry even when the server cannot be reached.
+            // Without a keychain there is nothing to remove, and forgetting must still work.
+            if let Ok(Some(client)) = inner.client()
                 && let Err(error) = client.logout().await
             {
                 tracing::warn!(%error, "sign-out before forgetting the profile failed");

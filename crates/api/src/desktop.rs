@@ -75,10 +75,16 @@ pub struct SessionView {
 }
 
 /// Arguments of `setup_local_hub`: the owner account created on first run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct LocalHubSetup {
     pub username: String,
     pub password: String,
+}
+
+impl std::fmt::Debug for LocalHubSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalHubSetup").field("username", &self.username).field("password", &"[redacted]").finish()
+    }
 }
 
 /// Arguments of `connect_server`.

@@ -84,6 +84,9 @@ impl std::fmt::Display for Role {
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
+    /// RFC 6749 only recommends it: a provider that leaves it out gets a short assumed lifetime,
+    /// so the client renews early rather than late.
+    #[serde(default = "assumed_expires_in")]
     pub expires_in: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -94,6 +97,10 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+}
+
+fn assumed_expires_in() -> u64 {
+    60
 }
 
 impl std::fmt::Debug for TokenResponse {

@@ -102,7 +102,9 @@ impl Client {
         let pending = Pending::new(redirect_uri);
         let url = pending.authorize_url(&provider, &self.profile.client_id);
         opener(url.as_str()).map_err(|e| {
-            Error::InvalidInput(format!("Could not open the browser ({e}). Sign in with this link instead: {url}"))
+            Error::InvalidInput(format!(
+                "Could not open a web browser ({e}). Set BROWSER, or use `keyway login --no-browser`."
+            ))
         })?;
         let code = login::await_code(listener, &pending, &provider, &opts).await?;
         let tokens = provider
@@ -116,9 +118,13 @@ impl Client {
         let refresh = tokens.refresh_token.clone().ok_or_else(|| {
             Error::Protocol("the server returned no refresh token, so the session could not be kept".into())
         })?;
-        let _lock = self.lock().await?;
-        self.vault.set(&self.profile.name, SecretKind::RefreshToken, &SecretString::new(refresh))?;
+        // Who is this? Checked before anything is kept: a sign-in that fails here stores nothing.
         let info = self.finish(&provider, &tokens, Some(claims.subject().as_str())).await?;
+        let _lock = self.lock().await?;
+        if let Err(e) = self.vault.set(&self.profile.name, SecretKind::RefreshToken, &SecretString::new(refresh)) {
+            *self.session.lock().await = None;
+            return Err(e);
+        }
         Ok(info)
     }
 
@@ -145,10 +151,12 @@ impl Client {
         {
             return Err(Error::Protocol("userinfo names a different user than the id_token".into()));
         }
+        // Lifetimes come from the server: add them without overflow, whatever they say.
+        let at = |secs: u64| t.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
         let info = SessionInfo {
             user,
-            access_expires_at: t + tokens.expires_in as i64,
-            session_expires_at: tokens.refresh_expires_in.map(|s| t + s as i64),
+            access_expires_at: at(tokens.expires_in),
+            session_expires_at: tokens.refresh_expires_in.map(at),
         };
         *self.session.lock().await = Some(Session { access_token, info: info.clone() });
         Ok(info)

@@ -18,13 +18,26 @@ pub struct Callback {
 }
 
 /// A parsed callback query, before it is checked against the pending login.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Default, PartialEq, Eq)]
 pub struct CallbackParams {
     pub state: Option<String>,
     pub code: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
     pub iss: Option<String>,
+}
+
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |o: &Option<String>| o.as_ref().map(|_| "[redacted]");
+        f.debug_struct("CallbackParams")
+            .field("state", &hidden(&self.state))
+            .field("code", &hidden(&self.code))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .field("iss", &self.iss)
+            .finish()
+    }
 }
 
 impl CallbackParams {
@@ -50,7 +63,7 @@ pub enum Verdict {
         code: String,
         message: String,
     },
-    Code(String),
+    Code(SecretString),
 }
 
 /// Check a callback against the expected state and issuer (RFC 6749 §10.12, RFC 9207).
@@ -80,7 +93,7 @@ pub fn judge(params: CallbackParams, expected_state: &str, issuer: &str, iss_req
         return Verdict::Refused { code, message };
     }
     match params.code {
-        Some(c) if !c.is_empty() => Verdict::Code(c),
+        Some(c) if !c.is_empty() => Verdict::Code(SecretString::new(c)),
         _ => Verdict::Refused { code: "invalid_request".into(), message: "the sign-in response has no code".into() },
     }
 }
@@ -105,7 +118,7 @@ pub async fn wait_for_callback(
     loop {
         let (stream, _) = listener.accept().await?;
         match handle(stream, expected_state, issuer, iss_required).await {
-            Ok(Some(Verdict::Code(code))) => return Ok(Callback { code: SecretString::new(code) }),
+            Ok(Some(Verdict::Code(code))) => return Ok(Callback { code }),
             Ok(Some(Verdict::Refused { code, message })) => return Err(Error::Refused { code, message }),
             Ok(Some(Verdict::Ignore(why))) => tracing::warn!("ignored a request on the sign-in listener: {why}"),
             Ok(None) => {}
@@ -225,7 +238,7 @@ mod tests {
     fn a_matching_callback_yields_the_code() {
         assert_eq!(
             judge(p("code=abc&state=s1&iss=http%3A%2F%2F127.0.0.1%3A8080"), "s1", ISS, true),
-            Verdict::Code("abc".into())
+            Verdict::Code(SecretString::new("abc".into()))
         );
     }
 
@@ -255,6 +268,16 @@ mod tests {
             }
             v => panic!("unexpected {v:?}"),
         }
+    }
+
+    #[test]
+    fn debug_output_hides_code_and_state() {
+        let shown = format!(
+            "{:?} {:?}",
+            p("code=topsecret&state=alsosecret"),
+            Verdict::Code(SecretString::new("topsecret".into()))
+        );
+        assert!(!shown.contains("topsecret") && !shown.contains("alsosecret"), "{shown}");
     }
 
     #[test]

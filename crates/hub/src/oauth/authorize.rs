@@ -161,19 +161,15 @@ async fn authorize_inner<S: Store>(
     if nonce.is_some_and(|n| n.len() > MAX_NONCE_LEN) {
         return refuse(codes::INVALID_REQUEST, "nonce is too long (at most 512 characters)");
     }
-    let max_age = match params.get("max_age").map(str::parse::<i64>) {
-        None => None,
-        Some(Ok(age)) if age >= 0 => Some(age),
-        Some(_) => {
-            return refuse(codes::INVALID_REQUEST, "max_age must be a non-negative integer");
-        }
-    };
+    // `max_age` and `prompt=login` always hold: every sign-in authenticates afresh (below).
+    if params.get("max_age").is_some_and(|a| !a.parse::<i64>().is_ok_and(|a| a >= 0)) {
+        return refuse(codes::INVALID_REQUEST, "max_age must be a non-negative integer");
+    }
     let prompts: Vec<&str> = params.get("prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()).collect();
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
         return refuse(codes::INVALID_REQUEST, "prompt=none cannot be combined with other values");
     }
-    let force_login = prompts.contains(&"login");
 
     let now = state.now();
     let pending = PendingAuthorization {
@@ -188,19 +184,21 @@ async fn authorize_inner<S: Store>(
         expires_at: now + PENDING_TTL_SECS,
     };
 
-    // Already signed in in this browser?
-    if !force_login && let Some(session_cookie) = cookie(headers, SESSION_COOKIE) {
-        let id = SessionId::from_wire(session_cookie.to_owned());
-        if let Some(session) = state.store.login_session(&id.hash(), now).await?
-            && max_age.is_none_or(|age| session.auth_time.saturating_add(age) >= now)
-        {
-            return issue_code(state, &pending, &session.user_id, session.auth_time).await;
-        }
-    }
+    // RFC 8252 §8.6: whatever listens on a loopback port (or claims a private-use scheme) can
+    // receive a native client's code, so a code is never issued without the person acting on
+    // this very request, even when the browser is already signed in. `prompt=none` therefore
+    // cannot succeed; it says why.
     if prompt_none {
-        return refuse("login_required", "the user is not signed in");
+        let signed_in = match cookie(headers, SESSION_COOKIE) {
+            Some(c) => state.store.login_session(&SessionId::from_wire(c.to_owned()).hash(), now).await?.is_some(),
+            None => false,
+        };
+        return if signed_in {
+            refuse("interaction_required", "a native app's sign-in needs the person to confirm it")
+        } else {
+            refuse("login_required", "the user is not signed in")
+        };
     }
-
     state.store.insert_pending(&pending).await?;
     let form = login_page::FormContext {
         request_id: &pending.id,

@@ -253,7 +253,8 @@ async fn login_inner<S: Store>(
     let user = match user {
         Some(user) if verified => user,
         _ => {
-            tracing::info!(username = ?username, "sign-in failed: wrong username or password");
+            // The username is not logged: people type passwords into it by mistake.
+            tracing::info!("sign-in failed: wrong username or password");
             let form = FormContext { request_id, client_name, redirect_uri: &pending.redirect_uri };
             return Ok(login_form(state, &form, username, Some(WRONG_CREDENTIALS), StatusCode::UNAUTHORIZED));
         }

@@ -183,24 +183,24 @@ async fn login_page_has_the_security_headers_and_an_accessible_form() {
 }
 
 #[tokio::test]
-async fn a_signed_in_browser_gets_a_code_without_the_form() {
+async fn a_signed_in_browser_still_confirms_every_native_sign_in() {
     let hub = TestHub::start().await;
     let browser = browser();
     let first = Flow::new(&v4(41030));
     let code = get_code(&browser, &hub, &first).await;
     assert_eq!(exchange(&hub, &first, &code).await.status(), StatusCode::OK);
 
+    // RFC 8252 §8.6: the browser is signed in, yet a new request shows the form, not a code.
     let second = Flow::new(&v6(41031));
     let resp = browser.get(second.authorize_url(&hub, &[])).send().await.unwrap();
-    let code = code_from_redirect(&resp, &hub, &second);
-    assert_eq!(exchange(&hub, &second, &code).await.status(), StatusCode::OK);
+    assert_eq!(resp.status(), StatusCode::OK, "a code was issued without interaction");
+    assert!(resp.headers().get("location").is_none());
+    assert!(resp.text().await.unwrap().contains("name=\"password\""));
 
-    // prompt=login forces the form again.
+    // prompt=none cannot succeed: interaction_required when signed in, login_required if not.
     let third = Flow::new(&v4(41032));
-    let resp = browser.get(third.authorize_url(&hub, &[("prompt", Some("login"))])).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-
-    // A browser without the session cookie with prompt=none gets login_required.
+    let resp = browser.get(third.authorize_url(&hub, &[("prompt", Some("none"))])).send().await.unwrap();
+    expect_error_redirect(&resp, &hub, &third, "interaction_required");
     let resp = self::browser().get(third.authorize_url(&hub, &[("prompt", Some("none"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &third, "login_required");
 }
