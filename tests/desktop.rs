@@ -46,6 +46,19 @@ async fn start_driver(sb: &Sandbox, user: &str) -> Result<Driver> {
 }
 
 async fn start_driver_with(sb: &Sandbox, user: &str, env: &[(&str, &str)]) -> Result<Driver> {
+    // The ports are picked free, then handed over: another test may take one in between, so a
+    // driver that does not come up is retried on fresh ports.
+    let mut last = None;
+    for _ in 0..3 {
+        match try_start_driver(sb, user, env).await {
+            Ok(d) => return Ok(d),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.expect("three attempts"))
+}
+
+async fn try_start_driver(sb: &Sandbox, user: &str, env: &[(&str, &str)]) -> Result<Driver> {
     let (port, native) = (free_port()?, free_port()?);
     let tauri_driver = which("tauri-driver").context("tauri-driver is not installed: run `cargo xtask setup`")?;
     let mut cmd = sb.command(&tauri_driver);

@@ -115,14 +115,34 @@ pub async fn wait_for_callback(
     issuer: &str,
     iss_required: bool,
 ) -> Result<Callback, Error> {
+    // Each connection is served on its own task, so a socket that connects and says nothing (a
+    // browser's speculative preconnect, a port scanner) never holds up the real callback.
+    let expected_state: std::sync::Arc<str> = expected_state.into();
+    let issuer: std::sync::Arc<str> = issuer.into();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Verdict>(8);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, _) = listener.accept().await?;
-        match handle(stream, expected_state, issuer, iss_required).await {
-            Ok(Some(Verdict::Code(code))) => return Ok(Callback { code }),
-            Ok(Some(Verdict::Refused { code, message })) => return Err(Error::Refused { code, message }),
-            Ok(Some(Verdict::Ignore(why))) => tracing::warn!("ignored a request on the sign-in listener: {why}"),
-            Ok(None) => {}
-            Err(e) => tracing::debug!("sign-in listener connection failed: {e}"),
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = accepted?;
+                let (tx, state, iss) = (tx.clone(), expected_state.clone(), issuer.clone());
+                connections.spawn(async move {
+                    match handle(stream, &state, &iss, iss_required).await {
+                        Ok(Some(verdict)) => {
+                            let _ = tx.send(verdict).await;
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::debug!("sign-in listener connection failed: {e}"),
+                    }
+                });
+            }
+            Some(verdict) = rx.recv() => match verdict {
+                Verdict::Code(code) => return Ok(Callback { code }),
+                Verdict::Refused { code, message } => return Err(Error::Refused { code, message }),
+                Verdict::Ignore(why) => tracing::warn!("ignored a request on the sign-in listener: {why}"),
+            },
+            // Reap finished connection tasks so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }
@@ -293,7 +313,9 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let waiter = tokio::spawn(async move { wait_for_callback(listener, "st", ISS, false).await });
-        let http = reqwest::Client::new();
+        // A connection that never sends a byte must not hold up the callback.
+        let _silent = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
         let stray = http.get(format!("http://127.0.0.1:{port}/callback?code=evil&state=forged")).send().await.unwrap();
         assert_eq!(stray.status(), 400);
         let other = http.get(format!("http://127.0.0.1:{port}/favicon.ico")).send().await.unwrap();
