@@ -2,8 +2,10 @@
 
 mod banner;
 mod brand;
+mod server_fact;
 mod spinner;
 
 pub use banner::{ErrorBanner, Notice, UiError};
 pub use brand::Header;
+pub use server_fact::ServerFact;
 pub use spinner::Spinner;

@@ -4,7 +4,7 @@ use keyway_api::desktop::{AppStatus, CommandError, ProfileView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::{ErrorBanner, Notice, Spinner};
+use crate::components::{ErrorBanner, Notice, ServerFact, Spinner};
 use crate::ipc;
 
 #[component]
@@ -54,13 +54,7 @@ pub fn LoginPage(profile: ProfileView, notice: Option<String>, set_status: Callb
         <section class="card">
             <h1>"Sign in"</h1>
             <dl class="facts">
-                <div class="fact">
-                    <dt>"Server"</dt>
-                    <dd>
-                        <span id="server" class="mono">{profile.server}</span>
-                        {profile.local.then(|| view! { <span class="tag">"On this computer"</span> })}
-                    </dd>
-                </div>
+                <ServerFact profile=profile.clone()/>
             </dl>
             {move || notice.get().map(|text| view! { <Notice id="notice" text=text/> })}
             <Show

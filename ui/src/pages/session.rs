@@ -4,7 +4,7 @@ use keyway_api::desktop::{AppStatus, CommandError, ProfileView, SessionView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::ErrorBanner;
+use crate::components::{ErrorBanner, ServerFact};
 use crate::{ipc, time};
 
 #[component]
@@ -67,13 +67,7 @@ pub fn SessionPage(profile: ProfileView, session: SessionView, set_status: Callb
                     <dt>"Session ends"</dt>
                     <dd>{expiry}</dd>
                 </div>
-                <div class="fact">
-                    <dt>"Server"</dt>
-                    <dd>
-                        <span id="server" class="mono">{profile.server}</span>
-                        {profile.local.then(|| view! { <span class="tag">"On this computer"</span> })}
-                    </dd>
-                </div>
+                <ServerFact profile=profile.clone()/>
             </dl>
             <ErrorBanner error=error/>
             <div class="actions">
