@@ -1,7 +1,7 @@
 //! The server-rendered sign-in page and `POST /login`.
 //!
 //! Plain HTML, no JavaScript. CSRF protection is double-submit: a random token in the
-//! `kw_csrf` cookie (HttpOnly, SameSite=Strict, Path=/login) and the same token in a hidden
+//! `kw_csrf_<request>` cookie (HttpOnly, SameSite=Strict, Path=/login) and the same token in a hidden
 //! field, compared in constant time.
 
 use axum::extract::State;
@@ -153,16 +153,26 @@ fn cookie_attrs(secure: bool) -> &'static str {
     if secure { "; Secure" } else { "" }
 }
 
-fn csrf_cookie(token: &CsrfToken, secure: bool) -> String {
+/// The CSRF cookie is named after its pending request, so two sign-ins under way in one browser
+/// (the app and the CLI at once, say) each keep their own. `None` for a request id that could
+/// not be part of a cookie name: such a request does not exist.
+fn csrf_cookie_name(request_id: &str) -> Option<String> {
+    let ok = !request_id.is_empty()
+        && request_id.len() <= 64
+        && request_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| format!("{CSRF_COOKIE}_{request_id}"))
+}
+
+fn csrf_cookie(name: &str, token: &CsrfToken, secure: bool) -> String {
     format!(
-        "{CSRF_COOKIE}={}; Path=/login; Max-Age={PENDING_TTL_SECS}; HttpOnly; SameSite=Strict{}",
+        "{name}={}; Path=/login; Max-Age={PENDING_TTL_SECS}; HttpOnly; SameSite=Strict{}",
         token.expose(),
         cookie_attrs(secure)
     )
 }
 
-fn clear_csrf_cookie(secure: bool) -> String {
-    format!("{CSRF_COOKIE}=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict{}", cookie_attrs(secure))
+fn clear_csrf_cookie(name: &str, secure: bool) -> String {
+    format!("{name}=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict{}", cookie_attrs(secure))
 }
 
 fn session_cookie(id: &SessionId, max_age: i64, secure: bool) -> String {
@@ -190,7 +200,11 @@ pub(crate) fn login_form<S>(
 ) -> Response {
     let csrf = CsrfToken::generate();
     let body = render_login(form.request_id, csrf.expose(), form.client_name, username, error);
-    let mut response = html(status, body, &[csrf_cookie(&csrf, state.secure_cookies)]);
+    let cookies: Vec<String> = csrf_cookie_name(form.request_id)
+        .map(|name| csrf_cookie(&name, &csrf, state.secure_cookies))
+        .into_iter()
+        .collect();
+    let mut response = html(status, body, &cookies);
     if let Some(source) = redirect_source(form.redirect_uri)
         && let Ok(value) = HeaderValue::from_str(&format!("{CSP} {source}"))
     {
@@ -205,8 +219,10 @@ pub(crate) async fn login<S: Store>(
     headers: HeaderMap,
     FormParams(mut params): FormParams,
 ) -> Response {
+    let cookie_name = params.get("request").and_then(csrf_cookie_name);
     let csrf_ok = !params.is_duplicated("csrf")
-        && match (cookie(&headers, CSRF_COOKIE), params.get("csrf")) {
+        && !params.is_duplicated("request")
+        && match (cookie_name.as_deref().and_then(|n| cookie(&headers, n)), params.get("csrf")) {
             (Some(expected), Some(submitted)) => CsrfToken::from_wire(expected.to_owned()).matches(submitted),
             _ => false,
         };
@@ -279,7 +295,9 @@ async fn login_inner<S: Store>(
     let mut response = issue_code(state, &pending, &user.id, now).await?;
     let headers = response.headers_mut();
     set_page_headers(headers);
-    for c in [session_cookie(&session_id, ttl, state.secure_cookies), clear_csrf_cookie(state.secure_cookies)] {
+    let mut cookies = vec![session_cookie(&session_id, ttl, state.secure_cookies)];
+    cookies.extend(csrf_cookie_name(request_id).map(|name| clear_csrf_cookie(&name, state.secure_cookies)));
+    for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
             headers.append(header::SET_COOKIE, v);
         }

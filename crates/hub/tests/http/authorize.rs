@@ -158,7 +158,7 @@ async fn login_page_has_the_security_headers_and_an_accessible_form() {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("kw_csrf="))
+        .find(|c| c.starts_with("kw_csrf_"))
         .expect("csrf cookie");
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Strict"));

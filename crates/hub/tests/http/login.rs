@@ -140,8 +140,9 @@ async fn expired_or_unknown_request_is_refused() {
     let browser = browser();
     let flow = Flow::new(&v4(42006));
     let (_, csrf) = open_login_page(&browser, &hub, &flow).await;
+    // No form was ever served for an unknown request, so it has no CSRF cookie: refused first.
     let resp = submit_login(&browser, &hub, "no-such-request", &csrf, USER, PASSWORD).await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.headers().get("location").is_none());
 
     let (request, csrf) = open_login_page(&browser, &hub, &flow).await;
@@ -149,4 +150,25 @@ async fn expired_or_unknown_request_is_refused() {
     let resp = submit_login(&browser, &hub, &request, &csrf, USER, PASSWORD).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(resp.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn two_pending_sign_ins_in_one_browser_do_not_break_each_other() {
+    let hub = TestHub::start().await;
+    let browser = browser();
+    let (a, b) = (Flow::new(&v4(41050)), Flow::new(&v4(41051)));
+    // Both forms are open before either is sent (the app and the CLI signing in at once).
+    let (request_a, csrf_a) = open_login_page(&browser, &hub, &a).await;
+    let (request_b, csrf_b) = open_login_page(&browser, &hub, &b).await;
+    let resp = submit_login(&browser, &hub, &request_a, &csrf_a, USER, PASSWORD).await;
+    let code = code_from_redirect(&resp, &hub, &a);
+    assert_eq!(exchange(&hub, &a, &code).await.status(), StatusCode::OK);
+    let resp = submit_login(&browser, &hub, &request_b, &csrf_b, USER, PASSWORD).await;
+    let code = code_from_redirect(&resp, &hub, &b);
+    assert_eq!(exchange(&hub, &b, &code).await.status(), StatusCode::OK);
+    // One request's token does not open another's form.
+    let c = Flow::new(&v4(41052));
+    let (request_c, _) = open_login_page(&browser, &hub, &c).await;
+    let resp = submit_login(&browser, &hub, &request_c, &csrf_a, USER, PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
