@@ -114,10 +114,12 @@ fn binaryen_bin() -> PathBuf {
     home().join(".cache/keyway-binaryen/node_modules/.bin")
 }
 
-/// PATH with the cargo bin dir and binaryen first.
+/// PATH with binaryen and the cargo bin dir first (each once, however often xtask nests).
 fn tool_path() -> String {
-    let old = env::var("PATH").unwrap_or_default();
-    format!("{}:{}:{old}", binaryen_bin().display(), cargo_bin().display())
+    let first = [binaryen_bin(), cargo_bin()];
+    let old = env::var_os("PATH").unwrap_or_default();
+    let rest = env::split_paths(&old).filter(|p| !first.contains(p));
+    env::join_paths(first.iter().cloned().chain(rest)).unwrap_or_else(|_| old.clone()).to_string_lossy().into_owned()
 }
 
 fn setup() -> Result<()> {

@@ -3,7 +3,7 @@
 //! Entries live under service `keyway`, account `<profile>/<kind>` (Secret Service on Linux,
 //! Keychain on macOS, Credential Manager on Windows). There is no plaintext fallback.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use keyring_core::Entry;
 
@@ -25,10 +25,10 @@ impl SecretKind {
     }
 }
 
-/// A handle on the OS keychain. Cheap to clone.
+/// A handle on the OS keychain (the process-wide default store, opened by [`Vault::open`]).
 #[derive(Clone)]
 pub struct Vault {
-    _store: Arc<()>,
+    _opened: (),
 }
 
 impl std::fmt::Debug for Vault {
@@ -72,7 +72,7 @@ impl Vault {
     /// Connect to the OS keychain, or fail with a message that names the fix.
     pub fn open() -> Result<Vault, Error> {
         match STORE.get_or_init(init_store) {
-            Ok(()) => Ok(Vault { _store: Arc::new(()) }),
+            Ok(()) => Ok(Vault { _opened: () }),
             Err(cause) => Err(Error::Keychain(format!("{FIX}. (Cause: {cause})"))),
         }
     }
