@@ -98,3 +98,25 @@ pub struct ConnectServer {
 pub struct LocalHubInfo {
     pub initialized: bool,
 }
+
+/// A page of the app, as `keyway://` links and in-app navigation name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "page", rename_all = "snake_case")]
+pub enum Route {
+    /// The signed-in home page (who you are, the session).
+    #[default]
+    Session,
+    /// `keyway://credentials`: PATs, enrollment tokens, service accounts.
+    Credentials,
+    /// `keyway://approvals` or `keyway://approvals/<id>`: the review queue, optionally one request.
+    Approvals {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+}
+
+/// Tauri event the shell emits to move the UI to a page (payload: [`Route`]).
+pub const EVENT_NAVIGATE: &str = "keyway://navigate";
+/// Tauri event carrying a message to show in the banner (payload: `String`), e.g. a refused
+/// callback or a link that was not understood.
+pub const EVENT_NOTICE: &str = "keyway://notice";

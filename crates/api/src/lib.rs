@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod auth;
 pub mod desktop;
 
 /// The built-in public native client (RFC 8252) used by the desktop app and the CLI.
@@ -43,6 +44,24 @@ pub mod codes {
     pub const NOT_FOUND: &str = "not_found";
     pub const INVALID_CREDENTIAL: &str = "invalid_credential";
     pub const INSUFFICIENT_SCOPE: &str = "insufficient_scope";
+    /// The credential may not be exchanged for the requested JWT class (HTTP 422).
+    pub const CLASS_NOT_ALLOWED: &str = "class_not_allowed";
+    /// A requested scope is not in the class's allowlist or the credential's scopes (HTTP 422).
+    pub const SCOPE_NOT_ALLOWED: &str = "scope_not_allowed";
+    /// An agent PAT used for another agent than the one it is bound to (HTTP 403).
+    pub const BINDING_NOT_ALLOWED: &str = "binding_not_allowed";
+    /// A management route called without a `user_admin` JWT (HTTP 403).
+    pub const ADMIN_REQUIRED: &str = "admin_required";
+    /// A raw PAT sent to a resource route instead of a JWT (HTTP 401).
+    pub const PAT_NOT_ALLOWED: &str = "pat_not_allowed";
+    /// The credential's audience does not include the caller's surface (HTTP 403).
+    pub const AUDIENCE_NOT_ALLOWED: &str = "audience_not_allowed";
+    /// The caller lacks the role the route needs (HTTP 403).
+    pub const ROLE_REQUIRED: &str = "role_required";
+    /// The request conflicts with the current state (already decided, name taken…) (HTTP 409).
+    pub const CONFLICT: &str = "conflict";
+    /// A well-formed request that breaks a rule (HTTP 422).
+    pub const VALIDATION_FAILED: &str = "validation_failed";
 }
 
 /// Roles a user can hold; a user may hold several.

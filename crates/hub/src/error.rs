@@ -54,6 +54,9 @@ pub enum Error {
     MethodNotAllowed,
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A coded refusal of a Keyway API route (`keyway_api::codes`), answered as it is.
+    #[error("{message}")]
+    Api { status: StatusCode, code: &'static str, message: Cow<'static, str> },
 }
 
 /// `err` and its sources on one line, `outer: inner: innermost`.
@@ -83,6 +86,36 @@ impl Error {
         Error::OAuth { code, description: description.into() }
     }
 
+    /// A coded API refusal with its HTTP status.
+    pub(crate) fn api(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Error {
+        Error::Api { status, code, message: message.into() }
+    }
+
+    /// `403 <code>`.
+    pub(crate) fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Error {
+        Error::api(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// `422 <code>`.
+    pub(crate) fn unprocessable(code: &'static str, message: impl Into<Cow<'static, str>>) -> Error {
+        Error::api(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// `400 invalid_request`.
+    pub(crate) fn bad_request(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::api(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, message)
+    }
+
+    /// `409 conflict`.
+    pub(crate) fn conflict(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::api(StatusCode::CONFLICT, codes::CONFLICT, message)
+    }
+
+    /// `404 not_found` for a resource (not a route).
+    pub(crate) fn missing(message: impl Into<Cow<'static, str>>) -> Error {
+        Error::api(StatusCode::NOT_FOUND, codes::NOT_FOUND, message)
+    }
+
     /// True for failures of the hub itself rather than of the request.
     pub fn is_internal(&self) -> bool {
         matches!(
@@ -102,6 +135,7 @@ impl Error {
             Error::OAuth { code, .. } if *code == codes::INVALID_CLIENT => StatusCode::UNAUTHORIZED,
             Error::OAuth { .. } => StatusCode::BAD_REQUEST,
             Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Error::Api { status, .. } => *status,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -116,6 +150,7 @@ impl Error {
         match self {
             Error::OAuth { code, .. } => code,
             Error::InvalidToken(_) => codes::INVALID_TOKEN,
+            Error::Api { code, .. } => code,
             Error::NotFound(_) => codes::NOT_FOUND,
             Error::MethodNotAllowed | Error::PayloadTooLarge => codes::INVALID_REQUEST,
             Error::UserExists | Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => {
@@ -145,6 +180,9 @@ impl IntoResponse for Error {
         let mut response = (status, axum::Json(self.body())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Error::Api { status: StatusCode::UNAUTHORIZED, .. } = &self {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"keyway\""));
+        }
         if let Error::InvalidToken(description) = &self {
             let value = format!(
                 "Bearer realm=\"keyway\", error=\"invalid_token\", error_description=\"{}\"",

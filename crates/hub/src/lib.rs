@@ -12,6 +12,8 @@
 //! # Ok(()) }
 //! ```
 
+mod api;
+mod auth;
 mod clients;
 mod clock;
 mod config;

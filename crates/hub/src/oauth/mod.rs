@@ -87,6 +87,7 @@ pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/oauth/token", post(token::token::<S>))
         .route("/oauth/revoke", post(revoke::revoke::<S>))
         .route("/oauth/userinfo", get(userinfo::userinfo::<S>).post(userinfo::userinfo::<S>))
+        .merge(crate::api::router::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

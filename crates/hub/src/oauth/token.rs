@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use keyway_api::auth::{PrincipalKind, TokenClass};
 use keyway_api::{TokenResponse, codes};
 use serde::{Deserialize, Serialize};
 
@@ -28,9 +29,24 @@ pub(crate) struct AccessClaims {
     pub(crate) scope: String,
     pub(crate) roles: Vec<String>,
     pub(crate) preferred_username: String,
-    /// Token family (sign-in session) the token belongs to.
-    pub(crate) sid: String,
-    pub(crate) auth_time: i64,
+    /// Token family (browser sign-in session) the token belongs to; absent for tokens
+    /// exchanged from a PAT or service token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_time: Option<i64>,
+    /// JWT class; tokens of a browser sign-in are `user_access`.
+    #[serde(default)]
+    pub(crate) token_class: TokenClass,
+    /// Whom `sub` names: a user, an agent or a service account.
+    #[serde(default)]
+    pub(crate) principal: PrincipalKind,
+    /// For agents: the user who owns the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<String>,
+    /// Public id of the credential (PAT, service token) the token was exchanged from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cred: Option<String>,
 }
 
 /// Claims of an ID token (OIDC Core §2).
@@ -225,8 +241,12 @@ fn issue_tokens<S>(
         scope: family.scope.clone(),
         roles: roles.clone(),
         preferred_username: user.username.clone(),
-        sid: family.id.clone(),
-        auth_time: family.auth_time,
+        sid: Some(family.id.clone()),
+        auth_time: Some(family.auth_time),
+        token_class: TokenClass::UserAccess,
+        principal: PrincipalKind::User,
+        owner: None,
+        cred: None,
     };
     let access_token = jwt::sign(&state.keys, jwt::TYP_ACCESS, &access)?;
     let id_token = if has_scope(&family.scope, "openid") {

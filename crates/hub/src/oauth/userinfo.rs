@@ -43,7 +43,7 @@ pub(crate) async fn validate_access_token<S: Store>(state: &AppState<S>, token: 
     if claims.nbf > now + LEEWAY_SECS || claims.iat > now + LEEWAY_SECS {
         return Err(Error::InvalidToken("the access token is not valid yet".into()));
     }
-    if state.store.access_token_revoked(&claims.jti, &claims.sid, now).await? {
+    if state.store.access_token_revoked(&claims.jti, claims.sid.as_deref(), now).await? {
         return Err(Error::InvalidToken("the access token has been revoked".into()));
     }
     Ok(claims)

@@ -112,6 +112,37 @@ pub enum Rotation {
     Rotated(Family),
 }
 
+/// One audit log entry: who did what to what, and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Assigned by the store (monotonic); 0 when inserting.
+    pub id: i64,
+    pub at: i64,
+    /// `user`, `agent`, `service_account`, or `anonymous` (e.g. a failed exchange).
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// Dotted verb, e.g. `pat.mint`, `exchange.refused`, `review.decide`.
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    /// `ok` or the error code of the refusal.
+    pub outcome: String,
+    /// Extra facts as a JSON object (never a secret).
+    pub detail: serde_json::Value,
+}
+
+/// Filter of [`Store::audit_events`].
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    /// Only events with an id below this (cursor pagination, newest first).
+    pub before: Option<i64>,
+    pub action_prefix: Option<String>,
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    pub limit: u32,
+}
+
 /// Storage backend of the hub.
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
@@ -186,13 +217,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records an access token's `jti` as revoked until `expires_at`.
     fn revoke_access_token(&self, jti: &str, expires_at: i64) -> impl Future<Output = Result<(), Error>> + Send;
-    /// True if the access token `jti` or its family `sid` is revoked, or the family is gone.
+    /// True if the access token `jti` or its family `sid` (when it has one) is revoked, or the
+    /// family is gone.
     fn access_token_revoked(
         &self,
         jti: &str,
-        family_id: &str,
+        family_id: Option<&str>,
         now: i64,
     ) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Appends an event to the audit log.
+    fn insert_audit(&self, event: &AuditEvent) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Audit events, newest first, matching `query`.
+    fn audit_events(&self, query: &AuditQuery) -> impl Future<Output = Result<Vec<AuditEvent>, Error>> + Send;
 
     /// Deletes expired rows; returns how many.
     fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, Error>> + Send;

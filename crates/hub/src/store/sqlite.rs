@@ -11,7 +11,8 @@ use sqlx::{Row as _, Sqlite, Transaction};
 use zeroize::Zeroizing;
 
 use super::{
-    CodeRecord, Family, LoginSession, NewFamily, PendingAuthorization, Redemption, Rotation, Store, UserRecord,
+    AuditEvent, AuditQuery, CodeRecord, Family, LoginSession, NewFamily, PendingAuthorization, Redemption, Rotation,
+    Store, UserRecord,
 };
 use crate::error::Error;
 use crate::secret::TokenHash;
@@ -474,7 +475,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn access_token_revoked(&self, jti: &str, family_id: &str, now: i64) -> Result<bool, Error> {
+    async fn access_token_revoked(&self, jti: &str, family_id: Option<&str>, now: i64) -> Result<bool, Error> {
+        let Some(family_id) = family_id else {
+            let revoked: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?1)")
+                    .bind(jti)
+                    .fetch_one(&self.pool)
+                    .await?;
+            return Ok(revoked);
+        };
         let live: bool = sqlx::query_scalar(
             "SELECT NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?1) \
                 AND EXISTS (SELECT 1 FROM token_families WHERE id = ?2 AND revoked_at IS NULL AND expires_at > ?3)",
@@ -485,6 +494,63 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(!live)
+    }
+
+    async fn insert_audit(&self, event: &AuditEvent) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO audit_events \
+                (at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(event.at)
+        .bind(&event.actor_kind)
+        .bind(&event.actor_id)
+        .bind(&event.actor_name)
+        .bind(&event.action)
+        .bind(&event.target_kind)
+        .bind(&event.target_id)
+        .bind(&event.outcome)
+        .bind(event.detail.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail \
+             FROM audit_events \
+             WHERE (?1 IS NULL OR id < ?1) \
+               AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2) \
+               AND (?3 IS NULL OR actor_id = ?3) \
+               AND (?4 IS NULL OR target_id = ?4) \
+             ORDER BY id DESC LIMIT ?5",
+        )
+        .bind(query.before)
+        .bind(&query.action_prefix)
+        .bind(&query.actor_id)
+        .bind(&query.target_id)
+        .bind(i64::from(query.limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let detail: String = row.try_get("detail")?;
+                Ok(AuditEvent {
+                    id: row.try_get("id")?,
+                    at: row.try_get("at")?,
+                    actor_kind: row.try_get("actor_kind")?,
+                    actor_id: row.try_get("actor_id")?,
+                    actor_name: row.try_get("actor_name")?,
+                    action: row.try_get("action")?,
+                    target_kind: row.try_get("target_kind")?,
+                    target_id: row.try_get("target_id")?,
+                    outcome: row.try_get("outcome")?,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| Error::Internal(format!("audit detail is not JSON: {e}")))?,
+                })
+            })
+            .collect()
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, Error> {

@@ -1,0 +1,93 @@
+//! Keyway's resource API under `/api`: every route takes a bearer JWT ([`Principal`]) and
+//! answers `{"error", "message"}` on refusal.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use keyway_api::Role;
+use keyway_api::auth::{AuditEntry, Me, Page};
+use serde::Deserialize;
+
+use crate::auth::Principal;
+use crate::error::Error;
+use crate::oauth::AppState;
+use crate::store::{AuditQuery, Store};
+
+/// Default and largest page sizes of list routes.
+pub(crate) const DEFAULT_PAGE: u32 = 50;
+pub(crate) const MAX_PAGE: u32 = 200;
+
+/// The `/api` routes.
+pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
+    Router::new().route("/api/me", get(me::<S>)).route("/api/audit", get(audit::<S>))
+}
+
+async fn me<S: Store>(principal: Principal) -> Json<Me> {
+    Json(Me {
+        kind: principal.kind,
+        id: principal.id,
+        name: principal.name,
+        owner: principal.owner,
+        roles: principal.roles,
+        token_class: principal.class,
+        scopes: principal.scopes,
+        expires_at: principal.exp,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditParams {
+    cursor: Option<String>,
+    limit: Option<u32>,
+    action: Option<String>,
+    actor: Option<String>,
+    target: Option<String>,
+}
+
+/// `GET /api/audit?cursor&limit&action=<prefix>&actor=<id>&target=<id>`: newest first;
+/// auditors and admins only.
+async fn audit<S: Store>(
+    State(state): State<AppState<S>>,
+    principal: Principal,
+    params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<AuditEntry>>, Error> {
+    if !(principal.has_role(Role::Auditor) || principal.has_role(Role::Admin)) {
+        principal.require_role(Role::Auditor)?;
+    }
+    let Query(params) = params.map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let before = match params.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| Error::bad_request("invalid cursor"))?),
+    };
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let query = AuditQuery {
+        before,
+        action_prefix: params.action,
+        actor_id: params.actor,
+        target_id: params.target,
+        limit: limit + 1,
+    };
+    let mut events = state.store.audit_events(&query).await?;
+    let next = if events.len() > limit as usize {
+        events.truncate(limit as usize);
+        events.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    let items = events
+        .into_iter()
+        .map(|e| AuditEntry {
+            id: e.id,
+            at: e.at,
+            actor_kind: e.actor_kind,
+            actor_id: e.actor_id,
+            actor_name: e.actor_name,
+            action: e.action,
+            target_kind: e.target_kind,
+            target_id: e.target_id,
+            outcome: e.outcome,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(Json(Page { items, next }))
+}
