@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 pub mod auth;
+pub mod credentials;
 pub mod desktop;
+pub mod reviews;
 
 /// The built-in public native client (RFC 8252) used by the desktop app and the CLI.
 pub const DESKTOP_CLIENT_ID: &str = "keyway-desktop";

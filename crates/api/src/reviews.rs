@@ -1,0 +1,204 @@
+//! The approval queue: review requests that agents, pipelines and people submit and reviewers
+//! decide.
+//!
+//! Routes (bearer JWT; JSON):
+//! - `POST /api/reviews` [`SubmitReview`] → [`ReviewRequest`] (scope `reviews.submit`).
+//! - `GET /api/reviews?status=&kind=&submitter=&mine=&cursor=&limit=` → `Page<ReviewRequest>`
+//!   (newest first; items carry no payload). Developers, agents and service accounts see their
+//!   own; reviewers, auditors and admins see all.
+//! - `GET /api/reviews/{id}` → [`ReviewRequest`] with its payload.
+//! - `POST /api/reviews/{id}/decision` [`Decide`] → [`ReviewRequest`] (role `reviewer`).
+//! - `POST /api/reviews/{id}/cancel` → [`ReviewRequest`] (the submitter only).
+//! - `GET /api/reviews/{id}/wait?timeout=<secs>` → [`ReviewRequest`] once final, or as it
+//!   stands when the timeout (default 30, at most 120) passes.
+//! - `GET /api/reviews/events` → `text/event-stream` of [`ReviewEvent`] (event name = `type`).
+//! - `GET|PUT /api/settings/reviews` [`ReviewSettings`] (admins change it).
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::PrincipalKind;
+
+/// Largest payload accepted, in bytes of its JSON encoding.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Pending => "pending",
+            ReviewStatus::Approved => "approved",
+            ReviewStatus::Rejected => "rejected",
+            ReviewStatus::Expired => "expired",
+            ReviewStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReviewStatus> {
+        [
+            ReviewStatus::Pending,
+            ReviewStatus::Approved,
+            ReviewStatus::Rejected,
+            ReviewStatus::Expired,
+            ReviewStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        self != ReviewStatus::Pending
+    }
+}
+
+/// How the UI renders a payload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentType {
+    /// Plain text (the payload is a JSON string).
+    Text,
+    /// Markdown (a JSON string).
+    Markdown,
+    /// Any JSON value, pretty-printed.
+    #[default]
+    Json,
+    /// A unified diff (a JSON string).
+    Diff,
+}
+
+/// Who did something: a user, an agent or a service account (or the hub itself for expiry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: PrincipalKind,
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// What a decision (or a recorded transition) was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Reject,
+    /// The TTL passed (actor: none).
+    Expire,
+    /// The submitter withdrew it.
+    Cancel,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// `None` for expiry.
+    pub actor: Option<Actor>,
+    pub reason: Option<String>,
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRequest {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    /// Present on `GET /api/reviews/{id}`, absent in lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+    pub content_type: ContentType,
+    #[serde(default)]
+    pub links: Vec<Link>,
+    pub submitter: Actor,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Approvals needed; a single rejection decides.
+    pub threshold: u32,
+    pub approvals: u32,
+    pub status: ReviewStatus,
+    pub decided_at: Option<i64>,
+    #[serde(default)]
+    pub decisions: Vec<Decision>,
+}
+
+/// `POST /api/reviews`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitReview {
+    pub title: String,
+    /// Free-form category, e.g. `deployment`, `guardrail_output` (default `general`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<ContentType>,
+    #[serde(default)]
+    pub links: Vec<Link>,
+    /// Seconds until it expires (default 3600; at most the admin's maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_secs: Option<u64>,
+    /// Approvals needed (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
+}
+
+/// `POST /api/reviews/{id}/decision`: a reason is required to reject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decide {
+    /// `approve` or `reject`.
+    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Pushed on `GET /api/reviews/events` (SSE `event:` = the `type`, `data:` = this JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReviewEvent {
+    Created {
+        request: ReviewRequest,
+    },
+    /// A vote that did not yet reach the threshold.
+    Voted {
+        request: ReviewRequest,
+    },
+    Decided {
+        request: ReviewRequest,
+    },
+    Expired {
+        request: ReviewRequest,
+    },
+    Cancelled {
+        request: ReviewRequest,
+    },
+}
+
+impl ReviewEvent {
+    pub fn request(&self) -> &ReviewRequest {
+        match self {
+            ReviewEvent::Created { request }
+            | ReviewEvent::Voted { request }
+            | ReviewEvent::Decided { request }
+            | ReviewEvent::Expired { request }
+            | ReviewEvent::Cancelled { request } => request,
+        }
+    }
+}
+
+/// Admin limits on review requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewSettings {
+    pub default_ttl_secs: u64,
+    pub max_ttl_secs: u64,
+}
