@@ -17,10 +17,12 @@ mod auth;
 mod clients;
 mod clock;
 mod config;
+mod credentials;
 mod error;
 mod jwt;
 mod keys;
 mod oauth;
+mod pat;
 mod secret;
 pub mod store;
 mod users;
@@ -142,6 +144,7 @@ impl<S: Store> Hub<S> {
             settings: self.settings,
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
+            credentials: Default::default(),
         }));
         let app = oauth::router(state.clone());
 
@@ -156,10 +159,12 @@ impl<S: Store> Hub<S> {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });
+        let (flush_stop, flush_stop_rx) = watch::channel(false);
+        let flusher = tokio::spawn(credentials::flush_loop(state.clone(), flush_stop_rx));
         let purger = tokio::spawn(purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger })
+        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, flusher, flush_stop })
     }
 }
 
@@ -189,6 +194,9 @@ pub struct RunningHub {
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     purger: JoinHandle<()>,
+    /// Writes credential last-used times behind; flushes once more when stopped.
+    flusher: JoinHandle<()>,
+    flush_stop: watch::Sender<bool>,
 }
 
 impl fmt::Debug for RunningHub {
@@ -200,13 +208,16 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, addr, .. } = self;
+        let RunningHub { stop, mut server, purger, flusher, flush_stop, addr, .. } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
             server.abort();
         }
         let _ = purger.await;
+        // After the server: uses recorded by the last requests are written too.
+        let _ = flush_stop.send(true);
+        let _ = flusher.await;
         tracing::info!(%addr, "keyway hub stopped");
     }
 }
