@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod bench;
+
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
 const APT_PACKAGES: &[&str] = &[
     "build-essential",
@@ -65,9 +67,10 @@ fn main() -> Result<()> {
             test(&["--test".into(), "desktop".into()], Some(&dir))
         }
         "headless" => headless(rest),
+        "bench" => bench::bench(rest),
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bench NAME   a release hub on 127.0.0.1 and a bounded load run against it (NAME: exchange)"
             );
             Ok(())
         }

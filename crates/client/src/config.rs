@@ -27,6 +27,13 @@ pub struct Profile {
     /// True when `server` is the hub embedded in the desktop app.
     #[serde(default)]
     pub local: bool,
+    /// The agent (name or id) this profile acts as: it must hold that agent's PAT, never a
+    /// user PAT (the guardrail), and sends it as `agent_id` when exchanging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The service account this profile signs in as (its token is in the keychain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
 }
 
 fn default_client_id() -> String {
@@ -35,7 +42,15 @@ fn default_client_id() -> String {
 
 impl Profile {
     pub fn new(name: &str, server: Url) -> Profile {
-        Profile { name: name.to_string(), server, client_id: default_client_id(), issuer: None, local: false }
+        Profile {
+            name: name.to_string(),
+            server,
+            client_id: default_client_id(),
+            issuer: None,
+            local: false,
+            agent: None,
+            service_account: None,
+        }
     }
 
     /// The URL discovery is read from: the explicit issuer, else the server.

@@ -44,7 +44,7 @@ pub(crate) struct Principal {
 
 impl Principal {
     pub(crate) fn from_claims(claims: AccessClaims) -> Principal {
-        let scopes = if claims.sid.is_some() {
+        let scopes = if claims.sid.is_some() && claims.token_class == TokenClass::UserAccess {
             // A browser sign-in holds the whole `user_access` allowlist; its `scope` claim
             // names the OpenID scopes the client asked for.
             claims.token_class.allowed_scopes().iter().map(|s| (*s).to_owned()).collect()
@@ -146,6 +146,15 @@ impl<S: Store> FromRequestParts<AppState<S>> for Principal {
             ));
         }
         let claims = validate_access_token(state, token).await?;
+        // A JWT exchanged from a credential dies with it (revoked, expired, agent disabled).
+        if let Some(cred) = claims.cred.as_deref() {
+            let live = state.credentials.cache.get(&state.store, cred).await?;
+            if live.is_none_or(|l| crate::credentials::dead_reason(&l, state.now()).is_some()) {
+                return Err(Error::InvalidToken(
+                    "the credential this token was exchanged from is no longer valid".into(),
+                ));
+            }
+        }
         Ok(Principal::from_claims(claims))
     }
 }

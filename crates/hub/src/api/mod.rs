@@ -1,6 +1,8 @@
 //! Keyway's resource API under `/api`: every route takes a bearer JWT ([`Principal`]) and
 //! answers `{"error", "message"}` on refusal.
 
+pub(crate) mod credentials;
+
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -19,7 +21,7 @@ pub(crate) const MAX_PAGE: u32 = 200;
 
 /// The `/api` routes.
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new().route("/api/me", get(me::<S>)).route("/api/audit", get(audit::<S>))
+    Router::new().route("/api/me", get(me::<S>)).route("/api/audit", get(audit::<S>)).merge(credentials::router::<S>())
 }
 
 async fn me<S: Store>(principal: Principal) -> Json<Me> {

@@ -34,6 +34,11 @@ impl TestHub {
 
     /// Starts a hub with user `alice` (developer, admin); `tweak` may change the settings.
     pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestHub {
+        TestHub::start_with_users(tweak, &[]).await
+    }
+
+    /// Like [`TestHub::start_with`], with more users (`(name, roles)`, password [`PASSWORD`]).
+    pub async fn start_with_users(tweak: impl FnOnce(&mut Settings), users: &[(&str, &[Role])]) -> TestHub {
         let dir = tempfile::tempdir().expect("tempdir");
         let database_url = format!("sqlite://{}", dir.path().join("hub.db").display());
         let clock = Clock::system();
@@ -46,6 +51,9 @@ impl TestHub {
         tweak(&mut settings);
         let hub = Hub::open(settings).await.expect("open hub");
         hub.create_user(USER, PASSWORD, &[Role::Developer, Role::Admin]).await.expect("create user");
+        for (name, roles) in users {
+            hub.create_user(name, PASSWORD, roles).await.expect("create user");
+        }
         let running = hub.serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;

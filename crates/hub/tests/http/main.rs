@@ -5,6 +5,7 @@ mod common;
 
 mod api;
 mod authorize;
+mod credentials;
 mod discovery;
 mod login;
 mod token;
