@@ -142,6 +142,7 @@ impl<S: Store> Hub<S> {
             settings: self.settings,
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
+            reviews: Default::default(),
         }));
         let app = oauth::router(state.clone());
 
@@ -156,10 +157,11 @@ impl<S: Store> Hub<S> {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });
+        let sweeper = tokio::spawn(api::reviews::sweep_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger })
+        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper })
     }
 }
 
@@ -189,6 +191,7 @@ pub struct RunningHub {
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     purger: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
 }
 
 impl fmt::Debug for RunningHub {
@@ -200,13 +203,14 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, addr, .. } = self;
+        let RunningHub { stop, mut server, purger, sweeper, addr, .. } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
             server.abort();
         }
         let _ = purger.await;
+        let _ = sweeper.await;
         tracing::info!(%addr, "keyway hub stopped");
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct Shared<S> {
     pub(crate) passwords: Arc<Passwords>,
     /// Mark cookies `Secure` (the issuer is https).
     pub(crate) secure_cookies: bool,
+    /// Live review events (SSE streams, waiters).
+    pub(crate) reviews: crate::api::reviews::Live,
 }
 
 impl<S> Shared<S> {
