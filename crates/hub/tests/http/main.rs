@@ -7,4 +7,5 @@ mod api;
 mod authorize;
 mod discovery;
 mod login;
+mod reviews;
 mod token;
