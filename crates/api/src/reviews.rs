@@ -11,7 +11,10 @@
 //! - `POST /api/reviews/{id}/cancel` → [`ReviewRequest`] (the submitter only).
 //! - `GET /api/reviews/{id}/wait?timeout=<secs>` → [`ReviewRequest`] once final, or as it
 //!   stands when the timeout (default 30, at most 120) passes.
-//! - `GET /api/reviews/events` → `text/event-stream` of [`ReviewEvent`] (event name = `type`).
+//! - `GET /api/reviews/events` → `text/event-stream` of [`ReviewEvent`] (event name = `type`,
+//!   `id` set; items carry no payload). The stream starts with the comment `: subscribed` and
+//!   ends when the bearer JWT expires. Reconnect with `Last-Event-ID` to get what was missed;
+//!   when the hub cannot replay it, it sends `event: resync` and the client lists again.
 //! - `GET|PUT /api/settings/reviews` [`ReviewSettings`] (admins change it).
 
 use serde::{Deserialize, Serialize};

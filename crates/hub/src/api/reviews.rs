@@ -6,7 +6,8 @@
 //! Expiry is exact with the hub's clock: pending requests past their TTL are expired by a
 //! background sweeper and also, lazily, before any read or decision.
 //!
-//! The SSE stream sends no event ids: a client that reconnects lists the queue again.
+//! SSE events carry ids; a client reconnecting with `Last-Event-ID` gets the events it missed
+//! (the last 1024 are kept), or a `resync` event telling it to list the queue again.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -54,24 +55,84 @@ const MAX_LINK_LABEL_CHARS: usize = 100;
 const MAX_LINK_URL_CHARS: usize = 2048;
 
 /// Live fan-out of review events to SSE streams and waiters.
+///
+/// Every event gets an id `<epoch>-<n>` (the epoch is random per hub process); the last
+/// [`REPLAY`] events are kept so an SSE client reconnecting with `Last-Event-ID` gets what it
+/// missed. When that is not possible (too old, or another hub process) it is sent a `resync`
+/// event and lists the queue again.
 pub(crate) struct Live {
     events: broadcast::Sender<Published>,
+    epoch: String,
+    ring: std::sync::Mutex<Ring>,
 }
+
+#[derive(Default)]
+struct Ring {
+    next: u64,
+    recent: std::collections::VecDeque<Published>,
+}
+
+/// Events kept for `Last-Event-ID` replay.
+const REPLAY: usize = 1024;
 
 impl Default for Live {
     fn default() -> Live {
-        Live { events: broadcast::channel(EVENT_BUFFER).0 }
+        let mut epoch = crate::secret::random_id();
+        epoch.retain(|c| c.is_ascii_alphanumeric());
+        epoch.truncate(12);
+        Live { events: broadcast::channel(EVENT_BUFFER).0, epoch, ring: Default::default() }
     }
+}
+
+/// What an SSE subscriber starts with.
+struct Backlog {
+    rx: broadcast::Receiver<Published>,
+    missed: Vec<Published>,
+    /// The requested position could not be replayed: the client must list again.
+    resync: bool,
 }
 
 impl Live {
     fn publish_with_owner(&self, event: ReviewEvent, owner: Option<String>) {
-        // No subscriber is not an error.
-        let _ = self.events.send(Published { event, owner });
+        let mut ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ring.next += 1;
+        let published = Published { seq: ring.next, event, owner };
+        if ring.recent.len() == REPLAY {
+            ring.recent.pop_front();
+        }
+        ring.recent.push_back(published.clone());
+        // Sent under the lock, so a subscriber registering concurrently sees each event once:
+        // either in its backlog or on its receiver. No subscriber is not an error.
+        let _ = self.events.send(published);
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Published> {
         self.events.subscribe()
+    }
+
+    fn event_id(&self, seq: u64) -> String {
+        format!("{}-{seq}", self.epoch)
+    }
+
+    /// Subscribes, with the events after `last_event_id` that are still kept.
+    fn subscribe_after(&self, last_event_id: Option<&str>) -> Backlog {
+        let ring = self.ring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rx = self.events.subscribe();
+        let Some(last) = last_event_id else {
+            return Backlog { rx, missed: vec![], resync: false };
+        };
+        let seq = last
+            .split_once('-')
+            .filter(|(epoch, _)| *epoch == self.epoch)
+            .and_then(|(_, n)| n.parse::<u64>().ok())
+            .filter(|n| *n <= ring.next);
+        let oldest = ring.recent.front().map_or(ring.next + 1, |p| p.seq);
+        match seq {
+            Some(n) if n + 1 >= oldest => {
+                Backlog { rx, missed: ring.recent.iter().filter(|p| p.seq > n).cloned().collect(), resync: false }
+            }
+            _ => Backlog { rx, missed: vec![], resync: true },
+        }
     }
 }
 
@@ -612,22 +673,38 @@ fn event_name(e: &ReviewEvent) -> &'static str {
     }
 }
 
-struct Subscription {
+struct Subscription<S> {
     rx: broadcast::Receiver<Published>,
+    missed: std::collections::VecDeque<Published>,
+    resync: bool,
+    state: AppState<S>,
     principal: Principal,
     /// The stream ends when the bearer JWT expires; the client reconnects with a fresh one.
     ends: tokio::time::Instant,
     greeted: bool,
 }
 
+fn sse_event<S>(state: &AppState<S>, p: &Published) -> Event {
+    let data = serde_json::to_string(&p.event).unwrap_or_default();
+    Event::default().id(state.reviews.event_id(p.seq)).event(event_name(&p.event)).data(data)
+}
+
+/// `GET /api/reviews/events`: every transition the caller may see, as it happens. Honours
+/// `Last-Event-ID` for the last 1024 events; sends `event: resync` when it cannot.
 async fn events<S: Store>(
     State(state): State<AppState<S>>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     require_read(&principal)?;
     let left = u64::try_from(principal.exp.saturating_sub(state.now())).unwrap_or(0);
+    let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let backlog = state.reviews.subscribe_after(last);
     let sub = Subscription {
-        rx: state.reviews.subscribe(),
+        rx: backlog.rx,
+        missed: backlog.missed.into(),
+        resync: backlog.resync,
+        state: state.clone(),
         principal,
         ends: tokio::time::Instant::now() + Duration::from_secs(left),
         greeted: false,
@@ -637,6 +714,16 @@ async fn events<S: Store>(
             sub.greeted = true;
             return Some((Ok(Event::default().comment("subscribed")), sub));
         }
+        if sub.resync {
+            sub.resync = false;
+            return Some((Ok(Event::default().event("resync").data("{}")), sub));
+        }
+        while let Some(p) = sub.missed.pop_front() {
+            if event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
+                let event = sse_event(&sub.state, &p);
+                return Some((Ok(event), sub));
+            }
+        }
         loop {
             tokio::select! {
                 got = sub.rx.recv() => match got {
@@ -644,11 +731,11 @@ async fn events<S: Store>(
                         if !event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
                             continue;
                         }
-                        let data = serde_json::to_string(&p.event).unwrap_or_default();
-                        let event = Event::default().event(event_name(&p.event)).data(data);
+                        let event = sse_event(&sub.state, &p);
                         return Some((Ok(event), sub));
                     }
-                    // A subscriber that fell behind is disconnected: it reconnects and re-lists.
+                    // A subscriber that fell behind is disconnected; it reconnects with
+                    // Last-Event-ID and gets the rest (or `resync`).
                     Err(_) => return None,
                 },
                 _ = tokio::time::sleep_until(sub.ends) => return None,
@@ -693,9 +780,11 @@ async fn put_settings<S: Store>(
     Ok(Json(new))
 }
 
-/// An event with the owning user of an agent submitter (kept off the wire).
+/// An event with its sequence number and the owning user of an agent submitter (kept off the
+/// wire).
 #[derive(Clone, Debug)]
 pub(crate) struct Published {
+    pub(crate) seq: u64,
     pub(crate) event: ReviewEvent,
     pub(crate) owner: Option<String>,
 }

@@ -524,7 +524,15 @@ struct Sse {
 
 impl Sse {
     async fn open(hub: &TestHub, token: &str) -> Sse {
-        let resp = get(hub, token, "/api/reviews/events").await;
+        Sse::open_after(hub, token, None).await
+    }
+
+    async fn open_after(hub: &TestHub, token: &str, last_event_id: Option<&str>) -> Sse {
+        let mut req = http().get(hub.at("/api/reviews/events")).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert_eq!(resp.headers()["content-type"], "text/event-stream");
         let mut sse = Sse { resp, buf: String::new() };
@@ -556,15 +564,27 @@ impl Sse {
 
     /// The next review event, with its SSE event name.
     async fn event(&mut self) -> (String, ReviewEvent) {
+        let (name, _, event) = self.event_with_id().await;
+        (name, event)
+    }
+
+    /// The next event: (name, id, event); a `resync` has no review event.
+    async fn raw_event(&mut self) -> (String, String, String) {
         loop {
             let frame = self.frame().await;
             if frame.starts_with(':') {
                 continue;
             }
-            let name = frame.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or_default().to_owned();
-            let data: String = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
-            return (name, serde_json::from_str(&data).unwrap());
+            let field = |name: &str| -> String {
+                frame.lines().filter_map(|l| l.strip_prefix(name)).collect::<Vec<_>>().join("")
+            };
+            return (field("event: "), field("id: "), field("data: "));
         }
+    }
+
+    async fn event_with_id(&mut self) -> (String, String, ReviewEvent) {
+        let (name, id, data) = self.raw_event().await;
+        (name, id, serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}")))
     }
 }
 
@@ -684,4 +704,37 @@ async fn a_waiter_returns_as_soon_as_the_request_is_decided() {
     hub.clock.advance(Duration::from_secs(10));
     let got = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("waiter returned").unwrap();
     assert_eq!(got.status, ReviewStatus::Expired);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscriber_reconnecting_with_last_event_id_gets_what_it_missed() {
+    let hub = queue_hub().await;
+    let dev = access_token_of(&hub, DEV).await;
+    let rev = access_token_of(&hub, REV).await;
+    let mut sub = Sse::open(&hub, &rev).await;
+    let first = submit_ok(&hub, &dev, json!({"title": "one"})).await;
+    let (_, id, event) = sub.event_with_id().await;
+    assert_eq!(event.request().id, first.id);
+    assert!(!id.is_empty());
+    drop(sub);
+
+    // Missed while disconnected.
+    let second = submit_ok(&hub, &dev, json!({"title": "two"})).await;
+    assert_eq!(decide(&hub, &rev, &first.id, "approve", None).await.status(), StatusCode::OK);
+    let mut sub = Sse::open_after(&hub, &rev, Some(&id)).await;
+    let (name, id2, event) = sub.event_with_id().await;
+    assert_eq!((name.as_str(), event.request().id.as_str()), ("created", second.id.as_str()));
+    let (name, id3, event) = sub.event_with_id().await;
+    assert_eq!((name.as_str(), event.request().id.as_str()), ("decided", first.id.as_str()));
+    assert!(id != id2 && id2 != id3);
+    // Then live again.
+    let third = submit_ok(&hub, &dev, json!({"title": "three"})).await;
+    assert_eq!(sub.event().await.1.request().id, third.id);
+
+    // An id the hub cannot replay from (another hub process, or too old): resync.
+    for stale in ["someotherhub-3", "garbage"] {
+        let mut sub = Sse::open_after(&hub, &rev, Some(stale)).await;
+        let (name, _, _) = sub.raw_event().await;
+        assert_eq!(name, "resync");
+    }
 }
