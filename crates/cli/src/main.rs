@@ -9,6 +9,8 @@ use keyway_client::login::{self, LoginOptions};
 use keyway_client::{Client, Error, SessionInfo, Vault};
 use serde_json::json;
 
+mod review;
+
 #[derive(Parser)]
 #[command(
     name = "keyway",
@@ -50,12 +52,26 @@ enum Command {
     Whoami,
     /// Revoke the session at the server and remove it from the keychain.
     Logout,
+    /// The approval queue: submit requests and wait for them, list, show, approve, reject, cancel.
+    Review {
+        #[command(subcommand)]
+        command: review::ReviewCommand,
+    },
 }
 
-/// A failure the CLI reports: code for --json, message for people.
+/// A failure the CLI reports: code for --json, message for people, and the exit status.
 struct Failure {
     code: String,
     message: String,
+    exit: u8,
+}
+
+impl Failure {
+    /// The same failure with another exit status.
+    fn exit(mut self, code: u8) -> Failure {
+        self.exit = code;
+        self
+    }
 }
 
 impl From<Error> for Failure {
@@ -64,7 +80,7 @@ impl From<Error> for Failure {
         if matches!(e, Error::Timeout(_)) {
             message.push_str(" With --no-browser you can open the link in any browser yourself.");
         }
-        Failure { code: e.code().to_string(), message }
+        Failure { code: e.code().to_string(), message, exit: 1 }
     }
 }
 
@@ -83,19 +99,20 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(f) => {
             if json {
                 println!("{}", json!({"error": f.code, "message": f.message}));
             } else {
                 eprintln!("keyway: {}", f.message);
             }
-            ExitCode::FAILURE
+            ExitCode::from(f.exit)
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs the command; `Ok` carries the exit status.
+async fn run(cli: Cli) -> Result<u8, Failure> {
     let mut cfg = Config::load()?;
     let profile_name =
         cli.profile.clone().or_else(|| cfg.default_profile.clone()).unwrap_or_else(|| DEFAULT_PROFILE.to_string());
@@ -125,14 +142,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             cfg.upsert(profile.clone(), true);
             cfg.save()?;
             print_session(&profile, &info, cli.json, "Signed in as");
-            Ok(())
+            Ok(0)
         }
         Command::Whoami => {
             let profile = existing_profile(&cfg, &profile_name)?;
             let client = Client::new(profile.clone(), Vault::open()?)?;
             let info = client.whoami().await?;
             print_session(&profile, &info, cli.json, "Signed in as");
-            Ok(())
+            Ok(0)
         }
         Command::Logout => {
             let profile = existing_profile(&cfg, &profile_name)?;
@@ -150,7 +167,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 println!("Removed the session from the keychain, but the server could not be told to revoke it.");
             }
-            Ok(())
+            Ok(0)
+        }
+        Command::Review { command } => {
+            let on_error = if command.waits() { review::EXIT_ERROR } else { 1 };
+            let open =
+                || -> Result<Client, Error> { Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?) };
+            let client = open().map_err(|e| Failure::from(e).exit(on_error))?;
+            review::run(&client, command, cli.json).await
         }
     }
 }
