@@ -14,6 +14,8 @@ use keyway_client::{Client, Error, SessionInfo, Vault};
 mod credentials;
 use serde_json::json;
 
+mod review;
+
 #[derive(Parser)]
 #[command(
     name = "keyway",
@@ -81,6 +83,11 @@ enum Command {
     ServiceAccount {
         #[command(subcommand)]
         command: ServiceAccountCommand,
+    },
+    /// The approval queue: submit requests and wait for them, list, show, approve, reject, cancel.
+    Review {
+        #[command(subcommand)]
+        command: review::ReviewCommand,
     },
 }
 
@@ -199,6 +206,15 @@ fn parse_role(s: &str) -> Result<Role, String> {
 pub(crate) struct Failure {
     pub(crate) code: String,
     pub(crate) message: String,
+    pub(crate) exit: u8,
+}
+
+impl Failure {
+    /// The same failure with another exit status.
+    pub(crate) fn exit(mut self, code: u8) -> Failure {
+        self.exit = code;
+        self
+    }
 }
 
 impl From<Error> for Failure {
@@ -207,7 +223,7 @@ impl From<Error> for Failure {
         if matches!(e, Error::Timeout(_)) {
             message.push_str(" With --no-browser you can open the link in any browser yourself.");
         }
-        Failure { code: e.code().to_string(), message }
+        Failure { code: e.code().to_string(), message, exit: 1 }
     }
 }
 
@@ -226,19 +242,20 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(f) => {
             if json {
                 println!("{}", json!({"error": f.code, "message": f.message}));
             } else {
                 eprintln!("keyway: {}", f.message);
             }
-            ExitCode::FAILURE
+            ExitCode::from(f.exit)
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs the command; `Ok` carries the exit status.
+async fn run(cli: Cli) -> Result<u8, Failure> {
     let mut cfg = Config::load()?;
     let profile_name =
         cli.profile.clone().or_else(|| cfg.default_profile.clone()).unwrap_or_else(|| DEFAULT_PROFILE.to_string());
@@ -255,7 +272,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             cfg.upsert(profile.clone(), true);
             cfg.save()?;
             credentials::print_me(&profile, &me, cli.json);
-            Ok(())
+            Ok(0)
         }
         Command::Login { server, issuer, client_id, no_browser, timeout, .. } => {
             let profile = login_profile(&cfg, &profile_name, server, issuer, client_id)?;
@@ -281,7 +298,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             cfg.upsert(profile.clone(), true);
             cfg.save()?;
             print_session(&profile, &info, cli.json, "Signed in as");
-            Ok(())
+            Ok(0)
         }
         Command::Whoami => {
             let profile = existing_profile(&cfg, &profile_name)?;
@@ -289,11 +306,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if client.source()? != Source::SignIn {
                 let me = client.me().await?;
                 credentials::print_me(&profile, &me, cli.json);
-                return Ok(());
+                return Ok(0);
             }
             let info = client.whoami().await?;
             print_session(&profile, &info, cli.json, "Signed in as");
-            Ok(())
+            Ok(0)
         }
         Command::Logout => {
             let profile = existing_profile(&cfg, &profile_name)?;
@@ -313,13 +330,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 println!("Removed the session from the keychain, but the server could not be told to revoke it.");
             }
-            Ok(())
+            Ok(0)
         }
-        Command::Token { command } => credentials::token(&mut cfg, &profile_name, command, cli.json).await,
-        Command::Credentials { command } => credentials::credentials(&cfg, &profile_name, command, cli.json).await,
-        Command::Agent { command } => credentials::agent(&cfg, &profile_name, command, cli.json).await,
+        Command::Review { command } => {
+            let on_error = if command.waits() { review::EXIT_ERROR } else { 1 };
+            let open =
+                || -> Result<Client, Error> { Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?) };
+            let client = open().map_err(|e| Failure::from(e).exit(on_error))?;
+            review::run(&client, command, cli.json).await
+        }
+        Command::Token { command } => credentials::token(&mut cfg, &profile_name, command, cli.json).await.map(|()| 0),
+        Command::Credentials { command } => {
+            credentials::credentials(&cfg, &profile_name, command, cli.json).await.map(|()| 0)
+        }
+        Command::Agent { command } => credentials::agent(&cfg, &profile_name, command, cli.json).await.map(|()| 0),
         Command::ServiceAccount { command } => {
-            credentials::service_account(&mut cfg, &profile_name, command, cli.json).await
+            credentials::service_account(&mut cfg, &profile_name, command, cli.json).await.map(|()| 0)
         }
     }
 }

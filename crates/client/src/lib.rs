@@ -10,6 +10,7 @@ pub mod login;
 pub mod loopback;
 pub mod oidc;
 pub mod pkce;
+pub mod reviews;
 pub mod secret;
 pub mod vault;
 

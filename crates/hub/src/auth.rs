@@ -34,12 +34,7 @@ pub(crate) struct Principal {
     pub(crate) roles: Vec<Role>,
     pub(crate) class: TokenClass,
     pub(crate) scopes: Vec<String>,
-    pub(crate) jti: String,
     pub(crate) exp: i64,
-    /// The browser sign-in (token family) the JWT belongs to, if any.
-    pub(crate) session: Option<String>,
-    /// Public id of the credential the JWT was exchanged from, if any.
-    pub(crate) credential: Option<String>,
 }
 
 impl Principal {
@@ -59,10 +54,7 @@ impl Principal {
             roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
             class: claims.token_class,
             scopes,
-            jti: claims.jti,
             exp: claims.exp,
-            session: claims.sid,
-            credential: claims.cred,
         }
     }
 
@@ -104,15 +96,6 @@ impl Principal {
             Ok(())
         } else {
             Err(Error::forbidden(codes::ROLE_REQUIRED, format!("This needs the '{role}' role")))
-        }
-    }
-
-    /// The user id actions of this principal are owned by: the user itself, or an agent's owner.
-    pub(crate) fn owning_user(&self) -> Option<&str> {
-        match self.kind {
-            PrincipalKind::User => Some(&self.id),
-            PrincipalKind::Agent => self.owner.as_deref(),
-            PrincipalKind::ServiceAccount => None,
         }
     }
 

@@ -245,6 +245,7 @@ impl<S: Store> Hub<S> {
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
             credentials: Default::default(),
+            reviews: Default::default(),
         }));
         let app = oauth::router(state.clone());
 
@@ -261,10 +262,11 @@ impl<S: Store> Hub<S> {
         });
         let (flush_stop, flush_stop_rx) = watch::channel(false);
         let flusher = tokio::spawn(credentials::flush_loop(state.clone(), flush_stop_rx));
+        let sweeper = tokio::spawn(api::reviews::sweep_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, flusher, flush_stop })
+        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, flush_stop })
     }
 }
 
@@ -297,6 +299,7 @@ pub struct RunningHub {
     /// Writes credential last-used times behind; flushes once more when stopped.
     flusher: JoinHandle<()>,
     flush_stop: watch::Sender<bool>,
+    sweeper: JoinHandle<()>,
 }
 
 impl fmt::Debug for RunningHub {
@@ -308,13 +311,14 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, flusher, flush_stop, addr, .. } = self;
+        let RunningHub { stop, mut server, purger, sweeper, flusher, flush_stop, addr, .. } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
             server.abort();
         }
         let _ = purger.await;
+        let _ = sweeper.await;
         // After the server: uses recorded by the last requests are written too.
         let _ = flush_stop.send(true);
         let _ = flusher.await;

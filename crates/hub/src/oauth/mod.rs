@@ -50,6 +50,8 @@ pub(crate) struct Shared<S> {
     pub(crate) secure_cookies: bool,
     /// Credential cache and last-used buffer.
     pub(crate) credentials: crate::credentials::Credentials,
+    /// Live review events (SSE streams, waiters).
+    pub(crate) reviews: crate::api::reviews::Live,
 }
 
 impl<S> Shared<S> {

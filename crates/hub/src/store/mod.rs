@@ -11,6 +11,7 @@ use std::future::Future;
 use keyway_api::Role;
 use keyway_api::auth::Audience;
 use keyway_api::credentials::{CredentialKind, CredentialSettings};
+use keyway_api::reviews::{Actor, ReviewRequest, ReviewSettings, ReviewStatus, Verdict};
 
 use crate::error::Error;
 pub use crate::secret::TokenHash;
@@ -231,6 +232,71 @@ pub enum Written {
     Missing,
 }
 
+/// A stored review request: the wire form plus what only the hub needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewRecord {
+    /// Submission order (the list cursor).
+    pub seq: i64,
+    /// For an agent submitter, the user who owns the agent.
+    pub submitter_owner: Option<String>,
+    pub request: ReviewRequest,
+}
+
+/// Filter of [`Store::reviews`]: newest first.
+#[derive(Clone, Debug, Default)]
+pub struct ReviewFilter {
+    /// Only requests submitted before this `seq` (cursor pagination).
+    pub before: Option<i64>,
+    pub status: Option<ReviewStatus>,
+    pub kind: Option<String>,
+    /// Submitter id or name.
+    pub submitter: Option<String>,
+    /// Only requests submitted by this principal id, or by agents this user owns.
+    pub owned_by: Option<String>,
+    pub limit: u32,
+}
+
+/// A vote on a review request.
+#[derive(Clone, Debug)]
+pub struct Vote {
+    pub request_id: String,
+    pub voter: Actor,
+    /// For an agent voter, its owning user (never true today: agents cannot decide).
+    pub voter_owner: Option<String>,
+    /// `Approve` or `Reject`.
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    pub now: i64,
+}
+
+/// Outcome of [`Store::decide_review`].
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per decision")]
+pub enum VoteOutcome {
+    Unknown,
+    /// The voter submitted the request (or owns the agent that did).
+    OwnRequest,
+    /// The request was already final (it may have expired just now: `expired_now`).
+    Final {
+        record: ReviewRecord,
+        expired_now: bool,
+    },
+    /// The voter has already voted on this pending request.
+    AlreadyVoted(ReviewRecord),
+    /// The vote is recorded; `record.request.status` says whether it decided the request.
+    Recorded(ReviewRecord),
+}
+
+/// Outcome of [`Store::cancel_review`].
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per cancel")]
+pub enum CancelOutcome {
+    Unknown,
+    NotSubmitter(ReviewRecord),
+    Final { record: ReviewRecord, expired_now: bool },
+    Cancelled(ReviewRecord),
+}
+
 /// Storage backend of the hub.
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
@@ -370,6 +436,29 @@ pub trait Store: Send + Sync + 'static {
 
     fn credential_settings(&self) -> impl Future<Output = Result<CredentialSettings, Error>> + Send;
     fn set_credential_settings(&self, s: &CredentialSettings) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Stores a new pending review request (its `seq` is assigned and returned in the record).
+    fn insert_review(&self, record: &ReviewRecord) -> impl Future<Output = Result<ReviewRecord, Error>> + Send;
+    /// One request with its payload and decisions.
+    fn review(&self, id: &str) -> impl Future<Output = Result<Option<ReviewRecord>, Error>> + Send;
+    /// Requests matching `filter`, newest first, with decisions but without payloads.
+    fn reviews(&self, filter: &ReviewFilter) -> impl Future<Output = Result<Vec<ReviewRecord>, Error>> + Send;
+    /// Records a vote atomically: concurrent votes serialize, so exactly one decides a request.
+    /// A pending request past its TTL is expired first (and the vote refused as `Final`).
+    fn decide_review(&self, vote: &Vote) -> impl Future<Output = Result<VoteOutcome, Error>> + Send;
+    /// Cancels a pending request on behalf of its submitter (`actor`).
+    fn cancel_review(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: i64,
+    ) -> impl Future<Output = Result<CancelOutcome, Error>> + Send;
+    /// Expires every pending request whose TTL has passed at `now` (at most `limit`), recording
+    /// an `expire` decision for each; returns them.
+    fn expire_reviews(&self, now: i64, limit: u32) -> impl Future<Output = Result<Vec<ReviewRecord>, Error>> + Send;
+    /// True if some pending request is due to expire at `now` (cheap: a partial index).
+    fn reviews_due(&self, now: i64) -> impl Future<Output = Result<bool, Error>> + Send;
+    fn review_settings(&self) -> impl Future<Output = Result<Option<ReviewSettings>, Error>> + Send;
+    fn put_review_settings(&self, settings: &ReviewSettings) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Deletes expired rows; returns how many.
     fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, Error>> + Send;

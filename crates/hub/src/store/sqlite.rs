@@ -1,5 +1,7 @@
 //! SQLite backend (WAL mode, foreign keys on).
 
+mod reviews;
+
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -14,12 +16,13 @@ use keyway_api::auth::Audience;
 use keyway_api::credentials::{CredentialKind, CredentialSettings};
 
 use super::{
-    AgentRecord, AuditEvent, AuditQuery, CodeRecord, CredentialFilter, CredentialRecord, CredentialUse, Family,
-    LoginSession, NewFamily, PendingAuthorization, Redemption, Rotation, ServiceAccountRecord, Store, UserRecord,
-    Written,
+    AgentRecord, AuditEvent, AuditQuery, CancelOutcome, CodeRecord, CredentialFilter, CredentialRecord, CredentialUse,
+    Family, LoginSession, NewFamily, PendingAuthorization, Redemption, ReviewFilter, ReviewRecord, Rotation,
+    ServiceAccountRecord, Store, UserRecord, Vote, VoteOutcome, Written,
 };
 use crate::error::Error;
 use crate::secret::TokenHash;
+use keyway_api::reviews::{Actor, ReviewSettings};
 
 /// Store backed by a SQLite database file.
 #[derive(Clone, Debug)]
@@ -879,6 +882,42 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn insert_review(&self, record: &ReviewRecord) -> Result<ReviewRecord, Error> {
+        self.insert_review_impl(record).await
+    }
+
+    async fn review(&self, id: &str) -> Result<Option<ReviewRecord>, Error> {
+        self.review_impl(id).await
+    }
+
+    async fn reviews(&self, filter: &ReviewFilter) -> Result<Vec<ReviewRecord>, Error> {
+        self.reviews_impl(filter).await
+    }
+
+    async fn decide_review(&self, vote: &Vote) -> Result<VoteOutcome, Error> {
+        self.decide_review_impl(vote).await
+    }
+
+    async fn cancel_review(&self, id: &str, actor: &Actor, now: i64) -> Result<CancelOutcome, Error> {
+        self.cancel_review_impl(id, actor, now).await
+    }
+
+    async fn expire_reviews(&self, now: i64, limit: u32) -> Result<Vec<ReviewRecord>, Error> {
+        self.expire_reviews_impl(now, limit).await
+    }
+
+    async fn reviews_due(&self, now: i64) -> Result<bool, Error> {
+        self.reviews_due_impl(now).await
+    }
+
+    async fn review_settings(&self) -> Result<Option<ReviewSettings>, Error> {
+        self.review_settings_impl().await
+    }
+
+    async fn put_review_settings(&self, settings: &ReviewSettings) -> Result<(), Error> {
+        self.put_review_settings_impl(settings).await
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, Error> {

@@ -280,6 +280,17 @@ pub async fn sign_in(hub: &TestHub, redirect_uri: &str) -> (Flow, keyway_api::To
     (flow, resp.json().await.unwrap())
 }
 
+/// A browser sign-in as `user` (password [`PASSWORD`]): its access token.
+pub async fn access_token_of(hub: &TestHub, user: &str) -> String {
+    let browser = browser();
+    let flow = Flow::new(&v4(43999));
+    let code = get_code_as(&browser, hub, &flow, user, PASSWORD).await;
+    let resp = exchange(hub, &flow, &code).await;
+    assert_eq!(resp.status(), StatusCode::OK, "sign-in of {user}");
+    let tokens: keyway_api::TokenResponse = resp.json().await.unwrap();
+    tokens.access_token
+}
+
 /// Asserts an OAuth JSON error and returns its body.
 pub async fn expect_error(resp: reqwest::Response, status: StatusCode, code: &str) -> keyway_api::ErrorBody {
     assert_eq!(resp.status(), status);

@@ -8,4 +8,5 @@ mod authorize;
 mod credentials;
 mod discovery;
 mod login;
+mod reviews;
 mod token;
