@@ -24,13 +24,13 @@ pub(crate) const MAX_PAGE: u32 = 200;
 /// The `/api` routes.
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
     Router::new()
-        .route("/api/me", get(me::<S>))
+        .route("/api/me", get(me))
         .route("/api/audit", get(audit::<S>))
         .merge(credentials::router::<S>())
         .merge(reviews::router::<S>())
 }
 
-async fn me<S: Store>(principal: Principal) -> Json<Me> {
+async fn me(principal: Principal) -> Json<Me> {
     Json(Me {
         kind: principal.kind,
         id: principal.id,
