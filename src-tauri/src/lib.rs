@@ -16,6 +16,7 @@
 
 mod commands;
 mod error;
+pub mod first_paint;
 mod incoming;
 pub mod links;
 mod local_hub;
@@ -37,6 +38,7 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
+        .on_page_load(first_paint::on_page_load)
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             app.manage(AppState::new(data_dir));

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod bench;
+
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
 const APT_PACKAGES: &[&str] = &[
     "build-essential",
@@ -69,6 +71,11 @@ fn main() -> Result<()> {
             test(&["--test".into(), "desktop".into()], Some(&dir))
         }
         "headless" => headless(rest),
+        "bench" if rest.first().map(String::as_str) == Some("desktop") => {
+            setup()?;
+            bench::desktop()
+        }
+        "bench-desktop-inner" => bench::desktop_inner(rest),
         "bundle" => {
             setup()?;
             let debug = rest.iter().any(|a| a == "--debug");
@@ -76,7 +83,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bench desktop  .deb and installed size, first paint and idle memory (PSS) of the installed app beside a bare Tauri window\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build"
             );
             Ok(())
         }
