@@ -67,7 +67,7 @@ fn shipped_files(deb: &Path) -> Result<Vec<PathBuf>> {
         .lines()
         .filter(|l| !l.starts_with('d'))
         .filter_map(|l| l.split_whitespace().last())
-        .map(|p| PathBuf::from(p.trim_start_matches('.')))
+        .map(|p| Path::new("/").join(p.trim_start_matches("./")))
         .collect())
 }
 
