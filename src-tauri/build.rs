@@ -30,6 +30,8 @@ fn main() {
         "login_cancel",
         "logout",
         "forget_profile",
+        "take_route",
+        "take_notice",
     ];
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

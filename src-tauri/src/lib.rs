@@ -8,28 +8,55 @@
 //! - `opener`: opens the sign-in page (honours `BROWSER`).
 //! - `clipboard`: copies secrets so that clipboard history skips them, and clears them later.
 //! - `live`: forwards the hub's live review events to the window, and notifies.
+//! - `links`: what an incoming URL is (sign-in answer, page link, not understood); pure.
+//! - `incoming`: acting on it (deliver, navigate, notice) and the UI's start-up mailbox.
+//!
+//! One instance per desktop session: a second launch (e.g. the OS opening a `keyway://` link or
+//! the browser's deep-link sign-in answer) hands its URL to the running app over D-Bus and exits
+//! (tauri-plugin-single-instance with tauri-plugin-deep-link). The window's size and position
+//! are remembered (tauri-plugin-window-state).
 
 mod clipboard;
 mod commands;
 mod error;
+pub mod first_paint;
+mod incoming;
+pub mod links;
 mod live;
 mod local_hub;
 mod opener;
 mod state;
 
 use tauri::Manager;
+use tauri_plugin_deep_link::DeepLinkExt;
 
 use crate::state::AppState;
 
 pub fn run() {
     init_tracing();
     let result = tauri::Builder::default()
+        // First: a second launch must hand over its URL and exit before anything else starts.
+        // With the `deep-link` feature it passes the URL to the deep-link plugin, whose event
+        // `incoming::handle` receives; this callback only raises the window.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| incoming::focus_main(app)))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
+        .on_page_load(first_paint::on_page_load)
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             app.manage(AppState::new(data_dir));
             app.manage(clipboard::Clipboard::default());
             app.manage(live::Live::default());
+            app.manage(incoming::Mailbox::default());
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                incoming::handle(&handle, event.urls().into_iter().map(String::from));
+            });
+            // The URL this launch was started with, if any (read by the plugin from argv).
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                incoming::handle(app.handle(), urls.into_iter().map(String::from));
+            }
             // Start the embedded hub now rather than on the first command; commands wait for it.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -44,6 +71,8 @@ pub fn run() {
             commands::session::login_start,
             commands::session::login_cancel,
             commands::session::logout,
+            commands::session::take_route,
+            commands::session::take_notice,
             commands::setup::local_hub_info,
             commands::setup::setup_local_hub,
             commands::setup::connect_server,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use keyway_api::desktop::{AppStatus, ErrorKind, LocalHubSetup, ProfileView, SessionView};
-use keyway_client::config::{Config, DEFAULT_PROFILE, Profile, parse_server_url};
-use keyway_client::login::{LoginOptions, Opener};
+use keyway_client::config::{Config, DEFAULT_PROFILE, Profile, RedirectStyle, parse_server_url};
+use keyway_client::login::{CallbackInbox, CallbackRefused, LoginOptions, Opener, Redirect, external_callbacks};
 use keyway_client::vault::Vault;
 use keyway_client::{Client, SessionInfo};
 use tokio::sync::Mutex;
@@ -34,6 +34,8 @@ pub struct AppState {
 struct PendingLogin {
     id: u64,
     cancel: CancellationToken,
+    /// Set when the browser comes back through the deep link rather than the loopback listener.
+    inbox: Option<CallbackInbox>,
 }
 
 #[derive(Default)]
@@ -87,11 +89,15 @@ impl AppState {
         inner.status().await
     }
 
-    /// Checks that `url` answers as a Keyway hub, then makes it the current profile.
+    /// Checks that `url` answers as a Keyway hub, then makes it the current profile (keeping
+    /// the redirect style the profile had).
     pub async fn connect_server(&self, url: &str) -> CommandResult<AppStatus> {
         let server = parse_server_url(url)?;
-        let profile = Profile::new(DEFAULT_PROFILE, server);
+        let mut profile = Profile::new(DEFAULT_PROFILE, server);
         let mut inner = self.inner.lock().await;
+        if let Some(earlier) = inner.config()?.get(DEFAULT_PROFILE) {
+            profile.redirect = earlier.redirect;
+        }
         let client = Client::new(profile.clone(), inner.vault()?)?;
         client.check_server().await?;
         inner.make_current(profile)?;
@@ -99,8 +105,9 @@ impl AppState {
         inner.status().await
     }
 
-    /// Signs in through the browser. Resolves when signed in, cancelled or timed out.
-    pub async fn login(&self, opener: Opener) -> CommandResult<AppStatus> {
+    /// Signs in through the browser. Resolves when signed in, cancelled or timed out; says
+    /// which way the browser came back.
+    pub async fn login(&self, opener: Opener) -> CommandResult<(AppStatus, RedirectStyle)> {
         let client = {
             let mut inner = self.inner.lock().await;
             inner.prepare(&self.data_dir).await?;
@@ -108,10 +115,19 @@ impl AppState {
         };
         let id = self.login_ids.fetch_add(1, Ordering::Relaxed);
         let cancel = CancellationToken::new();
-        if let Some(earlier) = self.pending_login().replace(PendingLogin { id, cancel: cancel.clone() }) {
+        let style = client.profile().redirect;
+        let (inbox, redirect) = match style {
+            RedirectStyle::Loopback => (None, Redirect::Loopback),
+            RedirectStyle::DeepLink => {
+                let (inbox, callbacks) = external_callbacks(keyway_api::DEEP_LINK_REDIRECT);
+                (Some(inbox), Redirect::External(callbacks))
+            }
+        };
+        let pending = PendingLogin { id, cancel: cancel.clone(), inbox };
+        if let Some(earlier) = self.pending_login().replace(pending) {
             earlier.cancel.cancel();
         }
-        let options = LoginOptions { cancel, ..LoginOptions::default() };
+        let options = LoginOptions { cancel, redirect, ..LoginOptions::default() };
         let result = client.login(opener, options).await;
         {
             let mut pending = self.pending_login();
@@ -125,7 +141,22 @@ impl AppState {
             return Err(internal("The server was changed while signing in; sign in again."));
         }
         tracing::info!(sub = %session.user.sub, "signed in");
-        inner.status().await
+        Ok((inner.status().await?, style))
+    }
+
+    /// Hands a sign-in answer that came through the deep link to the sign-in waiting for it.
+    /// Refused, changing nothing, when no deep-link sign-in is waiting or the answer is not its
+    /// own (unknown or already-used state).
+    pub async fn deliver_callback(&self, url: &str) -> Result<(), CallbackRefused> {
+        let inbox = self.pending_login().as_ref().and_then(|p| p.inbox.clone());
+        match inbox {
+            Some(inbox) => inbox.deliver(url).await,
+            None => Err(CallbackRefused(
+                "A sign-in answer arrived, but no sign-in through the deep link is waiting for it, so it was ignored. \
+                 Nothing was changed."
+                    .to_owned(),
+            )),
+        }
     }
 
     /// The client of the current profile when it is signed in; a clear error otherwise.

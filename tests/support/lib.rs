@@ -11,6 +11,8 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use keyway_api::Role;
 use keyway_hub::{Hub, RunningHub, Settings};
 
+pub mod webdriver;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()

@@ -6,7 +6,9 @@
 # Called with the authorize URL (as `$BROWSER <url>`): GETs it with a cookie jar, reads the hidden
 # `csrf` and `request` fields of the hub's sign-in form, POSTs them with the username and password
 # to the form's action (`/login`), follows the hub's redirects and finally GETs the loopback
-# callback the client is listening on. Logs to stderr; exits non-zero on any failure.
+# callback the client is listening on, or, when the client's redirect is not http (the desktop
+# app's private-use scheme, `app.keyway.desktop:/oauth/callback?…`), hands that URL to the desktop
+# with `xdg-open`, as a browser does. Logs to stderr; exits non-zero on any failure.
 set -euo pipefail
 
 log() { printf 'scripted-browser: %s\n' "$*" >&2; }
@@ -55,8 +57,10 @@ esac
 
 # 2. Sign in. Success is a redirect; a 200/4xx page is a refusal (its message is logged).
 log "POST $post_url as $user"
-read -r status location < <(curl_ --output "$work/answer.html" \
-  --write-out '%{http_code} %{redirect_url}\n' \
+# curl's %{redirect_url} rewrites a private-use scheme URI (`app.keyway.desktop:/x` becomes
+# `app.keyway.desktop://x`), so the Location header is kept as sent too.
+read -r status location raw < <(curl_ --output "$work/answer.html" \
+  --write-out '%{http_code} %{redirect_url} %header{location}\n' \
   --data-urlencode "username=$user" --data-urlencode "password=$password" \
   --data-urlencode "csrf=$csrf" --data-urlencode "request=$request" \
   "$post_url") || fail "could not POST the sign-in form"
@@ -69,12 +73,23 @@ fi
 for _ in 1 2 3 4 5; do
   [[ $(origin_of "$location") == "$hub" ]] || break
   log "GET ${location%%\?*} (hub redirect)"
-  read -r status location < <(curl_ --output "$work/answer.html" \
-    --write-out '%{http_code} %{redirect_url}\n' "$location") || fail "could not follow $location"
+  read -r status location raw < <(curl_ --output "$work/answer.html" \
+    --write-out '%{http_code} %{redirect_url} %header{location}\n' "$location") || fail "could not follow $location"
   [[ -n ${location:-} ]] || fail "the hub stopped redirecting (HTTP $status): $(head -c 400 "$work/answer.html")"
 done
 
-# 4. The loopback callback: the client finishes the sign-in.
+# 4a. A private-use scheme: the desktop starts the registered app with the URL (BROWSER unset so
+# that xdg-open never falls back to this script).
+raw=${raw%$'\r'}
+if [[ ! $location =~ ^https?:// ]]; then
+  command -v xdg-open >/dev/null || fail "xdg-open is not installed (apt install xdg-utils)"
+  log "xdg-open ${raw%%\?*}?… (deep link)"
+  timeout 60 env -u BROWSER xdg-open "$raw" || fail "xdg-open could not hand over ${raw%%\?*}"
+  log "done: handed the answer to the desktop"
+  exit 0
+fi
+
+# 4b. The loopback callback: the client finishes the sign-in.
 log "GET ${location%%\?*}?… (callback)"
 status=$(curl_ --output "$work/callback.html" --write-out '%{http_code}' "$location") ||
   fail "could not reach the callback $location"

@@ -1,4 +1,4 @@
-//! Keyway's own automation: `cargo xtask setup | run | test | screenshots`.
+//! Keyway's own automation: `cargo xtask setup | run | test | screenshots | bundle | bench desktop`.
 //!
 //! `setup` installs what a fresh Debian 12 machine lacks (apt packages, the wasm32 target and the
 //! pinned tools); `run` and `test` call it first, so the README's two commands work on a new machine.
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 mod bench;
+mod bench_desktop;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
 const APT_PACKAGES: &[&str] = &[
@@ -28,6 +29,8 @@ const APT_PACKAGES: &[&str] = &[
     "xvfb",
     "webkit2gtk-driver",
     "xdg-utils",
+    // Its dpkg trigger indexes the .deb's URL schemes (mimeinfo.cache) for xdg-mime/xdg-open.
+    "desktop-file-utils",
     "dbus",
     "dbus-x11",
     "gnome-keyring",
@@ -38,6 +41,8 @@ const TRUNK_VERSION: &str = "0.21.14";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 const NEXTEST_VERSION: &str = "0.9.143";
 const BINARYEN_VERSION: &str = "132";
+/// The Tauri CLI (bundler), prebuilt in the npm package `@tauri-apps/cli`.
+const TAURI_CLI_VERSION: &str = "2.12.5";
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -67,10 +72,20 @@ fn main() -> Result<()> {
             test(&["--test".into(), "desktop".into()], Some(&dir))
         }
         "headless" => headless(rest),
+        "bench" if rest.first().map(String::as_str) == Some("desktop") => {
+            setup()?;
+            bench_desktop::desktop()
+        }
+        "bench-desktop-inner" => bench_desktop::desktop_inner(rest),
         "bench" => bench::bench(rest),
+        "bundle" => {
+            setup()?;
+            let debug = rest.iter().any(|a| a == "--debug");
+            bundle(debug).map(|_| ())
+        }
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bench NAME   a release hub on 127.0.0.1 and a bounded load run against it (NAME: exchange)"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
             );
             Ok(())
         }
@@ -115,6 +130,11 @@ fn home() -> PathBuf {
 /// Where npm puts the pinned binaryen (its wasm-opt is what trunk runs).
 fn binaryen_bin() -> PathBuf {
     home().join(".cache/keyway-binaryen/node_modules/.bin")
+}
+
+/// Where npm puts the pinned Tauri CLI.
+fn tauri_cli() -> PathBuf {
+    home().join(".cache/keyway-tauri-cli/node_modules/.bin/tauri")
 }
 
 /// PATH with binaryen and the cargo bin dir first (each once, however often xtask nests).
@@ -193,7 +213,52 @@ fn setup() -> Result<()> {
             .arg(&prefix)
             .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
     }
+    // The Tauri CLI for `bundle` ("tauri-cli 2.12.5").
+    let have_cli = output(Command::new(tauri_cli()).arg("--version")).unwrap_or_default();
+    if have_cli.split_whitespace().nth(1) != Some(TAURI_CLI_VERSION) {
+        let prefix = home().join(".cache/keyway-tauri-cli");
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("@tauri-apps/cli@{TAURI_CLI_VERSION}")))?;
+    }
     Ok(())
+}
+
+/// Packages the desktop app as a .deb with Tauri's bundler and returns its path,
+/// `target/bundle[/debug]/keyway_<version>_<arch>.deb` (Debian's naming).
+///
+/// Release: `tauri build` (the UI through trunk, the app with `--release`, then the .deb).
+/// `--debug` (what `cargo xtask test` uses): `tauri bundle --debug` packages the debug binary the
+/// workspace build has just made, so the installed-package test costs no second build.
+fn bundle(debug: bool) -> Result<PathBuf> {
+    let t0 = Instant::now();
+    let mut c = Command::new(tauri_cli());
+    if debug {
+        c.args(["bundle", "--debug", "--bundles", "deb", "--ci"]);
+    } else {
+        c.args(["build", "--bundles", "deb", "--ci"]);
+    }
+    run(c.current_dir(root()).env("PATH", tool_path()))?;
+    let profile = if debug { "debug" } else { "release" };
+    let made = root().join("target").join(profile).join("bundle/deb");
+    let deb = std::fs::read_dir(&made)
+        .with_context(|| format!("reading {}", made.display()))?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "deb"))
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
+        .with_context(|| format!("the bundler left no .deb in {}", made.display()))?;
+    // Keyway_0.1.0_amd64.deb → keyway_0.1.0_amd64.deb
+    let name = deb.file_name().and_then(|n| n.to_str()).context("odd .deb name")?.to_lowercase();
+    let dir = if debug { root().join("target/bundle/debug") } else { root().join("target/bundle") };
+    std::fs::create_dir_all(&dir)?;
+    let out = dir.join(name);
+    std::fs::copy(&deb, &out)?;
+    let size = std::fs::metadata(&out)?.len();
+    eprintln!("xtask: {} ({:.1} MB) bundled in {:.0?}", out.display(), size as f64 / 1e6, t0.elapsed());
+    Ok(out)
 }
 
 /// The version cargo recorded for an installed binary (`$CARGO_HOME/.crates.toml`), if the
@@ -240,9 +305,11 @@ fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     build_ui()?;
     run(cargo().args(["build", "--workspace", "--bins", "--exclude", "xtask"]).env("PATH", tool_path()))?;
     eprintln!("xtask: built in {:.0?}", t0.elapsed());
+    // The installed-package test installs this .deb (the debug build just made, packaged).
+    let deb = bundle(true)?;
     let me = env::current_exe()?;
     let mut c = Command::new("dbus-run-session");
-    c.arg("--").arg(me).arg("headless").args(nextest_args).env("PATH", tool_path());
+    c.arg("--").arg(me).arg("headless").args(nextest_args).env("PATH", tool_path()).env("KEYWAY_DEB", &deb);
     if let Some(dir) = screenshots {
         c.env("KEYWAY_SCREENSHOTS_DIR", dir);
     }

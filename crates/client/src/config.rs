@@ -34,6 +34,29 @@ pub struct Profile {
     /// The service account this profile signs in as (its token is in the keychain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
+    /// Where the desktop app has the browser bring a sign-in back (`redirect = "deep-link"`).
+    /// The CLI always uses the loopback listener.
+    #[serde(default, skip_serializing_if = "RedirectStyle::is_loopback")]
+    pub redirect: RedirectStyle,
+}
+
+/// How the browser hands a sign-in back to the desktop app.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectStyle {
+    /// A listener on `http://127.0.0.1:<any free port>/callback` (RFC 8252 §7.3).
+    #[default]
+    Loopback,
+    /// The private-use URI scheme `app.keyway.desktop:/oauth/callback` (RFC 8252 §7.1): the
+    /// browser hands the URL to the operating system, which starts the installed app with it; a
+    /// running app receives it from that second launch.
+    DeepLink,
+}
+
+impl RedirectStyle {
+    pub fn is_loopback(&self) -> bool {
+        *self == RedirectStyle::Loopback
+    }
 }
 
 fn default_client_id() -> String {
@@ -50,6 +73,7 @@ impl Profile {
             local: false,
             agent: None,
             service_account: None,
+            redirect: RedirectStyle::Loopback,
         }
     }
 
@@ -193,6 +217,27 @@ mod tests {
         assert_eq!(back, cfg);
         assert_eq!(back.current().unwrap().name, "local");
         assert_eq!(back.get("work").unwrap().client_id, keyway_api::DESKTOP_CLIENT_ID);
+        assert_eq!(back.get("work").unwrap().redirect, RedirectStyle::Loopback);
+    }
+
+    #[test]
+    fn redirect_style_is_read_and_defaults_to_loopback() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[profiles.a]\nserver = \"http://127.0.0.1:1\"\nredirect = \"deep-link\"\n\n[profiles.b]\nserver = \"http://127.0.0.1:2\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load_from(&path).unwrap();
+        assert_eq!(cfg.get("a").unwrap().redirect, RedirectStyle::DeepLink);
+        assert_eq!(cfg.get("b").unwrap().redirect, RedirectStyle::Loopback);
+        cfg.save_to(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("redirect = \"deep-link\"").count(), 1, "{text}");
+        std::fs::write(&path, "[profiles.c]\nserver = \"http://127.0.0.1:3\"\nredirect = \"carrier-pigeon\"\n")
+            .unwrap();
+        assert!(matches!(Config::load_from(&path), Err(Error::Config(_))));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use keyway_api::UserInfo;
 use tokio::sync::Mutex;
 
-pub use config::{Config, Profile};
+pub use config::{Config, Profile, RedirectStyle};
 pub use error::Error;
 pub use secret::SecretString;
 pub use vault::{SecretKind, Vault};
@@ -109,7 +109,8 @@ impl Client {
         // Fresh discovery and keys for every sign-in.
         *self.provider.lock().await = None;
         let provider = self.provider().await?;
-        let (listener, redirect_uri) = login::bind_loopback().await?;
+        let LoginOptions { timeout, cancel, redirect } = opts;
+        let (waiter, redirect_uri) = login::Waiter::new(redirect).await?;
         let pending = Pending::new(redirect_uri);
         let url = pending.authorize_url(&provider, &self.profile.client_id);
         opener(url.as_str()).map_err(|e| {
@@ -117,7 +118,7 @@ impl Client {
                 "Could not open a web browser ({e}). Set BROWSER, or use `keyway login --no-browser`."
             ))
         })?;
-        let code = login::await_code(listener, &pending, &provider, &opts).await?;
+        let code = login::await_code(waiter, &pending, &provider, timeout, &cancel).await?;
         let tokens = provider
             .exchange_code(&self.http, &self.profile.client_id, &code, &pending.redirect_uri, pending.verifier.secret())
             .await?;

@@ -139,6 +139,52 @@ async fn deep_link_redirect_works() {
     assert!(tokens.id_token.is_some());
 }
 
+/// The desktop client's private-use redirect (RFC 8252 §7.1) is matched exactly: any other
+/// scheme, path, authority form or query is refused with an error page, never a redirect (the
+/// OS would hand such a URL to whichever app claims the scheme).
+#[tokio::test]
+async fn unregistered_deep_link_redirects_are_refused() {
+    let hub = TestHub::start().await;
+    let bad = [
+        "keyway:/oauth/callback", // our link scheme is not a redirect
+        "keyway://oauth/callback",
+        "com.example.evil:/oauth/callback",       // someone else's private-use scheme
+        "desktop.keyway.app:/oauth/callback",     // the domain in the wrong order
+        "app.keyway.desktop:/oauth/callback/",    // path
+        "app.keyway.desktop:/oauth/callback?x=1", // query
+        "app.keyway.desktop:/OAUTH/callback",
+        "app.keyway.desktop://oauth/callback", // authority form
+        "APP.KEYWAY.DESKTOP:/oauth/callback",  // not the registered spelling
+        "app.keyway.desktop:oauth/callback",
+    ];
+    for redirect in bad {
+        let flow = Flow::new(redirect);
+        let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
+        expect_error_page(resp).await;
+    }
+}
+
+/// RFC 8252 §8.3: "localhost" may resolve to something other than the loopback interface and
+/// lets another program that binds it on another interface receive the code, so native clients
+/// use the IP literal. The hub therefore refuses every `localhost` spelling for the desktop
+/// client (rather than treating it as a loopback redirect with any port).
+#[tokio::test]
+async fn localhost_redirects_are_refused_for_the_desktop_client() {
+    let hub = TestHub::start().await;
+    for redirect in [
+        "http://localhost/callback",
+        "http://localhost:41030/callback",
+        "http://LOCALHOST:41030/callback",
+        "http://localhost.:41030/callback",
+        "https://localhost:41030/callback",
+        "http://sub.localhost:41030/callback",
+    ] {
+        let flow = Flow::new(redirect);
+        let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
+        expect_error_page(resp).await;
+    }
+}
+
 #[tokio::test]
 async fn login_page_has_the_security_headers_and_an_accessible_form() {
     let hub = TestHub::start().await;

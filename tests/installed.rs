@@ -1,0 +1,219 @@
+//! The installed package end to end: the .deb that `cargo xtask test` has just bundled
+//! (`KEYWAY_DEB`) is installed with apt, its desktop entry and URL schemes are checked through
+//! xdg-mime, the installed binary runs in the real webview under tauri-driver, signs in with the
+//! deep-link redirect (the scripted browser hands the hub's answer to the desktop with
+//! `xdg-open`, which starts a second Keyway that forwards it to the first), follows `keyway://`
+//! links opened with `xdg-open`, refuses a forged sign-in answer, and finally the package is
+//! purged and must leave nothing behind but the person's own files.
+//!
+//! Installing needs root or password-less sudo (as `cargo xtask setup` does for apt).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+use fantoccini::{Client, Locator};
+use keyway_api::Role;
+use keyway_api::desktop::{EVENT_NAVIGATE, EVENT_NOTICE};
+use keyway_e2e::webdriver::{Driver, WAIT, click, page_text, record_events, text_of, wait_for_event};
+use keyway_e2e::{Sandbox, TestHub, keychain_lookup, root};
+
+const PASSWORD: &str = "correct horse battery";
+const PACKAGE: &str = "keyway";
+const INSTALLED_BIN: &str = "/usr/bin/keyway-desktop";
+const DESKTOP_FILE: &str = "Keyway.desktop";
+
+/// The .deb to install: `KEYWAY_DEB`, else the one `cargo xtask bundle --debug` leaves.
+fn deb_path() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("KEYWAY_DEB") {
+        return Ok(PathBuf::from(p));
+    }
+    let dir = root().join("target/bundle/debug");
+    std::fs::read_dir(&dir)
+        .with_context(|| format!("no {}: run the tests with `cargo xtask test`, which bundles first", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .with_context(|| format!("no .deb in {}", dir.display()))
+}
+
+/// Runs a command as root (directly, or through password-less sudo).
+fn as_root(program: &str, args: &[&str]) -> Result<String> {
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut c = if root { Command::new(program) } else { Command::new("sudo") };
+    if !root {
+        c.args(["-n", program]);
+    }
+    let out =
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive").output().with_context(|| format!("running {program}"))?;
+    ensure!(
+        out.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn stdout(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The files (not directories) the package ships, as absolute paths.
+fn shipped_files(deb: &Path) -> Result<Vec<PathBuf>> {
+    let listing = stdout(Command::new("dpkg-deb").arg("--contents").arg(deb))?;
+    Ok(listing
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .filter_map(|l| l.split_whitespace().last())
+        .map(|p| Path::new("/").join(p.trim_start_matches("./")))
+        .collect())
+}
+
+/// Purges the package when the test ends, passed or failed.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = as_root("apt-get", &["purge", "-y", "-qq", PACKAGE]);
+    }
+}
+
+/// `xdg-open <url>` as the desktop would run it, in the sandbox (BROWSER unset, so xdg-open
+/// never falls back to a browser). With no desktop environment xdg-open waits for the handler,
+/// which for a second Keyway exits as soon as the running one took the URL.
+fn xdg_open(sb: &Sandbox, url: &str) -> Result<()> {
+    let status = sb
+        .command(Path::new("xdg-open"))
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .context("running xdg-open (apt install xdg-utils)")?;
+    ensure!(status.success(), "xdg-open {url} failed: {status}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links() -> Result<()> {
+    let deb = deb_path()?;
+    as_root("apt-get", &["install", "-y", "-qq", "--reinstall", deb.to_str().context("path")?])?;
+    let installed = Installed;
+    let files = shipped_files(&deb)?;
+
+    // What the package put on the system: the binary, its menu entry and icons.
+    for expected in [INSTALLED_BIN, &format!("/usr/share/applications/{DESKTOP_FILE}")] {
+        ensure!(files.iter().any(|f| f == Path::new(expected)), "the package does not ship {expected}: {files:?}");
+        ensure!(Path::new(expected).is_file(), "{expected} is not installed");
+    }
+    ensure!(
+        files.iter().any(|f| f.starts_with("/usr/share/icons/hicolor") && f.ends_with("apps/keyway-desktop.png")),
+        "no icon in the package: {files:?}"
+    );
+    let entry = std::fs::read_to_string(format!("/usr/share/applications/{DESKTOP_FILE}"))?;
+    ensure!(entry.lines().any(|l| l == "Icon=keyway-desktop"), "menu entry without the icon:\n{entry}");
+    let exec = entry.lines().find_map(|l| l.strip_prefix("Exec=")).context("no Exec line")?;
+    ensure!(exec.split_whitespace().any(|w| w == "%u"), "Exec does not pass the URL (%u): {exec}");
+    let mime = entry.lines().find_map(|l| l.strip_prefix("MimeType=")).context("no MimeType line")?;
+    let validate =
+        Command::new("desktop-file-validate").arg(format!("/usr/share/applications/{DESKTOP_FILE}")).output()?;
+    ensure!(validate.status.success(), "desktop-file-validate: {}", String::from_utf8_lossy(&validate.stdout));
+
+    let sb = Sandbox::new()?;
+    for scheme in ["keyway", "app.keyway.desktop"] {
+        ensure!(mime.split(';').any(|m| m == format!("x-scheme-handler/{scheme}")), "{scheme} not in MimeType={mime}");
+        let handler = stdout(sb.command(Path::new("xdg-mime")).args([
+            "query",
+            "default",
+            &format!("x-scheme-handler/{scheme}"),
+        ]))?;
+        ensure!(handler == DESKTOP_FILE, "xdg-mime names {handler:?} for {scheme}, not {DESKTOP_FILE}");
+    }
+
+    // A profile that signs in through the deep link.
+    let hub = TestHub::start(&[("ada", PASSWORD, &[Role::Developer, Role::Reviewer])]).await?;
+    let cfg = sb.dir.path().join("config/keyway");
+    std::fs::create_dir_all(&cfg)?;
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!(
+            "default_profile = \"default\"\n\n[profiles.default]\nserver = \"{}\"\nredirect = \"deep-link\"\n",
+            hub.url
+        ),
+    )?;
+    let browser = root().join("tests/support/scripted-browser.sh");
+    let env = [
+        ("BROWSER", browser.to_str().context("path")?),
+        ("KEYWAY_TEST_USER", "ada"),
+        ("KEYWAY_TEST_PASSWORD", PASSWORD),
+        ("KEYWAY_LOGIN_TIMEOUT_SECS", "60"),
+    ];
+    let driver = Driver::start(&sb, &env, "tauri-driver.log").await?;
+    let app = driver.open(Path::new(INSTALLED_BIN)).await?;
+    let result = drive(&app, &sb).await;
+    if result.is_err() {
+        eprintln!("page: {}", page_text(&app).await);
+        eprintln!("log: {}", std::fs::read_to_string(sb.dir.path().join("tauri-driver.log")).unwrap_or_default());
+    }
+    let _ = app.close().await;
+    drop(driver);
+    hub.stop().await;
+    result?;
+
+    // Uninstall: nothing the package shipped is left, the schemes are no longer handled, and
+    // the person's own files (profile, window state) stay.
+    drop(installed);
+    let left: Vec<_> = files.iter().filter(|f| f.exists()).collect();
+    ensure!(left.is_empty(), "left behind after purge: {left:?}");
+    let status = stdout(Command::new("dpkg-query").args(["-W", "-f=${Status}", PACKAGE]))?;
+    ensure!(!status.contains("installed") || status.contains("not-installed"), "still installed: {status}");
+    for scheme in ["keyway", "app.keyway.desktop"] {
+        let handler = stdout(sb.command(Path::new("xdg-mime")).args([
+            "query",
+            "default",
+            &format!("x-scheme-handler/{scheme}"),
+        ]))?;
+        ensure!(handler.is_empty(), "{scheme} still handled by {handler:?} after purge");
+    }
+    ensure!(cfg.join("config.toml").is_file(), "the person's profile went with the package");
+    Ok(())
+}
+
+async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
+    let account = "default/refresh_token";
+    record_events(app, &[EVENT_NAVIGATE, EVENT_NOTICE]).await?;
+
+    // Sign in: the hub's answer comes back through xdg-open and a second launch.
+    click(app, "#sign-in").await?;
+    let who = text_of(app, "#user-name").await.context("never reached the signed-in page")?;
+    ensure!(who.contains("ada"), "signed-in page shows {who:?}: {}", page_text(app).await);
+    wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "session").await.context("no move to the session page")?;
+    let token = keychain_lookup(account)?.context("no refresh token in the keychain after the deep-link sign-in")?;
+
+    // A link opened by the desktop reaches the running app.
+    xdg_open(sb, "keyway://approvals/rq-42")?;
+    wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p["id"] == "rq-42").await?;
+    if let Ok(page) = app.find(Locator::Css("#page-approvals")).await {
+        ensure!(page.attr("data-selected").await?.as_deref() == Some("rq-42"), "approvals page without the request");
+    }
+    xdg_open(sb, "keyway://credentials")?;
+    wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "credentials").await?;
+
+    // A forged sign-in answer (no sign-in is waiting, wrong state) is refused visibly and
+    // changes nothing.
+    xdg_open(sb, "app.keyway.desktop:/oauth/callback?code=forged-code&state=forged-state")?;
+    let notice = wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.contains("ignored"))).await?;
+    if let Ok(banner) = app.find(Locator::Css("#app-notice")).await {
+        let shown = banner.text().await?;
+        ensure!(notice.as_str().is_some_and(|n| shown.contains(n)), "the banner shows {shown:?}, not {notice}");
+    }
+    ensure!(keychain_lookup(account)? == Some(token), "a forged answer changed the stored session");
+    // Still signed in as ada after all of this.
+    app.wait().at_most(WAIT).for_element(Locator::Css("#user-name")).await?;
+
+    // A link to nowhere.
+    xdg_open(sb, "keyway://nowhere/7")?;
+    wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.starts_with("Link not understood"))).await?;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Driving a Keyway app binary in the real webview: tauri-driver (→ WebKitWebDriver) on free
+//! loopback ports, started with a sandbox's environment, and small helpers over fantoccini.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::{Sandbox, wait_for};
+
+/// How long to wait for an element.
+pub const WAIT: Duration = Duration::from_secs(40);
+
+/// A running tauri-driver; dropping it ends its whole process group (WebKitWebDriver, the app
+/// and whatever the app started).
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Ok(pgid) = i32::try_from(self.child.id()) {
+            // SAFETY: killpg only sends a signal; the group is the one tauri-driver leads.
+            unsafe { libc::killpg(pgid, libc::SIGTERM) };
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A program on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+impl Driver {
+    /// tauri-driver with the sandbox's environment plus `env`; its log goes to `<sandbox>/log`.
+    /// The ports are picked free and then handed over, so a driver that does not come up is
+    /// retried on fresh ports.
+    pub async fn start(sb: &Sandbox, env: &[(&str, &str)], log: &str) -> Result<Driver> {
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::try_start(sb, env, log).await {
+                Ok(d) => return Ok(d),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("three attempts"))
+    }
+
+    async fn try_start(sb: &Sandbox, env: &[(&str, &str)], log: &str) -> Result<Driver> {
+        let (port, native) = (free_port()?, free_port()?);
+        let tauri_driver = which("tauri-driver").context("tauri-driver is not installed: run `cargo xtask setup`")?;
+        let child = sb
+            .command(&tauri_driver)
+            .envs(env.iter().copied())
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            // No accessibility bus: GTK would start one that outlives the test.
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(sb.dir.path().join(log))?)
+            .process_group(0)
+            .spawn()?;
+        let driver = Driver { child, port };
+        let http = reqwest::Client::new();
+        wait_for("tauri-driver", Duration::from_secs(30), || {
+            let http = http.clone();
+            async move {
+                match http.get(format!("http://127.0.0.1:{port}/status")).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        r.json::<serde_json::Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
+                    }
+                    _ => false,
+                }
+            }
+        })
+        .await?;
+        Ok(driver)
+    }
+
+    /// Starts `application` (a new WebDriver session starts a new app process).
+    pub async fn open(&self, application: &Path) -> Result<Client> {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": application }));
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("starting the app through tauri-driver")
+    }
+}
+
+pub async fn text_of(app: &Client, css: &str) -> Result<String> {
+    let el =
+        app.wait().at_most(WAIT).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))?;
+    Ok(el.text().await?)
+}
+
+pub async fn click(app: &Client, css: &str) -> Result<()> {
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for {css}"))?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// The page's text, for assertion messages.
+pub async fn page_text(app: &Client) -> String {
+    match app.find(Locator::Css("body")).await {
+        Ok(b) => b.text().await.unwrap_or_default(),
+        Err(e) => format!("<no body: {e}>"),
+    }
+}
+
+/// Records, inside the page, every Tauri event named in `events` (the shell → UI channel), so a
+/// test can see what the shell told the UI whatever the UI does with it.
+pub async fn record_events(app: &Client, events: &[&str]) -> Result<()> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const names = arguments[0];
+        window.__recorded = window.__recorded || [];
+        Promise.all(names.map((name) => window.__TAURI__.event.listen(name, (e) => {
+            window.__recorded.push({ event: name, payload: e.payload });
+        }))).then(() => done(true), (err) => done(String(err)));
+    "#;
+    let answer = app.execute_async(script, vec![serde_json::json!(events)]).await?;
+    anyhow::ensure!(answer == serde_json::json!(true), "could not listen to {events:?}: {answer}");
+    Ok(())
+}
+
+/// Waits until a recorded event named `event` has a payload for which `matches` holds.
+pub async fn wait_for_event(
+    app: &Client,
+    event: &str,
+    matches: impl Fn(&serde_json::Value) -> bool,
+) -> Result<serde_json::Value> {
+    let t0 = std::time::Instant::now();
+    loop {
+        let recorded = app.execute("return window.__recorded || [];", vec![]).await?;
+        if let Some(hit) = recorded
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["event"] == event)
+            .map(|r| r["payload"].clone())
+            .find(|p| matches(p))
+        {
+            return Ok(hit);
+        }
+        if t0.elapsed() > WAIT {
+            anyhow::bail!("no {event} event as expected within {WAIT:?}; recorded: {recorded}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
