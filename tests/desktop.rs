@@ -7,20 +7,18 @@
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
 use keyway_api::Role;
-use keyway_e2e::driver::{
-    PASSWORD, WAIT, click, open_app, page_text, screenshot, start_driver, start_driver_with, text_of,
-};
+use keyway_e2e::webdriver::{Driver, PASSWORD, WAIT, click, page_text, screenshot, text_of};
 use keyway_e2e::{Sandbox, TestHub, keychain_lookup, keychain_search};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()> {
     let hub = TestHub::start(&[("ada", PASSWORD, &[Role::Developer, Role::Reviewer])]).await?;
     let sb = Sandbox::new()?;
-    let driver = start_driver(&sb, "ada").await?;
+    let driver = Driver::for_user(&sb, "ada", &[]).await?;
     let account = "default/refresh_token";
 
     // First launch: no profile, so the app offers a local hub or a server.
-    let app = open_app(&driver).await?;
+    let app = driver.open_app().await?;
     click(&app, "#choose-server").await?;
     screenshot(&app, "setup").await?;
     app.wait().at_most(WAIT).for_element(Locator::Css("#server-url")).await?.send_keys(&hub.url).await?;
@@ -46,7 +44,7 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
     app.close().await?;
 
     // Restart: the session comes back from the keychain without any click.
-    let app = open_app(&driver).await?;
+    let app = driver.open_app().await?;
     let who = text_of(&app, "#user-name").await.with_context(|| "the session was not restored on restart")?;
     ensure!(who.contains("ada"), "restored page shows {who:?}");
     let rotated = keychain_lookup(account)?.context("keychain entry vanished on restore")?;
@@ -74,7 +72,7 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
     ensure!(keychain_lookup(account)?.is_some(), "no keychain entry after the second sign-in");
     app.close().await?;
     hub.stop().await;
-    let app = open_app(&driver).await?;
+    let app = driver.open_app().await?;
     let error = text_of(&app, "#error").await.with_context(|| "no error shown with the hub gone")?;
     ensure!(error.contains("Cannot reach"), "unexpected error: {error:?}");
     click(&app, "#change-server").await?;
@@ -88,8 +86,8 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn first_run_with_a_local_hub_creates_the_owner_and_signs_in() -> Result<()> {
     let sb = Sandbox::new()?;
-    let driver = start_driver(&sb, "owner").await?;
-    let app = open_app(&driver).await?;
+    let driver = Driver::for_user(&sb, "owner", &[]).await?;
+    let app = driver.open_app().await?;
 
     click(&app, "#choose-local").await?;
     // A mismatched confirmation is caught before anything is created.
@@ -134,8 +132,8 @@ async fn without_a_secret_service_the_app_names_the_fix_and_stores_nothing() -> 
         format!("default_profile = \"default\"\n\n[profiles.default]\nserver = \"{}\"\n", hub.url),
     )?;
     let no_bus = format!("unix:path={}/no-such-bus", sb.dir.path().display());
-    let driver = start_driver_with(&sb, "dee", &[("DBUS_SESSION_BUS_ADDRESS", &no_bus)]).await?;
-    let app = open_app(&driver).await?;
+    let driver = Driver::for_user(&sb, "dee", &[("DBUS_SESSION_BUS_ADDRESS", &no_bus)]).await?;
+    let app = driver.open_app().await?;
     let error = text_of(&app, "#error").await.with_context(|| "no error shown without a keychain")?;
     ensure!(
         error.contains("Secret Service") && error.contains("gnome-keyring"),

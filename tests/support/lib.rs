@@ -1,8 +1,6 @@
 //! Helpers shared by the end-to-end tests: a real hub on 127.0.0.1, a sandboxed HOME, the real
 //! keychain (through `secret-tool`) and a scripted browser.
 
-pub mod driver;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -36,6 +36,8 @@ const APT_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "libsecret-tools",
     "imagemagick",
+    // The desktop test reads the clipboard (and its targets) the app wrote a secret to.
+    "xclip",
 ];
 const TRUNK_VERSION: &str = "0.21.14";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
