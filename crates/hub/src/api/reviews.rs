@@ -463,6 +463,7 @@ async fn list<S: Store>(
     let filter = ReviewFilter {
         before,
         status: q.status,
+        decided_only: q.decided.unwrap_or(false),
         kind: q.kind.filter(|k| !k.is_empty()),
         submitter: q.submitter.filter(|s| !s.is_empty()),
         owned_by: own_only.then(|| principal.id.clone()),

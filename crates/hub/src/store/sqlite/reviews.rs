@@ -264,6 +264,9 @@ impl SqliteStore {
             sql.push_str(" AND status = ?");
             binds.push(Bind::Text(status.as_str()));
         }
+        if filter.decided_only {
+            sql.push_str(" AND status <> 'pending'");
+        }
         if let Some(kind) = &filter.kind {
             sql.push_str(" AND kind = ?");
             binds.push(Bind::Text(kind));
