@@ -65,13 +65,22 @@ fn main() -> Result<()> {
             test(&["--test".into(), "desktop".into()], Some(&dir))
         }
         "headless" => headless(rest),
+        "bench" => bench(rest),
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bench NAME   build keyway-bench in release mode and run benchmark NAME (approvals)"
             );
             Ok(())
         }
     }
+}
+
+/// `cargo xtask bench <name> [options]`: the benchmark driver, built in release mode.
+fn bench(args: &[String]) -> Result<()> {
+    if args.is_empty() {
+        bail!("cargo xtask bench <name>: name one of: approvals");
+    }
+    run(cargo().args(["run", "--release", "-p", "keyway-bench", "--"]).args(args))
 }
 
 fn root() -> PathBuf {
