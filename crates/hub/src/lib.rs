@@ -134,6 +134,7 @@ impl<S: Store> Hub<S> {
         };
         self.passwords.warm_up().await?;
 
+        let (stop_tx, stop_rx) = watch::channel(false);
         let state = AppState(Arc::new(Shared {
             store: self.store,
             keys: self.keys,
@@ -142,11 +143,10 @@ impl<S: Store> Hub<S> {
             settings: self.settings,
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
-            reviews: Default::default(),
+            reviews: api::reviews::Live::new(stop_rx.clone()),
         }));
         let app = oauth::router(state.clone());
 
-        let (stop_tx, stop_rx) = watch::channel(false);
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {

@@ -64,6 +64,8 @@ pub(crate) struct Live {
     events: broadcast::Sender<Published>,
     epoch: String,
     ring: std::sync::Mutex<Ring>,
+    /// Flips to true when the hub shuts down: streams and waiters end at once.
+    stop: watch::Receiver<bool>,
 }
 
 #[derive(Default)]
@@ -75,12 +77,19 @@ struct Ring {
 /// Events kept for `Last-Event-ID` replay.
 const REPLAY: usize = 1024;
 
-impl Default for Live {
-    fn default() -> Live {
+impl Live {
+    pub(crate) fn new(stop: watch::Receiver<bool>) -> Live {
         let mut epoch = crate::secret::random_id();
         epoch.retain(|c| c.is_ascii_alphanumeric());
         epoch.truncate(12);
-        Live { events: broadcast::channel(EVENT_BUFFER).0, epoch, ring: Default::default() }
+        Live { events: broadcast::channel(EVENT_BUFFER).0, epoch, ring: Default::default(), stop }
+    }
+
+    /// Resolves when the hub is shutting down.
+    async fn stopping(&self) {
+        let mut stop = self.stop.clone();
+        // An error means the sender is gone: stopping too.
+        let _ = stop.wait_for(|s| *s).await;
     }
 }
 
@@ -149,9 +158,11 @@ pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
 
 // ---- rules
 
-/// Reviewers, auditors and admins see every request; everyone else their own.
+/// Reviewers, auditors and admins (people) see every request; everyone else, agents and
+/// service accounts included, their own.
 fn sees_all(p: &Principal) -> bool {
-    p.has_role(Role::Reviewer) || p.has_role(Role::Auditor) || p.has_role(Role::Admin)
+    p.kind == PrincipalKind::User
+        && (p.has_role(Role::Reviewer) || p.has_role(Role::Auditor) || p.has_role(Role::Admin))
 }
 
 fn is_submitter(p: &Principal, r: &ReviewRequest) -> bool {
@@ -658,6 +669,7 @@ async fn wait<S: Store>(
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = tokio::time::sleep_until(deadline) => break,
+            _ = state.reviews.stopping() => break,
         }
     }
     Ok(Json(load_visible(&state, &principal, &id).await?.request))
@@ -739,6 +751,7 @@ async fn events<S: Store>(
                     Err(_) => return None,
                 },
                 _ = tokio::time::sleep_until(sub.ends) => return None,
+                _ = sub.state.reviews.stopping() => return None,
             }
         }
     });

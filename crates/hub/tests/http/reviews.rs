@@ -407,6 +407,15 @@ async fn pages_are_stable_under_inserts_and_filters_combine() {
     assert_eq!(list(&hub, &rev, "kind=deployment&limit=200").await.items.len(), 5);
     assert_eq!(list(&hub, &rev, &format!("submitter={DEV2}")).await.items.len(), 5);
     assert_eq!(list(&hub, &dev, "mine=true&limit=200").await.items.len(), 25);
+    // Filters compose with the own-only rule (submitter id or name, both accepted).
+    assert_eq!(list(&hub, &rev, &format!("submitter={DEV}&status=pending&limit=200")).await.items.len(), 25);
+    let dana_id = list(&hub, &dev, "limit=1").await.items[0].submitter.id.clone();
+    assert_eq!(list(&hub, &rev, &format!("submitter={dana_id}&mine=false&limit=200")).await.items.len(), 25);
+    assert!(list(&hub, &dev2, &format!("submitter={DEV}")).await.items.is_empty());
+    assert_eq!(
+        list(&hub, &dev, &format!("submitter={DEV}&mine=true&kind=guardrail_output&limit=200")).await.items.len(),
+        20
+    );
     assert!(list(&hub, &rev, "mine=true").await.items.is_empty());
     assert_eq!(list(&hub, &dev2, "limit=200").await.items.len(), 5, "developers see only their own");
     assert!(list(&hub, &rev, "status=approved").await.items.is_empty());
