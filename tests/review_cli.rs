@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::StreamExt as _;
 use keyway_api::Role;
-use keyway_api::reviews::{ReviewRequest, ReviewStatus};
+use keyway_api::reviews::{Decide, ReviewEvent, ReviewQuery, ReviewRequest, ReviewStatus, SubmitReview, Verdict};
 use keyway_e2e::{Sandbox, TestHub, bin, hidden_field, play_browser};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -350,4 +351,98 @@ async fn reviewers_list_show_approve_and_reject_from_the_command_line() -> Resul
     }
     hub.stop().await;
     Ok(())
+}
+
+/// The library the desktop app builds on: events stream, long-poll wait, coded refusals.
+#[test]
+fn the_client_library_streams_events_waits_and_keeps_refusal_codes() -> Result<()> {
+    let sb = Sandbox::new()?;
+    // The in-process client reads its profiles (and takes its locks) in the sandbox. SAFETY:
+    // set before the runtime starts; nextest runs every test in its own process.
+    unsafe { std::env::set_var("KEYWAY_CONFIG_DIR", sb.dir.path().join("config/keyway")) };
+    tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?.block_on(async {
+        let hub =
+            TestHub::start(&[("dora", PASSWORD, &[Role::Developer]), ("remy", PASSWORD, &[Role::Reviewer])]).await?;
+        let p = profile("lib");
+        cli_login(&sb, &hub, &p, "dora").await?;
+        let reviewer = Reviewer { hub_url: hub.url.clone(), token: access_token(&hub, "remy").await? };
+        let cfg = keyway_client::Config::load()?;
+        let profile = cfg.get(&p).cloned().context("the login saved no profile")?;
+        let client = keyway_client::Client::new(profile, keyway_client::Vault::open()?)?;
+        let submit = |title: &str| SubmitReview {
+            title: title.to_owned(),
+            kind: Some("guardrail_output".into()),
+            payload: json!({"answer": 42}),
+            content_type: None,
+            links: vec![],
+            ttl_secs: Some(600),
+            threshold: None,
+        };
+
+        // The stream subscribes on first poll: keep submitting until it reports one.
+        let events = client.review_events();
+        tokio::pin!(events);
+        let mut submitted = Vec::new();
+        let first = loop {
+            tokio::select! {
+                item = events.next() => break item.context("the stream ended")??,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    submitted.push(client.submit_review(&submit(&format!("live {}", submitted.len()))).await?.id);
+                    ensure!(submitted.len() < 50, "no event after 50 submissions");
+                }
+            }
+        };
+        let ReviewEvent::Created { request } = first else { bail!("expected created, got {first:?}") };
+        ensure!(submitted.contains(&request.id), "an event for a request we did not submit");
+        reviewer.decide(&request.id, json!({"verdict": "approve"})).await?;
+        let decided = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match events.next().await {
+                    Some(Ok(ReviewEvent::Decided { request: r })) if r.id == request.id => return Ok(r),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(anyhow!(e)),
+                    None => bail!("the stream ended"),
+                }
+            }
+        })
+        .await??;
+        assert_eq!(decided.status, ReviewStatus::Approved);
+
+        // wait_review returns once decided, and as it stands at the timeout.
+        let b = client.submit_review(&submit("wait for it")).await?;
+        let still = client.wait_review(&b.id, Duration::from_secs(1)).await?;
+        assert_eq!(still.status, ReviewStatus::Pending);
+        let (waited, ()) = tokio::join!(client.wait_review(&b.id, Duration::from_secs(30)), async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            reviewer.decide(&b.id, json!({"verdict": "reject", "reason": "too risky"})).await.expect("reject");
+        });
+        let waited = waited?;
+        assert_eq!(waited.status, ReviewStatus::Rejected);
+        assert_eq!(waited.decisions[0].reason.as_deref(), Some("too risky"));
+
+        // Lists, and the hub's codes and messages kept in refusals.
+        let mine =
+            client.list_reviews(&ReviewQuery { mine: Some(true), limit: Some(200), ..Default::default() }).await?;
+        assert_eq!(mine.items.len(), submitted.len() + 1);
+        match client.decide_review(&b.id, &Decide { verdict: Verdict::Approve, reason: None }).await {
+            Err(keyway_client::Error::Refused { code, message }) => {
+                assert_eq!(code, "role_required");
+                assert!(message.contains("reviewer"), "{message}");
+            }
+            other => panic!("a developer decided: {other:?}"),
+        }
+        match client.get_review("nosuchrequest").await {
+            Err(e) => assert_eq!(e.code(), "not_found"),
+            Ok(r) => panic!("found {r:?}"),
+        }
+        let c = client.submit_review(&submit("never mind")).await?;
+        assert_eq!(client.cancel_review(&c.id).await?.status, ReviewStatus::Cancelled);
+        assert_eq!(
+            client.cancel_review(&c.id).await.map_err(|e| e.code().to_owned()).err().as_deref(),
+            Some("conflict")
+        );
+        client.logout().await?;
+        hub.stop().await;
+        Ok(())
+    })
 }
