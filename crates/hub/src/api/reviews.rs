@@ -801,3 +801,53 @@ pub(crate) struct Published {
     pub(crate) event: ReviewEvent,
     pub(crate) owner: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use keyway_api::auth::PrincipalKind;
+    use keyway_api::reviews::{Actor, ContentType, ReviewEvent, ReviewRequest, ReviewStatus};
+
+    use super::*;
+
+    fn request(n: usize) -> ReviewRequest {
+        ReviewRequest {
+            id: format!("r{n}"),
+            title: "t".into(),
+            kind: "general".into(),
+            payload: None,
+            content_type: ContentType::Json,
+            links: vec![],
+            submitter: Actor { kind: PrincipalKind::User, id: "u".into(), name: "u".into() },
+            created_at: 0,
+            expires_at: 1,
+            threshold: 1,
+            approvals: 0,
+            status: ReviewStatus::Pending,
+            decided_at: None,
+            decisions: vec![],
+        }
+    }
+
+    #[test]
+    fn replay_gives_what_was_missed_or_asks_for_a_resync() {
+        let (_stop, rx) = watch::channel(false);
+        let live = Live::new(rx);
+        // Before anything happened, any id of this hub is up to date.
+        let fresh = live.subscribe_after(Some(&live.event_id(0)));
+        assert!(!fresh.resync && fresh.missed.is_empty());
+        for n in 1..=REPLAY + 100 {
+            live.publish_with_owner(ReviewEvent::Created { request: request(n) }, None);
+        }
+        let recent = live.subscribe_after(Some(&live.event_id((REPLAY + 50) as u64)));
+        assert!(!recent.resync);
+        let ids: Vec<u64> = recent.missed.iter().map(|p| p.seq).collect();
+        assert_eq!(ids, ((REPLAY + 51) as u64..=(REPLAY + 100) as u64).collect::<Vec<_>>());
+        // The oldest kept event is 101: asking from 100 works, from 99 it cannot.
+        assert_eq!(live.subscribe_after(Some(&live.event_id(100))).missed.len(), REPLAY);
+        assert!(live.subscribe_after(Some(&live.event_id(99))).resync);
+        for stale in ["otherhub-5", "nonsense", &live.event_id(10_000)] {
+            assert!(live.subscribe_after(Some(stale)).resync, "{stale}");
+        }
+        assert!(!live.subscribe_after(None).resync);
+    }
+}
