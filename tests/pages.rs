@@ -225,8 +225,10 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
 
     let diff = "--- a/deploy.yaml\n+++ b/deploy.yaml\n@@ -1,3 +1,3 @@\n image: api\n-tag: v1\n+tag: v2\n replicas: 3\n";
     let first = submit(&sb, &profile, "Deploy api v2", "diff", diff)?;
-    until(&app, "the first request to appear without a reload", || async { Ok(count(&app, "#queue-list li").await? == 1) })
-        .await?;
+    until(&app, "the first request to appear without a reload", || async {
+        Ok(count(&app, "#queue-list li").await? == 1)
+    })
+    .await?;
     let notes = "# Rotate the signing key\n\n- new key `k2`\n- old key kept **7 days**\n";
     let second = submit(&sb, &profile, "Rotate the signing key", "markdown", notes)?;
     until(&app, "both requests in the queue", || async { Ok(count(&app, "#queue-list li").await? == 2) }).await?;
@@ -243,8 +245,10 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
         .await?;
 
     // The next one is selected; r asks for a reason, Enter sends it.
-    until(&app, "the next request to be selected", || async { Ok(text_of(&app, "#detail-title").await? == "Deploy api v2") })
-        .await?;
+    until(&app, "the next request to be selected", || async {
+        Ok(text_of(&app, "#detail-title").await? == "Deploy api v2")
+    })
+    .await?;
     element(&app, ".payload-diff .diff-add").await?;
     screenshot(&app, "approvals-diff").await?;
     press(&app, "r").await?;

@@ -15,8 +15,12 @@ const BENCH_PASSWORD: &str = "bench-password-not-secret";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|desktop> [keyway-bench options]");
     };
+    if name == "approvals" {
+        // The approvals driver runs its own hub in-process on a fresh database.
+        return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", "approvals"]).args(rest));
+    }
     run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
     let bin = root().join("target/release");
     let dir = std::env::temp_dir().join(format!("keyway-bench-{}", std::process::id()));
@@ -31,7 +35,7 @@ pub fn bench(args: &[String]) -> Result<()> {
                 let pat = mint(&hub, &database)?;
                 env.push(("KEYWAY_BENCH_PAT", pat));
             }
-            other => bail!("unknown benchmark '{other}' (known: exchange)"),
+            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop)"),
         }
         let port = free_port()?;
         let mut server = Server(

@@ -311,12 +311,23 @@ async fn admins_set_ttl_limits_and_submitters_are_held_to_them() {
         let url = hub.at("/api/settings/reviews");
         async move { http().put(url).bearer_auth(token).json(&body).send().await.unwrap() }
     };
+    // A sign-in's access token is not enough to manage: admin_required; a user_admin JWT of a
+    // non-admin: role_required.
     expect_error(
-        put(dev.clone(), json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
+        put(adm.clone(), json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
+        StatusCode::FORBIDDEN,
+        "admin_required",
+    )
+    .await;
+    let dev_admin = exchanged(&hub, "/auth/exchange", ("Bearer", &dev), "user_admin").await;
+    expect_error(
+        put(dev_admin, json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
         StatusCode::FORBIDDEN,
         "role_required",
     )
     .await;
+    let adm_access = adm.clone();
+    let adm = exchanged(&hub, "/auth/exchange", ("Bearer", &adm), "user_admin").await;
     for bad in [
         json!({"default_ttl_secs": 600, "max_ttl_secs": 120}),
         json!({"default_ttl_secs": 0, "max_ttl_secs": 120}),
@@ -334,7 +345,7 @@ async fn admins_set_ttl_limits_and_submitters_are_held_to_them() {
         "validation_failed",
     )
     .await;
-    assert_eq!(audit(&hub, &adm, "review.settings").await.len(), 1);
+    assert_eq!(audit(&hub, &adm_access, "review.settings").await.len(), 1);
 }
 
 #[tokio::test]
@@ -407,6 +418,15 @@ async fn pages_are_stable_under_inserts_and_filters_combine() {
     assert_eq!(list(&hub, &rev, "kind=deployment&limit=200").await.items.len(), 5);
     assert_eq!(list(&hub, &rev, &format!("submitter={DEV2}")).await.items.len(), 5);
     assert_eq!(list(&hub, &dev, "mine=true&limit=200").await.items.len(), 25);
+    // Filters compose with the own-only rule (submitter id or name, both accepted).
+    assert_eq!(list(&hub, &rev, &format!("submitter={DEV}&status=pending&limit=200")).await.items.len(), 25);
+    let dana_id = list(&hub, &dev, "limit=1").await.items[0].submitter.id.clone();
+    assert_eq!(list(&hub, &rev, &format!("submitter={dana_id}&mine=false&limit=200")).await.items.len(), 25);
+    assert!(list(&hub, &dev2, &format!("submitter={DEV}")).await.items.is_empty());
+    assert_eq!(
+        list(&hub, &dev, &format!("submitter={DEV}&mine=true&kind=guardrail_output&limit=200")).await.items.len(),
+        20
+    );
     assert!(list(&hub, &rev, "mine=true").await.items.is_empty());
     assert_eq!(list(&hub, &dev2, "limit=200").await.items.len(), 5, "developers see only their own");
     assert!(list(&hub, &rev, "status=approved").await.items.is_empty());
