@@ -49,10 +49,20 @@ pub fn bench(args: &[String]) -> Result<()> {
         wait_listening(port, &mut server.0)?;
         let mut cmd = Command::new(bin.join("keyway-bench"));
         cmd.arg(name).args(["--url", &format!("http://127.0.0.1:{port}")]).args(rest);
+        // Not `run`: it would print the command with the PAT in its environment.
+        eprintln!("xtask: keyway-bench {name} --url http://127.0.0.1:{port} {}", rest.join(" "));
         for (k, v) in &env {
             cmd.env(k, v);
         }
-        run(&mut cmd)
+        let before = cpu_secs(server.0.id());
+        let status = cmd.status().context("running keyway-bench")?;
+        if let (Some(before), Some(after)) = (before, cpu_secs(server.0.id())) {
+            println!("hub CPU time during the run: {:.2} s (user + system)", after - before);
+        }
+        if !status.success() {
+            bail!("keyway-bench failed with {status}");
+        }
+        Ok(())
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -101,6 +111,16 @@ fn mint(hub: &Path, database: &str) -> Result<String> {
         bail!("keyway-hub pat mint failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+/// User + system CPU seconds of process `pid` so far (Linux `/proc`; `None` elsewhere).
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn free_port() -> Result<u16> {
