@@ -41,6 +41,7 @@ impl Client {
         body: Option<&serde_json::Value>,
         query: &[(String, String)],
         timeout: Option<Duration>,
+        headers: &[(&str, &str)],
     ) -> Result<reqwest::Response, Error> {
         let url = self.api_url(path);
         let class = self.default_class()?;
@@ -48,6 +49,9 @@ impl Client {
         loop {
             let token = self.token(class).await?;
             let mut req = self.http.request(method.clone(), &url).bearer_auth(token.secret());
+            for (name, value) in headers {
+                req = req.header(*name, *value);
+            }
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -86,7 +90,7 @@ impl Client {
         query: &[(String, String)],
         timeout: Option<Duration>,
     ) -> Result<T, Error> {
-        let resp = self.send(method, path, body, query, timeout).await?;
+        let resp = self.send(method, path, body, query, timeout, &[]).await?;
         let bytes = resp.bytes().await.map_err(|e| Error::unreachable(&self.api_url(path), &e))?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("unexpected answer from {path}: {e}")))
     }
@@ -214,33 +218,11 @@ impl Client {
     }
 
     async fn open_events(&self, last_id: Option<&str>) -> Result<reqwest::Response, Error> {
-        let url = self.api_url("/api/reviews/events");
-        let mut renewed = false;
-        loop {
-            let token = self.access_token().await?;
-            let mut req = self
-                .http
-                .get(&url)
-                .bearer_auth(token.secret())
-                .header(reqwest::header::ACCEPT, "text/event-stream")
-                .timeout(EVENTS_REQUEST_LIMIT);
-            if let Some(id) = last_id {
-                req = req.header("last-event-id", id);
-            }
-            let resp = req.send().await.map_err(|e| Error::unreachable(&url, &e))?;
-            let status = resp.status();
-            if status.is_success() {
-                return Ok(resp);
-            }
-            let bytes = resp.bytes().await.unwrap_or_default();
-            let err = crate::oidc::refused(status, &bytes);
-            if status == StatusCode::UNAUTHORIZED && !renewed {
-                renewed = true;
-                self.restore().await?.ok_or(Error::NotSignedIn)?;
-                continue;
-            }
-            return Err(err);
+        let mut headers = vec![("accept", "text/event-stream")];
+        if let Some(id) = last_id {
+            headers.push(("last-event-id", id));
         }
+        self.send(Method::GET, "/api/reviews/events", None, &[], Some(EVENTS_REQUEST_LIMIT), &headers).await
     }
 }
 

@@ -82,20 +82,5 @@ async fn audit<S: Store>(
     } else {
         None
     };
-    let items = events
-        .into_iter()
-        .map(|e| AuditEntry {
-            id: e.id,
-            at: e.at,
-            actor_kind: e.actor_kind,
-            actor_id: e.actor_id,
-            actor_name: e.actor_name,
-            action: e.action,
-            target_kind: e.target_kind,
-            target_id: e.target_id,
-            outcome: e.outcome,
-            detail: e.detail,
-        })
-        .collect();
-    Ok(Json(Page { items, next }))
+    Ok(Json(Page { items: events, next }))
 }

@@ -252,6 +252,24 @@ fn already_decided(r: &ReviewRequest) -> Error {
     Error::conflict(format!("Already decided: this request was {}", describe_final(r)))
 }
 
+/// A vote or cancel that found the request final: records and announces the expiry if this very
+/// call expired it, and returns the "already decided" refusal.
+async fn already_final<S: Store>(
+    state: &AppState<S>,
+    rec: ReviewRecord,
+    expired_now: bool,
+    now: i64,
+) -> Result<Error, Error> {
+    let err = already_decided(&rec.request);
+    if expired_now {
+        let mut event = audit_event(None, now, "review.expire", "ok", &rec.request);
+        event.detail = json!({ "expires_at": rec.request.expires_at });
+        record(state, event).await?;
+        announce(state, rec, |request| ReviewEvent::Expired { request });
+    }
+    Ok(err)
+}
+
 fn audit_event(p: Option<&Principal>, at: i64, action: &str, outcome: &str, r: &ReviewRequest) -> AuditEvent {
     let mut event = match p {
         Some(p) => p.audit(at, action, outcome),
@@ -555,16 +573,7 @@ async fn decide<S: Store>(
                 "You submitted this request (or own the agent that did): another reviewer must decide it",
             ))
         }
-        VoteOutcome::Final { record: rec, expired_now } => {
-            let err = already_decided(&rec.request);
-            if expired_now {
-                let mut event = audit_event(None, now, "review.expire", "ok", &rec.request);
-                event.detail = json!({ "expires_at": rec.request.expires_at });
-                record(&state, event).await?;
-                announce(&state, rec, |request| ReviewEvent::Expired { request });
-            }
-            Err(err)
-        }
+        VoteOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now, now).await?),
         VoteOutcome::AlreadyVoted(rec) => {
             let r = &rec.request;
             let missing = r.threshold.saturating_sub(r.approvals);
@@ -613,16 +622,7 @@ async fn cancel<S: Store>(
                 Err(not_found(&id))
             }
         }
-        CancelOutcome::Final { record: rec, expired_now } => {
-            let err = already_decided(&rec.request);
-            if expired_now {
-                let mut event = audit_event(None, now, "review.expire", "ok", &rec.request);
-                event.detail = json!({ "expires_at": rec.request.expires_at });
-                record(&state, event).await?;
-                announce(&state, rec, |request| ReviewEvent::Expired { request });
-            }
-            Err(err)
-        }
+        CancelOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now, now).await?),
         CancelOutcome::Cancelled(rec) => {
             let event = audit_event(Some(&principal), now, "review.cancel", "ok", &rec.request);
             record(&state, event).await?;

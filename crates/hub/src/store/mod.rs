@@ -115,25 +115,9 @@ pub enum Rotation {
     Rotated(Family),
 }
 
-/// One audit log entry: who did what to what, and how it ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditEvent {
-    /// Assigned by the store (monotonic); 0 when inserting.
-    pub id: i64,
-    pub at: i64,
-    /// `user`, `agent`, `service_account`, or `anonymous` (e.g. a failed exchange).
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub actor_name: Option<String>,
-    /// Dotted verb, e.g. `pat.mint`, `exchange.refused`, `review.decide`.
-    pub action: String,
-    pub target_kind: Option<String>,
-    pub target_id: Option<String>,
-    /// `ok` or the error code of the refusal.
-    pub outcome: String,
-    /// Extra facts as a JSON object (never a secret).
-    pub detail: serde_json::Value,
-}
+/// One audit log entry: who did what to what, and how it ended (`id` is assigned by the store;
+/// 0 when inserting). The same shape as on the wire.
+pub use keyway_api::auth::AuditEntry as AuditEvent;
 
 /// Filter of [`Store::audit_events`].
 #[derive(Clone, Debug, Default)]
