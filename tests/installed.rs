@@ -151,7 +151,10 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
     ];
     let driver = Driver::start(&sb, &env, "tauri-driver.log").await?;
     let app = driver.open(Path::new(INSTALLED_BIN)).await?;
-    let result = drive(&app, &sb).await;
+    let mut result = drive(&app, &sb).await;
+    if result.is_ok() {
+        result = window_is_remembered(&driver, &app, &sb).await;
+    }
     if result.is_err() {
         eprintln!("page: {}", page_text(&app).await);
         eprintln!("log: {}", std::fs::read_to_string(sb.dir.path().join("tauri-driver.log")).unwrap_or_default());
@@ -177,6 +180,29 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
         ensure!(handler.is_empty(), "{scheme} still handled by {handler:?} after purge");
     }
     ensure!(cfg.join("config.toml").is_file(), "the person's profile went with the package");
+    Ok(())
+}
+
+/// The window comes back at the size it was left at (tauri-plugin-window-state).
+async fn window_is_remembered(driver: &Driver, app: &Client, sb: &Sandbox) -> Result<()> {
+    let size: (u32, u32) = (820, 610);
+    app.set_window_size(size.0, size.1).await?;
+    ensure!(
+        app.get_window_size().await? == (size.0.into(), size.1.into()),
+        "the window did not take the size {size:?}"
+    );
+    // Closing the only window ends the app normally, which writes the window state.
+    app.close_window().await?;
+    let state = sb.dir.path().join("config/app.keyway.desktop/.window-state.json");
+    keyway_e2e::wait_for("the window state file", WAIT, || {
+        let exists = state.is_file();
+        async move { exists }
+    })
+    .await?;
+    let again = driver.open(Path::new(INSTALLED_BIN)).await?;
+    let restored = again.get_window_size().await;
+    let _ = again.close().await;
+    ensure!(restored? == (size.0.into(), size.1.into()), "the window did not come back at {size:?}");
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-mod bench;
+mod bench_desktop;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
 const APT_PACKAGES: &[&str] = &[
@@ -73,9 +73,9 @@ fn main() -> Result<()> {
         "headless" => headless(rest),
         "bench" if rest.first().map(String::as_str) == Some("desktop") => {
             setup()?;
-            bench::desktop()
+            bench_desktop::desktop()
         }
-        "bench-desktop-inner" => bench::desktop_inner(rest),
+        "bench-desktop-inner" => bench_desktop::desktop_inner(rest),
         "bundle" => {
             setup()?;
             let debug = rest.iter().any(|a| a == "--debug");
