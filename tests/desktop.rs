@@ -4,164 +4,21 @@
 //!
 //! With `KEYWAY_SCREENSHOTS_DIR` set (`cargo xtask screenshots`), it saves the pages it visits.
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::time::Duration;
-
 use anyhow::{Context, Result, ensure};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use keyway_api::Role;
-use keyway_e2e::{Sandbox, TestHub, bin, keychain_lookup, keychain_search, root, wait_for};
-
-const PASSWORD: &str = "correct horse battery";
-const WAIT: Duration = Duration::from_secs(40);
-
-/// tauri-driver on free loopback ports, with the sandbox's environment for the app it starts.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // tauri-driver leads its own process group (WebKitWebDriver, the app, the browser
-        // script): end them all, not only the leader.
-        if let Ok(pgid) = i32::try_from(self.child.id()) {
-            // SAFETY: killpg only sends a signal; the group is the one tauri-driver leads.
-            unsafe { libc::killpg(pgid, libc::SIGTERM) };
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-async fn start_driver(sb: &Sandbox, user: &str) -> Result<Driver> {
-    start_driver_with(sb, user, &[]).await
-}
-
-async fn start_driver_with(sb: &Sandbox, user: &str, env: &[(&str, &str)]) -> Result<Driver> {
-    // The ports are picked free, then handed over: another test may take one in between, so a
-    // driver that does not come up is retried on fresh ports.
-    let mut last = None;
-    for _ in 0..3 {
-        match try_start_driver(sb, user, env).await {
-            Ok(d) => return Ok(d),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.expect("three attempts"))
-}
-
-async fn try_start_driver(sb: &Sandbox, user: &str, env: &[(&str, &str)]) -> Result<Driver> {
-    let (port, native) = (free_port()?, free_port()?);
-    let tauri_driver = which("tauri-driver").context("tauri-driver is not installed: run `cargo xtask setup`")?;
-    let mut cmd = sb.command(&tauri_driver);
-    cmd.envs(env.iter().copied());
-    let child = cmd
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-        .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
-        .env("KEYWAY_TEST_USER", user)
-        .env("KEYWAY_TEST_PASSWORD", PASSWORD)
-        .env("KEYWAY_LOGIN_TIMEOUT_SECS", "60")
-        // No accessibility bus: GTK would start one that outlives the test.
-        .env("NO_AT_BRIDGE", "1")
-        // Driver, WebKit and app output go to a file: nothing outlives the test on its pipes.
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(sb.dir.path().join("tauri-driver.log"))?)
-        .process_group(0)
-        .spawn()?;
-    let driver = Driver { child, port };
-    // Ready when the WebDriver status endpoint answers through tauri-driver (which proxies to
-    // WebKitWebDriver): an open port alone is not enough.
-    let http = reqwest::Client::new();
-    wait_for("tauri-driver", Duration::from_secs(30), || {
-        let http = http.clone();
-        async move {
-            let r = http.get(format!("http://127.0.0.1:{port}/status")).send().await;
-            match r {
-                Ok(r) if r.status().is_success() => {
-                    r.json::<serde_json::Value>().await.is_ok_and(|v| v["value"]["ready"] == true)
-                }
-                _ => false,
-            }
-        }
-    })
-    .await?;
-    Ok(driver)
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
-
-/// Start the app (a new WebDriver session starts a new app process).
-async fn open_app(driver: &Driver) -> Result<Client> {
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), "wry".into());
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": bin("keyway-desktop") }));
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .context("starting the app through tauri-driver")?;
-    Ok(client)
-}
-
-async fn text_of(app: &Client, css: &str) -> Result<String> {
-    let el =
-        app.wait().at_most(WAIT).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for {css}"))?;
-    Ok(el.text().await?)
-}
-
-async fn click(app: &Client, css: &str) -> Result<()> {
-    app.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("waiting for {css}"))?
-        .click()
-        .await?;
-    Ok(())
-}
-
-async fn screenshot(app: &Client, name: &str) -> Result<()> {
-    if let Some(dir) = std::env::var_os("KEYWAY_SCREENSHOTS_DIR") {
-        // A WebDriver screenshot shows the last painted frame: let two frames paint first.
-        app.execute_async(
-            "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
-            vec![],
-        )
-        .await?;
-        let png = app.screenshot().await?;
-        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png)?;
-    }
-    Ok(())
-}
-
-/// The page's text, for assertion messages.
-async fn page_text(app: &Client) -> String {
-    match app.find(Locator::Css("body")).await {
-        Ok(b) => b.text().await.unwrap_or_default(),
-        Err(e) => format!("<no body: {e}>"),
-    }
-}
+use keyway_e2e::webdriver::{Driver, PASSWORD, WAIT, click, page_text, screenshot, text_of};
+use keyway_e2e::{Sandbox, TestHub, keychain_lookup, keychain_search};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()> {
     let hub = TestHub::start(&[("ada", PASSWORD, &[Role::Developer, Role::Reviewer])]).await?;
     let sb = Sandbox::new()?;
-    let driver = start_driver(&sb, "ada").await?;
+    let driver = Driver::for_user(&sb, "ada", &[]).await?;
     let account = "default/refresh_token";
 
     // First launch: no profile, so the app offers a local hub or a server.
-    let app = open_app(&driver).await?;
+    let app = driver.open_app().await?;
     click(&app, "#choose-server").await?;
     screenshot(&app, "setup").await?;
     app.wait().at_most(WAIT).for_element(Locator::Css("#server-url")).await?.send_keys(&hub.url).await?;
@@ -187,7 +44,7 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
     app.close().await?;
 
     // Restart: the session comes back from the keychain without any click.
-    let app = open_app(&driver).await?;
+    let app = driver.open_app().await?;
     let who = text_of(&app, "#user-name").await.with_context(|| "the session was not restored on restart")?;
     ensure!(who.contains("ada"), "restored page shows {who:?}");
     let rotated = keychain_lookup(account)?.context("keychain entry vanished on restore")?;
@@ -215,7 +72,7 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
     ensure!(keychain_lookup(account)?.is_some(), "no keychain entry after the second sign-in");
     app.close().await?;
     hub.stop().await;
-    let app = open_app(&driver).await?;
+    let app = driver.open_app().await?;
     let error = text_of(&app, "#error").await.with_context(|| "no error shown with the hub gone")?;
     ensure!(error.contains("Cannot reach"), "unexpected error: {error:?}");
     click(&app, "#change-server").await?;
@@ -229,8 +86,8 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn first_run_with_a_local_hub_creates_the_owner_and_signs_in() -> Result<()> {
     let sb = Sandbox::new()?;
-    let driver = start_driver(&sb, "owner").await?;
-    let app = open_app(&driver).await?;
+    let driver = Driver::for_user(&sb, "owner", &[]).await?;
+    let app = driver.open_app().await?;
 
     click(&app, "#choose-local").await?;
     // A mismatched confirmation is caught before anything is created.
@@ -275,8 +132,8 @@ async fn without_a_secret_service_the_app_names_the_fix_and_stores_nothing() -> 
         format!("default_profile = \"default\"\n\n[profiles.default]\nserver = \"{}\"\n", hub.url),
     )?;
     let no_bus = format!("unix:path={}/no-such-bus", sb.dir.path().display());
-    let driver = start_driver_with(&sb, "dee", &[("DBUS_SESSION_BUS_ADDRESS", &no_bus)]).await?;
-    let app = open_app(&driver).await?;
+    let driver = Driver::for_user(&sb, "dee", &[("DBUS_SESSION_BUS_ADDRESS", &no_bus)]).await?;
+    let app = driver.open_app().await?;
     let error = text_of(&app, "#error").await.with_context(|| "no error shown without a keychain")?;
     ensure!(
         error.contains("Secret Service") && error.contains("gnome-keyring"),

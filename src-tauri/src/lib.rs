@@ -6,6 +6,8 @@
 //! - `state`: configuration, keychain, session and embedded hub, behind one async mutex.
 //! - `local_hub`: the embedded hub's life cycle and port.
 //! - `opener`: opens the sign-in page (honours `BROWSER`).
+//! - `clipboard`: copies secrets so that clipboard history skips them, and clears them later.
+//! - `live`: forwards the hub's live review events to the window, and notifies.
 //! - `links`: what an incoming URL is (sign-in answer, page link, not understood); pure.
 //! - `incoming`: acting on it (deliver, navigate, notice) and the UI's start-up mailbox.
 //!
@@ -14,11 +16,13 @@
 //! (tauri-plugin-single-instance with tauri-plugin-deep-link). The window's size and position
 //! are remembered (tauri-plugin-window-state).
 
+mod clipboard;
 mod commands;
 mod error;
 pub mod first_paint;
 mod incoming;
 pub mod links;
+mod live;
 mod local_hub;
 mod opener;
 mod state;
@@ -42,6 +46,8 @@ pub fn run() {
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             app.manage(AppState::new(data_dir));
+            app.manage(clipboard::Clipboard::default());
+            app.manage(live::Live::default());
             app.manage(incoming::Mailbox::default());
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
@@ -71,6 +77,21 @@ pub fn run() {
             commands::setup::setup_local_hub,
             commands::setup::connect_server,
             commands::setup::forget_profile,
+            commands::credentials::credentials_list,
+            commands::credentials::credentials_mint_pat,
+            commands::credentials::credentials_mint_enrollment,
+            commands::credentials::credentials_revoke,
+            commands::credentials::credentials_rotate,
+            commands::credentials::agents_list,
+            commands::credentials::service_accounts_list,
+            commands::credentials::service_account_create,
+            commands::credentials::service_account_rotate,
+            commands::credentials::service_account_revoke,
+            commands::clipboard::copy_secret,
+            commands::reviews::reviews_list,
+            commands::reviews::review_get,
+            commands::reviews::review_decide,
+            commands::reviews::reviews_subscribe,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(error) = result {

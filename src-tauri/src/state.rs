@@ -159,6 +159,19 @@ impl AppState {
         }
     }
 
+    /// The client of the current profile when it is signed in; a clear error otherwise.
+    pub async fn signed_in_client(&self) -> CommandResult<Arc<Client>> {
+        let mut inner = self.inner.lock().await;
+        let client = inner.client()?.ok_or_else(no_profile)?;
+        if client.current().await.is_none() {
+            return Err(keyway_api::desktop::CommandError {
+                kind: ErrorKind::Refused,
+                message: "You are signed out. Sign in again to continue.".into(),
+            });
+        }
+        Ok(client)
+    }
+
     /// Cancels the sign-in in progress, if any.
     pub fn cancel_login(&self) {
         if let Some(pending) = self.pending_login().take() {

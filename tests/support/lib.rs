@@ -40,6 +40,15 @@ pub struct TestHub {
 impl TestHub {
     /// Start a hub with these users (`(name, password, roles)`).
     pub async fn start(users: &[(&str, &str, &[Role])]) -> Result<TestHub> {
+        Ok(TestHub::start_with_pats(users, &[]).await?.0)
+    }
+
+    /// Like [`TestHub::start`], and mints a user PAT (agent `None`) or agent PAT for each
+    /// `(user, agent)` in `pats`, returned in order.
+    pub async fn start_with_pats(
+        users: &[(&str, &str, &[Role])],
+        pats: &[(&str, Option<&str>)],
+    ) -> Result<(TestHub, Vec<String>)> {
         let dir = tempfile::tempdir()?;
         let settings = Settings {
             listen: "127.0.0.1:0".parse()?,
@@ -50,6 +59,10 @@ impl TestHub {
         for (name, password, roles) in users {
             hub.create_user(name, password, roles).await?;
         }
+        let mut minted = Vec::new();
+        for (user, agent) in pats {
+            minted.push(hub.mint_pat(user, *agent, keyway_api::auth::Audience::Both, None).await?);
+        }
         let running = hub.serve().await?;
         let url = running.issuer.clone();
         let probe = reqwest::Client::new();
@@ -59,7 +72,7 @@ impl TestHub {
             async move { probe.get(format!("{url}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) }
         })
         .await?;
-        Ok(TestHub { url, running: Some(running), _dir: dir })
+        Ok((TestHub { url, running: Some(running), _dir: dir }, minted))
     }
 
     pub async fn stop(mut self) {

@@ -10,10 +10,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use crate::{Sandbox, wait_for};
+use crate::{Sandbox, bin, root, wait_for};
 
 /// How long to wait for an element.
 pub const WAIT: Duration = Duration::from_secs(40);
+/// Password of the users the desktop tests sign in as.
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A running tauri-driver; dropping it ends its whole process group (WebKitWebDriver, the app
 /// and whatever the app started).
@@ -86,6 +88,26 @@ impl Driver {
         })
         .await?;
         Ok(driver)
+    }
+
+    /// tauri-driver for the development build, signing in as `user` through the scripted
+    /// browser (`tests/support/scripted-browser.sh`, password [`PASSWORD`]), plus `env`.
+    pub async fn for_user(sb: &Sandbox, user: &str, env: &[(&str, &str)]) -> Result<Driver> {
+        let browser = root().join("tests/support/scripted-browser.sh");
+        let browser = browser.to_str().context("the repository path is not UTF-8")?;
+        let mut all: Vec<(&str, &str)> = vec![
+            ("BROWSER", browser),
+            ("KEYWAY_TEST_USER", user),
+            ("KEYWAY_TEST_PASSWORD", PASSWORD),
+            ("KEYWAY_LOGIN_TIMEOUT_SECS", "60"),
+        ];
+        all.extend_from_slice(env);
+        Driver::start(sb, &all, "tauri-driver.log").await
+    }
+
+    /// Starts the development build of the app (`target/<profile>/keyway-desktop`).
+    pub async fn open_app(&self) -> Result<Client> {
+        self.open(&bin("keyway-desktop")).await
     }
 
     /// Starts `application` (a new WebDriver session starts a new app process).
@@ -166,4 +188,20 @@ pub async fn wait_for_event(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// With `KEYWAY_SCREENSHOTS_DIR` set (`cargo xtask screenshots`), saves the window as
+/// `<dir>/<name>.png`.
+pub async fn screenshot(app: &Client, name: &str) -> Result<()> {
+    if let Some(dir) = std::env::var_os("KEYWAY_SCREENSHOTS_DIR") {
+        // A WebDriver screenshot shows the last painted frame: let two frames paint first.
+        app.execute_async(
+            "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+            vec![],
+        )
+        .await?;
+        let png = app.screenshot().await?;
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png)?;
+    }
+    Ok(())
 }

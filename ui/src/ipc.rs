@@ -5,7 +5,15 @@
 //! rejects (a missing command, a denied permission, no Tauri at all) becomes `ErrorKind::Internal`
 //! with a readable message. Nothing here unwraps.
 
-use keyway_api::desktop::{AppStatus, CommandError, ConnectServer, ErrorKind, LocalHubInfo, LocalHubSetup};
+use keyway_api::auth::Page;
+use keyway_api::credentials::{
+    AgentView, CreateServiceAccount, CreatedServiceAccount, CredentialView, MintEnrollment, MintPat, MintedSecret,
+    RotateServiceToken, ServiceAccountView,
+};
+use keyway_api::desktop::{
+    AppStatus, CommandError, ConnectServer, Copied, ErrorKind, LocalHubInfo, LocalHubSetup, Route,
+};
+use keyway_api::reviews::{Decide, ReviewQuery, ReviewRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -89,4 +97,148 @@ fn rejected(cmd: &str, error: JsValue) -> CommandError {
 
 fn internal(message: String) -> CommandError {
     CommandError { kind: ErrorKind::Internal, message }
+}
+
+// ---- navigation (keyway:// links)
+
+/// The page a `keyway://` link that started the app asked for, once.
+pub async fn take_route() -> IpcResult<Option<Route>> {
+    call("take_route", NoArgs {}).await
+}
+
+/// A message the shell kept for the UI before it was listening (a refused callback, …), once.
+pub async fn take_notice() -> IpcResult<Option<String>> {
+    call("take_notice", NoArgs {}).await
+}
+
+// ---- credentials
+
+pub async fn credentials_list(all: bool) -> IpcResult<Vec<CredentialView>> {
+    #[derive(Serialize)]
+    struct Args {
+        all: bool,
+    }
+    call("credentials_list", Args { all }).await
+}
+
+pub async fn credentials_mint_pat(req: &MintPat) -> IpcResult<MintedSecret> {
+    call("credentials_mint_pat", Req { req }).await
+}
+
+pub async fn credentials_mint_enrollment(req: &MintEnrollment) -> IpcResult<MintedSecret> {
+    call("credentials_mint_enrollment", Req { req }).await
+}
+
+pub async fn credentials_revoke(id: &str) -> IpcResult<CredentialView> {
+    call("credentials_revoke", Id { id }).await
+}
+
+pub async fn credentials_rotate(id: &str) -> IpcResult<MintedSecret> {
+    call("credentials_rotate", Id { id }).await
+}
+
+pub async fn agents_list() -> IpcResult<Vec<AgentView>> {
+    call("agents_list", NoArgs {}).await
+}
+
+pub async fn service_accounts_list() -> IpcResult<Vec<ServiceAccountView>> {
+    call("service_accounts_list", NoArgs {}).await
+}
+
+pub async fn service_account_create(req: &CreateServiceAccount) -> IpcResult<CreatedServiceAccount> {
+    call("service_account_create", Req { req }).await
+}
+
+pub async fn service_account_rotate(id: &str, req: &RotateServiceToken) -> IpcResult<MintedSecret> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: &'a str,
+        req: &'a RotateServiceToken,
+    }
+    call("service_account_rotate", Args { id, req }).await
+}
+
+pub async fn service_account_revoke(id: &str) -> IpcResult<ServiceAccountView> {
+    call("service_account_revoke", Id { id }).await
+}
+
+/// Puts a secret on the clipboard, marked so clipboard history skips it, cleared later.
+pub async fn copy_secret(secret: &str) -> IpcResult<Copied> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        secret: &'a str,
+    }
+    call("copy_secret", Args { secret }).await
+}
+
+// ---- reviews
+
+pub async fn reviews_list(query: &ReviewQuery) -> IpcResult<Page<ReviewRequest>> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        query: &'a ReviewQuery,
+    }
+    call("reviews_list", Args { query }).await
+}
+
+pub async fn review_get(id: &str) -> IpcResult<ReviewRequest> {
+    call("review_get", Id { id }).await
+}
+
+pub async fn review_decide(id: &str, decide: &Decide) -> IpcResult<ReviewRequest> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: &'a str,
+        decide: &'a Decide,
+    }
+    call("review_decide", Args { id, decide }).await
+}
+
+/// Starts forwarding the hub's live review events as `EVENT_REVIEW` (idempotent).
+pub async fn reviews_subscribe() -> IpcResult<()> {
+    call("reviews_subscribe", NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct Req<'a, T> {
+    req: &'a T,
+}
+
+#[derive(Serialize)]
+struct Id<'a> {
+    id: &'a str,
+}
+
+// ---- events
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
+    async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
+}
+
+/// Calls `handler` with each payload of the Tauri event `name` for as long as the UI lives.
+/// Payloads that do not parse as `T` are reported on the console and skipped.
+pub async fn listen<T: DeserializeOwned + 'static>(name: &'static str, mut handler: impl FnMut(T) + 'static) {
+    let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let payload = js_sys::Reflect::get(&event, &"payload".into()).unwrap_or(JsValue::NULL);
+        match serde_wasm_bindgen::from_value::<T>(payload) {
+            Ok(value) => handler(value),
+            Err(e) => web_sys_log(&format!("ignored a malformed “{name}” event: {e}")),
+        }
+    });
+    if let Err(e) = tauri_listen(name, &closure).await {
+        web_sys_log(&format!("could not listen to “{name}”: {e:?}"));
+    }
+    // The listener lives as long as the window.
+    closure.forget();
+}
+
+fn web_sys_log(message: &str) {
+    js_sys::Reflect::get(&js_sys::global(), &"console".into())
+        .ok()
+        .and_then(|console| {
+            let warn = js_sys::Reflect::get(&console, &"warn".into()).ok()?;
+            warn.dyn_ref::<js_sys::Function>()?.call1(&console, &message.into()).ok()
+        });
 }

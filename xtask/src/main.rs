@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod bench;
 mod bench_desktop;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
@@ -35,6 +36,8 @@ const APT_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "libsecret-tools",
     "imagemagick",
+    // The desktop test reads the clipboard (and its targets) the app wrote a secret to.
+    "xclip",
 ];
 const TRUNK_VERSION: &str = "0.21.14";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
@@ -76,6 +79,7 @@ fn main() -> Result<()> {
             bench_desktop::desktop()
         }
         "bench-desktop-inner" => bench_desktop::desktop_inner(rest),
+        "bench" => bench::bench(rest),
         "bundle" => {
             setup()?;
             let debug = rest.iter().any(|a| a == "--debug");
@@ -83,7 +87,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bench desktop  .deb and installed size, first paint and idle memory (PSS) of the installed app beside a bare Tauri window\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
             );
             Ok(())
         }

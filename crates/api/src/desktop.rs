@@ -120,3 +120,16 @@ pub const EVENT_NAVIGATE: &str = "keyway://navigate";
 /// Tauri event carrying a message to show in the banner (payload: `String`), e.g. a refused
 /// callback or a link that was not understood.
 pub const EVENT_NOTICE: &str = "keyway://notice";
+
+/// Tauri event carrying each live change of the review queue (payload:
+/// [`crate::reviews::ReviewEvent`]); the shell subscribes on `reviews_subscribe`.
+pub const EVENT_REVIEW: &str = "keyway://review";
+/// Tauri event telling whether the live review stream is connected (payload: `bool`).
+pub const EVENT_REVIEWS_LIVE: &str = "keyway://reviews-live";
+
+/// Answer of `copy_secret`: the secret is on the clipboard until `clear_after_secs` pass (then
+/// the app clears it, unless something else was copied meanwhile).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copied {
+    pub clear_after_secs: u64,
+}

@@ -64,6 +64,8 @@ pub mod codes {
     pub const CONFLICT: &str = "conflict";
     /// A well-formed request that breaks a rule (HTTP 422).
     pub const VALIDATION_FAILED: &str = "validation_failed";
+    /// A body or a part of it (a review payload) is larger than allowed (HTTP 413).
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
 }
 
 /// Roles a user can hold; a user may hold several.

@@ -11,7 +11,10 @@
 //! - `POST /api/reviews/{id}/cancel` → [`ReviewRequest`] (the submitter only).
 //! - `GET /api/reviews/{id}/wait?timeout=<secs>` → [`ReviewRequest`] once final, or as it
 //!   stands when the timeout (default 30, at most 120) passes.
-//! - `GET /api/reviews/events` → `text/event-stream` of [`ReviewEvent`] (event name = `type`).
+//! - `GET /api/reviews/events` → `text/event-stream` of [`ReviewEvent`] (event name = `type`,
+//!   `id` set; items carry no payload). The stream starts with the comment `: subscribed` and
+//!   ends when the bearer JWT expires. Reconnect with `Last-Event-ID` to get what was missed;
+//!   when the hub cannot replay it, it sends `event: resync` and the client lists again.
 //! - `GET|PUT /api/settings/reviews` [`ReviewSettings`] (admins change it).
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +23,19 @@ use crate::auth::PrincipalKind;
 
 /// Largest payload accepted, in bytes of its JSON encoding.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest kind, in characters (`a-z`, `0-9`, `_`, `-`, `.`).
+pub const MAX_KIND_CHARS: usize = 64;
+/// Longest decision reason, in characters.
+pub const MAX_REASON_CHARS: usize = 2000;
+/// Most approvals a request may ask for.
+pub const MAX_THRESHOLD: u32 = 20;
+/// Most context links on one request.
+pub const MAX_LINKS: usize = 20;
+/// Default and longest `timeout` of `GET /api/reviews/{id}/wait`, in seconds.
+pub const DEFAULT_WAIT_SECS: u64 = 30;
+pub const MAX_WAIT_SECS: u64 = 120;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -194,6 +210,27 @@ impl ReviewEvent {
             | ReviewEvent::Cancelled { request } => request,
         }
     }
+}
+
+/// Query of `GET /api/reviews` (every field optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ReviewStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The submitter's id or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitter: Option<String>,
+    /// Only requests the caller submitted (or, for a person, their agents submitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mine: Option<bool>,
+    /// `next` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size (default 50, at most 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }
 
 /// Admin limits on review requests.

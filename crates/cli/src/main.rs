@@ -4,10 +4,17 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keyway_api::Role;
+use keyway_api::auth::{Audience, TokenClass};
 use keyway_client::config::{self, Config, DEFAULT_PROFILE, Profile};
+use keyway_client::credentials::Source;
 use keyway_client::login::{self, LoginOptions};
 use keyway_client::{Client, Error, SessionInfo, Vault};
+
+mod credentials;
 use serde_json::json;
+
+mod review;
 
 #[derive(Parser)]
 #[command(
@@ -45,17 +52,169 @@ enum Command {
         /// Seconds to wait for the browser (default 300, env KEYWAY_LOGIN_TIMEOUT_SECS).
         #[arg(long)]
         timeout: Option<u64>,
+        /// Sign in with a PAT instead of the browser: read from stdin, $KEYWAY_PAT, or a prompt
+        /// with no echo; kept in the keychain.
+        #[arg(long, conflicts_with_all = ["issuer", "no_browser"])]
+        pat: bool,
+        /// With --pat: the profile acts as this agent (it then refuses user PATs).
+        #[arg(long, requires = "pat")]
+        agent: Option<String>,
     },
     /// Show who is signed in (renews the access token from the keychain when needed).
     Whoami,
-    /// Revoke the session at the server and remove it from the keychain.
+    /// Revoke the session at the server and remove it (and any PAT) from the keychain.
     Logout,
+    /// PATs and JWTs: mint an agent PAT, redeem an enrollment token, print a JWT.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Your credentials (PATs, enrollment and service tokens).
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
+    /// Your agents.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+    /// Service accounts (admins create and rotate; automation logs in).
+    ServiceAccount {
+        #[command(subcommand)]
+        command: ServiceAccountCommand,
+    },
+    /// The approval queue: submit requests and wait for them, list, show, approve, reject, cancel.
+    Review {
+        #[command(subcommand)]
+        command: review::ReviewCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint an agent PAT (exchanges for a short user_admin JWT on the way).
+    Mint {
+        /// The agent (name or id) the PAT is bound to.
+        agent: String,
+        /// Create the agent if it does not exist.
+        #[arg(long)]
+        create: bool,
+        /// Where the PAT works: cli, mcp or both.
+        #[arg(long, default_value = "cli", value_parser = parse_audience)]
+        audience: Audience,
+        /// Days until it expires (default: the hub's default, at most the admin's maximum).
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u32>,
+        /// Do not show the PAT: keep it in the keychain for a profile acting as the agent
+        /// (--save-profile, default: the agent's name) on the same server.
+        #[arg(long)]
+        no_print_token: bool,
+        /// With --no-print-token: the profile to keep the PAT in.
+        #[arg(long, requires = "no_print_token", value_name = "PROFILE")]
+        save_profile: Option<String>,
+    },
+    /// Redeem an enrollment token (from stdin, $KEYWAY_ENROLLMENT_TOKEN or a prompt with no
+    /// echo): the agent's PAT goes to the keychain for this profile.
+    Enroll {
+        /// Keyway hub URL (saved in the profile).
+        #[arg(long)]
+        server: Option<String>,
+        /// The agent's name (when the token does not fix one).
+        #[arg(long)]
+        agent_name: Option<String>,
+    },
+    /// Print a fresh JWT for scripts: curl -H "Authorization: Bearer $(keyway token print)".
+    Print {
+        /// user_access, user_admin, agent_access or service_access (default: the profile's).
+        #[arg(long, value_parser = parse_class)]
+        class: Option<TokenClass>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// List your credentials (admins: --all for everyone's).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a credential by id (cr_…): it stops working at once.
+    Revoke { id: String },
+    /// A new secret for a credential (shown once); the old one stops working at once.
+    Rotate { id: String },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    Create {
+        name: String,
+    },
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Disable an agent (name or id): its PATs stop working at once.
+    Disable {
+        agent: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceAccountCommand {
+    /// Create a service account (admins); its token is printed once.
+    Create {
+        name: String,
+        /// developer (default), reviewer or auditor.
+        #[arg(long, default_value = "developer", value_parser = parse_role)]
+        group: Role,
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u32>,
+    },
+    /// Sign this profile in as a service account: the token is read from stdin or
+    /// $KEYWAY_SERVICE_TOKEN and kept in the keychain.
+    Login {
+        name: String,
+        /// Keyway hub URL (saved in the profile).
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// A new token (printed once); the old one keeps working for --grace seconds (default 0).
+    Rotate {
+        /// Name or id.
+        account: String,
+        #[arg(long, default_value_t = 0, value_name = "SECS")]
+        grace: u64,
+    },
+}
+
+fn parse_audience(s: &str) -> Result<Audience, String> {
+    Audience::parse(s).ok_or_else(|| format!("unknown audience '{s}' (expected cli, mcp or both)"))
+}
+
+fn parse_class(s: &str) -> Result<TokenClass, String> {
+    TokenClass::parse(s).ok_or_else(|| {
+        format!("unknown class '{s}' (expected user_access, user_admin, agent_access or service_access)")
+    })
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown group '{s}' (expected developer, reviewer or auditor)"))
 }
 
 /// A failure the CLI reports: code for --json, message for people.
-struct Failure {
-    code: String,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) exit: u8,
+}
+
+impl Failure {
+    /// The same failure with another exit status.
+    pub(crate) fn exit(mut self, code: u8) -> Failure {
+        self.exit = code;
+        self
+    }
 }
 
 impl From<Error> for Failure {
@@ -64,7 +223,7 @@ impl From<Error> for Failure {
         if matches!(e, Error::Timeout(_)) {
             message.push_str(" With --no-browser you can open the link in any browser yourself.");
         }
-        Failure { code: e.code().to_string(), message }
+        Failure { code: e.code().to_string(), message, exit: 1 }
     }
 }
 
@@ -83,25 +242,39 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(f) => {
             if json {
                 println!("{}", json!({"error": f.code, "message": f.message}));
             } else {
                 eprintln!("keyway: {}", f.message);
             }
-            ExitCode::FAILURE
+            ExitCode::from(f.exit)
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs the command; `Ok` carries the exit status.
+async fn run(cli: Cli) -> Result<u8, Failure> {
     let mut cfg = Config::load()?;
     let profile_name =
         cli.profile.clone().or_else(|| cfg.default_profile.clone()).unwrap_or_else(|| DEFAULT_PROFILE.to_string());
     config::validate_profile_name(&profile_name)?;
     match cli.command {
-        Command::Login { server, issuer, client_id, no_browser, timeout } => {
+        Command::Login { server, pat: true, agent, .. } => {
+            let mut profile = login_profile(&cfg, &profile_name, server, None, None)?;
+            if agent.is_some() {
+                profile.agent = agent;
+            }
+            let client = Client::new(profile.clone(), Vault::open()?)?;
+            let pat = credentials::read_secret("KEYWAY_PAT", "PAT: ")?;
+            let me = client.store_pat(&pat).await?;
+            cfg.upsert(profile.clone(), true);
+            cfg.save()?;
+            credentials::print_me(&profile, &me, cli.json);
+            Ok(0)
+        }
+        Command::Login { server, issuer, client_id, no_browser, timeout, .. } => {
             let profile = login_profile(&cfg, &profile_name, server, issuer, client_id)?;
             let client = Client::new(profile.clone(), Vault::open()?)?;
             let mut opts = LoginOptions::default();
@@ -125,19 +298,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             cfg.upsert(profile.clone(), true);
             cfg.save()?;
             print_session(&profile, &info, cli.json, "Signed in as");
-            Ok(())
+            Ok(0)
         }
         Command::Whoami => {
             let profile = existing_profile(&cfg, &profile_name)?;
             let client = Client::new(profile.clone(), Vault::open()?)?;
+            if client.source()? != Source::SignIn {
+                let me = client.me().await?;
+                credentials::print_me(&profile, &me, cli.json);
+                return Ok(0);
+            }
             let info = client.whoami().await?;
             print_session(&profile, &info, cli.json, "Signed in as");
-            Ok(())
+            Ok(0)
         }
         Command::Logout => {
             let profile = existing_profile(&cfg, &profile_name)?;
             let client = Client::new(profile.clone(), Vault::open()?)?;
-            let out = client.logout().await?;
+            let had_credential = client.forget_credentials().await?;
+            let mut out = client.logout().await?;
+            out.removed_from_keychain |= had_credential;
             if cli.json {
                 println!(
                     "{}",
@@ -150,13 +330,28 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 println!("Removed the session from the keychain, but the server could not be told to revoke it.");
             }
-            Ok(())
+            Ok(0)
+        }
+        Command::Review { command } => {
+            let on_error = if command.waits() { review::EXIT_ERROR } else { 1 };
+            let open =
+                || -> Result<Client, Error> { Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?) };
+            let client = open().map_err(|e| Failure::from(e).exit(on_error))?;
+            review::run(&client, command, cli.json).await
+        }
+        Command::Token { command } => credentials::token(&mut cfg, &profile_name, command, cli.json).await.map(|()| 0),
+        Command::Credentials { command } => {
+            credentials::credentials(&cfg, &profile_name, command, cli.json).await.map(|()| 0)
+        }
+        Command::Agent { command } => credentials::agent(&cfg, &profile_name, command, cli.json).await.map(|()| 0),
+        Command::ServiceAccount { command } => {
+            credentials::service_account(&mut cfg, &profile_name, command, cli.json).await.map(|()| 0)
         }
     }
 }
 
 /// The profile a login should use: what is saved, overridden by flags.
-fn login_profile(
+pub(crate) fn login_profile(
     cfg: &Config,
     name: &str,
     server: Option<String>,
@@ -189,11 +384,11 @@ fn login_profile(
     Ok(p)
 }
 
-fn existing_profile(cfg: &Config, name: &str) -> Result<Profile, Error> {
+pub(crate) fn existing_profile(cfg: &Config, name: &str) -> Result<Profile, Error> {
     cfg.get(name).cloned().ok_or(Error::NotSignedIn)
 }
 
-fn fmt_time(unix: i64) -> String {
+pub(crate) fn fmt_time(unix: i64) -> String {
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let d = unix - now;

@@ -27,6 +27,13 @@ pub struct Profile {
     /// True when `server` is the hub embedded in the desktop app.
     #[serde(default)]
     pub local: bool,
+    /// The agent (name or id) this profile acts as: it must hold that agent's PAT, never a
+    /// user PAT (the guardrail), and sends it as `agent_id` when exchanging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The service account this profile signs in as (its token is in the keychain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
     /// Where the desktop app has the browser bring a sign-in back (`redirect = "deep-link"`).
     /// The CLI always uses the loopback listener.
     #[serde(default, skip_serializing_if = "RedirectStyle::is_loopback")]
@@ -64,6 +71,8 @@ impl Profile {
             client_id: default_client_id(),
             issuer: None,
             local: false,
+            agent: None,
+            service_account: None,
             redirect: RedirectStyle::Loopback,
         }
     }

@@ -4,11 +4,13 @@
 //! the OS keychain ([`vault`]); access tokens only in memory.
 
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod login;
 pub mod loopback;
 pub mod oidc;
 pub mod pkce;
+pub mod reviews;
 pub mod secret;
 pub mod vault;
 
@@ -61,6 +63,8 @@ pub struct Client {
     http: reqwest::Client,
     provider: Mutex<Option<Arc<Provider>>>,
     session: Mutex<Option<Session>>,
+    /// JWTs exchanged from the profile's PAT, service token or sign-in, by class (memory only).
+    jwts: Mutex<std::collections::HashMap<keyway_api::auth::TokenClass, credentials::CachedJwt>>,
 }
 
 fn now() -> i64 {
@@ -70,7 +74,14 @@ fn now() -> i64 {
 impl Client {
     pub fn new(profile: Profile, vault: Vault) -> Result<Client, Error> {
         config::validate_profile_name(&profile.name)?;
-        Ok(Client { profile, vault, http: oidc::http_client(), provider: Mutex::new(None), session: Mutex::new(None) })
+        Ok(Client {
+            profile,
+            vault,
+            http: oidc::http_client(),
+            provider: Mutex::new(None),
+            session: Mutex::new(None),
+            jwts: Mutex::new(Default::default()),
+        })
     }
 
     pub fn profile(&self) -> &Profile {
@@ -246,7 +257,7 @@ impl Client {
 
     /// A cross-process lock per profile, so two processes never refresh the same token at once
     /// (rotation would make the loser trip reuse detection and end the session).
-    async fn lock(&self) -> Result<std::fs::File, Error> {
+    pub(crate) async fn lock(&self) -> Result<std::fs::File, Error> {
         let dir = Config::dir()?.join("locks");
         let path = dir.join(format!("{}.lock", self.profile.name));
         tokio::task::spawn_blocking(move || -> Result<std::fs::File, Error> {

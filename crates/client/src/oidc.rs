@@ -226,7 +226,7 @@ impl Provider {
 }
 
 /// Turn an error response into `Error::Refused` with the server's code and words.
-fn refused(status: reqwest::StatusCode, body: &[u8]) -> Error {
+pub(crate) fn refused(status: reqwest::StatusCode, body: &[u8]) -> Error {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(b) => {
             let message = if !b.message.is_empty() {

@@ -15,12 +15,18 @@ pub const SERVICE: &str = "keyway";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecretKind {
     RefreshToken,
+    /// A user or agent PAT (`kwp_u_…`, `kwp_a_…`).
+    Pat,
+    /// A service account's token (`kwp_s_…`).
+    ServiceToken,
 }
 
 impl SecretKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SecretKind::RefreshToken => "refresh_token",
+            SecretKind::Pat => "pat",
+            SecretKind::ServiceToken => "service_token",
         }
     }
 }

@@ -34,17 +34,12 @@ pub(crate) struct Principal {
     pub(crate) roles: Vec<Role>,
     pub(crate) class: TokenClass,
     pub(crate) scopes: Vec<String>,
-    pub(crate) jti: String,
     pub(crate) exp: i64,
-    /// The browser sign-in (token family) the JWT belongs to, if any.
-    pub(crate) session: Option<String>,
-    /// Public id of the credential the JWT was exchanged from, if any.
-    pub(crate) credential: Option<String>,
 }
 
 impl Principal {
     pub(crate) fn from_claims(claims: AccessClaims) -> Principal {
-        let scopes = if claims.sid.is_some() {
+        let scopes = if claims.sid.is_some() && claims.token_class == TokenClass::UserAccess {
             // A browser sign-in holds the whole `user_access` allowlist; its `scope` claim
             // names the OpenID scopes the client asked for.
             claims.token_class.allowed_scopes().iter().map(|s| (*s).to_owned()).collect()
@@ -59,10 +54,7 @@ impl Principal {
             roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
             class: claims.token_class,
             scopes,
-            jti: claims.jti,
             exp: claims.exp,
-            session: claims.sid,
-            credential: claims.cred,
         }
     }
 
@@ -107,15 +99,6 @@ impl Principal {
         }
     }
 
-    /// The user id actions of this principal are owned by: the user itself, or an agent's owner.
-    pub(crate) fn owning_user(&self) -> Option<&str> {
-        match self.kind {
-            PrincipalKind::User => Some(&self.id),
-            PrincipalKind::Agent => self.owner.as_deref(),
-            PrincipalKind::ServiceAccount => None,
-        }
-    }
-
     /// An audit event with this principal as the actor.
     pub(crate) fn audit(&self, at: i64, action: &str, outcome: &str) -> AuditEvent {
         AuditEvent {
@@ -146,6 +129,15 @@ impl<S: Store> FromRequestParts<AppState<S>> for Principal {
             ));
         }
         let claims = validate_access_token(state, token).await?;
+        // A JWT exchanged from a credential dies with it (revoked, expired, agent disabled).
+        if let Some(cred) = claims.cred.as_deref() {
+            let live = state.credentials.cache.get(&state.store, cred).await?;
+            if live.is_none_or(|l| crate::credentials::dead_reason(&l, state.now()).is_some()) {
+                return Err(Error::InvalidToken(
+                    "the credential this token was exchanged from is no longer valid".into(),
+                ));
+            }
+        }
         Ok(Principal::from_claims(claims))
     }
 }

@@ -17,10 +17,12 @@ mod auth;
 mod clients;
 mod clock;
 mod config;
+mod credentials;
 mod error;
 mod jwt;
 mod keys;
 mod oauth;
+mod pat;
 mod secret;
 pub mod store;
 mod users;
@@ -117,6 +119,106 @@ impl<S: Store> Hub<S> {
         Ok(())
     }
 
+    /// Mints a PAT for `username` without the HTTP API (bootstrap and operations): an agent
+    /// PAT bound to `agent` (created if missing), or a user PAT when `agent` is `None`. Returns
+    /// the secret, which is shown nowhere else.
+    pub async fn mint_pat(
+        &self,
+        username: &str,
+        agent: Option<&str>,
+        audience: keyway_api::auth::Audience,
+        days: Option<u32>,
+    ) -> Result<String, Error> {
+        use keyway_api::auth::TokenClass;
+        use keyway_api::credentials::CredentialKind;
+        let Some(user) = self.store.user_by_name(username).await? else {
+            return Err(Error::InvalidUsername("no such user"));
+        };
+        let now = self.settings.clock.now();
+        let limits = self.store.credential_settings().await?;
+        let days = days.unwrap_or(limits.default_pat_days);
+        if days == 0 || days > limits.max_pat_days {
+            return Err(Error::InvalidSetting {
+                name: "days",
+                reason: format!("must be 1 to {}", limits.max_pat_days),
+            });
+        }
+        let agent = match agent {
+            None => None,
+            Some(name) => {
+                validate_username(name)?;
+                match self.store.agent_by_name(&user.id, name).await? {
+                    Some(a) => Some(a),
+                    None => {
+                        let a = store::AgentRecord {
+                            id: format!("ag_{}", &pat::new_public_id()[3..]),
+                            owner_id: user.id.clone(),
+                            name: name.to_owned(),
+                            disabled: false,
+                            created_at: now,
+                            owner_name: user.username.clone(),
+                            active_credentials: 0,
+                        };
+                        self.store.insert_agent(&a).await?;
+                        Some(a)
+                    }
+                }
+            }
+        };
+        let (kind, scopes) = match &agent {
+            Some(_) => (CredentialKind::AgentPat, TokenClass::AgentAccess.allowed_scopes().to_vec()),
+            None => {
+                let mut s = TokenClass::UserAccess.allowed_scopes().to_vec();
+                s.extend_from_slice(TokenClass::UserAdmin.allowed_scopes());
+                (CredentialKind::UserPat, s)
+            }
+        };
+        let id = pat::new_public_id();
+        let token = pat::Token::generate(kind, &id);
+        let record = store::CredentialRecord {
+            id,
+            kind,
+            secret_hash: token.hash(),
+            name: agent.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| format!("{} PAT", user.username)),
+            owner_id: user.id.clone(),
+            agent_id: agent.as_ref().map(|a| a.id.clone()),
+            service_account_id: None,
+            audience,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            created_at: now,
+            expires_at: Some(now.saturating_add(i64::from(days) * 86_400)),
+            revoked_at: None,
+            used_at: None,
+            enroll_agent_name: None,
+            enroll_pat_days: None,
+            retired_at: None,
+            last_used_at: None,
+            last_fingerprint: None,
+            fingerprint_changed_at: None,
+            owner_name: user.username.clone(),
+            agent_name: agent.as_ref().map(|a| a.name.clone()),
+            agent_disabled: false,
+            service_account_name: None,
+            service_account_group: None,
+            service_account_disabled: false,
+        };
+        self.store.insert_credential(&record).await?;
+        let event = store::AuditEvent {
+            id: 0,
+            at: now,
+            actor_kind: "operator".to_owned(),
+            actor_id: None,
+            actor_name: None,
+            action: "pat.mint".to_owned(),
+            target_kind: Some("credential".to_owned()),
+            target_id: Some(record.id.clone()),
+            outcome: "ok".to_owned(),
+            detail: serde_json::json!({ "kind": kind.as_str(), "owner": user.id, "via": "keyway-hub pat mint" }),
+        };
+        self.store.insert_audit(&event).await?;
+        Ok(token.expose().to_owned())
+    }
+
     /// Number of users.
     pub async fn user_count(&self) -> Result<u64, Error> {
         self.store.user_count().await
@@ -142,6 +244,8 @@ impl<S: Store> Hub<S> {
             settings: self.settings,
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
+            credentials: Default::default(),
+            reviews: Default::default(),
         }));
         let app = oauth::router(state.clone());
 
@@ -156,10 +260,13 @@ impl<S: Store> Hub<S> {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });
+        let (flush_stop, flush_stop_rx) = watch::channel(false);
+        let flusher = tokio::spawn(credentials::flush_loop(state.clone(), flush_stop_rx));
+        let sweeper = tokio::spawn(api::reviews::sweep_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger })
+        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, flush_stop })
     }
 }
 
@@ -189,6 +296,10 @@ pub struct RunningHub {
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     purger: JoinHandle<()>,
+    /// Writes credential last-used times behind; flushes once more when stopped.
+    flusher: JoinHandle<()>,
+    flush_stop: watch::Sender<bool>,
+    sweeper: JoinHandle<()>,
 }
 
 impl fmt::Debug for RunningHub {
@@ -200,13 +311,17 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, addr, .. } = self;
+        let RunningHub { stop, mut server, purger, sweeper, flusher, flush_stop, addr, .. } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
             server.abort();
         }
         let _ = purger.await;
+        let _ = sweeper.await;
+        // After the server: uses recorded by the last requests are written too.
+        let _ = flush_stop.send(true);
+        let _ = flusher.await;
         tracing::info!(%addr, "keyway hub stopped");
     }
 }

@@ -27,6 +27,37 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage personal access tokens directly in the database (bootstrap, operations).
+    Pat {
+        #[command(subcommand)]
+        command: PatCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PatCommand {
+    /// Mint a PAT and print it once on stdout: an agent PAT with --agent (the agent is created
+    /// if missing), else a user PAT.
+    Mint {
+        /// The user who owns the PAT.
+        #[arg(long)]
+        user: String,
+        /// Bind an agent PAT to this agent of the user.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Where the PAT may be used: cli, mcp or both.
+        #[arg(long, default_value = "cli", value_parser = parse_audience)]
+        audience: keyway_api::auth::Audience,
+        /// Days until it expires [default: the admin's default].
+        #[arg(long)]
+        days: Option<u32>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+fn parse_audience(s: &str) -> Result<keyway_api::auth::Audience, String> {
+    keyway_api::auth::Audience::parse(s).ok_or_else(|| format!("unknown audience '{s}' (expected cli, mcp or both)"))
 }
 
 #[derive(Debug, Args)]
@@ -179,7 +210,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(match cli.command {
         Command::Serve(_) => "info",
-        Command::User { .. } => "warn",
+        Command::User { .. } | Command::Pat { .. } => "warn",
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -193,6 +224,12 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::User { command: UserCommand::Add { name, roles, database } } => {
                 user_add(name, roles, database).await
+            }
+            Command::Pat { command: PatCommand::Mint { user, agent, audience, days, database } } => {
+                let hub = Hub::open(settings(database)?).await.context("could not open the hub database")?;
+                let secret = hub.mint_pat(&user, agent.as_deref(), audience, days).await?;
+                println!("{secret}");
+                Ok(())
             }
         }
     });

@@ -1,5 +1,8 @@
 //! Tauri commands: thin adapters from IPC to `AppState`, which drives keyway-client and the
 //! embedded keyway-hub. Every command returns `Result<T, CommandError>` (`{kind, message}`).
 
+pub mod clipboard;
+pub mod credentials;
+pub mod reviews;
 pub mod session;
 pub mod setup;

@@ -46,6 +46,7 @@ pub fn login_cancel(state: State<'_, AppState>) -> CommandResult<()> {
 }
 
 #[tauri::command]
-pub async fn logout(state: State<'_, AppState>) -> CommandResult<AppStatus> {
+pub async fn logout(state: State<'_, AppState>, live: State<'_, crate::live::Live>) -> CommandResult<AppStatus> {
+    live.stop();
     state.logout().await
 }

@@ -2,10 +2,16 @@
 
 mod banner;
 mod brand;
+mod dialog;
+mod nav;
+mod secret;
 mod server_fact;
 mod spinner;
 
 pub use banner::{ErrorBanner, Notice, UiError};
 pub use brand::Header;
+pub use dialog::Dialog;
+pub use nav::{AppNotice, Nav};
+pub use secret::SecretOnce;
 pub use server_fact::ServerFact;
 pub use spinner::Spinner;

@@ -1,6 +1,8 @@
 //! Keyway's resource API under `/api`: every route takes a bearer JWT ([`Principal`]) and
 //! answers `{"error", "message"}` on refusal.
 
+pub(crate) mod credentials;
+
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,16 +15,22 @@ use crate::error::Error;
 use crate::oauth::AppState;
 use crate::store::{AuditQuery, Store};
 
+pub(crate) mod reviews;
+
 /// Default and largest page sizes of list routes.
 pub(crate) const DEFAULT_PAGE: u32 = 50;
 pub(crate) const MAX_PAGE: u32 = 200;
 
 /// The `/api` routes.
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new().route("/api/me", get(me::<S>)).route("/api/audit", get(audit::<S>))
+    Router::new()
+        .route("/api/me", get(me))
+        .route("/api/audit", get(audit::<S>))
+        .merge(credentials::router::<S>())
+        .merge(reviews::router::<S>())
 }
 
-async fn me<S: Store>(principal: Principal) -> Json<Me> {
+async fn me(principal: Principal) -> Json<Me> {
     Json(Me {
         kind: principal.kind,
         id: principal.id,

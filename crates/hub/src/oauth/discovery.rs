@@ -22,7 +22,11 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
         jwks_uri: state.endpoint("/oauth/jwks"),
         revocation_endpoint: state.endpoint("/oauth/revoke"),
         response_types_supported: strings(&["code"]),
-        grant_types_supported: strings(&["authorization_code", "refresh_token"]),
+        grant_types_supported: strings(&[
+            "authorization_code",
+            "refresh_token",
+            keyway_api::credentials::GRANT_TOKEN_EXCHANGE,
+        ]),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["EdDSA"]),
         code_challenge_methods_supported: strings(&["S256"]),

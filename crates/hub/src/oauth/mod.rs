@@ -48,6 +48,10 @@ pub(crate) struct Shared<S> {
     pub(crate) passwords: Arc<Passwords>,
     /// Mark cookies `Secure` (the issuer is https).
     pub(crate) secure_cookies: bool,
+    /// Credential cache and last-used buffer.
+    pub(crate) credentials: crate::credentials::Credentials,
+    /// Live review events (SSE streams, waiters).
+    pub(crate) reviews: crate::api::reviews::Live,
 }
 
 impl<S> Shared<S> {
@@ -87,6 +91,7 @@ pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
         .route("/oauth/token", post(token::token::<S>))
         .route("/oauth/revoke", post(revoke::revoke::<S>))
         .route("/oauth/userinfo", get(userinfo::userinfo::<S>).post(userinfo::userinfo::<S>))
+        .merge(crate::credentials::exchange::router::<S>())
         .merge(crate::api::router::<S>())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

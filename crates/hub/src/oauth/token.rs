@@ -79,16 +79,20 @@ pub(crate) fn client_of<'a, S>(state: &'a AppState<S>, params: &Params) -> Resul
 
 pub(crate) async fn token<S: Store>(
     State(state): State<AppState<S>>,
+    headers: axum::http::HeaderMap,
     FormParams(params): FormParams,
 ) -> Result<Response, Error> {
     params.reject_duplicates()?;
     let body = match params.require("grant_type")? {
+        keyway_api::credentials::GRANT_TOKEN_EXCHANGE => {
+            return crate::credentials::exchange::token_exchange_grant(&state, &headers, &params).await;
+        }
         "authorization_code" => authorization_code(&state, &params).await?,
         "refresh_token" => refresh_token(&state, &params).await?,
         _ => {
             return Err(Error::oauth(
                 codes::UNSUPPORTED_GRANT_TYPE,
-                "only authorization_code and refresh_token are supported",
+                "only authorization_code, refresh_token and token-exchange (RFC 8693) are supported",
             ));
         }
     };

@@ -9,6 +9,9 @@ pub mod sqlite;
 use std::future::Future;
 
 use keyway_api::Role;
+use keyway_api::auth::Audience;
+use keyway_api::credentials::{CredentialKind, CredentialSettings};
+use keyway_api::reviews::{Actor, ReviewRequest, ReviewSettings, ReviewStatus, Verdict};
 
 use crate::error::Error;
 pub use crate::secret::TokenHash;
@@ -143,6 +146,157 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// A PAT, enrollment token or service token (never the secret: its SHA-256).
+#[derive(Clone, Debug)]
+pub struct CredentialRecord {
+    /// Public id, `cr_…`.
+    pub id: String,
+    pub kind: CredentialKind,
+    pub secret_hash: TokenHash,
+    pub name: String,
+    pub owner_id: String,
+    pub agent_id: Option<String>,
+    pub service_account_id: Option<String>,
+    pub audience: Audience,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// Enrollment tokens: when redeemed.
+    pub used_at: Option<i64>,
+    /// Enrollment tokens: the agent name the redeemer must take, if fixed.
+    pub enroll_agent_name: Option<String>,
+    /// Enrollment tokens: lifetime in days of the agent PAT they produce.
+    pub enroll_pat_days: Option<u32>,
+    /// Service tokens replaced by rotation.
+    pub retired_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub last_fingerprint: Option<String>,
+    pub fingerprint_changed_at: Option<i64>,
+    // ---- read from joined rows (ignored on insert)
+    pub owner_name: String,
+    pub agent_name: Option<String>,
+    pub agent_disabled: bool,
+    pub service_account_name: Option<String>,
+    pub service_account_group: Option<Role>,
+    pub service_account_disabled: bool,
+}
+
+/// Which credentials [`Store::credentials`] lists.
+#[derive(Clone, Debug, Default)]
+pub struct CredentialFilter {
+    pub owner_id: Option<String>,
+    pub service_account_id: Option<String>,
+    pub agent_id: Option<String>,
+}
+
+/// An exchange's use of a credential, written behind in batches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialUse {
+    pub id: String,
+    pub at: i64,
+    pub fingerprint: Option<String>,
+    /// A different fingerprint was seen within the batch.
+    pub changed_in_batch: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentRecord {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    // ---- joined
+    pub owner_name: String,
+    pub active_credentials: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceAccountRecord {
+    pub id: String,
+    pub name: String,
+    pub group: Role,
+    pub created_by: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// Outcome of a unique insert or rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    Done,
+    /// The name is taken.
+    NameTaken,
+    /// No such row.
+    Missing,
+}
+
+/// A stored review request: the wire form plus what only the hub needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewRecord {
+    /// Submission order (the list cursor).
+    pub seq: i64,
+    /// For an agent submitter, the user who owns the agent.
+    pub submitter_owner: Option<String>,
+    pub request: ReviewRequest,
+}
+
+/// Filter of [`Store::reviews`]: newest first.
+#[derive(Clone, Debug, Default)]
+pub struct ReviewFilter {
+    /// Only requests submitted before this `seq` (cursor pagination).
+    pub before: Option<i64>,
+    pub status: Option<ReviewStatus>,
+    pub kind: Option<String>,
+    /// Submitter id or name.
+    pub submitter: Option<String>,
+    /// Only requests submitted by this principal id, or by agents this user owns.
+    pub owned_by: Option<String>,
+    pub limit: u32,
+}
+
+/// A vote on a review request.
+#[derive(Clone, Debug)]
+pub struct Vote {
+    pub request_id: String,
+    pub voter: Actor,
+    /// For an agent voter, its owning user (never true today: agents cannot decide).
+    pub voter_owner: Option<String>,
+    /// `Approve` or `Reject`.
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    pub now: i64,
+}
+
+/// Outcome of [`Store::decide_review`].
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per decision")]
+pub enum VoteOutcome {
+    Unknown,
+    /// The voter submitted the request (or owns the agent that did).
+    OwnRequest,
+    /// The request was already final (it may have expired just now: `expired_now`).
+    Final {
+        record: ReviewRecord,
+        expired_now: bool,
+    },
+    /// The voter has already voted on this pending request.
+    AlreadyVoted(ReviewRecord),
+    /// The vote is recorded; `record.request.status` says whether it decided the request.
+    Recorded(ReviewRecord),
+}
+
+/// Outcome of [`Store::cancel_review`].
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per cancel")]
+pub enum CancelOutcome {
+    Unknown,
+    NotSubmitter(ReviewRecord),
+    Final { record: ReviewRecord, expired_now: bool },
+    Cancelled(ReviewRecord),
+}
+
 /// Storage backend of the hub.
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
@@ -230,6 +384,81 @@ pub trait Store: Send + Sync + 'static {
     fn insert_audit(&self, event: &AuditEvent) -> impl Future<Output = Result<(), Error>> + Send;
     /// Audit events, newest first, matching `query`.
     fn audit_events(&self, query: &AuditQuery) -> impl Future<Output = Result<Vec<AuditEvent>, Error>> + Send;
+
+    // ---- credentials, agents, service accounts
+
+    fn insert_credential(&self, c: &CredentialRecord) -> impl Future<Output = Result<(), Error>> + Send;
+    fn credential(&self, id: &str) -> impl Future<Output = Result<Option<CredentialRecord>, Error>> + Send;
+    /// Newest first.
+    fn credentials(
+        &self,
+        filter: &CredentialFilter,
+    ) -> impl Future<Output = Result<Vec<CredentialRecord>, Error>> + Send;
+    /// Sets `revoked_at` if unset; true if it was live (not revoked) before.
+    fn revoke_credential(&self, id: &str, now: i64) -> impl Future<Output = Result<bool, Error>> + Send;
+    /// Replaces the secret hash of an unrevoked credential (rotation); false if none.
+    fn replace_credential_secret(&self, id: &str, hash: &TokenHash)
+    -> impl Future<Output = Result<bool, Error>> + Send;
+    /// Marks a service token replaced: it expires at `until` (at the latest).
+    fn retire_credential(&self, id: &str, now: i64, until: i64) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Atomically marks an unused, unrevoked, unexpired enrollment token used; false if it
+    /// was not (a second use).
+    fn redeem_enrollment(&self, id: &str, now: i64) -> impl Future<Output = Result<bool, Error>> + Send;
+    /// Writes last-used times and fingerprints (and fingerprint changes) of a batch.
+    fn record_credential_uses(&self, uses: &[CredentialUse]) -> impl Future<Output = Result<(), Error>> + Send;
+
+    fn insert_agent(&self, a: &AgentRecord) -> impl Future<Output = Result<Written, Error>> + Send;
+    fn agent(&self, id: &str) -> impl Future<Output = Result<Option<AgentRecord>, Error>> + Send;
+    /// Case-insensitive, among `owner_id`'s agents.
+    fn agent_by_name(
+        &self,
+        owner_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<AgentRecord>, Error>> + Send;
+    /// `None`: every agent.
+    fn agents(&self, owner_id: Option<&str>, now: i64) -> impl Future<Output = Result<Vec<AgentRecord>, Error>> + Send;
+    fn update_agent(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        disabled: Option<bool>,
+    ) -> impl Future<Output = Result<Written, Error>> + Send;
+
+    fn insert_service_account(&self, sa: &ServiceAccountRecord) -> impl Future<Output = Result<Written, Error>> + Send;
+    fn service_account(&self, id: &str) -> impl Future<Output = Result<Option<ServiceAccountRecord>, Error>> + Send;
+    fn service_account_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, Error>> + Send;
+    fn service_accounts(&self) -> impl Future<Output = Result<Vec<ServiceAccountRecord>, Error>> + Send;
+    /// Disables the account and revokes all its tokens.
+    fn disable_service_account(&self, id: &str, now: i64) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    fn credential_settings(&self) -> impl Future<Output = Result<CredentialSettings, Error>> + Send;
+    fn set_credential_settings(&self, s: &CredentialSettings) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Stores a new pending review request (its `seq` is assigned and returned in the record).
+    fn insert_review(&self, record: &ReviewRecord) -> impl Future<Output = Result<ReviewRecord, Error>> + Send;
+    /// One request with its payload and decisions.
+    fn review(&self, id: &str) -> impl Future<Output = Result<Option<ReviewRecord>, Error>> + Send;
+    /// Requests matching `filter`, newest first, with decisions but without payloads.
+    fn reviews(&self, filter: &ReviewFilter) -> impl Future<Output = Result<Vec<ReviewRecord>, Error>> + Send;
+    /// Records a vote atomically: concurrent votes serialize, so exactly one decides a request.
+    /// A pending request past its TTL is expired first (and the vote refused as `Final`).
+    fn decide_review(&self, vote: &Vote) -> impl Future<Output = Result<VoteOutcome, Error>> + Send;
+    /// Cancels a pending request on behalf of its submitter (`actor`).
+    fn cancel_review(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: i64,
+    ) -> impl Future<Output = Result<CancelOutcome, Error>> + Send;
+    /// Expires every pending request whose TTL has passed at `now` (at most `limit`), recording
+    /// an `expire` decision for each; returns them.
+    fn expire_reviews(&self, now: i64, limit: u32) -> impl Future<Output = Result<Vec<ReviewRecord>, Error>> + Send;
+    /// True if some pending request is due to expire at `now` (cheap: a partial index).
+    fn reviews_due(&self, now: i64) -> impl Future<Output = Result<bool, Error>> + Send;
+    fn review_settings(&self) -> impl Future<Output = Result<Option<ReviewSettings>, Error>> + Send;
+    fn put_review_settings(&self, settings: &ReviewSettings) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Deletes expired rows; returns how many.
     fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, Error>> + Send;

@@ -34,6 +34,11 @@ impl TestHub {
 
     /// Starts a hub with user `alice` (developer, admin); `tweak` may change the settings.
     pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestHub {
+        TestHub::start_with_users(tweak, &[]).await
+    }
+
+    /// Like [`TestHub::start_with`], with more users (`(name, roles)`, password [`PASSWORD`]).
+    pub async fn start_with_users(tweak: impl FnOnce(&mut Settings), users: &[(&str, &[Role])]) -> TestHub {
         let dir = tempfile::tempdir().expect("tempdir");
         let database_url = format!("sqlite://{}", dir.path().join("hub.db").display());
         let clock = Clock::system();
@@ -46,6 +51,9 @@ impl TestHub {
         tweak(&mut settings);
         let hub = Hub::open(settings).await.expect("open hub");
         hub.create_user(USER, PASSWORD, &[Role::Developer, Role::Admin]).await.expect("create user");
+        for (name, roles) in users {
+            hub.create_user(name, PASSWORD, roles).await.expect("create user");
+        }
         let running = hub.serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;
@@ -270,6 +278,17 @@ pub async fn sign_in(hub: &TestHub, redirect_uri: &str) -> (Flow, keyway_api::To
     let resp = exchange(hub, &flow, &code).await;
     assert_eq!(resp.status(), StatusCode::OK);
     (flow, resp.json().await.unwrap())
+}
+
+/// A browser sign-in as `user` (password [`PASSWORD`]): its access token.
+pub async fn access_token_of(hub: &TestHub, user: &str) -> String {
+    let browser = browser();
+    let flow = Flow::new(&v4(43999));
+    let code = get_code_as(&browser, hub, &flow, user, PASSWORD).await;
+    let resp = exchange(hub, &flow, &code).await;
+    assert_eq!(resp.status(), StatusCode::OK, "sign-in of {user}");
+    let tokens: keyway_api::TokenResponse = resp.json().await.unwrap();
+    tokens.access_token
 }
 
 /// Asserts an OAuth JSON error and returns its body.

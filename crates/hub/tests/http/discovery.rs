@@ -22,7 +22,10 @@ async fn discovery_document_advertises_the_endpoints() {
     assert_eq!(doc.code_challenge_methods_supported, ["S256"]);
     assert_eq!(doc.id_token_signing_alg_values_supported, ["EdDSA"]);
     assert_eq!(doc.response_types_supported, ["code"]);
-    assert_eq!(doc.grant_types_supported, ["authorization_code", "refresh_token"]);
+    assert_eq!(
+        doc.grant_types_supported,
+        ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"]
+    );
     assert_eq!(doc.token_endpoint_auth_methods_supported, ["none"]);
     assert!(doc.scopes_supported.iter().any(|s| s == "openid"));
     assert!(doc.authorization_response_iss_parameter_supported);

@@ -5,6 +5,8 @@ mod common;
 
 mod api;
 mod authorize;
+mod credentials;
 mod discovery;
 mod login;
+mod reviews;
 mod token;

@@ -1,0 +1,374 @@
+//! The approval queue from a client: submit, list, show, decide, cancel, wait, live events.
+//!
+//! Every call uses the profile's access token (renewed from the keychain when needed); a
+//! refusal keeps the hub's code and message in [`Error::Refused`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::Stream;
+use keyway_api::auth::Page;
+use keyway_api::reviews::{
+    Decide, MAX_WAIT_SECS, ReviewEvent, ReviewQuery, ReviewRequest, ReviewSettings, SubmitReview,
+};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Client, Error};
+
+/// Slack added to a long-poll's own timeout for the HTTP request carrying it.
+const POLL_SLACK: Duration = Duration::from_secs(15);
+/// How long an SSE request may stay open (the hub ends it when the access token expires).
+const EVENTS_REQUEST_LIMIT: Duration = Duration::from_secs(24 * 3600);
+const BACKOFF_START: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Code of the `Err` item [`Client::review_events`] yields when events may have been missed.
+pub const EVENTS_MISSED: &str = "events_missed";
+
+impl Client {
+    fn api_url(&self, path: &str) -> String {
+        format!("{}{path}", self.profile.server.as_str().trim_end_matches('/'))
+    }
+
+    /// Sends an API request with a JWT of the profile's class (a sign-in's access token, or one
+    /// exchanged from the profile's PAT or service token); on `401 invalid_token` forgets the
+    /// JWT, gets a fresh one once, and retries.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        query: &[(String, String)],
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, Error> {
+        let url = self.api_url(path);
+        let class = self.default_class()?;
+        let mut renewed = false;
+        loop {
+            let token = self.token(class).await?;
+            let mut req = self.http.request(method.clone(), &url).bearer_auth(token.secret());
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(t) = timeout {
+                req = req.timeout(t);
+            }
+            let resp = req.send().await.map_err(|e| Error::unreachable(&url, &e))?;
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(resp);
+            }
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let err = crate::oidc::refused(status, &bytes);
+            let stale = status == StatusCode::UNAUTHORIZED
+                && matches!(&err, Error::Refused { code, .. } if code == keyway_api::codes::INVALID_TOKEN);
+            if stale && !renewed {
+                renewed = true;
+                self.forget_tokens().await;
+                if matches!(self.source()?, crate::credentials::Source::SignIn) {
+                    self.restore().await?.ok_or(Error::NotSignedIn)?;
+                }
+                continue;
+            }
+            return Err(err);
+        }
+    }
+
+    async fn review_call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        query: &[(String, String)],
+        timeout: Option<Duration>,
+    ) -> Result<T, Error> {
+        let resp = self.send(method, path, body, query, timeout).await?;
+        let bytes = resp.bytes().await.map_err(|e| Error::unreachable(&self.api_url(path), &e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("unexpected answer from {path}: {e}")))
+    }
+
+    /// `POST /api/reviews`.
+    pub async fn submit_review(&self, submit: &SubmitReview) -> Result<ReviewRequest, Error> {
+        self.review_call(Method::POST, "/api/reviews", Some(&to_json(submit)?), &[], None).await
+    }
+
+    /// `GET /api/reviews` (newest first; items without payload).
+    pub async fn list_reviews(&self, query: &ReviewQuery) -> Result<Page<ReviewRequest>, Error> {
+        self.review_call(Method::GET, "/api/reviews", None, &query_pairs(query)?, None).await
+    }
+
+    /// `GET /api/reviews/{id}` with its payload and decisions.
+    pub async fn get_review(&self, id: &str) -> Result<ReviewRequest, Error> {
+        self.review_call(Method::GET, &format!("/api/reviews/{}", path_segment(id)?), None, &[], None).await
+    }
+
+    /// `POST /api/reviews/{id}/decision` (reviewers; a reason is required to reject).
+    pub async fn decide_review(&self, id: &str, decide: &Decide) -> Result<ReviewRequest, Error> {
+        let path = format!("/api/reviews/{}/decision", path_segment(id)?);
+        self.review_call(Method::POST, &path, Some(&to_json(decide)?), &[], None).await
+    }
+
+    /// `POST /api/reviews/{id}/cancel` (the submitter, while pending).
+    pub async fn cancel_review(&self, id: &str) -> Result<ReviewRequest, Error> {
+        self.review_call(Method::POST, &format!("/api/reviews/{}/cancel", path_segment(id)?), None, &[], None).await
+    }
+
+    /// `GET /api/settings/reviews`.
+    pub async fn review_settings(&self) -> Result<ReviewSettings, Error> {
+        self.review_call(Method::GET, "/api/settings/reviews", None, &[], None).await
+    }
+
+    /// Waits until the request is final or `timeout` passes, and returns it as it then stands
+    /// (still `pending` on timeout). Long-polls the hub, so it returns within moments of the
+    /// decision; rides out short network failures until the timeout.
+    pub async fn wait_review(&self, id: &str, timeout: Duration) -> Result<ReviewRequest, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let path = format!("/api/reviews/{}/wait", path_segment(id)?);
+        let mut backoff = BACKOFF_START;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            // Whole seconds, at least one, at most the hub's maximum.
+            let secs = left.as_secs_f64().ceil().clamp(0.0, MAX_WAIT_SECS as f64) as u64;
+            let query = [("timeout".to_owned(), secs.to_string())];
+            let got: Result<ReviewRequest, Error> =
+                self.review_call(Method::GET, &path, None, &query, Some(Duration::from_secs(secs) + POLL_SLACK)).await;
+            match got {
+                Ok(r) if r.status.is_final() || secs == 0 || tokio::time::Instant::now() >= deadline => return Ok(r),
+                Ok(_) => backoff = BACKOFF_START,
+                Err(Error::Unreachable { .. }) if tokio::time::Instant::now() + backoff < deadline => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Live review events the caller may see, for as long as the stream is polled.
+    ///
+    /// It reconnects by itself (with backoff, resuming with `Last-Event-ID`). An `Err` item
+    /// reports an interruption: `Unreachable` while the hub cannot be reached, or
+    /// `Refused { code: "events_missed" }` ([`EVENTS_MISSED`]) when events were lost — list
+    /// the queue again after either. After `NotSignedIn`, `SessionEnded` or another refusal
+    /// (no permission) the stream ends.
+    pub fn review_events(&self) -> impl Stream<Item = Result<ReviewEvent, Error>> + Send + '_ {
+        let state = Events {
+            client: self,
+            conn: None,
+            buf: Vec::new(),
+            pending: VecDeque::new(),
+            last_id: None,
+            backoff: BACKOFF_START,
+            retry: false,
+            done: false,
+        };
+        futures_util::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(item) = st.pending.pop_front() {
+                    return Some((item, st));
+                }
+                if st.done {
+                    return None;
+                }
+                if st.conn.is_none() {
+                    if st.retry {
+                        tokio::time::sleep(st.backoff).await;
+                        st.backoff = (st.backoff * 2).min(BACKOFF_MAX);
+                    }
+                    st.retry = true;
+                    match st.client.open_events(st.last_id.as_deref()).await {
+                        Ok(resp) => {
+                            st.conn = Some(resp);
+                            st.buf.clear();
+                        }
+                        Err(e) => {
+                            st.done = !matches!(e, Error::Unreachable { .. })
+                                && !matches!(&e, Error::Refused { code, .. } if code == "http_error");
+                            return Some((Err(e), st));
+                        }
+                    }
+                }
+                if let Some(frame) = take_frame(&mut st.buf) {
+                    st.handle(&frame);
+                    continue;
+                }
+                let Some(conn) = st.conn.as_mut() else { continue };
+                match conn.chunk().await {
+                    Ok(Some(bytes)) => st.buf.extend(bytes.iter().copied().filter(|b| *b != b'\r')),
+                    // The hub ended the stream (token expiry, shutdown): reconnect at once.
+                    Ok(None) => {
+                        st.conn = None;
+                        st.retry = false;
+                    }
+                    Err(e) => {
+                        st.conn = None;
+                        return Some((Err(Error::unreachable(&st.client.api_url("/api/reviews/events"), &e)), st));
+                    }
+                }
+            }
+        })
+    }
+
+    async fn open_events(&self, last_id: Option<&str>) -> Result<reqwest::Response, Error> {
+        let url = self.api_url("/api/reviews/events");
+        let mut renewed = false;
+        loop {
+            let token = self.access_token().await?;
+            let mut req = self
+                .http
+                .get(&url)
+                .bearer_auth(token.secret())
+                .header(reqwest::header::ACCEPT, "text/event-stream")
+                .timeout(EVENTS_REQUEST_LIMIT);
+            if let Some(id) = last_id {
+                req = req.header("last-event-id", id);
+            }
+            let resp = req.send().await.map_err(|e| Error::unreachable(&url, &e))?;
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(resp);
+            }
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let err = crate::oidc::refused(status, &bytes);
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                renewed = true;
+                self.restore().await?.ok_or(Error::NotSignedIn)?;
+                continue;
+            }
+            return Err(err);
+        }
+    }
+}
+
+struct Events<'a> {
+    client: &'a Client,
+    conn: Option<reqwest::Response>,
+    buf: Vec<u8>,
+    pending: VecDeque<Result<ReviewEvent, Error>>,
+    last_id: Option<String>,
+    backoff: Duration,
+    /// Wait `backoff` before the next connection attempt.
+    retry: bool,
+    done: bool,
+}
+
+impl Events<'_> {
+    fn handle(&mut self, frame: &str) {
+        let mut name = None;
+        let mut id = None;
+        let mut data = String::new();
+        for line in frame.lines() {
+            if line.starts_with(':') {
+                // A comment: the greeting proves the subscription is live.
+                self.backoff = BACKOFF_START;
+                continue;
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => name = Some(value.to_owned()),
+                "id" => id = Some(value.to_owned()),
+                "data" => {
+                    if !data.is_empty() {
+                        data.push('\n');
+                    }
+                    data.push_str(value);
+                }
+                _ => {}
+            }
+        }
+        if let Some(id) = id {
+            self.last_id = Some(id);
+        }
+        match name.as_deref() {
+            None if data.is_empty() => {}
+            Some("resync") => self.pending.push_back(Err(Error::Refused {
+                code: EVENTS_MISSED.into(),
+                message: "Some live review events were missed; list the queue again.".into(),
+            })),
+            _ => match serde_json::from_str::<ReviewEvent>(&data) {
+                Ok(event) => self.pending.push_back(Ok(event)),
+                // An event type this client does not know yet: skip it.
+                Err(e) => tracing::debug!("ignoring an unreadable review event: {e}"),
+            },
+        }
+    }
+}
+
+/// Removes and returns the first complete SSE frame (up to a blank line).
+fn take_frame(buf: &mut Vec<u8>) -> Option<String> {
+    let end = buf.windows(2).position(|w| w == b"\n\n")?;
+    let frame: Vec<u8> = buf.drain(..end + 2).collect();
+    Some(String::from_utf8_lossy(&frame[..end]).into_owned())
+}
+
+/// A review id as one path segment (ids are URL-safe; anything else is refused here).
+fn path_segment(id: &str) -> Result<&str, Error> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Error::InvalidInput(format!("'{id}' is not a review request id")));
+    }
+    Ok(id)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(value).map_err(|e| Error::InvalidInput(format!("cannot encode the request: {e}")))
+}
+
+/// A query struct as `name=value` pairs (absent fields left out).
+fn query_pairs<T: Serialize>(query: &T) -> Result<Vec<(String, String)>, Error> {
+    let serde_json::Value::Object(fields) = to_json(query)? else {
+        return Err(Error::InvalidInput("a query must be a set of named fields".into()));
+    };
+    Ok(fields
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some((k, s)),
+            other => Some((k, other.to_string())),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_split_on_blank_lines_and_keep_partial_input() {
+        let mut buf = b": subscribed\n\nevent: created\nid: e-1\ndata: {}\n\nevent: dec".to_vec();
+        assert_eq!(take_frame(&mut buf).as_deref(), Some(": subscribed"));
+        assert_eq!(take_frame(&mut buf).as_deref(), Some("event: created\nid: e-1\ndata: {}"));
+        assert_eq!(take_frame(&mut buf), None);
+        assert_eq!(buf, b"event: dec");
+    }
+
+    #[test]
+    fn queries_leave_out_absent_fields() {
+        let q = ReviewQuery {
+            status: Some(keyway_api::reviews::ReviewStatus::Pending),
+            mine: Some(true),
+            limit: Some(5),
+            ..ReviewQuery::default()
+        };
+        let mut pairs = query_pairs(&q).unwrap();
+        pairs.sort();
+        let want: Vec<(String, String)> = [("limit", "5"), ("mine", "true"), ("status", "pending")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(pairs, want);
+    }
+
+    #[test]
+    fn ids_must_be_one_safe_segment() {
+        assert!(path_segment("abc-DEF_123").is_ok());
+        for bad in ["", "../x", "a/b", "a?b", "a b"] {
+            assert!(path_segment(bad).is_err(), "{bad}");
+        }
+    }
+}

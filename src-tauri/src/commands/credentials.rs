@@ -1,0 +1,73 @@
+//! Credentials: list, mint, rotate and revoke PATs, enrollment tokens and service accounts.
+//! New secrets pass through to the window once (it shows them and forgets them); the app keeps
+//! none of them. The user_admin token these need is fetched by keyway-client when the person
+//! acts, and lives five minutes.
+
+use keyway_api::credentials::{
+    AgentView, CreateServiceAccount, CreatedServiceAccount, CredentialView, MintEnrollment, MintPat, MintedSecret,
+    RotateServiceToken, ServiceAccountView,
+};
+use tauri::State;
+
+use crate::error::CommandResult;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn credentials_list(state: State<'_, AppState>, all: bool) -> CommandResult<Vec<CredentialView>> {
+    Ok(state.signed_in_client().await?.list_credentials(all).await?)
+}
+
+#[tauri::command]
+pub async fn credentials_mint_pat(state: State<'_, AppState>, req: MintPat) -> CommandResult<MintedSecret> {
+    Ok(state.signed_in_client().await?.mint_pat(&req).await?)
+}
+
+#[tauri::command]
+pub async fn credentials_mint_enrollment(
+    state: State<'_, AppState>,
+    req: MintEnrollment,
+) -> CommandResult<MintedSecret> {
+    Ok(state.signed_in_client().await?.mint_enrollment(&req).await?)
+}
+
+#[tauri::command]
+pub async fn credentials_revoke(state: State<'_, AppState>, id: String) -> CommandResult<CredentialView> {
+    Ok(state.signed_in_client().await?.revoke_credential(&id).await?)
+}
+
+#[tauri::command]
+pub async fn credentials_rotate(state: State<'_, AppState>, id: String) -> CommandResult<MintedSecret> {
+    Ok(state.signed_in_client().await?.rotate_credential(&id).await?)
+}
+
+#[tauri::command]
+pub async fn agents_list(state: State<'_, AppState>) -> CommandResult<Vec<AgentView>> {
+    Ok(state.signed_in_client().await?.list_agents(false).await?)
+}
+
+#[tauri::command]
+pub async fn service_accounts_list(state: State<'_, AppState>) -> CommandResult<Vec<ServiceAccountView>> {
+    Ok(state.signed_in_client().await?.list_service_accounts().await?)
+}
+
+#[tauri::command]
+pub async fn service_account_create(
+    state: State<'_, AppState>,
+    req: CreateServiceAccount,
+) -> CommandResult<CreatedServiceAccount> {
+    Ok(state.signed_in_client().await?.create_service_account(&req).await?)
+}
+
+#[tauri::command]
+pub async fn service_account_rotate(
+    state: State<'_, AppState>,
+    id: String,
+    req: RotateServiceToken,
+) -> CommandResult<MintedSecret> {
+    Ok(state.signed_in_client().await?.rotate_service_account(&id, &req).await?)
+}
+
+#[tauri::command]
+pub async fn service_account_revoke(state: State<'_, AppState>, id: String) -> CommandResult<ServiceAccountView> {
+    Ok(state.signed_in_client().await?.revoke_service_account(&id).await?)
+}

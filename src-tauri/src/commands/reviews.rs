@@ -1,0 +1,32 @@
+//! The approval queue: list, read, decide, and the live feed (`crate::live`).
+
+use keyway_api::auth::Page;
+use keyway_api::reviews::{Decide, ReviewQuery, ReviewRequest};
+use tauri::{AppHandle, State};
+
+use crate::error::CommandResult;
+use crate::live::Live;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn reviews_list(state: State<'_, AppState>, query: ReviewQuery) -> CommandResult<Page<ReviewRequest>> {
+    Ok(state.signed_in_client().await?.list_reviews(&query).await?)
+}
+
+#[tauri::command]
+pub async fn review_get(state: State<'_, AppState>, id: String) -> CommandResult<ReviewRequest> {
+    Ok(state.signed_in_client().await?.get_review(&id).await?)
+}
+
+#[tauri::command]
+pub async fn review_decide(state: State<'_, AppState>, id: String, decide: Decide) -> CommandResult<ReviewRequest> {
+    Ok(state.signed_in_client().await?.decide_review(&id, &decide).await?)
+}
+
+/// Starts forwarding live review events to the window (once per signed-in client).
+#[tauri::command]
+pub async fn reviews_subscribe(app: AppHandle, state: State<'_, AppState>, live: State<'_, Live>) -> CommandResult<()> {
+    let client = state.signed_in_client().await?;
+    live.start(app, client);
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The signed-in pages end to end in the real webview: credentials minted and revoked by clicks
+//! and used from the CLI; review requests submitted from the CLI arriving live and decided with
+//! the keyboard. Run through `cargo xtask test`.
+
+use std::io::Write as _;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, Locator};
+use keyway_api::Role;
+use keyway_e2e::webdriver::{Driver, PASSWORD, WAIT, click, page_text, screenshot, text_of};
+use keyway_e2e::{Sandbox, TestHub, bin, root};
+
+/// Connects the app to `hub` and signs in through the scripted browser.
+async fn sign_in(app: &Client, hub: &TestHub) -> Result<()> {
+    click(app, "#choose-server").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#server-url")).await?.send_keys(&hub.url).await?;
+    click(app, "#connect").await?;
+    click(app, "#sign-in").await?;
+    text_of(app, "#user-name").await.context("never reached the signed-in page")?;
+    Ok(())
+}
+
+/// Presses keys as a person does (WebDriver key actions, not synthetic DOM events).
+async fn press(app: &Client, keys: &str) -> Result<()> {
+    let mut actions = KeyActions::new("keyboard".into());
+    for c in keys.chars() {
+        actions = actions.then(KeyAction::Down { value: c }).then(KeyAction::Up { value: c });
+    }
+    app.perform_actions(actions).await?;
+    Ok(())
+}
+
+async fn count(app: &Client, css: &str) -> Result<usize> {
+    Ok(app.find_all(Locator::Css(css)).await?.len())
+}
+
+/// Waits until `check` holds, polling the page.
+async fn until<F, Fut>(what: &str, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let t0 = Instant::now();
+    loop {
+        if check().await? {
+            return Ok(());
+        }
+        if t0.elapsed() > WAIT {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn keyway(sb: &Sandbox, args: &[&str], stdin: Option<&str>) -> Result<Output> {
+    let mut child = sb
+        .command(&bin("keyway"))
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(input) = stdin {
+        child.stdin.take().context("stdin")?.write_all(input.as_bytes())?;
+    }
+    Ok(child.wait_with_output()?)
+}
+
+fn clipboard(target: Option<&str>) -> Result<String> {
+    let mut cmd = Command::new("xclip");
+    cmd.args(["-selection", "clipboard", "-o"]);
+    if let Some(t) = target {
+        cmd.args(["-t", t]);
+    }
+    let out = cmd.output().context("xclip is not installed: run `cargo xtask setup`")?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_credential_minted_by_clicks_works_from_the_cli_until_it_is_revoked_by_clicks() -> Result<()> {
+    let hub = TestHub::start(&[("ada", PASSWORD, &[Role::Developer, Role::Reviewer, Role::Admin])]).await?;
+    let sb = Sandbox::new()?;
+    let driver = Driver::for_user(&sb, "ada", &[("KEYWAY_CLIPBOARD_CLEAR_SECS", "3")]).await?;
+    let app = driver.open_app().await?;
+    sign_in(&app, &hub).await?;
+
+    click(&app, "#nav-credentials").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#credentials-empty")).await?;
+
+    // Mint an agent token for a new agent; least privilege is preselected.
+    click(&app, "#mint").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#mint-agent")).await?.send_keys("deploy-bot").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#new-agent-hint")).await?;
+    let checked = |css: &'static str| {
+        let app = app.clone();
+        async move {
+            Ok::<_, anyhow::Error>(app.find(Locator::Css(css)).await?.prop("checked").await?.as_deref() == Some("true"))
+        }
+    };
+    ensure!(checked("#audience-cli").await?, "the narrowest audience is not preselected");
+    ensure!(
+        checked("#scope-reviews-submit").await? && !checked("#scope-messages").await?,
+        "scopes preselected wrongly"
+    );
+    screenshot(&app, "mint").await?;
+    click(&app, "#mint-submit").await?;
+
+    // The secret is shown once, copied to a clipboard that forgets it.
+    let field = app.wait().at_most(WAIT).for_element(Locator::Css("#new-secret")).await?;
+    let secret = field.prop("value").await?.context("no secret shown")?;
+    ensure!(secret.starts_with("kwp_a_") && secret.len() > 40, "unexpected secret shape: {secret:?}");
+    click(&app, "#copy-secret").await?;
+    text_of(&app, "#copied").await?;
+    ensure!(clipboard(None)? == secret, "the clipboard does not hold the secret");
+    let targets = clipboard(Some("TARGETS"))?;
+    ensure!(targets.contains("x-kde-passwordManagerHint"), "not marked as a secret for clipboard managers: {targets}");
+    until("the clipboard to be cleared", || async { Ok(clipboard(None)? != secret) }).await?;
+    click(&app, "#secret-done").await?;
+    ensure!(app.find(Locator::Css("#new-secret")).await.is_err(), "the secret is still on screen");
+
+    let row = app.wait().at_most(WAIT).for_element(Locator::Css("tr[data-kind=agent_pat]")).await?;
+    let row_id = row.attr("id").await?.context("row without id")?;
+    let id = row_id.strip_prefix("cred-").context("row id")?.to_owned();
+    ensure!(row.text().await?.contains("deploy-bot"), "row: {}", row.text().await?);
+
+    // The agent uses it from the CLI: stored in the keychain, exchanged for an agent JWT.
+    let profile = format!("bot-{}", std::process::id());
+    let out = keyway(
+        &sb,
+        &["login", "--pat", "--agent", "deploy-bot", "--server", &hub.url, "--profile", &profile],
+        Some(&format!("{secret}\n")),
+    )?;
+    ensure!(out.status.success(), "login --pat failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = keyway(&sb, &["token", "print", "--profile", &profile], None)?;
+    ensure!(out.status.success(), "token print failed: {}", String::from_utf8_lossy(&out.stderr));
+    let jwt = String::from_utf8(out.stdout)?.trim().to_owned();
+    let me: serde_json::Value =
+        reqwest::Client::new().get(format!("{}/api/me", hub.url)).bearer_auth(&jwt).send().await?.json().await?;
+    ensure!(me["kind"] == "agent" && me["name"] == "deploy-bot" && me["token_class"] == "agent_access", "{me}");
+
+    // The table shows the use (after a reload of the page's data).
+    click(&app, "#nav-session").await?;
+    click(&app, "#nav-credentials").await?;
+    screenshot(&app, "credentials").await?;
+
+    // Revoke by clicks, confirmed; the next exchange is refused.
+    click(&app, &format!("#revoke-{id}")).await?;
+    click(&app, "#confirm-revoke").await?;
+    until("the revoked row to leave the active list", || async {
+        Ok(app.find(Locator::Css(&format!("#{row_id}"))).await.is_err())
+    })
+    .await?;
+    click(&app, "#show-inactive").await?;
+    let status =
+        app.wait().at_most(WAIT).for_element(Locator::Css(&format!("#{row_id}"))).await?.attr("data-status").await?;
+    ensure!(status.as_deref() == Some("revoked"), "status after revoke: {status:?}");
+    let out = keyway(&sb, &["token", "print", "--profile", &profile, "--json"], None)?;
+    ensure!(!out.status.success(), "a revoked PAT still exchanges");
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).context("no JSON error")?;
+    ensure!(err["error"] == "invalid_credential", "{err}");
+
+    // Nothing the test saw is on disk or in any log: HOME, XDG dirs, app data, driver log.
+    let leaks = sb.files_containing(&[&secret, &jwt])?;
+    ensure!(leaks.is_empty(), "secret material on disk: {leaks:?}");
+    app.close().await?;
+    drop(driver);
+    hub.stop().await;
+    Ok(())
+}
+
+/// `keyway review submit … --wait` as a child process; the payload goes in on stdin.
+fn submit(sb: &Sandbox, profile: &str, title: &str, content_type: &str, payload: &str) -> Result<Child> {
+    let mut child = sb
+        .command(&bin("keyway"))
+        .args(["review", "submit", "--title", title, "--content-type", content_type, "--payload", "-"])
+        .args(["--wait", "--timeout", "120", "--profile", profile])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(payload.as_bytes())?;
+    Ok(child)
+}
+
+async fn exit_code(child: Child) -> Result<(i32, String)> {
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), tokio::task::spawn_blocking(move || child.wait_with_output()))
+            .await
+            .context("the waiting submitter did not exit after the decision")???;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Ok((out.status.code().unwrap_or(-1), text))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Result<()> {
+    let hub = TestHub::start(&[("rita", PASSWORD, &[Role::Reviewer]), ("dev", PASSWORD, &[Role::Developer])]).await?;
+    let sb = Sandbox::new()?;
+    let driver = Driver::for_user(&sb, "rita", &[]).await?;
+    let app = driver.open_app().await?;
+    sign_in(&app, &hub).await?;
+    click(&app, "#nav-approvals").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#queue-empty")).await?;
+    until("the live feed", || async { Ok(text_of(&app, "#live-indicator").await?.contains("Live")) }).await?;
+
+    // The developer signs in from the CLI (the scripted browser plays the person).
+    let profile = format!("dev-{}", std::process::id());
+    let out = sb
+        .command(&bin("keyway"))
+        .args(["login", "--server", &hub.url, "--profile", &profile])
+        .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
+        .env("KEYWAY_TEST_USER", "dev")
+        .env("KEYWAY_TEST_PASSWORD", PASSWORD)
+        .output()?;
+    ensure!(out.status.success(), "CLI login failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    let diff = "--- a/deploy.yaml\n+++ b/deploy.yaml\n@@ -1,3 +1,3 @@\n image: api\n-tag: v1\n+tag: v2\n replicas: 3\n";
+    let first = submit(&sb, &profile, "Deploy api v2", "diff", diff)?;
+    until("the first request to appear without a reload", || async { Ok(count(&app, "#queue-list li").await? == 1) })
+        .await?;
+    let notes = "# Rotate the signing key\n\n- new key `k2`\n- old key kept **7 days**\n";
+    let second = submit(&sb, &profile, "Rotate the signing key", "markdown", notes)?;
+    until("both requests in the queue", || async { Ok(count(&app, "#queue-list li").await? == 2) }).await?;
+    ensure!(text_of(&app, "#pending-count").await? == "2", "badge: {}", page_text(&app).await);
+
+    // j selects the newest; a approves it.
+    press(&app, "j").await?;
+    let title = text_of(&app, "#detail-title").await?;
+    ensure!(title == "Rotate the signing key", "selected {title:?}");
+    app.wait().at_most(WAIT).for_element(Locator::Css(".payload-markdown h3")).await?;
+    screenshot(&app, "approvals").await?;
+    press(&app, "a").await?;
+    until("the approved request to leave the queue", || async { Ok(count(&app, "#queue-list li").await? == 1) })
+        .await?;
+
+    // The next one is selected; r asks for a reason, Enter sends it.
+    until("the next request to be selected", || async { Ok(text_of(&app, "#detail-title").await? == "Deploy api v2") })
+        .await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css(".payload-diff .diff-add")).await?;
+    screenshot(&app, "approvals-diff").await?;
+    press(&app, "r").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#reject-reason")).await?;
+    press(&app, "Tag v2 fails its smoke test").await?;
+    press(&app, "\u{E007}").await?;
+    app.wait().at_most(WAIT).for_element(Locator::Css("#queue-empty")).await?;
+
+    // The waiting submitters learn the outcome: 0 approved, 1 rejected.
+    let (code, text) = exit_code(second).await?;
+    ensure!(code == 0, "approved request: exit {code}: {text}");
+    let (code, text) = exit_code(first).await?;
+    ensure!(code == 1 && text.contains("smoke test"), "rejected request: exit {code}: {text}");
+
+    // History shows who decided what and why.
+    click(&app, "#tab-history").await?;
+    until("both in history", || async { Ok(count(&app, "#queue-list li").await? == 2) }).await?;
+    click(&app, "#queue-list li[data-status=rejected]").await?;
+    let decisions = text_of(&app, "#decisions").await?;
+    ensure!(decisions.contains("rita") && decisions.contains("smoke test"), "decisions: {decisions}");
+    screenshot(&app, "approvals-history").await?;
+    app.close().await?;
+    drop(driver);
+    hub.stop().await;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! `cargo xtask bench <name>`: a release hub on 127.0.0.1 with a fresh SQLite database, seeded
+//! for the benchmark, then `keyway-bench <name>` against it (bounded in time), then cleanup.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, root, run};
+
+const BENCH_USER: &str = "bench";
+const BENCH_PASSWORD: &str = "bench-password-not-secret";
+
+pub fn bench(args: &[String]) -> Result<()> {
+    let Some((name, rest)) = args.split_first() else {
+        bail!("cargo xtask bench <exchange> [keyway-bench options]");
+    };
+    run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
+    let bin = root().join("target/release");
+    let dir = std::env::temp_dir().join(format!("keyway-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| -> Result<()> {
+        let database = format!("sqlite://{}", dir.join("hub.db").display());
+        let hub = bin.join("keyway-hub");
+        user_add(&hub, &database)?;
+        let mut env: Vec<(&str, String)> = Vec::new();
+        match name.as_str() {
+            "exchange" => {
+                let pat = mint(&hub, &database)?;
+                env.push(("KEYWAY_BENCH_PAT", pat));
+            }
+            other => bail!("unknown benchmark '{other}' (known: exchange)"),
+        }
+        let port = free_port()?;
+        let mut server = Server(
+            Command::new(&hub)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &database])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .spawn()
+                .context("starting keyway-hub")?,
+        );
+        wait_listening(port, &mut server.0)?;
+        let mut cmd = Command::new(bin.join("keyway-bench"));
+        cmd.arg(name).args(["--url", &format!("http://127.0.0.1:{port}")]).args(rest);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Stops the hub (SIGTERM to its own pid, so it flushes; then waits) when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn user_add(hub: &Path, database: &str) -> Result<()> {
+    let mut child = Command::new(hub)
+        .args(["user", "add", BENCH_USER, "--role", "developer", "--database", database])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().context("stdin")?;
+        writeln!(stdin, "{BENCH_PASSWORD}")?;
+    }
+    if !child.wait()?.success() {
+        bail!("keyway-hub user add failed");
+    }
+    Ok(())
+}
+
+fn mint(hub: &Path, database: &str) -> Result<String> {
+    let out = Command::new(hub)
+        .args(["pat", "mint", "--user", BENCH_USER, "--agent", "bench-agent", "--database", database])
+        .output()?;
+    if !out.status.success() {
+        bail!("keyway-hub pat mint failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_listening(port: u16, child: &mut Child) -> Result<()> {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(20) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("keyway-hub exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("keyway-hub did not listen on port {port}")
+}
