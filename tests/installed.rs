@@ -183,6 +183,16 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
     Ok(())
 }
 
+/// Waits until the page shows an element matching `css`.
+async fn shown(app: &Client, css: &str) -> Result<()> {
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("the app does not show {css}"))?;
+    Ok(())
+}
+
 /// The window comes back at the size it was left at (tauri-plugin-window-state).
 async fn window_is_remembered(driver: &Driver, app: &Client, sb: &Sandbox) -> Result<()> {
     let size: (u32, u32) = (820, 610);
@@ -215,25 +225,27 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
     let who = text_of(app, "#user-name").await.context("never reached the signed-in page")?;
     ensure!(who.contains("ada"), "signed-in page shows {who:?}: {}", page_text(app).await);
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "session").await.context("no move to the session page")?;
+    shown(app, "#page-session").await?;
     let token = keychain_lookup(account)?.context("no refresh token in the keychain after the deep-link sign-in")?;
 
     // A link opened by the desktop reaches the running app.
     xdg_open(sb, "keyway://approvals/rq-42")?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p["id"] == "rq-42").await?;
-    if let Ok(page) = app.find(Locator::Css("#page-approvals")).await {
-        ensure!(page.attr("data-selected").await?.as_deref() == Some("rq-42"), "approvals page without the request");
-    }
+    shown(app, "#page-approvals[data-selected='rq-42']").await?;
     xdg_open(sb, "keyway://credentials")?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "credentials").await?;
+    shown(app, "#page-credentials").await?;
+    xdg_open(sb, "keyway://approvals")?;
+    wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p.get("id").is_none()).await?;
+    shown(app, "#page-approvals").await?;
 
     // A forged sign-in answer (no sign-in is waiting, wrong state) is refused visibly and
     // changes nothing.
     xdg_open(sb, "app.keyway.desktop:/oauth/callback?code=forged-code&state=forged-state")?;
     let notice = wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.contains("ignored"))).await?;
-    if let Ok(banner) = app.find(Locator::Css("#app-notice")).await {
-        let shown = banner.text().await?;
-        ensure!(notice.as_str().is_some_and(|n| shown.contains(n)), "the banner shows {shown:?}, not {notice}");
-    }
+    let notice = notice.as_str().unwrap_or_default().to_owned();
+    let banner = text_of(app, "#app-notice").await?;
+    ensure!(banner.contains(&notice), "the banner shows {banner:?}, not {notice:?}");
     ensure!(keychain_lookup(account)? == Some(token), "a forged answer changed the stored session");
     // Still signed in as ada after all of this.
     app.wait().at_most(WAIT).for_element(Locator::Css("#user-name")).await?;
@@ -241,5 +253,10 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
     // A link to nowhere.
     xdg_open(sb, "keyway://nowhere/7")?;
     wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.starts_with("Link not understood"))).await?;
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//*[@id='app-notice'][contains(., 'Link not understood')]"))
+        .await
+        .context("the banner does not say the link was not understood")?;
     Ok(())
 }
