@@ -15,7 +15,7 @@ use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 use keyway_api::Role;
 use keyway_api::desktop::{EVENT_NAVIGATE, EVENT_NOTICE};
-use keyway_e2e::webdriver::{Driver, WAIT, click, page_text, record_events, text_of, wait_for_event};
+use keyway_e2e::webdriver::{Driver, WAIT, click, page_text, record_events, wait_for_event};
 use keyway_e2e::{Sandbox, TestHub, keychain_lookup, root};
 
 const PASSWORD: &str = "correct horse battery";
@@ -183,6 +183,23 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
     Ok(())
 }
 
+/// Waits until the notice banner (`#app-notice`) shows `text`, reading it afresh each time (the
+/// UI may re-render it).
+async fn banner_says(app: &Client, text: &str) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    loop {
+        let shown = match app.find(Locator::Css("#app-notice")).await {
+            Ok(banner) => banner.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if shown.contains(text) {
+            return Ok(());
+        }
+        ensure!(t0.elapsed() < WAIT, "the banner shows {shown:?}, not {text:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits until the page shows an element matching `css`.
 async fn shown(app: &Client, css: &str) -> Result<()> {
     app.wait()
@@ -201,14 +218,15 @@ async fn window_is_remembered(driver: &Driver, app: &Client, sb: &Sandbox) -> Re
         app.get_window_size().await? == (size.0.into(), size.1.into()),
         "the window did not take the size {size:?}"
     );
-    // Closing the only window ends the app normally, which writes the window state.
-    app.close_window().await?;
+    // Written shortly after the change, so even an app that is killed (as tauri-driver ends it)
+    // comes back at that size.
     let state = sb.dir.path().join("config/app.keyway.desktop/.window-state.json");
-    keyway_e2e::wait_for("the window state file", WAIT, || {
-        let exists = state.is_file();
-        async move { exists }
+    keyway_e2e::wait_for("the window state file with the new size", WAIT, || {
+        let text = std::fs::read_to_string(&state).unwrap_or_default().replace(' ', "");
+        async move { text.contains("\"width\":820") && text.contains("\"height\":610") }
     })
     .await?;
+    app.clone().close().await?;
     let again = driver.open(Path::new(INSTALLED_BIN)).await?;
     let restored = again.get_window_size().await;
     let _ = again.close().await;
@@ -222,10 +240,14 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
 
     // Sign in: the hub's answer comes back through xdg-open and a second launch.
     click(app, "#sign-in").await?;
-    let who = text_of(app, "#user-name").await.context("never reached the signed-in page")?;
-    ensure!(who.contains("ada"), "signed-in page shows {who:?}: {}", page_text(app).await);
-    wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "session").await.context("no move to the session page")?;
+    // Found by content: the page re-renders when the shell moves it to the session page.
     shown(app, "#page-session").await?;
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//*[@id='user-name'][contains(., 'ada')]"))
+        .await
+        .with_context(|| "never signed in as ada")?;
+    wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "session").await.context("no move to the session page")?;
     let token = keychain_lookup(account)?.context("no refresh token in the keychain after the deep-link sign-in")?;
 
     // A link opened by the desktop reaches the running app.
@@ -244,11 +266,15 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
     xdg_open(sb, "app.keyway.desktop:/oauth/callback?code=forged-code&state=forged-state")?;
     let notice = wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.contains("ignored"))).await?;
     let notice = notice.as_str().unwrap_or_default().to_owned();
-    let banner = text_of(app, "#app-notice").await?;
-    ensure!(banner.contains(&notice), "the banner shows {banner:?}, not {notice:?}");
+    banner_says(app, &notice).await?;
     ensure!(keychain_lookup(account)? == Some(token), "a forged answer changed the stored session");
     // Still signed in as ada after all of this.
-    app.wait().at_most(WAIT).for_element(Locator::Css("#user-name")).await?;
+    xdg_open(sb, "keyway://session")?;
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//*[@id='page-session']//*[@id='user-name'][contains(., 'ada')]"))
+        .await
+        .context("no longer signed in as ada")?;
 
     // A link to nowhere.
     xdg_open(sb, "keyway://nowhere/7")?;
