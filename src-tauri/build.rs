@@ -32,6 +32,21 @@ fn main() {
         "forget_profile",
         "take_route",
         "take_notice",
+        "credentials_list",
+        "credentials_mint_pat",
+        "credentials_mint_enrollment",
+        "credentials_revoke",
+        "credentials_rotate",
+        "agents_list",
+        "service_accounts_list",
+        "service_account_create",
+        "service_account_rotate",
+        "service_account_revoke",
+        "copy_secret",
+        "reviews_list",
+        "review_get",
+        "review_decide",
+        "reviews_subscribe",
     ];
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

@@ -16,7 +16,7 @@ use keyway_e2e::{Sandbox, TestHub, bin, root};
 /// Connects the app to `hub` and signs in through the scripted browser.
 async fn sign_in(app: &Client, hub: &TestHub) -> Result<()> {
     click(app, "#choose-server").await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css("#server-url")).await?.send_keys(&hub.url).await?;
+    element(app, "#server-url").await?.send_keys(&hub.url).await?;
     click(app, "#connect").await?;
     click(app, "#sign-in").await?;
     text_of(app, "#user-name").await.context("never reached the signed-in page")?;
@@ -33,12 +33,20 @@ async fn press(app: &Client, keys: &str) -> Result<()> {
     Ok(())
 }
 
+/// The element, waiting for it; on a timeout the error shows what the page shows instead.
+async fn element(app: &Client, css: &str) -> Result<fantoccini::elements::Element> {
+    match app.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(el) => Ok(el),
+        Err(e) => bail!("waiting for {css}: {e}; the page shows: {}", page_text(app).await),
+    }
+}
+
 async fn count(app: &Client, css: &str) -> Result<usize> {
     Ok(app.find_all(Locator::Css(css)).await?.len())
 }
 
-/// Waits until `check` holds, polling the page.
-async fn until<F, Fut>(what: &str, mut check: F) -> Result<()>
+/// Waits until `check` holds, polling the page; on a timeout the error shows the page.
+async fn until<F, Fut>(app: &Client, what: &str, mut check: F) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<bool>>,
@@ -49,7 +57,7 @@ where
             return Ok(());
         }
         if t0.elapsed() > WAIT {
-            bail!("timed out waiting for {what}");
+            bail!("timed out waiting for {what}; the page shows: {}", page_text(app).await);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -88,12 +96,12 @@ async fn a_credential_minted_by_clicks_works_from_the_cli_until_it_is_revoked_by
     sign_in(&app, &hub).await?;
 
     click(&app, "#nav-credentials").await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css("#credentials-empty")).await?;
+    element(&app, "#credentials-empty").await?;
 
     // Mint an agent token for a new agent; least privilege is preselected.
     click(&app, "#mint").await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css("#mint-agent")).await?.send_keys("deploy-bot").await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css("#new-agent-hint")).await?;
+    element(&app, "#mint-agent").await?.send_keys("deploy-bot").await?;
+    element(&app, "#new-agent-hint").await?;
     let checked = |css: &'static str| {
         let app = app.clone();
         async move {
@@ -109,7 +117,7 @@ async fn a_credential_minted_by_clicks_works_from_the_cli_until_it_is_revoked_by
     click(&app, "#mint-submit").await?;
 
     // The secret is shown once, copied to a clipboard that forgets it.
-    let field = app.wait().at_most(WAIT).for_element(Locator::Css("#new-secret")).await?;
+    let field = element(&app, "#new-secret").await?;
     let secret = field.prop("value").await?.context("no secret shown")?;
     ensure!(secret.starts_with("kwp_a_") && secret.len() > 40, "unexpected secret shape: {secret:?}");
     click(&app, "#copy-secret").await?;
@@ -117,11 +125,11 @@ async fn a_credential_minted_by_clicks_works_from_the_cli_until_it_is_revoked_by
     ensure!(clipboard(None)? == secret, "the clipboard does not hold the secret");
     let targets = clipboard(Some("TARGETS"))?;
     ensure!(targets.contains("x-kde-passwordManagerHint"), "not marked as a secret for clipboard managers: {targets}");
-    until("the clipboard to be cleared", || async { Ok(clipboard(None)? != secret) }).await?;
+    until(&app, "the clipboard to be cleared", || async { Ok(clipboard(None)? != secret) }).await?;
     click(&app, "#secret-done").await?;
     ensure!(app.find(Locator::Css("#new-secret")).await.is_err(), "the secret is still on screen");
 
-    let row = app.wait().at_most(WAIT).for_element(Locator::Css("tr[data-kind=agent_pat]")).await?;
+    let row = element(&app, "tr[data-kind=agent_pat]").await?;
     let row_id = row.attr("id").await?.context("row without id")?;
     let id = row_id.strip_prefix("cred-").context("row id")?.to_owned();
     ensure!(row.text().await?.contains("deploy-bot"), "row: {}", row.text().await?);
@@ -149,13 +157,12 @@ async fn a_credential_minted_by_clicks_works_from_the_cli_until_it_is_revoked_by
     // Revoke by clicks, confirmed; the next exchange is refused.
     click(&app, &format!("#revoke-{id}")).await?;
     click(&app, "#confirm-revoke").await?;
-    until("the revoked row to leave the active list", || async {
+    until(&app, "the revoked row to leave the active list", || async {
         Ok(app.find(Locator::Css(&format!("#{row_id}"))).await.is_err())
     })
     .await?;
     click(&app, "#show-inactive").await?;
-    let status =
-        app.wait().at_most(WAIT).for_element(Locator::Css(&format!("#{row_id}"))).await?.attr("data-status").await?;
+    let status = element(&app, &format!("#{row_id}")).await?.attr("data-status").await?;
     ensure!(status.as_deref() == Some("revoked"), "status after revoke: {status:?}");
     let out = keyway(&sb, &["token", "print", "--profile", &profile, "--json"], None)?;
     ensure!(!out.status.success(), "a revoked PAT still exchanges");
@@ -202,8 +209,8 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
     let app = driver.open_app().await?;
     sign_in(&app, &hub).await?;
     click(&app, "#nav-approvals").await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css("#queue-empty")).await?;
-    until("the live feed", || async { Ok(text_of(&app, "#live-indicator").await?.contains("Live")) }).await?;
+    element(&app, "#queue-empty").await?;
+    until(&app, "the live feed", || async { Ok(text_of(&app, "#live-indicator").await?.contains("Live")) }).await?;
 
     // The developer signs in from the CLI (the scripted browser plays the person).
     let profile = format!("dev-{}", std::process::id());
@@ -218,33 +225,42 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
 
     let diff = "--- a/deploy.yaml\n+++ b/deploy.yaml\n@@ -1,3 +1,3 @@\n image: api\n-tag: v1\n+tag: v2\n replicas: 3\n";
     let first = submit(&sb, &profile, "Deploy api v2", "diff", diff)?;
-    until("the first request to appear without a reload", || async { Ok(count(&app, "#queue-list li").await? == 1) })
-        .await?;
+    until(&app, "the first request to appear without a reload", || async {
+        Ok(count(&app, "#queue-list li").await? == 1)
+    })
+    .await?;
     let notes = "# Rotate the signing key\n\n- new key `k2`\n- old key kept **7 days**\n";
     let second = submit(&sb, &profile, "Rotate the signing key", "markdown", notes)?;
-    until("both requests in the queue", || async { Ok(count(&app, "#queue-list li").await? == 2) }).await?;
+    until(&app, "both requests in the queue", || async { Ok(count(&app, "#queue-list li").await? == 2) }).await?;
     ensure!(text_of(&app, "#pending-count").await? == "2", "badge: {}", page_text(&app).await);
 
     // j selects the newest; a approves it.
     press(&app, "j").await?;
     let title = text_of(&app, "#detail-title").await?;
     ensure!(title == "Rotate the signing key", "selected {title:?}");
-    app.wait().at_most(WAIT).for_element(Locator::Css(".payload-markdown h3")).await?;
+    element(&app, ".payload-markdown h3").await?;
     screenshot(&app, "approvals").await?;
     press(&app, "a").await?;
-    until("the approved request to leave the queue", || async { Ok(count(&app, "#queue-list li").await? == 1) })
+    until(&app, "the approved request to leave the queue", || async { Ok(count(&app, "#queue-list li").await? == 1) })
         .await?;
 
     // The next one is selected; r asks for a reason, Enter sends it.
-    until("the next request to be selected", || async { Ok(text_of(&app, "#detail-title").await? == "Deploy api v2") })
-        .await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css(".payload-diff .diff-add")).await?;
+    until(&app, "the next request to be selected", || async {
+        Ok(text_of(&app, "#detail-title").await? == "Deploy api v2")
+    })
+    .await?;
+    element(&app, ".payload-diff .diff-add").await?;
     screenshot(&app, "approvals-diff").await?;
     press(&app, "r").await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css("#reject-reason")).await?;
+    element(&app, "#reject-reason").await?;
+    until(&app, "the reason field to take the focus", || async {
+        Ok(app.execute("return document.activeElement && document.activeElement.id;", vec![]).await?
+            == serde_json::json!("reject-reason"))
+    })
+    .await?;
     press(&app, "Tag v2 fails its smoke test").await?;
     press(&app, "\u{E007}").await?;
-    app.wait().at_most(WAIT).for_element(Locator::Css("#queue-empty")).await?;
+    element(&app, "#queue-empty").await?;
 
     // The waiting submitters learn the outcome: 0 approved, 1 rejected.
     let (code, text) = exit_code(second).await?;
@@ -254,7 +270,7 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
 
     // History shows who decided what and why.
     click(&app, "#tab-history").await?;
-    until("both in history", || async { Ok(count(&app, "#queue-list li").await? == 2) }).await?;
+    until(&app, "both in history", || async { Ok(count(&app, "#queue-list li").await? == 2) }).await?;
     click(&app, "#queue-list li[data-status=rejected]").await?;
     let decisions = text_of(&app, "#decisions").await?;
     ensure!(decisions.contains("rita") && decisions.contains("smoke test"), "decisions: {decisions}");

@@ -115,10 +115,13 @@ impl Driver {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert("tauri:options".into(), serde_json::json!({ "application": application }));
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        builder.capabilities(caps);
+        // A window that never appears must fail this test with a reason, not hang the run.
+        tokio::time::timeout(WAIT, builder.connect(&url))
             .await
+            .with_context(|| format!("{} did not open a window within {WAIT:?}", application.display()))?
             .context("starting the app through tauri-driver")
     }
 }

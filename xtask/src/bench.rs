@@ -15,8 +15,12 @@ const BENCH_PASSWORD: &str = "bench-password-not-secret";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|desktop> [keyway-bench options]");
     };
+    if name == "approvals" {
+        // The approvals driver runs its own hub in-process on a fresh database.
+        return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", "approvals"]).args(rest));
+    }
     run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
     let bin = root().join("target/release");
     let dir = std::env::temp_dir().join(format!("keyway-bench-{}", std::process::id()));
@@ -31,7 +35,7 @@ pub fn bench(args: &[String]) -> Result<()> {
                 let pat = mint(&hub, &database)?;
                 env.push(("KEYWAY_BENCH_PAT", pat));
             }
-            other => bail!("unknown benchmark '{other}' (known: exchange)"),
+            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop)"),
         }
         let port = free_port()?;
         let mut server = Server(
@@ -45,10 +49,20 @@ pub fn bench(args: &[String]) -> Result<()> {
         wait_listening(port, &mut server.0)?;
         let mut cmd = Command::new(bin.join("keyway-bench"));
         cmd.arg(name).args(["--url", &format!("http://127.0.0.1:{port}")]).args(rest);
+        // Not `run`: it would print the command with the PAT in its environment.
+        eprintln!("xtask: keyway-bench {name} --url http://127.0.0.1:{port} {}", rest.join(" "));
         for (k, v) in &env {
             cmd.env(k, v);
         }
-        run(&mut cmd)
+        let before = cpu_secs(server.0.id());
+        let status = cmd.status().context("running keyway-bench")?;
+        if let (Some(before), Some(after)) = (before, cpu_secs(server.0.id())) {
+            println!("hub CPU time during the run: {:.2} s (user + system)", after - before);
+        }
+        if !status.success() {
+            bail!("keyway-bench failed with {status}");
+        }
+        Ok(())
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -97,6 +111,16 @@ fn mint(hub: &Path, database: &str) -> Result<String> {
         bail!("keyway-hub pat mint failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+/// User + system CPU seconds of process `pid` so far (Linux `/proc`; `None` elsewhere).
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn free_port() -> Result<u16> {

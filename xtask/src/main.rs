@@ -71,7 +71,7 @@ fn main() -> Result<()> {
             setup()?;
             let dir = root().join("ui/screenshots");
             std::fs::create_dir_all(&dir)?;
-            test(&["--test".into(), "desktop".into()], Some(&dir))
+            test(&["-E".into(), "binary(desktop) | binary(pages)".into()], Some(&dir))
         }
         "headless" => headless(rest),
         "bench" if rest.first().map(String::as_str) == Some("desktop") => {
@@ -87,7 +87,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end test and save its screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end tests and save their screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), approvals (the review queue with 100,000 pending), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
             );
             Ok(())
         }

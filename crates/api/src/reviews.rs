@@ -217,6 +217,9 @@ impl ReviewEvent {
 pub struct ReviewQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReviewStatus>,
+    /// Only final requests (approved, rejected, expired, cancelled): the history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// The submitter's id or name.

@@ -44,6 +44,8 @@ pub struct Report {
     pub error_kinds: Vec<(String, u64)>,
     pub latencies_us: Vec<u32>,
     pub elapsed: Duration,
+    /// CPU seconds the load generator itself used during the run (Linux).
+    pub generator_cpu_secs: Option<f64>,
 }
 
 impl Report {
@@ -69,6 +71,9 @@ impl Report {
         println!("│ p99          │ {:>12} │", ms(Self::percentile(&self.latencies_us, 99.0)));
         println!("│ max          │ {:>12} │", ms(self.latencies_us.last().copied().unwrap_or(0)));
         println!("│ errors       │ {:>12} │", self.errors);
+        if let Some(cpu) = self.generator_cpu_secs {
+            println!("│ loadgen CPU  │ {:>10.2} s │", cpu);
+        }
         println!("└──────────────┴──────────────┘");
         for (kind, n) in &self.error_kinds {
             println!("  {n} × {kind}");
@@ -103,6 +108,7 @@ where
     anyhow::ensure!(load.duration <= MAX_DURATION, "a run lasts at most {} s", MAX_DURATION.as_secs());
     anyhow::ensure!((1..=MAX_CONNECTIONS).contains(&load.connections), "1 to {MAX_CONNECTIONS} connections");
     let make = Arc::new(make);
+    let cpu_before = own_cpu_secs();
     let start = Instant::now();
     let deadline = start + load.duration;
     let mut tasks = Vec::with_capacity(load.connections);
@@ -116,7 +122,16 @@ where
         report.merge(t.await.context("a load task failed")?);
     }
     report.elapsed = start.elapsed();
+    report.generator_cpu_secs = own_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
     Ok(report)
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc`; `None` elsewhere).
+fn own_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    Some((fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / 100.0)
 }
 
 async fn connection<F>(addr: SocketAddr, deadline: Instant, expect: u16, make: &F) -> Report

@@ -122,6 +122,9 @@ pub(crate) struct ListArgs {
     /// pending, approved, rejected, expired or cancelled.
     #[arg(long, value_parser = parse_status)]
     status: Option<ReviewStatus>,
+    /// Only decided, expired and cancelled requests (the history).
+    #[arg(long, conflicts_with = "status")]
+    decided: bool,
     #[arg(long)]
     kind: Option<String>,
     /// Submitter id or name.
@@ -235,6 +238,7 @@ pub(crate) async fn run(client: &Client, command: ReviewCommand, json: bool) -> 
         ReviewCommand::List(args) => {
             let query = ReviewQuery {
                 status: args.status,
+                decided: args.decided.then_some(true),
                 kind: args.kind,
                 submitter: args.submitter,
                 mine: args.mine.then_some(true),

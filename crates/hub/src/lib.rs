@@ -236,6 +236,7 @@ impl<S: Store> Hub<S> {
         };
         self.passwords.warm_up().await?;
 
+        let (stop_tx, stop_rx) = watch::channel(false);
         let state = AppState(Arc::new(Shared {
             store: self.store,
             keys: self.keys,
@@ -245,11 +246,10 @@ impl<S: Store> Hub<S> {
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
             credentials: Default::default(),
-            reviews: Default::default(),
+            reviews: api::reviews::Live::new(stop_rx.clone()),
         }));
         let app = oauth::router(state.clone());
 
-        let (stop_tx, stop_rx) = watch::channel(false);
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {

@@ -153,12 +153,13 @@ pub fn ApprovalsPage(roles: Vec<String>, user_id: String) -> impl IntoView {
     let start_reject = move || {
         rejecting.set(true);
         error.set(None);
-        request_animation_frame(move || {
-            if let Some(el) = reason_ref.get_untracked() {
-                let _ = el.focus();
-            }
-        });
     };
+    // The reason field takes the focus as soon as it is on the page.
+    Effect::new(move |_| {
+        if let Some(el) = reason_ref.get() {
+            let _ = el.focus();
+        }
+    });
 
     let handle = window_event_listener(leptos::ev::keydown, move |ev: KeyboardEvent| {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.default_prevented() {
@@ -178,6 +179,16 @@ pub fn ApprovalsPage(roles: Vec<String>, user_id: String) -> impl IntoView {
                 if let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
                     let _ = el.blur();
                 }
+                ev.prevent_default();
+            }
+            return;
+        }
+        // While a rejection is being written, no key decides anything: a slipped focus must
+        // never turn the reason's letters into an approval.
+        if rejecting.get_untracked() {
+            if ev.key() == "Escape" {
+                rejecting.set(false);
+                reason.set(String::new());
                 ev.prevent_default();
             }
             return;

@@ -26,7 +26,7 @@ CREATE INDEX review_requests_kind ON review_requests (kind, seq);
 CREATE INDEX review_requests_submitter ON review_requests (submitter_id, seq);
 CREATE INDEX review_requests_submitter_name ON review_requests (submitter_name, seq);
 CREATE INDEX review_requests_owner ON review_requests (submitter_owner, seq) WHERE submitter_owner IS NOT NULL;
-CREATE INDEX review_requests_due ON review_requests (expires_at) WHERE status = 'pending';
+CREATE INDEX review_requests_due ON review_requests (status, expires_at);
 
 -- Votes and recorded transitions (approve, reject, expire, cancel). One vote per actor.
 CREATE TABLE review_decisions (

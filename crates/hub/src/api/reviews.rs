@@ -64,6 +64,8 @@ pub(crate) struct Live {
     events: broadcast::Sender<Published>,
     epoch: String,
     ring: std::sync::Mutex<Ring>,
+    /// Flips to true when the hub shuts down: streams and waiters end at once.
+    stop: watch::Receiver<bool>,
 }
 
 #[derive(Default)]
@@ -75,12 +77,19 @@ struct Ring {
 /// Events kept for `Last-Event-ID` replay.
 const REPLAY: usize = 1024;
 
-impl Default for Live {
-    fn default() -> Live {
+impl Live {
+    pub(crate) fn new(stop: watch::Receiver<bool>) -> Live {
         let mut epoch = crate::secret::random_id();
         epoch.retain(|c| c.is_ascii_alphanumeric());
         epoch.truncate(12);
-        Live { events: broadcast::channel(EVENT_BUFFER).0, epoch, ring: Default::default() }
+        Live { events: broadcast::channel(EVENT_BUFFER).0, epoch, ring: Default::default(), stop }
+    }
+
+    /// Resolves when the hub is shutting down.
+    async fn stopping(&self) {
+        let mut stop = self.stop.clone();
+        // An error means the sender is gone: stopping too.
+        let _ = stop.wait_for(|s| *s).await;
     }
 }
 
@@ -149,9 +158,11 @@ pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
 
 // ---- rules
 
-/// Reviewers, auditors and admins see every request; everyone else their own.
+/// Reviewers, auditors and admins (people) see every request; everyone else, agents and
+/// service accounts included, their own.
 fn sees_all(p: &Principal) -> bool {
-    p.has_role(Role::Reviewer) || p.has_role(Role::Auditor) || p.has_role(Role::Admin)
+    p.kind == PrincipalKind::User
+        && (p.has_role(Role::Reviewer) || p.has_role(Role::Auditor) || p.has_role(Role::Admin))
 }
 
 fn is_submitter(p: &Principal, r: &ReviewRequest) -> bool {
@@ -463,6 +474,7 @@ async fn list<S: Store>(
     let filter = ReviewFilter {
         before,
         status: q.status,
+        decided_only: q.decided.unwrap_or(false),
         kind: q.kind.filter(|k| !k.is_empty()),
         submitter: q.submitter.filter(|s| !s.is_empty()),
         owned_by: own_only.then(|| principal.id.clone()),
@@ -658,6 +670,7 @@ async fn wait<S: Store>(
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             _ = tokio::time::sleep_until(deadline) => break,
+            _ = state.reviews.stopping() => break,
         }
     }
     Ok(Json(load_visible(&state, &principal, &id).await?.request))
@@ -739,6 +752,7 @@ async fn events<S: Store>(
                     Err(_) => return None,
                 },
                 _ = tokio::time::sleep_until(sub.ends) => return None,
+                _ = sub.state.reviews.stopping() => return None,
             }
         }
     });
@@ -759,6 +773,8 @@ async fn put_settings<S: Store>(
     principal: Principal,
     body: Result<JsonBody<ReviewSettings>, Error>,
 ) -> Result<Json<ReviewSettings>, Error> {
+    // Management, as for credential settings: an admin with a short-lived user_admin JWT.
+    principal.require_admin(&[])?;
     principal.require_role(Role::Admin)?;
     let JsonBody(new) = body?;
     if new.default_ttl_secs == 0 || new.max_ttl_secs == 0 {
@@ -787,4 +803,54 @@ pub(crate) struct Published {
     pub(crate) seq: u64,
     pub(crate) event: ReviewEvent,
     pub(crate) owner: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use keyway_api::auth::PrincipalKind;
+    use keyway_api::reviews::{Actor, ContentType, ReviewEvent, ReviewRequest, ReviewStatus};
+
+    use super::*;
+
+    fn request(n: usize) -> ReviewRequest {
+        ReviewRequest {
+            id: format!("r{n}"),
+            title: "t".into(),
+            kind: "general".into(),
+            payload: None,
+            content_type: ContentType::Json,
+            links: vec![],
+            submitter: Actor { kind: PrincipalKind::User, id: "u".into(), name: "u".into() },
+            created_at: 0,
+            expires_at: 1,
+            threshold: 1,
+            approvals: 0,
+            status: ReviewStatus::Pending,
+            decided_at: None,
+            decisions: vec![],
+        }
+    }
+
+    #[test]
+    fn replay_gives_what_was_missed_or_asks_for_a_resync() {
+        let (_stop, rx) = watch::channel(false);
+        let live = Live::new(rx);
+        // Before anything happened, any id of this hub is up to date.
+        let fresh = live.subscribe_after(Some(&live.event_id(0)));
+        assert!(!fresh.resync && fresh.missed.is_empty());
+        for n in 1..=REPLAY + 100 {
+            live.publish_with_owner(ReviewEvent::Created { request: request(n) }, None);
+        }
+        let recent = live.subscribe_after(Some(&live.event_id((REPLAY + 50) as u64)));
+        assert!(!recent.resync);
+        let ids: Vec<u64> = recent.missed.iter().map(|p| p.seq).collect();
+        assert_eq!(ids, ((REPLAY + 51) as u64..=(REPLAY + 100) as u64).collect::<Vec<_>>());
+        // The oldest kept event is 101: asking from 100 works, from 99 it cannot.
+        assert_eq!(live.subscribe_after(Some(&live.event_id(100))).missed.len(), REPLAY);
+        assert!(live.subscribe_after(Some(&live.event_id(99))).resync);
+        for stale in ["otherhub-5", "nonsense", &live.event_id(10_000)] {
+            assert!(live.subscribe_after(Some(stale)).resync, "{stale}");
+        }
+        assert!(!live.subscribe_after(None).resync);
+    }
 }

@@ -19,6 +19,7 @@
 pub(crate) mod exchange;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,8 @@ pub(crate) struct Live {
     /// The owner's roles (user PATs).
     pub(crate) owner_roles: Vec<Role>,
     loaded: Instant,
+    /// Set by the one request that reloads a stale entry; the others keep using it meanwhile.
+    refreshing: AtomicBool,
 }
 
 impl Live {
@@ -56,25 +59,41 @@ impl Live {
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     entries: RwLock<HashMap<String, Arc<Live>>>,
+    /// Bumped by every invalidation: a load that started before one is not cached (it may
+    /// have read the row before the change).
+    generation: AtomicU64,
 }
 
 impl Cache {
     /// The credential `id`, from memory if fresh, else from the store. `None`: no such id.
+    ///
+    /// A stale entry is reloaded by the first request that sees it; concurrent requests keep
+    /// using the stale one meanwhile (no stampede on the database). Invalidated entries are
+    /// gone, so they are always read again.
     pub(crate) async fn get<S: Store>(&self, store: &S, id: &str) -> Result<Option<Arc<Live>>, Error> {
-        if let Some(hit) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(id)
-            && hit.loaded.elapsed() < CACHE_TTL
-        {
-            return Ok(Some(Arc::clone(hit)));
+        let stale = {
+            let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+            match entries.get(id) {
+                Some(hit) if hit.loaded.elapsed() < CACHE_TTL => return Ok(Some(Arc::clone(hit))),
+                Some(hit) if hit.refreshing.swap(true, Ordering::AcqRel) => return Ok(Some(Arc::clone(hit))),
+                Some(hit) => Some(Arc::clone(hit)),
+                None => None,
+            }
+        };
+        let generation = self.generation.load(Ordering::Acquire);
+        let loaded = Self::load(store, id).await;
+        if let (Err(_), Some(stale)) = (&loaded, &stale) {
+            stale.refreshing.store(false, Ordering::Release);
         }
-        let Some(record) = store.credential(id).await? else {
+        let Some(live) = loaded? else {
+            self.invalidate(id);
             return Ok(None);
         };
-        let owner_roles = match store.user_by_id(&record.owner_id).await? {
-            Some(u) => u.roles,
-            None => return Ok(None),
-        };
-        let live = Arc::new(Live { record, owner_roles, loaded: Instant::now() });
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) != generation {
+            // Used for this request (it began before the change), never kept.
+            return Ok(Some(live));
+        }
         if entries.len() >= CACHE_MAX {
             entries.clear();
         }
@@ -82,12 +101,25 @@ impl Cache {
         Ok(Some(live))
     }
 
+    async fn load<S: Store>(store: &S, id: &str) -> Result<Option<Arc<Live>>, Error> {
+        let Some(record) = store.credential(id).await? else {
+            return Ok(None);
+        };
+        let owner_roles = match store.user_by_id(&record.owner_id).await? {
+            Some(u) => u.roles,
+            None => return Ok(None),
+        };
+        Ok(Some(Arc::new(Live { record, owner_roles, loaded: Instant::now(), refreshing: AtomicBool::new(false) })))
+    }
+
     pub(crate) fn invalidate(&self, id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 
     /// Drops every entry bound to `agent_id` (agent disabled or renamed).
     pub(crate) fn invalidate_agent(&self, agent_id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -96,6 +128,7 @@ impl Cache {
 
     /// Drops every entry of a service account.
     pub(crate) fn invalidate_service_account(&self, sa_id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -115,10 +148,10 @@ impl Usage {
         match pending.get_mut(id) {
             Some(u) => {
                 u.at = u.at.max(at);
-                if let Some(fp) = fingerprint {
-                    if u.fingerprint.as_deref().is_some_and(|old| old != fp) {
-                        u.changed_in_batch = true;
-                    }
+                if let Some(fp) = fingerprint
+                    && u.fingerprint.as_deref() != Some(fp)
+                {
+                    u.changed_in_batch |= u.fingerprint.is_some();
                     u.fingerprint = Some(fp.to_owned());
                 }
             }

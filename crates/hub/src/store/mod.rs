@@ -248,6 +248,8 @@ pub struct ReviewFilter {
     /// Only requests submitted before this `seq` (cursor pagination).
     pub before: Option<i64>,
     pub status: Option<ReviewStatus>,
+    /// Only final requests (approved, rejected, expired, cancelled): the history.
+    pub decided_only: bool,
     pub kind: Option<String>,
     /// Submitter id or name.
     pub submitter: Option<String>,

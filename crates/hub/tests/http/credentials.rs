@@ -868,3 +868,54 @@ async fn last_use_is_written_behind_and_survives_a_restart() {
     let v = list.items.iter().find(|c| c.id == pat.credential.id).unwrap();
     assert!(v.last_used_at.is_some(), "{v:?}");
 }
+
+#[tokio::test]
+async fn a_browser_sign_in_exchanges_for_user_admin_only_when_asked() {
+    let hub = start().await;
+    let access = session(&hub, USER).await;
+    let admin = exchange_ok(&hub, &access, json!({"requested_token_class": "user_admin"})).await;
+    assert_eq!(admin.expires_in, 300);
+    assert_eq!(scopes_of(&admin), TokenClass::UserAdmin.allowed_scopes().to_vec());
+    let me: Me = get(&hub, "/api/me", &admin.access_token).await.json().await.unwrap();
+    assert_eq!(me.token_class, TokenClass::UserAdmin);
+    assert_eq!(me.name, USER);
+    // Narrowed scopes hold (a sign-in's own JWT carries the whole user_access allowlist).
+    let narrow = exchange_ok(&hub, &access, json!({"requested_token_class": "user_admin", "scope": "agents.create"}))
+        .await
+        .access_token;
+    let me: Me = get(&hub, "/api/me", &narrow).await.json().await.unwrap();
+    assert_eq!(me.scopes, ["agents.create"]);
+    // Not an agent, and not from an already exchanged JWT.
+    expect_error(
+        post_exchange(&hub, &access, json!({"requested_token_class": "agent_access"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "class_not_allowed",
+    )
+    .await;
+    expect_error(
+        post_exchange(&hub, &admin.access_token, json!({"requested_token_class": "user_admin"})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credential",
+    )
+    .await;
+    expect_error(
+        post_exchange(&hub, "eyJnot.a.jwt", json!({"requested_token_class": "user_admin"})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credential",
+    )
+    .await;
+    // A revoked sign-in access token cannot be exchanged any more.
+    let resp = http()
+        .post(hub.at("/oauth/revoke"))
+        .form(&[("token", access.as_str()), ("client_id", "keyway-desktop"), ("token_type_hint", "access_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    expect_error(
+        post_exchange(&hub, &access, json!({"requested_token_class": "user_admin"})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credential",
+    )
+    .await;
+}

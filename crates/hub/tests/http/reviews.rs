@@ -311,12 +311,23 @@ async fn admins_set_ttl_limits_and_submitters_are_held_to_them() {
         let url = hub.at("/api/settings/reviews");
         async move { http().put(url).bearer_auth(token).json(&body).send().await.unwrap() }
     };
+    // A sign-in's access token is not enough to manage: admin_required; a user_admin JWT of a
+    // non-admin: role_required.
     expect_error(
-        put(dev.clone(), json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
+        put(adm.clone(), json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
+        StatusCode::FORBIDDEN,
+        "admin_required",
+    )
+    .await;
+    let dev_admin = exchanged(&hub, "/auth/exchange", ("Bearer", &dev), "user_admin").await;
+    expect_error(
+        put(dev_admin, json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
         StatusCode::FORBIDDEN,
         "role_required",
     )
     .await;
+    let adm_access = adm.clone();
+    let adm = exchanged(&hub, "/auth/exchange", ("Bearer", &adm), "user_admin").await;
     for bad in [
         json!({"default_ttl_secs": 600, "max_ttl_secs": 120}),
         json!({"default_ttl_secs": 0, "max_ttl_secs": 120}),
@@ -334,7 +345,7 @@ async fn admins_set_ttl_limits_and_submitters_are_held_to_them() {
         "validation_failed",
     )
     .await;
-    assert_eq!(audit(&hub, &adm, "review.settings").await.len(), 1);
+    assert_eq!(audit(&hub, &adm_access, "review.settings").await.len(), 1);
 }
 
 #[tokio::test]
@@ -407,10 +418,30 @@ async fn pages_are_stable_under_inserts_and_filters_combine() {
     assert_eq!(list(&hub, &rev, "kind=deployment&limit=200").await.items.len(), 5);
     assert_eq!(list(&hub, &rev, &format!("submitter={DEV2}")).await.items.len(), 5);
     assert_eq!(list(&hub, &dev, "mine=true&limit=200").await.items.len(), 25);
+    // Filters compose with the own-only rule (submitter id or name, both accepted).
+    assert_eq!(list(&hub, &rev, &format!("submitter={DEV}&status=pending&limit=200")).await.items.len(), 25);
+    let dana_id = list(&hub, &dev, "limit=1").await.items[0].submitter.id.clone();
+    assert_eq!(list(&hub, &rev, &format!("submitter={dana_id}&mine=false&limit=200")).await.items.len(), 25);
+    assert!(list(&hub, &dev2, &format!("submitter={DEV}")).await.items.is_empty());
+    assert_eq!(
+        list(&hub, &dev, &format!("submitter={DEV}&mine=true&kind=guardrail_output&limit=200")).await.items.len(),
+        20
+    );
     assert!(list(&hub, &rev, "mine=true").await.items.is_empty());
     assert_eq!(list(&hub, &dev2, "limit=200").await.items.len(), 5, "developers see only their own");
     assert!(list(&hub, &rev, "status=approved").await.items.is_empty());
-    for bad in ["cursor=abc", "status=maybe", "limit=-3", "mine=perhaps"] {
+    // The history: only final requests, whatever their status.
+    assert!(list(&hub, &rev, "decided=true").await.items.is_empty());
+    assert_eq!(decide(&hub, &rev, &submitted[3], "approve", None).await.status(), StatusCode::OK);
+    assert_eq!(decide(&hub, &rev, &submitted[7], "reject", Some("no")).await.status(), StatusCode::OK);
+    let history = list(&hub, &rev, "decided=true&limit=200").await.items;
+    assert_eq!(
+        history.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![submitted[7].clone(), submitted[3].clone()],
+        "newest first, nothing pending"
+    );
+    assert_eq!(list(&hub, &rev, "decided=false&limit=200").await.items.len(), 30, "false means no filter");
+    for bad in ["cursor=abc", "status=maybe", "limit=-3", "mine=perhaps", "decided=sometimes"] {
         expect_error(get(&hub, &rev, &format!("/api/reviews?{bad}")).await, StatusCode::BAD_REQUEST, "invalid_request")
             .await;
     }
@@ -737,4 +768,103 @@ async fn a_subscriber_reconnecting_with_last_event_id_gets_what_it_missed() {
         let (name, _, _) = sub.raw_event().await;
         assert_eq!(name, "resync");
     }
+}
+
+/// A JWT from `/auth/exchange` (or the service-account endpoint with `basic`).
+async fn exchanged(hub: &TestHub, path: &str, auth: (&str, &str), class: &str) -> String {
+    let resp = http()
+        .post(hub.at(path))
+        .header("authorization", format!("{} {}", auth.0, auth.1))
+        .json(&json!({"requested_token_class": class}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{path} as {class}: {body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn created(resp: reqwest::Response) -> Value {
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn agents_and_service_accounts_submit_owners_see_it_and_they_never_decide() {
+    let hub = queue_hub().await;
+    let dev = access_token_of(&hub, DEV).await;
+    let dev2 = access_token_of(&hub, DEV2).await;
+    let rev = access_token_of(&hub, REV).await;
+
+    // dana mints an agent PAT for ci-bot that may only submit and read reviews.
+    let admin = exchanged(&hub, "/auth/exchange", ("Bearer", &dev), "user_admin").await;
+    let minted = created(
+        http()
+            .post(hub.at("/api/credentials"))
+            .bearer_auth(&admin)
+            .json(&json!({"agent": "ci-bot", "create_agent": true, "scopes": ["reviews.submit", "reviews.read"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let pat = minted["secret"].as_str().unwrap();
+    let bot = exchanged(&hub, "/auth/exchange", ("Bearer", pat), "agent_access").await;
+
+    let r = submit_ok(&hub, &bot, json!({"title": "ship it?", "kind": "deployment"})).await;
+    assert_eq!(r.submitter.kind, PrincipalKind::Agent);
+    assert_eq!(r.submitter.name, "ci-bot");
+    // Its owner sees it as hers; another developer does not; reviewers see the queue.
+    assert!(list(&hub, &dev, "mine=true").await.items.iter().any(|x| x.id == r.id));
+    assert!(!list(&hub, &dev2, "limit=200").await.items.iter().any(|x| x.id == r.id));
+    assert!(list(&hub, &rev, "status=pending").await.items.iter().any(|x| x.id == r.id));
+    // An agent never decides, not even another's request.
+    let other = submit_ok(&hub, &dev2, json!({"title": "not the bot's"})).await;
+    for id in [&r.id, &other.id] {
+        let resp = decide(&hub, &bot, id, "approve", None).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    }
+    // The reviewer decides; the agent reads the outcome of its request.
+    assert_eq!(decide(&hub, &rev, &r.id, "approve", None).await.status(), StatusCode::OK);
+    assert_eq!(show(&hub, &bot, &r.id).await.status, ReviewStatus::Approved);
+    // A PAT without reviews.submit cannot submit.
+    let narrow = created(
+        http()
+            .post(hub.at("/api/credentials"))
+            .bearer_auth(&admin)
+            .json(&json!({"agent": "reader-bot", "create_agent": true, "scopes": ["reviews.read"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let reader =
+        exchanged(&hub, "/auth/exchange", ("Bearer", narrow["secret"].as_str().unwrap()), "agent_access").await;
+    expect_error(submit(&hub, &reader, json!({"title": "nope"})).await, StatusCode::FORBIDDEN, "insufficient_scope")
+        .await;
+
+    // A service account (created by the admin) submits under its own name.
+    let adm = access_token_of(&hub, ADM).await;
+    let adm_admin = exchanged(&hub, "/auth/exchange", ("Bearer", &adm), "user_admin").await;
+    let sa = created(
+        http()
+            .post(hub.at("/api/service-accounts"))
+            .bearer_auth(&adm_admin)
+            .json(&json!({"name": "nightly", "group": "developer"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("nightly:{}", sa["secret"].as_str().unwrap()));
+    let svc = exchanged(&hub, "/auth/service-account/token", ("Basic", &basic), "service_access").await;
+    let s = submit_ok(&hub, &svc, json!({"title": "nightly report"})).await;
+    assert_eq!(s.submitter.kind, PrincipalKind::ServiceAccount);
+    assert_eq!(s.submitter.name, "nightly");
+    let resp = decide(&hub, &svc, &other.id, "approve", None).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN, "a service account decided");
 }

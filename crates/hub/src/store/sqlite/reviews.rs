@@ -250,33 +250,59 @@ impl SqliteStore {
     }
 
     pub(super) async fn reviews_impl(&self, filter: &ReviewFilter) -> Result<Vec<ReviewRecord>, Error> {
+        #[derive(Clone, Copy)]
         enum Bind<'a> {
             Int(i64),
             Text(&'a str),
         }
-        let mut sql = format!("SELECT {LIST_COLUMNS} FROM review_requests WHERE 1 = 1");
-        let mut binds = Vec::new();
+        // Plain conditions every arm shares.
+        let mut common = String::new();
+        let mut common_binds = Vec::new();
         if let Some(before) = filter.before {
-            sql.push_str(" AND seq < ?");
-            binds.push(Bind::Int(before));
+            common.push_str(" AND seq < ?");
+            common_binds.push(Bind::Int(before));
         }
         if let Some(status) = filter.status {
-            sql.push_str(" AND status = ?");
-            binds.push(Bind::Text(status.as_str()));
+            common.push_str(" AND status = ?");
+            common_binds.push(Bind::Text(status.as_str()));
+        }
+        if filter.decided_only {
+            common.push_str(" AND status <> 'pending'");
         }
         if let Some(kind) = &filter.kind {
-            sql.push_str(" AND kind = ?");
-            binds.push(Bind::Text(kind));
+            common.push_str(" AND kind = ?");
+            common_binds.push(Bind::Text(kind));
         }
+        // Alternatives (OR) become arms of a UNION, each an ordered index scan that SQLite
+        // merges, so a page never sorts a submitter's whole history.
+        let mut arms: Vec<(String, Vec<Bind>)> = vec![(String::new(), Vec::new())];
+        let mut alternatives: Vec<[(&str, &str); 2]> = Vec::new();
         if let Some(submitter) = &filter.submitter {
-            sql.push_str(" AND (submitter_id = ? OR submitter_name = ?)");
-            binds.push(Bind::Text(submitter));
-            binds.push(Bind::Text(submitter));
+            alternatives.push([("submitter_id = ?", submitter.as_str()), ("submitter_name = ?", submitter.as_str())]);
         }
         if let Some(owner) = &filter.owned_by {
-            sql.push_str(" AND (submitter_id = ? OR submitter_owner = ?)");
-            binds.push(Bind::Text(owner));
-            binds.push(Bind::Text(owner));
+            alternatives.push([("submitter_id = ?", owner.as_str()), ("submitter_owner = ?", owner.as_str())]);
+        }
+        for pair in &alternatives {
+            let mut next = Vec::with_capacity(arms.len() * 2);
+            for (cond, binds) in &arms {
+                for (alt, value) in pair {
+                    let mut b = binds.clone();
+                    b.push(Bind::Text(value));
+                    next.push((format!("{cond} AND {alt}"), b));
+                }
+            }
+            arms = next;
+        }
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        for (i, (cond, arm_binds)) in arms.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" UNION ");
+            }
+            sql.push_str(&format!("SELECT {LIST_COLUMNS} FROM review_requests WHERE 1 = 1{cond}{common}"));
+            binds.extend(arm_binds.iter().copied());
+            binds.extend(common_binds.iter().copied());
         }
         sql.push_str(" ORDER BY seq DESC LIMIT ?");
         binds.push(Bind::Int(i64::from(filter.limit.clamp(1, 1000))));
