@@ -15,7 +15,7 @@ use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 use keyway_api::Role;
 use keyway_api::desktop::{EVENT_NAVIGATE, EVENT_NOTICE};
-use keyway_e2e::webdriver::{Driver, WAIT, click, page_text, record_events, text_of, wait_for_event};
+use keyway_e2e::webdriver::{Driver, WAIT, click, page_text, record_events, wait_for_event};
 use keyway_e2e::{Sandbox, TestHub, keychain_lookup, root};
 
 const PASSWORD: &str = "correct horse battery";
@@ -151,7 +151,10 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
     ];
     let driver = Driver::start(&sb, &env, "tauri-driver.log").await?;
     let app = driver.open(Path::new(INSTALLED_BIN)).await?;
-    let result = drive(&app, &sb).await;
+    let mut result = drive(&app, &sb).await;
+    if result.is_ok() {
+        result = window_is_remembered(&driver, &app, &sb).await;
+    }
     if result.is_err() {
         eprintln!("page: {}", page_text(&app).await);
         eprintln!("log: {}", std::fs::read_to_string(sb.dir.path().join("tauri-driver.log")).unwrap_or_default());
@@ -180,40 +183,106 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
     Ok(())
 }
 
+/// Waits until the notice banner (`#app-notice`) shows `text`, reading it afresh each time (the
+/// UI may re-render it).
+async fn banner_says(app: &Client, text: &str) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    loop {
+        let shown = match app.find(Locator::Css("#app-notice")).await {
+            Ok(banner) => banner.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if shown.contains(text) {
+            return Ok(());
+        }
+        ensure!(t0.elapsed() < WAIT, "the banner shows {shown:?}, not {text:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page shows an element matching `css`.
+async fn shown(app: &Client, css: &str) -> Result<()> {
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("the app does not show {css}"))?;
+    Ok(())
+}
+
+/// The window comes back at the size it was left at (tauri-plugin-window-state).
+async fn window_is_remembered(driver: &Driver, app: &Client, sb: &Sandbox) -> Result<()> {
+    let size: (u32, u32) = (820, 610);
+    app.set_window_size(size.0, size.1).await?;
+    ensure!(
+        app.get_window_size().await? == (size.0.into(), size.1.into()),
+        "the window did not take the size {size:?}"
+    );
+    // Written shortly after the change, so even an app that is killed (as tauri-driver ends it)
+    // comes back at that size.
+    let state = sb.dir.path().join("config/app.keyway.desktop/.window-state.json");
+    keyway_e2e::wait_for("the window state file with the new size", WAIT, || {
+        let text = std::fs::read_to_string(&state).unwrap_or_default().replace(' ', "");
+        async move { text.contains("\"width\":820") && text.contains("\"height\":610") }
+    })
+    .await?;
+    app.clone().close().await?;
+    let again = driver.open(Path::new(INSTALLED_BIN)).await?;
+    let restored = again.get_window_size().await;
+    let _ = again.close().await;
+    ensure!(restored? == (size.0.into(), size.1.into()), "the window did not come back at {size:?}");
+    Ok(())
+}
+
 async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
     let account = "default/refresh_token";
     record_events(app, &[EVENT_NAVIGATE, EVENT_NOTICE]).await?;
 
     // Sign in: the hub's answer comes back through xdg-open and a second launch.
     click(app, "#sign-in").await?;
-    let who = text_of(app, "#user-name").await.context("never reached the signed-in page")?;
-    ensure!(who.contains("ada"), "signed-in page shows {who:?}: {}", page_text(app).await);
+    // Found by content: the page re-renders when the shell moves it to the session page.
+    shown(app, "#page-session").await?;
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//*[@id='user-name'][contains(., 'ada')]"))
+        .await
+        .with_context(|| "never signed in as ada")?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "session").await.context("no move to the session page")?;
     let token = keychain_lookup(account)?.context("no refresh token in the keychain after the deep-link sign-in")?;
 
     // A link opened by the desktop reaches the running app.
     xdg_open(sb, "keyway://approvals/rq-42")?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p["id"] == "rq-42").await?;
-    if let Ok(page) = app.find(Locator::Css("#page-approvals")).await {
-        ensure!(page.attr("data-selected").await?.as_deref() == Some("rq-42"), "approvals page without the request");
-    }
+    shown(app, "#page-approvals[data-selected='rq-42']").await?;
     xdg_open(sb, "keyway://credentials")?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "credentials").await?;
+    shown(app, "#page-credentials").await?;
+    xdg_open(sb, "keyway://approvals")?;
+    wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p.get("id").is_none()).await?;
+    shown(app, "#page-approvals").await?;
 
     // A forged sign-in answer (no sign-in is waiting, wrong state) is refused visibly and
     // changes nothing.
     xdg_open(sb, "app.keyway.desktop:/oauth/callback?code=forged-code&state=forged-state")?;
     let notice = wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.contains("ignored"))).await?;
-    if let Ok(banner) = app.find(Locator::Css("#app-notice")).await {
-        let shown = banner.text().await?;
-        ensure!(notice.as_str().is_some_and(|n| shown.contains(n)), "the banner shows {shown:?}, not {notice}");
-    }
+    let notice = notice.as_str().unwrap_or_default().to_owned();
+    banner_says(app, &notice).await?;
     ensure!(keychain_lookup(account)? == Some(token), "a forged answer changed the stored session");
     // Still signed in as ada after all of this.
-    app.wait().at_most(WAIT).for_element(Locator::Css("#user-name")).await?;
+    xdg_open(sb, "keyway://session")?;
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//*[@id='page-session']//*[@id='user-name'][contains(., 'ada')]"))
+        .await
+        .context("no longer signed in as ada")?;
 
     // A link to nowhere.
     xdg_open(sb, "keyway://nowhere/7")?;
     wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.starts_with("Link not understood"))).await?;
+    app.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//*[@id='app-notice'][contains(., 'Link not understood')]"))
+        .await
+        .context("the banner does not say the link was not understood")?;
     Ok(())
 }

@@ -26,6 +26,7 @@ mod live;
 mod local_hub;
 mod opener;
 mod state;
+mod window_state;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -43,6 +44,7 @@ pub fn run() {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
         .on_page_load(first_paint::on_page_load)
+        .on_window_event(window_state::on_window_event)
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             app.manage(AppState::new(data_dir));

@@ -231,16 +231,22 @@ fn setup() -> Result<()> {
 /// Packages the desktop app as a .deb with Tauri's bundler and returns its path,
 /// `target/bundle[/debug]/keyway_<version>_<arch>.deb` (Debian's naming).
 ///
-/// Release: `tauri build` (the UI through trunk, the app with `--release`, then the .deb).
+/// Release: the UI through trunk, the app with `--release`, then `tauri bundle`.
 /// `--debug` (what `cargo xtask test` uses): `tauri bundle --debug` packages the debug binary the
 /// workspace build has just made, so the installed-package test costs no second build.
 fn bundle(debug: bool) -> Result<PathBuf> {
     let t0 = Instant::now();
+    if !debug {
+        // Not `tauri build`: it expects cargo to have made a binary named after the package next
+        // to tauri.conf.json (the root package, `keyway-e2e`) and fails renaming it. The app
+        // package's own binary is already `keyway-desktop` (`mainBinaryName`).
+        build_ui()?;
+        run(cargo().args(["build", "--release", "-p", "keyway-desktop", "--bins"]).env("PATH", tool_path()))?;
+    }
     let mut c = Command::new(tauri_cli());
+    c.args(["bundle", "--bundles", "deb", "--ci"]);
     if debug {
-        c.args(["bundle", "--debug", "--bundles", "deb", "--ci"]);
-    } else {
-        c.args(["build", "--bundles", "deb", "--ci"]);
+        c.arg("--debug");
     }
     run(c.current_dir(root()).env("PATH", tool_path()))?;
     let profile = if debug { "debug" } else { "release" };
