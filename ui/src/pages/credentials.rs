@@ -561,9 +561,20 @@ fn RevokeDialog(c: CredentialView, on_close: Callback<()>, on_done: Callback<()>
     };
     view! {
         <Dialog id="revoke-dialog" title=format!("Revoke {name}?") on_close=on_close>
-            <p>
-                "Anything using this "{kind_label(c.kind).to_lowercase()}" stops working now: its next exchange is refused. This cannot be undone."
-            </p>
+            {if c.kind == CredentialKind::ServiceToken {
+                view! {
+                    <p>
+                        "This disables the service account "<strong>{c.service_account.clone().unwrap_or_default()}</strong>
+                        " and revokes all its tokens: automation using it stops working now. This cannot be undone."
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <p>
+                        "Anything using this "{kind_label(c.kind).to_lowercase()}" stops working now: its next exchange is refused. This cannot be undone."
+                    </p>
+                }.into_any()
+            }}
             <ErrorBanner error=error/>
             <div class="actions">
                 <button id="confirm-revoke" class="button danger-solid" disabled=move || busy.get() on:click=revoke>

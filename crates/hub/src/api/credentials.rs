@@ -632,9 +632,7 @@ async fn rotate_sa<S: Store>(
             format!("grace_secs must be at most {MAX_GRACE_SECS} (7 days)"),
         ));
     }
-    let Some(sa) = state.store.service_account(sa_id).await? else {
-        return Err(Error::missing("no such service account"));
-    };
+    let sa = service_account_named(state, sa_id).await?;
     if sa.disabled {
         return Err(Error::conflict("the service account is revoked"));
     }
@@ -675,7 +673,15 @@ async fn rotate_sa<S: Store>(
     Ok(minted)
 }
 
-/// `POST /api/service-accounts/{id}/rotate`.
+/// The service account with this id, or else this name (names are unique).
+async fn service_account_named<S: Store>(state: &AppState<S>, id_or_name: &str) -> Result<ServiceAccountRecord, Error> {
+    if let Some(sa) = state.store.service_account(id_or_name).await? {
+        return Ok(sa);
+    }
+    state.store.service_account_by_name(id_or_name).await?.ok_or_else(|| Error::missing("no such service account"))
+}
+
+/// `POST /api/service-accounts/{id}/rotate` (`id` may also be the account's name).
 async fn rotate_service_account<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
@@ -687,7 +693,8 @@ async fn rotate_service_account<S: Store>(
     Ok(created(rotate_sa(&state, &p, &id, body.grace_secs).await?))
 }
 
-/// `POST /api/service-accounts/{id}/revoke`: disables the account and revokes its tokens.
+/// `POST /api/service-accounts/{id}/revoke` (id or name): disables the account and revokes its
+/// tokens.
 async fn revoke_service_account<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
@@ -695,9 +702,7 @@ async fn revoke_service_account<S: Store>(
 ) -> Result<Json<ServiceAccountView>, Error> {
     p.require_admin(&[scopes::SERVICE_ACCOUNTS_MANAGE])?;
     p.require_role(Role::Admin)?;
-    let Some(_) = state.store.service_account(&id).await? else {
-        return Err(Error::missing("no such service account"));
-    };
+    let id = service_account_named(&state, &id).await?.id;
     let now = state.now();
     state.store.disable_service_account(&id, now).await?;
     state.credentials.cache.invalidate_service_account(&id);

@@ -605,8 +605,10 @@ async fn service_accounts_rotate_with_grace_and_revoke() {
     expect_error(sa_token(&hub, "ci-bot", &second.secret).await, StatusCode::UNAUTHORIZED, "invalid_credential").await;
     assert_eq!(sa_token(&hub, "ci-bot", &third.secret).await.status(), StatusCode::OK);
 
-    // Revoke: nothing works any more.
-    let resp = post_json(&hub, &format!("/api/service-accounts/{id}/revoke"), &admin, json!({})).await;
+    // Revoke, naming the account (as the desktop's list does): nothing works any more.
+    let resp = post_json(&hub, "/api/service-accounts/no-such-account/revoke", &admin, json!({})).await;
+    expect_error(resp, StatusCode::NOT_FOUND, "not_found").await;
+    let resp = post_json(&hub, "/api/service-accounts/ci-bot/revoke", &admin, json!({})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.json::<ServiceAccountView>().await.unwrap().disabled);
     expect_error(sa_token(&hub, "ci-bot", &third.secret).await, StatusCode::UNAUTHORIZED, "invalid_credential").await;
