@@ -146,7 +146,28 @@ impl Sandbox {
     }
 }
 
-/// Every regular file under `dir` (recursively) that contains one of `needles`.
+/// The needle that stands for any JWT: a header and the start of a payload, both base64url JSON
+/// objects (`eyJ…` `.` `eyJ…`). Plain "eyJ" alone turns up in binary caches by chance.
+pub const ANY_JWT: &str = "eyJ";
+
+/// True if `bytes` hold something shaped like a compact JWT.
+pub fn contains_jwt(bytes: &[u8]) -> bool {
+    let is_b64url = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+    let mut from = 0;
+    while let Some(at) = bytes[from..].windows(3).position(|w| w == b"eyJ") {
+        let start = from + at;
+        let header = bytes[start..].iter().take_while(|b| is_b64url(b)).count();
+        let rest = &bytes[start + header..];
+        if header >= 16 && rest.len() > 4 && rest[0] == b'.' && rest[1..4] == *b"eyJ" {
+            return true;
+        }
+        from = start + 3;
+    }
+    false
+}
+
+/// Every regular file under `dir` (recursively) that contains one of `needles`; the needle
+/// [`ANY_JWT`] matches anything shaped like a JWT.
 pub fn files_containing(dir: &Path, needles: &[&str]) -> Result<Vec<PathBuf>> {
     let mut hits = vec![];
     let mut stack = vec![dir.to_path_buf()];
@@ -158,7 +179,14 @@ pub fn files_containing(dir: &Path, needles: &[&str]) -> Result<Vec<PathBuf>> {
                 stack.push(e.path());
             } else if ft.is_file() {
                 let bytes = std::fs::read(e.path()).unwrap_or_default();
-                if needles.iter().any(|n| !n.is_empty() && bytes.windows(n.len()).any(|w| w == n.as_bytes())) {
+                let hit = needles.iter().any(|n| {
+                    if *n == ANY_JWT {
+                        contains_jwt(&bytes)
+                    } else {
+                        !n.is_empty() && bytes.windows(n.len()).any(|w| w == n.as_bytes())
+                    }
+                });
+                if hit {
                     hits.push(e.path());
                 }
             }
@@ -228,4 +256,18 @@ pub async fn play_browser(authorize_url: &str, user: &str, password: &str) -> Re
     let done = http.get(&location).send().await?;
     ensure!(done.status() == 200, "the loopback listener answered {}", done.status());
     Ok(done.text().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_jwt;
+
+    #[test]
+    fn jwt_shapes_are_found_and_chance_bytes_are_not() {
+        let jwt = b"x eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl y";
+        assert!(contains_jwt(jwt));
+        assert!(!contains_jwt(b"\x00\x13eyJ\xff\x01 binary eyJ"));
+        assert!(!contains_jwt(b"eyJhbGciOiJFZERTQSJ9 no payload"));
+        assert!(!contains_jwt(b"eyJ"));
+    }
 }
