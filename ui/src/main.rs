@@ -108,7 +108,7 @@ fn SignedIn(profile: ProfileView, session: SessionView, set_status: Callback<App
     let shell = expect_context::<Shell>();
     let reviews = expect_context::<reviews::Reviews>();
     // The queue loads and goes live at once, so the badge is right on every page.
-    reviews.start();
+    reviews.start(&session.subject);
     // A link to one request selects it; moving through the queue updates the route in turn.
     Effect::new(move |_| {
         if let Route::Approvals { id: Some(id) } = shell.route.get() {

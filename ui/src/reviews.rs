@@ -23,7 +23,8 @@ pub struct Reviews {
     /// The live stream is connected.
     pub live: RwSignal<bool>,
     pub selected: RwSignal<Option<String>>,
-    started: StoredValue<bool>,
+    /// Whose queue this is (the signed-in subject); `None` until the first sign-in.
+    listening: StoredValue<Option<String>>,
 }
 
 impl Reviews {
@@ -35,27 +36,37 @@ impl Reviews {
             error: RwSignal::new(None),
             live: RwSignal::new(false),
             selected: RwSignal::new(None),
-            started: StoredValue::new(false),
+            listening: StoredValue::new(None),
         }
     }
 
-    /// Loads the queue and subscribes to live events; only the first call does anything.
-    pub fn start(self) {
-        if self.started.get_value() {
-            return;
+    /// Called each time someone is signed in: loads the queue and (re)subscribes to live events.
+    /// A different person starts from empty lists, never from the previous one's.
+    pub fn start(self, subject: &str) {
+        let first = self.listening.get_value().is_none();
+        if self.listening.get_value().as_deref() != Some(subject) {
+            self.queue.set(None);
+            self.history.set(None);
+            self.history_next.set(None);
+            self.selected.set(None);
+            self.error.set(None);
+            self.listening.set_value(Some(subject.to_owned()));
         }
-        self.started.set_value(true);
         spawn_local(async move {
-            ipc::listen::<ReviewEvent>(EVENT_REVIEW, move |event| self.apply(event)).await;
-            ipc::listen::<bool>(EVENT_REVIEWS_LIVE, move |live| {
-                let was = self.live.get_untracked();
-                self.live.set(live);
-                // Events may have been missed while disconnected: read the lists again.
-                if live && !was {
-                    self.reload();
-                }
-            })
-            .await;
+            // The listeners live as long as the window: register them once.
+            if first {
+                ipc::listen::<ReviewEvent>(EVENT_REVIEW, move |event| self.apply(event)).await;
+                ipc::listen::<bool>(EVENT_REVIEWS_LIVE, move |live| {
+                    let was = self.live.get_untracked();
+                    self.live.set(live);
+                    // Events may have been missed while disconnected: read the lists again.
+                    if live && !was {
+                        self.reload();
+                    }
+                })
+                .await;
+            }
+            // Idempotent in the shell; after a sign-out the feed was stopped and starts again.
             if let Err(e) = ipc::reviews_subscribe().await {
                 self.error.set(Some(e));
             }

@@ -25,7 +25,6 @@ enum Tab {
 pub fn ApprovalsPage(roles: Vec<String>, user_id: String) -> impl IntoView {
     let shell = expect_context::<Shell>();
     let reviews = expect_context::<Reviews>();
-    reviews.start();
     let is_reviewer = roles.iter().any(|r| r == "reviewer");
     let reads_all = is_reviewer || roles.iter().any(|r| r == "auditor" || r == "admin");
     let tab = RwSignal::new(Tab::Queue);
