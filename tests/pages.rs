@@ -275,6 +275,24 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
     let decisions = text_of(&app, "#decisions").await?;
     ensure!(decisions.contains("rita") && decisions.contains("smoke test"), "decisions: {decisions}");
     screenshot(&app, "approvals-history").await?;
+
+    // Signed out and in again, the queue is live again: a new request arrives without a reload.
+    click(&app, "#nav-session").await?;
+    click(&app, "#sign-out").await?;
+    click(&app, "#sign-in").await?;
+    text_of(&app, "#user-name").await?;
+    click(&app, "#nav-approvals").await?;
+    element(&app, "#queue-empty").await?;
+    until(&app, "the live feed after signing in again", || async {
+        Ok(text_of(&app, "#live-indicator").await?.contains("Live"))
+    })
+    .await?;
+    let out = sb
+        .command(&bin("keyway"))
+        .args(["review", "submit", "--title", "After the break", "--profile", &profile])
+        .output()?;
+    ensure!(out.status.success(), "submit failed: {}", String::from_utf8_lossy(&out.stderr));
+    until(&app, "the new request to arrive live", || async { Ok(count(&app, "#queue-list li").await? == 1) }).await?;
     app.close().await?;
     drop(driver);
     hub.stop().await;

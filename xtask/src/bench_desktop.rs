@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bundle, cargo, output, root, run, start_xvfb, tool_path, wait_until};
+use crate::{bundle, cargo, output, root, run, start_xvfb, stop_xvfb, tool_path, wait_until};
 
 const RUNS: usize = 5;
 const IDLE: Duration = Duration::from_secs(8);
@@ -45,14 +45,13 @@ pub fn desktop_inner(args: &[String]) -> Result<()> {
     let was_installed = output(Command::new("dpkg-query").args(["-W", "-f=${Status}", "keyway"]))
         .is_some_and(|s| s.contains("install ok installed"));
     as_root(&["apt-get", "install", "-y", "-qq", "--reinstall"], &deb)?;
-    let (mut xvfb, display) = start_xvfb()?;
+    let (xvfb, display) = start_xvfb()?;
     let measured = (|| -> Result<_> {
         let app = measure(Path::new(INSTALLED_BIN), &display, "keyway")?;
         let floor = measure(&bare, &display, "bare")?;
         Ok((app, floor))
     })();
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
+    stop_xvfb(xvfb);
     if !was_installed {
         as_root(&["apt-get", "purge", "-y", "-qq", "keyway"], Path::new(""))?;
     }

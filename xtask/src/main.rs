@@ -362,22 +362,54 @@ fn headless(nextest_args: &[String]) -> Result<()> {
         .is_some_and(|o| o.contains("boolean true"))
     })?;
 
-    let (mut xvfb, display) = start_xvfb()?;
+    let (xvfb, display) = start_xvfb()?;
     let mut c = cargo();
     c.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(nextest_args).env("DISPLAY", &display);
     for (k, v) in &envs {
         c.env(k, v);
     }
     let result = run(&mut c);
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
+    stop_xvfb(xvfb);
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
+/// Ends Xvfb with SIGTERM, so it removes its lock file and socket (SIGKILL would leave them and
+/// use up display numbers); SIGKILL only if it has not gone after 2 s.
+fn stop_xvfb(mut xvfb: Child) {
+    let _ = Command::new("kill").args(["-TERM", &xvfb.id().to_string()]).status();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(2) {
+        if let Ok(Some(_)) = xvfb.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+}
+
+/// True if display `n` is held by a live X server. A lock file whose process is gone (an X server
+/// that was killed) is stale: it and the socket are removed and the display is free again.
+fn display_in_use(n: u32) -> bool {
+    let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
+    let sock = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+    match std::fs::read_to_string(&lock) {
+        Ok(pid) => {
+            let alive = pid.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(&sock);
+            }
+            alive
+        }
+        Err(_) => sock.exists(),
+    }
+}
+
 fn start_xvfb() -> Result<(Child, String)> {
     for n in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        if display_in_use(n) {
             continue;
         }
         let display = format!(":{n}");
