@@ -82,18 +82,37 @@ impl Drop for Installed {
 
 /// `xdg-open <url>` as the desktop would run it, in the sandbox (BROWSER unset, so xdg-open
 /// never falls back to a browser). With no desktop environment xdg-open waits for the handler,
-/// which for a second Keyway exits as soon as the running one took the URL.
-fn xdg_open(sb: &Sandbox, url: &str) -> Result<()> {
-    let status = sb
+/// which for a second Keyway exits as soon as the running one took the URL; one that does not
+/// within [`HANDOVER`] fails the test instead of holding it.
+async fn xdg_open(sb: &Sandbox, url: &str) -> Result<()> {
+    let mut child = sb
         .command(Path::new("xdg-open"))
         .arg(url)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .status()
+        .spawn()
         .context("running xdg-open (apt install xdg-utils)")?;
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if t0.elapsed() > HANDOVER {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("xdg-open {url} did not return within {HANDOVER:?}: the second Keyway did not hand it over");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     ensure!(status.success(), "xdg-open {url} failed: {status}");
     Ok(())
 }
+
+/// How long a second launch may take to hand its URL to the running app and exit.
+const HANDOVER: std::time::Duration = std::time::Duration::from_secs(30);
+/// The whole desktop part of the test; below nextest's limit, so a hang still reports the page
+/// and the app's log, and the package is still purged.
+const BUDGET: std::time::Duration = std::time::Duration::from_secs(170);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links() -> Result<()> {
@@ -151,15 +170,18 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
     ];
     let driver = Driver::start(&sb, &env, "tauri-driver.log").await?;
     let app = driver.open(Path::new(INSTALLED_BIN)).await?;
-    let mut result = drive(&app, &sb).await;
-    if result.is_ok() {
-        result = window_is_remembered(&driver, &app, &sb).await;
-    }
+    let result = tokio::time::timeout(BUDGET, async {
+        drive(&app, &sb).await?;
+        window_is_remembered(&driver, &app, &sb).await
+    })
+    .await
+    .unwrap_or_else(|_| Err(anyhow::anyhow!("the installed app did not finish within {BUDGET:?}")));
     if result.is_err() {
-        eprintln!("page: {}", page_text(&app).await);
+        let page = tokio::time::timeout(std::time::Duration::from_secs(10), page_text(&app)).await;
+        eprintln!("page: {}", page.unwrap_or_else(|_| "(the webview does not answer)".into()));
         eprintln!("log: {}", std::fs::read_to_string(sb.dir.path().join("tauri-driver.log")).unwrap_or_default());
     }
-    let _ = app.close().await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), app.close()).await;
     drop(driver);
     hub.stop().await;
     result?;
@@ -251,25 +273,25 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
     let token = keychain_lookup(account)?.context("no refresh token in the keychain after the deep-link sign-in")?;
 
     // A link opened by the desktop reaches the running app.
-    xdg_open(sb, "keyway://approvals/rq-42")?;
+    xdg_open(sb, "keyway://approvals/rq-42").await?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p["id"] == "rq-42").await?;
     shown(app, "#page-approvals[data-selected='rq-42']").await?;
-    xdg_open(sb, "keyway://credentials")?;
+    xdg_open(sb, "keyway://credentials").await?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "credentials").await?;
     shown(app, "#page-credentials").await?;
-    xdg_open(sb, "keyway://approvals")?;
+    xdg_open(sb, "keyway://approvals").await?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p.get("id").is_none()).await?;
     shown(app, "#page-approvals").await?;
 
     // A forged sign-in answer (no sign-in is waiting, wrong state) is refused visibly and
     // changes nothing.
-    xdg_open(sb, "app.keyway.desktop:/oauth/callback?code=forged-code&state=forged-state")?;
+    xdg_open(sb, "app.keyway.desktop:/oauth/callback?code=forged-code&state=forged-state").await?;
     let notice = wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.contains("ignored"))).await?;
     let notice = notice.as_str().unwrap_or_default().to_owned();
     banner_says(app, &notice).await?;
     ensure!(keychain_lookup(account)? == Some(token), "a forged answer changed the stored session");
     // Still signed in as ada after all of this.
-    xdg_open(sb, "keyway://session")?;
+    xdg_open(sb, "keyway://session").await?;
     app.wait()
         .at_most(WAIT)
         .for_element(Locator::XPath("//*[@id='page-session']//*[@id='user-name'][contains(., 'ada')]"))
@@ -277,7 +299,7 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
         .context("no longer signed in as ada")?;
 
     // A link to nowhere.
-    xdg_open(sb, "keyway://nowhere/7")?;
+    xdg_open(sb, "keyway://nowhere/7").await?;
     wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.starts_with("Link not understood"))).await?;
     app.wait()
         .at_most(WAIT)

@@ -35,6 +35,45 @@ impl Drop for Driver {
     }
 }
 
+/// The program name of every Keyway desktop build (development and installed).
+const APP_NAME: &str = "keyway-desktop";
+
+/// Ends any Keyway app left on this session bus by an earlier test that was killed (a timed-out
+/// test never runs its `Drop`). The app is single-instance per session bus, so a leftover would
+/// take every later launch's window for itself. A Keyway on another bus (the person's own) is
+/// not touched: it cannot collide.
+async fn end_stale_apps() -> Result<()> {
+    let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") else { return Ok(()) };
+    let mut needle = b"DBUS_SESSION_BUS_ADDRESS=".to_vec();
+    needle.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(bus.as_os_str()));
+    let stale = || -> Vec<i32> {
+        let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+        dir.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                comm.trim_end() == APP_NAME
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_slice()))
+            })
+            .collect()
+    };
+    let pids = stale();
+    if pids.is_empty() {
+        return Ok(());
+    }
+    eprintln!("ending {APP_NAME} processes left by an earlier test: {pids:?}");
+    for pid in &pids {
+        // SAFETY: kill only sends a signal to a process of ours that we just read.
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    wait_for("the stale app processes to end", Duration::from_secs(10), || {
+        let left = stale();
+        async move { left.is_empty() }
+    })
+    .await
+}
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -61,6 +100,7 @@ impl Driver {
     }
 
     async fn try_start(sb: &Sandbox, env: &[(&str, &str)], log: &str) -> Result<Driver> {
+        end_stale_apps().await?;
         let (port, native) = (free_port()?, free_port()?);
         let tauri_driver = which("tauri-driver").context("tauri-driver is not installed: run `cargo xtask setup`")?;
         let child = sb
