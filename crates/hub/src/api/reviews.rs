@@ -33,7 +33,7 @@ use tokio::sync::{broadcast, watch};
 use crate::auth::{JsonBody, Principal, record};
 use crate::error::Error;
 use crate::oauth::AppState;
-use crate::store::{AuditEvent, CancelOutcome, ReviewFilter, ReviewRecord, Store, Vote, VoteOutcome};
+use crate::store::{AuditEvent, CancelOutcome, ReviewAudit, ReviewFilter, ReviewRecord, Store, Vote, VoteOutcome};
 
 /// Default lifetime of a request, and the default administrator maximum.
 pub(crate) const DEFAULT_TTL_SECS: u64 = 3600;
@@ -252,22 +252,38 @@ fn already_decided(r: &ReviewRequest) -> Error {
     Error::conflict(format!("Already decided: this request was {}", describe_final(r)))
 }
 
-/// A vote or cancel that found the request final: records and announces the expiry if this very
-/// call expired it, and returns the "already decided" refusal.
-async fn already_final<S: Store>(
-    state: &AppState<S>,
-    rec: ReviewRecord,
-    expired_now: bool,
-    now: i64,
-) -> Result<Error, Error> {
+/// A vote or cancel that found the request final: announces the expiry if this very call
+/// expired it (the store has audited it), and returns the "already decided" refusal.
+fn already_final<S: Store>(state: &AppState<S>, rec: ReviewRecord, expired_now: bool) -> Error {
     let err = already_decided(&rec.request);
     if expired_now {
-        let mut event = audit_event(None, now, "review.expire", "ok", &rec.request);
-        event.detail = json!({ "expires_at": rec.request.expires_at });
-        record(state, event).await?;
         announce(state, rec, |request| ReviewEvent::Expired { request });
     }
-    Ok(err)
+    err
+}
+
+/// The audit rows a store call writes with its transition: `change` builds the caller's own,
+/// and a request found past its TTL is audited as expired by the hub.
+struct Audit<F> {
+    now: i64,
+    change: F,
+}
+
+impl<F: Fn(&ReviewRecord) -> AuditEvent + Send + Sync> ReviewAudit for Audit<F> {
+    fn change(&self, after: &ReviewRecord) -> AuditEvent {
+        (self.change)(after)
+    }
+
+    fn expiry(&self, expired: &ReviewRecord) -> AuditEvent {
+        expiry_event(self.now, expired)
+    }
+}
+
+/// The audit row of a request that expired, noticed at `now`.
+fn expiry_event(now: i64, expired: &ReviewRecord) -> AuditEvent {
+    let mut event = audit_event(None, now, "review.expire", "ok", &expired.request);
+    event.detail = json!({ "expires_at": expired.request.expires_at, "approvals": expired.request.approvals });
+    event
 }
 
 fn audit_event(p: Option<&Principal>, at: i64, action: &str, outcome: &str, r: &ReviewRequest) -> AuditEvent {
@@ -307,12 +323,10 @@ pub(crate) async fn sweep<S: Store>(state: &AppState<S>) -> Result<(), Error> {
         return Ok(());
     }
     loop {
-        let expired = state.store.expire_reviews(now, SWEEP_BATCH).await?;
+        let audit = Audit { now, change: move |r: &ReviewRecord| expiry_event(now, r) };
+        let expired = state.store.expire_reviews(now, SWEEP_BATCH, &audit).await?;
         let n = expired.len();
         for rec in expired {
-            let mut event = audit_event(None, now, "review.expire", "ok", &rec.request);
-            event.detail = json!({ "expires_at": rec.request.expires_at, "approvals": rec.request.approvals });
-            record(state, event).await?;
             announce(state, rec, |request| ReviewEvent::Expired { request });
         }
         if n < SWEEP_BATCH as usize {
@@ -458,16 +472,21 @@ async fn submit<S: Store>(
             decisions: vec![],
         },
     };
-    let stored = state.store.insert_review(&record_in).await?;
-    let mut event = audit_event(Some(&principal), now, "review.submit", "ok", &stored.request);
-    event.detail = json!({
-        "title": stored.request.title,
-        "kind": stored.request.kind,
-        "threshold": threshold,
-        "expires_at": stored.request.expires_at,
-        "payload_bytes": size,
-    });
-    record(&state, event).await?;
+    let audit = Audit {
+        now,
+        change: |stored: &ReviewRecord| {
+            let mut event = audit_event(Some(&principal), now, "review.submit", "ok", &stored.request);
+            event.detail = json!({
+                "title": stored.request.title,
+                "kind": stored.request.kind,
+                "threshold": threshold,
+                "expires_at": stored.request.expires_at,
+                "payload_bytes": size,
+            });
+            event
+        },
+    };
+    let stored = state.store.insert_review(&record_in, &audit).await?;
     let response = stored.request.clone();
     announce(&state, stored, |request| ReviewEvent::Created { request });
     Ok((StatusCode::CREATED, Json(response)))
@@ -560,7 +579,22 @@ async fn decide<S: Store>(
         reason,
         now,
     };
-    match state.store.decide_review(&vote).await? {
+    let audit = Audit {
+        now,
+        change: |after: &ReviewRecord| {
+            let r = &after.request;
+            let mut event = audit_event(Some(&principal), now, "review.decide", "ok", r);
+            event.detail = json!({
+                "verdict": vote.verdict,
+                "reason": vote.reason,
+                "status": r.status.as_str(),
+                "approvals": r.approvals,
+                "threshold": r.threshold,
+            });
+            event
+        },
+    };
+    match state.store.decide_review(&vote, &audit).await? {
         VoteOutcome::Unknown => Err(not_found(&id)),
         VoteOutcome::OwnRequest => {
             let mut event = principal.audit(now, "review.decide", codes::ACCESS_DENIED);
@@ -573,7 +607,7 @@ async fn decide<S: Store>(
                 "You submitted this request (or own the agent that did): another reviewer must decide it",
             ))
         }
-        VoteOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now, now).await?),
+        VoteOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now)),
         VoteOutcome::AlreadyVoted(rec) => {
             let r = &rec.request;
             let missing = r.threshold.saturating_sub(r.approvals);
@@ -582,16 +616,6 @@ async fn decide<S: Store>(
             )))
         }
         VoteOutcome::Recorded(rec) => {
-            let r = &rec.request;
-            let mut event = audit_event(Some(&principal), now, "review.decide", "ok", r);
-            event.detail = json!({
-                "verdict": vote.verdict,
-                "reason": vote.reason,
-                "status": r.status.as_str(),
-                "approvals": r.approvals,
-                "threshold": r.threshold,
-            });
-            record(&state, event).await?;
             let response = rec.request.clone();
             if rec.request.status.is_final() {
                 announce(&state, rec, |request| ReviewEvent::Decided { request });
@@ -610,7 +634,11 @@ async fn cancel<S: Store>(
 ) -> Result<Json<ReviewRequest>, Error> {
     principal.require_scopes(&[scopes::REVIEWS_SUBMIT])?;
     let now = state.now();
-    match state.store.cancel_review(&id, &actor_of(&principal), now).await? {
+    let audit = Audit {
+        now,
+        change: |after: &ReviewRecord| audit_event(Some(&principal), now, "review.cancel", "ok", &after.request),
+    };
+    match state.store.cancel_review(&id, &actor_of(&principal), now, &audit).await? {
         CancelOutcome::Unknown => Err(not_found(&id)),
         CancelOutcome::NotSubmitter(rec) => {
             if visible(&principal, &rec) {
@@ -622,10 +650,8 @@ async fn cancel<S: Store>(
                 Err(not_found(&id))
             }
         }
-        CancelOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now, now).await?),
+        CancelOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now)),
         CancelOutcome::Cancelled(rec) => {
-            let event = audit_event(Some(&principal), now, "review.cancel", "ok", &rec.request);
-            record(&state, event).await?;
             let response = rec.request.clone();
             announce(&state, rec, |request| ReviewEvent::Cancelled { request });
             Ok(Json(response))

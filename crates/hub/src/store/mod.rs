@@ -283,6 +283,15 @@ pub enum CancelOutcome {
     Cancelled(ReviewRecord),
 }
 
+/// The audit rows of review transitions, written by the store in the transaction that makes the
+/// transition: the log never misses one that happened, nor shows one that was rolled back.
+pub trait ReviewAudit: Send + Sync {
+    /// The caller's own transition (submit, vote, cancel), given the record as it is after it.
+    fn change(&self, after: &ReviewRecord) -> AuditEvent;
+    /// A pending request this call found past its TTL and expired.
+    fn expiry(&self, expired: &ReviewRecord) -> AuditEvent;
+}
+
 /// Storage backend of the hub.
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
@@ -423,24 +432,40 @@ pub trait Store: Send + Sync + 'static {
     fn credential_settings(&self) -> impl Future<Output = Result<CredentialSettings, Error>> + Send;
     fn set_credential_settings(&self, s: &CredentialSettings) -> impl Future<Output = Result<(), Error>> + Send;
     /// Stores a new pending review request (its `seq` is assigned and returned in the record).
-    fn insert_review(&self, record: &ReviewRecord) -> impl Future<Output = Result<ReviewRecord, Error>> + Send;
+    /// Its audit row (`audit.change`) is written with it.
+    fn insert_review(
+        &self,
+        record: &ReviewRecord,
+        audit: &impl ReviewAudit,
+    ) -> impl Future<Output = Result<ReviewRecord, Error>> + Send;
     /// One request with its payload and decisions.
     fn review(&self, id: &str) -> impl Future<Output = Result<Option<ReviewRecord>, Error>> + Send;
     /// Requests matching `filter`, newest first, with decisions but without payloads.
     fn reviews(&self, filter: &ReviewFilter) -> impl Future<Output = Result<Vec<ReviewRecord>, Error>> + Send;
     /// Records a vote atomically: concurrent votes serialize, so exactly one decides a request.
-    /// A pending request past its TTL is expired first (and the vote refused as `Final`).
-    fn decide_review(&self, vote: &Vote) -> impl Future<Output = Result<VoteOutcome, Error>> + Send;
-    /// Cancels a pending request on behalf of its submitter (`actor`).
+    /// A pending request past its TTL is expired first (and the vote refused as `Final`). A
+    /// recorded vote and an expiry are audited in the same transaction.
+    fn decide_review(
+        &self,
+        vote: &Vote,
+        audit: &impl ReviewAudit,
+    ) -> impl Future<Output = Result<VoteOutcome, Error>> + Send;
+    /// Cancels a pending request on behalf of its submitter (`actor`); audited like a vote.
     fn cancel_review(
         &self,
         id: &str,
         actor: &Actor,
         now: i64,
+        audit: &impl ReviewAudit,
     ) -> impl Future<Output = Result<CancelOutcome, Error>> + Send;
     /// Expires every pending request whose TTL has passed at `now` (at most `limit`), recording
-    /// an `expire` decision for each; returns them.
-    fn expire_reviews(&self, now: i64, limit: u32) -> impl Future<Output = Result<Vec<ReviewRecord>, Error>> + Send;
+    /// an `expire` decision and an audit row (`audit.expiry`) for each; returns them.
+    fn expire_reviews(
+        &self,
+        now: i64,
+        limit: u32,
+        audit: &impl ReviewAudit,
+    ) -> impl Future<Output = Result<Vec<ReviewRecord>, Error>> + Send;
     /// True if some pending request is due to expire at `now` (cheap: a partial index).
     fn reviews_due(&self, now: i64) -> impl Future<Output = Result<bool, Error>> + Send;
     fn review_settings(&self) -> impl Future<Output = Result<Option<ReviewSettings>, Error>> + Send;

@@ -9,7 +9,7 @@ use keyway_api::Role;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
 use zeroize::Zeroizing;
 
 use keyway_api::auth::Audience;
@@ -17,8 +17,8 @@ use keyway_api::credentials::{CredentialKind, CredentialSettings};
 
 use super::{
     AgentRecord, AuditEvent, AuditQuery, CancelOutcome, CodeRecord, CredentialFilter, CredentialRecord, CredentialUse,
-    Family, LoginSession, NewFamily, PendingAuthorization, Redemption, ReviewFilter, ReviewRecord, Rotation,
-    ServiceAccountRecord, Store, UserRecord, Vote, VoteOutcome, Written,
+    Family, LoginSession, NewFamily, PendingAuthorization, Redemption, ReviewAudit, ReviewFilter, ReviewRecord,
+    Rotation, ServiceAccountRecord, Store, UserRecord, Vote, VoteOutcome, Written,
 };
 use crate::error::Error;
 use crate::secret::TokenHash;
@@ -210,6 +210,27 @@ fn written<T>(result: Result<T, sqlx::Error>) -> Result<Written, Error> {
 
 fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Writes one audit row on `conn` (a pooled connection or an open transaction).
+async fn insert_audit_in(conn: &mut SqliteConnection, event: &AuditEvent) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO audit_events \
+            (at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .bind(event.at)
+    .bind(&event.actor_kind)
+    .bind(&event.actor_id)
+    .bind(&event.actor_name)
+    .bind(&event.action)
+    .bind(&event.target_kind)
+    .bind(&event.target_id)
+    .bind(&event.outcome)
+    .bind(event.detail.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn revoke_family_tx(tx: &mut Transaction<'_, Sqlite>, id: &str, now: i64) -> Result<(), Error> {
@@ -599,23 +620,8 @@ impl Store for SqliteStore {
     }
 
     async fn insert_audit(&self, event: &AuditEvent) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO audit_events \
-                (at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .bind(event.at)
-        .bind(&event.actor_kind)
-        .bind(&event.actor_id)
-        .bind(&event.actor_name)
-        .bind(&event.action)
-        .bind(&event.target_kind)
-        .bind(&event.target_id)
-        .bind(&event.outcome)
-        .bind(event.detail.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_audit_in(&mut conn, event).await
     }
 
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, Error> {
@@ -884,8 +890,8 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_review(&self, record: &ReviewRecord) -> Result<ReviewRecord, Error> {
-        self.insert_review_impl(record).await
+    async fn insert_review(&self, record: &ReviewRecord, audit: &impl ReviewAudit) -> Result<ReviewRecord, Error> {
+        self.insert_review_impl(record, audit).await
     }
 
     async fn review(&self, id: &str) -> Result<Option<ReviewRecord>, Error> {
@@ -896,16 +902,22 @@ impl Store for SqliteStore {
         self.reviews_impl(filter).await
     }
 
-    async fn decide_review(&self, vote: &Vote) -> Result<VoteOutcome, Error> {
-        self.decide_review_impl(vote).await
+    async fn decide_review(&self, vote: &Vote, audit: &impl ReviewAudit) -> Result<VoteOutcome, Error> {
+        self.decide_review_impl(vote, audit).await
     }
 
-    async fn cancel_review(&self, id: &str, actor: &Actor, now: i64) -> Result<CancelOutcome, Error> {
-        self.cancel_review_impl(id, actor, now).await
+    async fn cancel_review(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: i64,
+        audit: &impl ReviewAudit,
+    ) -> Result<CancelOutcome, Error> {
+        self.cancel_review_impl(id, actor, now, audit).await
     }
 
-    async fn expire_reviews(&self, now: i64, limit: u32) -> Result<Vec<ReviewRecord>, Error> {
-        self.expire_reviews_impl(now, limit).await
+    async fn expire_reviews(&self, now: i64, limit: u32, audit: &impl ReviewAudit) -> Result<Vec<ReviewRecord>, Error> {
+        self.expire_reviews_impl(now, limit, audit).await
     }
 
     async fn reviews_due(&self, now: i64) -> Result<bool, Error> {

@@ -868,3 +868,50 @@ async fn agents_and_service_accounts_submit_owners_see_it_and_they_never_decide(
     let resp = decide(&hub, &svc, &other.id, "approve", None).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN, "a service account decided");
 }
+
+/// A transition and its audit row are one transaction: while the audit log refuses rows, no
+/// request is submitted, voted on or cancelled; once it takes them again, each transition that
+/// happens has exactly one row.
+#[tokio::test]
+async fn a_transition_whose_audit_row_cannot_be_written_does_not_happen() {
+    let hub = queue_hub().await;
+    let dev = access_token_of(&hub, DEV).await;
+    let rev = access_token_of(&hub, REV).await;
+    let adm = access_token_of(&hub, ADM).await;
+    let r = submit_ok(&hub, &dev, json!({"title": "Rotate keys", "payload": {}})).await;
+    let cancel = |id: &str| http().post(hub.at(&format!("/api/reviews/{id}/cancel"))).bearer_auth(&dev).send();
+
+    // The audit log fails every insert (a second connection to the hub's database).
+    let db = sqlx::SqlitePool::connect(&hub.database_url).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit log full'); END",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let refused = [
+        decide(&hub, &rev, &r.id, "approve", None).await,
+        cancel(&r.id).await.unwrap(),
+        submit(&hub, &dev, json!({"title": "Another", "payload": {}})).await,
+    ];
+    for resp in refused {
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let unchanged = show(&hub, &rev, &r.id).await;
+    assert_eq!(unchanged.status, ReviewStatus::Pending);
+    assert!(unchanged.decisions.is_empty(), "a vote without its audit row was kept: {:?}", unchanged.decisions);
+    assert_eq!(list(&hub, &rev, "").await.items.len(), 1, "a request without its audit row was kept");
+
+    sqlx::query("DROP TRIGGER refuse_audit").execute(&db).await.unwrap();
+    let decided: ReviewRequest = decide(&hub, &rev, &r.id, "approve", None).await.json().await.unwrap();
+    assert_eq!(decided.status, ReviewStatus::Approved);
+    let rows: Vec<_> = audit(&hub, &adm, "review.decide")
+        .await
+        .into_iter()
+        .filter(|e| e.target_id.as_deref() == Some(r.id.as_str()))
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].outcome.as_str(), rows[0].detail["status"].as_str()), ("ok", Some("approved")));
+    assert_eq!(audit(&hub, &adm, "review.submit").await.len(), 1);
+    assert!(audit(&hub, &adm, "review.cancel").await.is_empty());
+}

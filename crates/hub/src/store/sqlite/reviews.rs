@@ -6,9 +6,9 @@ use keyway_api::reviews::{Actor, ContentType, Decision, Link, ReviewRequest, Rev
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
 
-use super::SqliteStore;
+use super::{SqliteStore, insert_audit_in};
 use crate::error::Error;
-use crate::store::{CancelOutcome, ReviewFilter, ReviewRecord, Vote, VoteOutcome};
+use crate::store::{CancelOutcome, ReviewAudit, ReviewFilter, ReviewRecord, Vote, VoteOutcome};
 
 /// Columns of a list item (no payload).
 const LIST_COLUMNS: &str = "seq, id, title, kind, content_type, links, submitter_kind, submitter_id, submitter_name, \
@@ -185,7 +185,11 @@ async fn lock_request(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Opti
 }
 
 /// Marks a locked pending request expired as of its `expires_at`, recording the expiry.
-async fn expire_locked(tx: &mut Transaction<'_, Sqlite>, record: &mut ReviewRecord) -> Result<(), Error> {
+async fn expire_locked(
+    tx: &mut Transaction<'_, Sqlite>,
+    record: &mut ReviewRecord,
+    audit: &impl ReviewAudit,
+) -> Result<(), Error> {
     let at = record.request.expires_at;
     sqlx::query("UPDATE review_requests SET status = 'expired', decided_at = ?1 WHERE id = ?2")
         .bind(at)
@@ -196,7 +200,7 @@ async fn expire_locked(tx: &mut Transaction<'_, Sqlite>, record: &mut ReviewReco
     record.request.status = ReviewStatus::Expired;
     record.request.decided_at = Some(at);
     record.request.decisions.push(Decision { verdict: Verdict::Expire, actor: None, reason: None, at });
-    Ok(())
+    insert_audit_in(tx, &audit.expiry(record)).await
 }
 
 fn same_actor(a: &Actor, b: &Actor) -> bool {
@@ -204,10 +208,15 @@ fn same_actor(a: &Actor, b: &Actor) -> bool {
 }
 
 impl SqliteStore {
-    pub(super) async fn insert_review_impl(&self, record: &ReviewRecord) -> Result<ReviewRecord, Error> {
+    pub(super) async fn insert_review_impl(
+        &self,
+        record: &ReviewRecord,
+        audit: &impl ReviewAudit,
+    ) -> Result<ReviewRecord, Error> {
         let r = &record.request;
         let payload = r.payload.as_ref().unwrap_or(&serde_json::Value::Null).to_string();
         let links = serde_json::to_string(&r.links).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO review_requests (id, title, kind, payload, content_type, links, submitter_kind, \
                  submitter_id, submitter_name, submitter_owner, created_at, expires_at, threshold, approvals, status, \
@@ -227,7 +236,7 @@ impl SqliteStore {
         .bind(r.created_at)
         .bind(r.expires_at)
         .bind(i64::from(r.threshold))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
         let mut stored = record.clone();
         stored.seq = seq;
@@ -235,6 +244,8 @@ impl SqliteStore {
         stored.request.approvals = 0;
         stored.request.decided_at = None;
         stored.request.decisions.clear();
+        insert_audit_in(&mut tx, &audit.change(&stored)).await?;
+        tx.commit().await?;
         Ok(stored)
     }
 
@@ -320,7 +331,7 @@ impl SqliteStore {
         Ok(records)
     }
 
-    pub(super) async fn decide_review_impl(&self, vote: &Vote) -> Result<VoteOutcome, Error> {
+    pub(super) async fn decide_review_impl(&self, vote: &Vote, audit: &impl ReviewAudit) -> Result<VoteOutcome, Error> {
         let mut tx = self.pool.begin().await?;
         let Some(mut record) = lock_request(&mut tx, &vote.request_id).await? else {
             return Ok(VoteOutcome::Unknown);
@@ -330,7 +341,7 @@ impl SqliteStore {
             return Ok(VoteOutcome::Final { record, expired_now: false });
         }
         if vote.now >= record.request.expires_at {
-            expire_locked(&mut tx, &mut record).await?;
+            expire_locked(&mut tx, &mut record, audit).await?;
             tx.commit().await?;
             return Ok(VoteOutcome::Final { record, expired_now: true });
         }
@@ -379,11 +390,18 @@ impl SqliteStore {
             reason: vote.reason.clone(),
             at: vote.now,
         });
+        insert_audit_in(&mut tx, &audit.change(&record)).await?;
         tx.commit().await?;
         Ok(VoteOutcome::Recorded(record))
     }
 
-    pub(super) async fn cancel_review_impl(&self, id: &str, actor: &Actor, now: i64) -> Result<CancelOutcome, Error> {
+    pub(super) async fn cancel_review_impl(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: i64,
+        audit: &impl ReviewAudit,
+    ) -> Result<CancelOutcome, Error> {
         let mut tx = self.pool.begin().await?;
         let Some(mut record) = lock_request(&mut tx, id).await? else {
             return Ok(CancelOutcome::Unknown);
@@ -397,7 +415,7 @@ impl SqliteStore {
             return Ok(CancelOutcome::Final { record, expired_now: false });
         }
         if now >= record.request.expires_at {
-            expire_locked(&mut tx, &mut record).await?;
+            expire_locked(&mut tx, &mut record, audit).await?;
             tx.commit().await?;
             return Ok(CancelOutcome::Final { record, expired_now: true });
         }
@@ -407,15 +425,21 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         insert_decision(&mut tx, id, Verdict::Cancel, Some(actor), None, now).await?;
-        tx.commit().await?;
         let r = &mut record.request;
         r.status = ReviewStatus::Cancelled;
         r.decided_at = Some(now);
         r.decisions.push(Decision { verdict: Verdict::Cancel, actor: Some(actor.clone()), reason: None, at: now });
+        insert_audit_in(&mut tx, &audit.change(&record)).await?;
+        tx.commit().await?;
         Ok(CancelOutcome::Cancelled(record))
     }
 
-    pub(super) async fn expire_reviews_impl(&self, now: i64, limit: u32) -> Result<Vec<ReviewRecord>, Error> {
+    pub(super) async fn expire_reviews_impl(
+        &self,
+        now: i64,
+        limit: u32,
+        audit: &impl ReviewAudit,
+    ) -> Result<Vec<ReviewRecord>, Error> {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE review_requests SET status = 'expired', decided_at = expires_at \
@@ -430,6 +454,9 @@ impl SqliteStore {
             insert_decision(&mut tx, &r.request.id, Verdict::Expire, None, None, at).await?;
         }
         attach_decisions(&mut tx, &mut records).await?;
+        for r in &records {
+            insert_audit_in(&mut tx, &audit.expiry(r)).await?;
+        }
         tx.commit().await?;
         records.sort_by_key(|r| r.seq);
         Ok(records)
