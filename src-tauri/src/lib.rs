@@ -35,14 +35,18 @@ use crate::state::AppState;
 
 pub fn run() {
     init_tracing();
-    let result = tauri::Builder::default()
+    let mut builder = tauri::Builder::default()
         // First: a second launch must hand over its URL and exit before anything else starts.
         // With the `deep-link` feature it passes the URL to the deep-link plugin, whose event
         // `incoming::handle` receives; this callback only raises the window.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| incoming::focus_main(app)))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
-        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_opener::init());
+    if let Some(watch) = first_paint::plugin() {
+        builder = builder.plugin(watch);
+    }
+    let result = builder
         .on_page_load(first_paint::on_page_load)
         .on_window_event(window_state::on_window_event)
         .setup(|app| {

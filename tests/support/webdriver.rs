@@ -22,6 +22,8 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct Driver {
     child: Child,
     pub port: u16,
+    /// tauri-driver's stderr, which also has WebKitWebDriver's and the app's.
+    log: PathBuf,
 }
 
 impl Drop for Driver {
@@ -102,6 +104,7 @@ impl Driver {
     async fn try_start(sb: &Sandbox, env: &[(&str, &str)], log: &str) -> Result<Driver> {
         end_stale_apps().await?;
         let (port, native) = (free_port()?, free_port()?);
+        let log = sb.dir.path().join(log);
         let tauri_driver = which("tauri-driver").context("tauri-driver is not installed: run `cargo xtask setup`")?;
         let child = sb
             .command(&tauri_driver)
@@ -110,10 +113,10 @@ impl Driver {
             // No accessibility bus: GTK would start one that outlives the test.
             .env("NO_AT_BRIDGE", "1")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(sb.dir.path().join(log))?)
+            .stderr(std::fs::File::create(&log)?)
             .process_group(0)
             .spawn()?;
-        let driver = Driver { child, port };
+        let driver = Driver { child, port, log };
         let http = reqwest::Client::new();
         wait_for("tauri-driver", Duration::from_secs(30), || {
             let http = http.clone();
@@ -159,10 +162,22 @@ impl Driver {
         let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
         builder.capabilities(caps);
         // A window that never appears must fail this test with a reason, not hang the run.
-        tokio::time::timeout(WAIT, builder.connect(&url))
+        let started = std::time::Instant::now();
+        let client = tokio::time::timeout(WAIT, builder.connect(&url))
             .await
-            .with_context(|| format!("{} did not open a window within {WAIT:?}", application.display()))?
-            .context("starting the app through tauri-driver")
+            .map_err(|_| anyhow::anyhow!("{} did not open a window within {WAIT:?}", application.display()))
+            .and_then(|c| c.context("starting the app through tauri-driver"));
+        client.map_err(|e| {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            e.context(format!(
+                "after {:.1} s; the end of {}:\n{}",
+                started.elapsed().as_secs_f64(),
+                self.log.display(),
+                tail.join("\n")
+            ))
+        })
     }
 }
 

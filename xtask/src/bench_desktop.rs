@@ -4,7 +4,8 @@
 //!
 //! - size of the release .deb and of what it installs;
 //! - time from launch to first paint: from just before `exec` to the first frame painted after
-//!   the page shows text (the app reports it with `KEYWAY_REPORT_FIRST_PAINT`);
+//!   the page shows text (the app reports it with `KEYWAY_REPORT_FIRST_PAINT`), and the steps on
+//!   the way (navigation start, document parsed, UI WebAssembly fetched, first text);
 //! - idle memory 8 s after the first paint, as PSS (`/proc/<pid>/smaps_rollup`) summed over the
 //!   app and its WebKit processes, so shared pages are counted once.
 //!
@@ -23,6 +24,14 @@ const RUNS: usize = 5;
 const IDLE: Duration = Duration::from_secs(8);
 const INSTALLED_BIN: &str = "/usr/bin/keyway-desktop";
 const PAINT_MARK: &str = "keyway-first-paint-unix-ms=";
+const PHASES_MARK: &str = "keyway-startup-phases=";
+/// The steps the app reports before its first paint, in order.
+const PHASES: [(&str, &str); 4] = [
+    ("navigation", "navigation start"),
+    ("document_parsed", "document parsed"),
+    ("wasm_fetched", "UI wasm fetched"),
+    ("text", "first text"),
+];
 
 /// Builds the release .deb and the bare window once, then measures inside a private D-Bus
 /// session (the app is single-instance over the session bus).
@@ -70,6 +79,11 @@ pub fn desktop_inner(args: &[String]) -> Result<()> {
             m.paint_ms.min(),
             m.paint_ms.max()
         );
+        for (key, label) in PHASES {
+            if let Some((_, series)) = m.phases.iter().find(|(k, _)| k == key) {
+                println!("      {label:<18}{:>7.0} ms", series.median());
+            }
+        }
         println!(
             "    idle PSS total      {:>7.1} MiB  [{:.1}–{:.1}]",
             mib(m.total_kb.median() as u64),
@@ -136,6 +150,8 @@ struct Measured {
     paint_ms: Series,
     total_kb: Series,
     by_process: Vec<(String, Series)>,
+    /// Milliseconds from launch to each reported step (`PHASES`).
+    phases: Vec<(String, Series)>,
 }
 
 fn measure(program: &Path, display: &str, label: &str) -> Result<Measured> {
@@ -169,6 +185,17 @@ fn measure(program: &Path, display: &str, label: &str) -> Result<Measured> {
         let result = waited.and_then(|()| {
             let painted = painted.context("no paint mark")?;
             m.paint_ms.0.push(painted - started_ms);
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let phases = text.lines().find_map(|l| l.split(PHASES_MARK).nth(1));
+            let phases: serde_json::Value = phases.and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+            for (key, _) in PHASES {
+                if let Some(at) = phases[key].as_f64() {
+                    match m.phases.iter_mut().find(|(k, _)| k == key) {
+                        Some((_, s)) => s.0.push(at - started_ms),
+                        None => m.phases.push((key.to_owned(), Series(vec![at - started_ms]))),
+                    }
+                }
+            }
             // Idle: let start-up work settle, then read PSS of the whole process tree.
             let t0 = Instant::now();
             while t0.elapsed() < IDLE {
