@@ -197,21 +197,47 @@ pub fn files_containing(dir: &Path, needles: &[&str]) -> Result<Vec<PathBuf>> {
 
 /// The secret stored in the Secret Service for `account` under service `keyway`, read with the
 /// stock `secret-tool` (a second, independent client of the keychain).
+/// Runs `cmd` to completion with its output captured, killing it (and failing) if it takes
+/// longer than `limit`: a keychain that waits for an unlock prompt must not hang the run.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<std::process::Output> {
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {cmd:?}"))?;
+    let t0 = Instant::now();
+    while child.try_wait()?.is_none() {
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(child.wait_with_output()?)
+}
+
+/// How long a `secret-tool` call may take.
+const KEYCHAIN_CALL: Duration = Duration::from_secs(20);
+
 pub fn keychain_lookup(account: &str) -> Result<Option<String>> {
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "keyway", "username", account])
-        .output()
-        .context("running secret-tool (apt install libsecret-tools)")?;
+    let out = output_within(
+        Command::new("secret-tool").args(["lookup", "service", "keyway", "username", account]),
+        KEYCHAIN_CALL,
+    )
+    .context("running secret-tool (apt install libsecret-tools)")?;
     let s = String::from_utf8(out.stdout)?;
     Ok(if out.status.success() && !s.is_empty() { Some(s) } else { None })
 }
 
 /// What `secret-tool search` finds for `account` under service `keyway` (attributes and labels).
 pub fn keychain_search(account: &str) -> Result<String> {
-    let out = Command::new("secret-tool")
-        .args(["search", "--all", "service", "keyway", "username", account])
-        .output()
-        .context("running secret-tool (apt install libsecret-tools)")?;
+    let out = output_within(
+        Command::new("secret-tool").args(["search", "--all", "service", "keyway", "username", account]),
+        KEYCHAIN_CALL,
+    )
+    .context("running secret-tool (apt install libsecret-tools)")?;
     Ok(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
