@@ -2,7 +2,7 @@
 //! stderr `keyway-first-paint-unix-ms=<t>`, the wall-clock time of the first frame painted after
 //! the page shows text (two animation frames after the body has any), and
 //! `keyway-startup-phases=<json>`, the wall-clock times of the steps before it: navigation start,
-//! the document parsed, the UI's WebAssembly fetched and the first text. Nothing happens without
+//! the document parsed, the page loaded (the UI's WebAssembly started) and the first text. Nothing happens without
 //! the variable. The bare-window example of the benchmark uses the same hooks.
 
 use std::time::Duration;
@@ -26,11 +26,10 @@ const WATCH: &str = r#"(function () {
         requestAnimationFrame(function () {
           var t0 = performance.timeOrigin;
           var nav = performance.getEntriesByType('navigation')[0];
-          var wasm = performance.getEntriesByType('resource').filter(function (r) { return /\.wasm$/.test(r.name); })[0];
           window.__keywayPhases = JSON.stringify({
             navigation: t0,
             document_parsed: nav && nav.domInteractive > 0 ? t0 + nav.domInteractive : null,
-            wasm_fetched: wasm ? t0 + wasm.responseEnd : null,
+            loaded: nav && nav.loadEventEnd > 0 ? t0 + nav.loadEventEnd : null,
             text: t0 + text
           });
           window.__keywayPainted = t0 + performance.now();

@@ -25,6 +25,7 @@ pub mod links;
 mod live;
 mod local_hub;
 mod opener;
+pub mod rendering;
 mod state;
 mod window_state;
 

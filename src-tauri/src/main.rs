@@ -2,5 +2,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    keyway_desktop::rendering::prefer_software_compositing();
     keyway_desktop::run();
 }

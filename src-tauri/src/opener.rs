@@ -33,7 +33,10 @@ fn run_browser_env(browser: &str, url: &str) -> Result<(), String> {
         if !entry.contains("%s") {
             args.push(url.to_owned());
         }
-        match Command::new(program).args(&args).stdin(Stdio::null()).spawn() {
+        let mut cmd = Command::new(program);
+        cmd.args(&args).stdin(Stdio::null());
+        crate::rendering::restore_for_child(&mut cmd);
+        match cmd.spawn() {
             Ok(mut child) => {
                 tracing::info!(program, "opened the sign-in page with $BROWSER");
                 let program = program.to_owned();

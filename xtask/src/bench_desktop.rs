@@ -5,7 +5,7 @@
 //! - size of the release .deb and of what it installs;
 //! - time from launch to first paint: from just before `exec` to the first frame painted after
 //!   the page shows text (the app reports it with `KEYWAY_REPORT_FIRST_PAINT`), and the steps on
-//!   the way (navigation start, document parsed, UI WebAssembly fetched, first text);
+//!   the way (navigation start, document parsed, page loaded, first text);
 //! - idle memory 8 s after the first paint, as PSS (`/proc/<pid>/smaps_rollup`) summed over the
 //!   app and its WebKit processes, so shared pages are counted once.
 //!
@@ -29,7 +29,7 @@ const PHASES_MARK: &str = "keyway-startup-phases=";
 const PHASES: [(&str, &str); 4] = [
     ("navigation", "navigation start"),
     ("document_parsed", "document parsed"),
-    ("wasm_fetched", "UI wasm fetched"),
+    ("loaded", "page loaded"),
     ("text", "first text"),
 ];
 
