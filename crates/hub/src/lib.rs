@@ -173,35 +173,21 @@ impl<S: Store> Hub<S> {
                 (CredentialKind::UserPat, s)
             }
         };
-        let id = pat::new_public_id();
-        let token = pat::Token::generate(kind, &id);
-        let record = store::CredentialRecord {
-            id,
+        let (record, token) = store::NewCredential {
             kind,
-            secret_hash: token.hash(),
             name: agent.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| format!("{} PAT", user.username)),
-            owner_id: user.id.clone(),
-            agent_id: agent.as_ref().map(|a| a.id.clone()),
-            service_account_id: None,
+            owner_id: &user.id,
+            owner_name: &user.username,
+            agent: agent.as_ref(),
+            service_account: None,
             audience,
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             created_at: now,
             expires_at: Some(now.saturating_add(i64::from(days) * 86_400)),
-            revoked_at: None,
-            used_at: None,
             enroll_agent_name: None,
             enroll_pat_days: None,
-            retired_at: None,
-            last_used_at: None,
-            last_fingerprint: None,
-            fingerprint_changed_at: None,
-            owner_name: user.username.clone(),
-            agent_name: agent.as_ref().map(|a| a.name.clone()),
-            agent_disabled: false,
-            service_account_name: None,
-            service_account_group: None,
-            service_account_disabled: false,
-        };
+        }
+        .issue();
         self.store.insert_credential(&record).await?;
         let event = store::AuditEvent {
             id: 0,

@@ -23,7 +23,9 @@ use crate::credentials::view;
 use crate::error::Error;
 use crate::oauth::{AppState, no_store};
 use crate::pat::{Token, new_public_id};
-use crate::store::{AgentRecord, AuditEvent, CredentialFilter, CredentialRecord, ServiceAccountRecord, Store, Written};
+use crate::store::{
+    AgentRecord, AuditEvent, CredentialFilter, CredentialRecord, NewCredential, ServiceAccountRecord, Store, Written,
+};
 
 /// Longest name of a credential, agent or service account.
 pub(crate) const MAX_NAME_CHARS: usize = 64;
@@ -220,36 +222,22 @@ pub(crate) async fn mint<S: Store>(
     expires_at: Option<i64>,
     service_account: Option<&ServiceAccountRecord>,
 ) -> Result<MintedSecret, Error> {
-    let id = new_public_id();
-    let token = Token::generate(kind, &id);
     let now = state.now();
-    let record = CredentialRecord {
-        id,
+    let (record, token) = NewCredential {
         kind,
-        secret_hash: token.hash(),
         name,
-        owner_id: owner.id.clone(),
-        agent_id: agent.map(|a| a.id.clone()),
-        service_account_id: service_account.map(|s| s.id.clone()),
+        owner_id: &owner.id,
+        owner_name: &owner.name,
+        agent,
+        service_account,
         audience,
         scopes,
         created_at: now,
         expires_at,
-        revoked_at: None,
-        used_at: None,
         enroll_agent_name: None,
         enroll_pat_days: None,
-        retired_at: None,
-        last_used_at: None,
-        last_fingerprint: None,
-        fingerprint_changed_at: None,
-        owner_name: owner.name.clone(),
-        agent_name: agent.map(|a| a.name.clone()),
-        agent_disabled: false,
-        service_account_name: service_account.map(|s| s.name.clone()),
-        service_account_group: service_account.map(|s| s.group),
-        service_account_disabled: false,
-    };
+    }
+    .issue();
     state.store.insert_credential(&record).await?;
     Ok(MintedSecret { credential: view(&record, now), secret: token.expose().to_owned() })
 }
@@ -365,35 +353,21 @@ async fn mint_enrollment<S: Store>(
     // Checked now so a bad value fails here, not at redemption.
     pat_expiry(&state, body.pat_expires_days).await?;
     let now = state.now();
-    let id = new_public_id();
-    let token = Token::generate(CredentialKind::Enrollment, &id);
-    let record_ = CredentialRecord {
-        id,
+    let (record_, token) = NewCredential {
         kind: CredentialKind::Enrollment,
-        secret_hash: token.hash(),
         name: body.agent_name.clone().map(|n| format!("enroll {n}")).unwrap_or_else(|| "enrollment".to_owned()),
-        owner_id: owner.id.clone(),
-        agent_id: None,
-        service_account_id: None,
+        owner_id: &owner.id,
+        owner_name: &owner.name,
+        agent: None,
+        service_account: None,
         audience: body.audience,
         scopes,
         created_at: now,
         expires_at: Some(now.saturating_add(i64::from(minutes) * 60)),
-        revoked_at: None,
-        used_at: None,
         enroll_agent_name: body.agent_name.clone(),
         enroll_pat_days: body.pat_expires_days,
-        retired_at: None,
-        last_used_at: None,
-        last_fingerprint: None,
-        fingerprint_changed_at: None,
-        owner_name: owner.name.clone(),
-        agent_name: None,
-        agent_disabled: false,
-        service_account_name: None,
-        service_account_group: None,
-        service_account_disabled: false,
-    };
+    }
+    .issue();
     state.store.insert_credential(&record_).await?;
     let detail = json!({ "expires_minutes": minutes, "agent_name": body.agent_name });
     record(&state, audit(&p, now, "enrollment.mint", "credential", &record_.id, detail)).await?;

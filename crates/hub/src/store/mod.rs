@@ -166,6 +166,61 @@ pub struct CredentialRecord {
     pub service_account_disabled: bool,
 }
 
+/// What a new credential is. [`NewCredential::issue`] makes its secret (a CSPRNG token under a
+/// fresh public id) and the record to store, which keeps only the secret's hash.
+pub(crate) struct NewCredential<'a> {
+    pub kind: CredentialKind,
+    pub name: String,
+    pub owner_id: &'a str,
+    pub owner_name: &'a str,
+    pub agent: Option<&'a AgentRecord>,
+    pub service_account: Option<&'a ServiceAccountRecord>,
+    pub audience: Audience,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    /// Enrollment tokens: the agent name the redeemer must take, and the lifetime in days of
+    /// the agent PAT they produce.
+    pub enroll_agent_name: Option<String>,
+    pub enroll_pat_days: Option<u32>,
+}
+
+impl NewCredential<'_> {
+    /// The record to insert and the secret, to be shown once.
+    pub(crate) fn issue(self) -> (CredentialRecord, crate::pat::Token) {
+        let id = crate::pat::new_public_id();
+        let token = crate::pat::Token::generate(self.kind, &id);
+        let record = CredentialRecord {
+            id,
+            kind: self.kind,
+            secret_hash: token.hash(),
+            name: self.name,
+            owner_id: self.owner_id.to_owned(),
+            agent_id: self.agent.map(|a| a.id.clone()),
+            service_account_id: self.service_account.map(|s| s.id.clone()),
+            audience: self.audience,
+            scopes: self.scopes,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: None,
+            used_at: None,
+            enroll_agent_name: self.enroll_agent_name,
+            enroll_pat_days: self.enroll_pat_days,
+            retired_at: None,
+            last_used_at: None,
+            last_fingerprint: None,
+            fingerprint_changed_at: None,
+            owner_name: self.owner_name.to_owned(),
+            agent_name: self.agent.map(|a| a.name.clone()),
+            agent_disabled: false,
+            service_account_name: self.service_account.map(|s| s.name.clone()),
+            service_account_group: self.service_account.map(|s| s.group),
+            service_account_disabled: false,
+        };
+        (record, token)
+    }
+}
+
 /// Which credentials [`Store::credentials`] lists.
 #[derive(Clone, Debug, Default)]
 pub struct CredentialFilter {
