@@ -8,6 +8,7 @@
 //!
 //! Installing needs root or password-less sudo (as `cargo xtask setup` does for apt).
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,7 +17,7 @@ use fantoccini::{Client, Locator};
 use keyway_api::Role;
 use keyway_api::desktop::{EVENT_NAVIGATE, EVENT_NOTICE};
 use keyway_e2e::webdriver::{Driver, WAIT, click, page_text, record_events, wait_for_event};
-use keyway_e2e::{Sandbox, TestHub, keychain_lookup, root};
+use keyway_e2e::{Sandbox, TestHub, keychain_lookup, output_within, root};
 
 const PASSWORD: &str = "correct horse battery";
 const PACKAGE: &str = "keyway";
@@ -37,27 +38,41 @@ fn deb_path() -> Result<PathBuf> {
         .with_context(|| format!("no .deb in {}", dir.display()))
 }
 
-/// Runs a command as root (directly, or through password-less sudo).
-fn as_root(program: &str, args: &[&str]) -> Result<String> {
+/// How long an apt call may take, including a wait for the package lock that another apt
+/// (a machine's daily update, say) may hold.
+const APT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs apt-get as root (directly, or through password-less sudo), within [`APT`].
+fn apt_get(args: &[&str]) -> Result<String> {
     let root = unsafe { libc::geteuid() } == 0;
-    let mut c = if root { Command::new(program) } else { Command::new("sudo") };
+    let mut c = if root { Command::new("apt-get") } else { Command::new("sudo") };
     if !root {
-        c.args(["-n", program]);
+        c.args(["-n", "apt-get"]);
     }
-    let out =
-        c.args(args).env("DEBIAN_FRONTEND", "noninteractive").output().with_context(|| format!("running {program}"))?;
+    c.args(["-o", "DPkg::Lock::Timeout=40"]).args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    let out = output_within(&mut c, APT)?;
     ensure!(
         out.status.success(),
-        "{program} {args:?} failed: {}{}",
+        "apt-get {args:?} failed: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// A helper program's trimmed stdout; each has [`HELPER`] to answer.
 fn stdout(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    let out = output_within(cmd, HELPER)?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+const HELPER: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Where the test is, with the time since it began, so a test that runs out of time shows
+/// how far it got.
+fn step(what: &str) {
+    static T0: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
+    eprintln!("[{:6.1} s] {what}", T0.elapsed().as_secs_f64());
 }
 
 /// The files (not directories) the package ships, as absolute paths.
@@ -76,7 +91,9 @@ struct Installed;
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        let _ = as_root("apt-get", &["purge", "-y", "-qq", PACKAGE]);
+        if let Err(e) = apt_get(&["purge", "-y", "-qq", PACKAGE]) {
+            eprintln!("could not purge {PACKAGE}: {e:#}");
+        }
     }
 }
 
@@ -90,6 +107,8 @@ async fn xdg_open(sb: &Sandbox, url: &str) -> Result<()> {
         .arg(url)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
+        // Its own group, so a handler that hangs goes with it.
+        .process_group(0)
         .spawn()
         .context("running xdg-open (apt install xdg-utils)")?;
     let t0 = std::time::Instant::now();
@@ -98,6 +117,10 @@ async fn xdg_open(sb: &Sandbox, url: &str) -> Result<()> {
             break status;
         }
         if t0.elapsed() > HANDOVER {
+            if let Ok(pgid) = i32::try_from(child.id()) {
+                // SAFETY: killpg only sends a signal, to the group this xdg-open leads.
+                unsafe { libc::killpg(pgid, libc::SIGKILL) };
+            }
             let _ = child.kill();
             let _ = child.wait();
             anyhow::bail!("xdg-open {url} did not return within {HANDOVER:?}: the second Keyway did not hand it over");
@@ -116,8 +139,10 @@ const BUDGET: std::time::Duration = std::time::Duration::from_secs(170);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links() -> Result<()> {
+    step("start");
     let deb = deb_path()?;
-    as_root("apt-get", &["install", "-y", "-qq", "--reinstall", deb.to_str().context("path")?])?;
+    apt_get(&["install", "-y", "-qq", "--reinstall", deb.to_str().context("path")?])?;
+    step("installed");
     let installed = Installed;
     let files = shipped_files(&deb)?;
 
@@ -135,10 +160,13 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
     let exec = entry.lines().find_map(|l| l.strip_prefix("Exec=")).context("no Exec line")?;
     ensure!(exec.split_whitespace().any(|w| w == "%u"), "Exec does not pass the URL (%u): {exec}");
     let mime = entry.lines().find_map(|l| l.strip_prefix("MimeType=")).context("no MimeType line")?;
-    let validate =
-        Command::new("desktop-file-validate").arg(format!("/usr/share/applications/{DESKTOP_FILE}")).output()?;
+    let validate = output_within(
+        Command::new("desktop-file-validate").arg(format!("/usr/share/applications/{DESKTOP_FILE}")),
+        HELPER,
+    )?;
     ensure!(validate.status.success(), "desktop-file-validate: {}", String::from_utf8_lossy(&validate.stdout));
 
+    step("the package's files and menu entry are right");
     let sb = Sandbox::new()?;
     for scheme in ["keyway", "app.keyway.desktop"] {
         ensure!(mime.split(';').any(|m| m == format!("x-scheme-handler/{scheme}")), "{scheme} not in MimeType={mime}");
@@ -168,8 +196,11 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
         ("KEYWAY_TEST_PASSWORD", PASSWORD),
         ("KEYWAY_LOGIN_TIMEOUT_SECS", "60"),
     ];
+    step("hub up; starting tauri-driver");
     let driver = Driver::start(&sb, &env, "tauri-driver.log").await?;
+    step("opening the installed app");
     let app = driver.open(Path::new(INSTALLED_BIN)).await?;
+    step("window open");
     let result = tokio::time::timeout(BUDGET, async {
         drive(&app, &sb).await?;
         window_is_remembered(&driver, &app, &sb).await
@@ -181,6 +212,7 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
         eprintln!("page: {}", page.unwrap_or_else(|_| "(the webview does not answer)".into()));
         eprintln!("log: {}", std::fs::read_to_string(sb.dir.path().join("tauri-driver.log")).unwrap_or_default());
     }
+    step("desktop part done; closing");
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), app.close()).await;
     drop(driver);
     hub.stop().await;
@@ -188,6 +220,7 @@ async fn the_installed_package_signs_in_through_the_deep_link_and_follows_links(
 
     // Uninstall: nothing the package shipped is left, the schemes are no longer handled, and
     // the person's own files (profile, window state) stay.
+    step("purging");
     drop(installed);
     let left: Vec<_> = files.iter().filter(|f| f.exists()).collect();
     ensure!(left.is_empty(), "left behind after purge: {left:?}");
@@ -234,6 +267,7 @@ async fn shown(app: &Client, css: &str) -> Result<()> {
 
 /// The window comes back at the size it was left at (tauri-plugin-window-state).
 async fn window_is_remembered(driver: &Driver, app: &Client, sb: &Sandbox) -> Result<()> {
+    step("window size");
     let size: (u32, u32) = (820, 610);
     app.set_window_size(size.0, size.1).await?;
     ensure!(
@@ -249,6 +283,7 @@ async fn window_is_remembered(driver: &Driver, app: &Client, sb: &Sandbox) -> Re
     })
     .await?;
     app.clone().close().await?;
+    step("reopening");
     let again = driver.open(Path::new(INSTALLED_BIN)).await?;
     let restored = again.get_window_size().await;
     let _ = again.close().await;
@@ -261,6 +296,7 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
     record_events(app, &[EVENT_NAVIGATE, EVENT_NOTICE]).await?;
 
     // Sign in: the hub's answer comes back through xdg-open and a second launch.
+    step("sign in");
     click(app, "#sign-in").await?;
     // Found by content: the page re-renders when the shell moves it to the session page.
     shown(app, "#page-session").await?;
@@ -273,6 +309,7 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
     let token = keychain_lookup(account)?.context("no refresh token in the keychain after the deep-link sign-in")?;
 
     // A link opened by the desktop reaches the running app.
+    step("signed in; following links");
     xdg_open(sb, "keyway://approvals/rq-42").await?;
     wait_for_event(app, EVENT_NAVIGATE, |p| p["page"] == "approvals" && p["id"] == "rq-42").await?;
     shown(app, "#page-approvals[data-selected='rq-42']").await?;
@@ -285,6 +322,7 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
 
     // A forged sign-in answer (no sign-in is waiting, wrong state) is refused visibly and
     // changes nothing.
+    step("a forged sign-in answer");
     xdg_open(sb, "app.keyway.desktop:/oauth/callback?code=forged-code&state=forged-state").await?;
     let notice = wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.contains("ignored"))).await?;
     let notice = notice.as_str().unwrap_or_default().to_owned();
@@ -299,6 +337,7 @@ async fn drive(app: &Client, sb: &Sandbox) -> Result<()> {
         .context("no longer signed in as ada")?;
 
     // A link to nowhere.
+    step("a link to nowhere");
     xdg_open(sb, "keyway://nowhere/7").await?;
     wait_for_event(app, EVENT_NOTICE, |p| p.as_str().is_some_and(|s| s.starts_with("Link not understood"))).await?;
     app.wait()

@@ -90,7 +90,9 @@ where
 {
     let t0 = Instant::now();
     loop {
-        if ready().await {
+        // A check that itself never answers ends the wait too.
+        let left = limit.saturating_sub(t0.elapsed()) + Duration::from_secs(1);
+        if tokio::time::timeout(left, ready()).await == Ok(true) {
             return Ok(());
         }
         if t0.elapsed() > limit {
@@ -206,16 +208,30 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<std::process:
         .stderr(std::process::Stdio::piped())
         .spawn()
         .with_context(|| format!("running {cmd:?}"))?;
+    // Drained while the child runs, so a chatty program never blocks on a full pipe.
+    fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
     let t0 = Instant::now();
-    while child.try_wait()?.is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
         if t0.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
             anyhow::bail!("{cmd:?} did not finish within {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(child.wait_with_output()?)
+    };
+    Ok(std::process::Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() })
 }
 
 /// How long a `secret-tool` call may take.

@@ -117,7 +117,7 @@ impl Driver {
             .process_group(0)
             .spawn()?;
         let driver = Driver { child, port, log };
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
         wait_for("tauri-driver", Duration::from_secs(30), || {
             let http = http.clone();
             async move {
