@@ -362,3 +362,22 @@ async fn enrollment_token_from_the_environment_becomes_an_agent_profile() -> Res
     hub.stop().await;
     Ok(())
 }
+
+/// More credentials than the hub sends in one page: `credentials list` follows the pages and
+/// shows each one exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credentials_list_follows_the_hubs_pages() -> Result<()> {
+    const MANY: usize = 230;
+    let wanted: Vec<(&str, Option<&str>)> = (0..MANY).map(|_| ("ada", None)).collect();
+    let (hub, pats) = TestHub::start_with_pats(&[("ada", PASSWORD, &[Role::Developer])], &wanted).await?;
+    let sb = Sandbox::new()?;
+    let p = profile("pages");
+    ok_json(with_stdin(&sb, &["login", "--pat", "--server", &hub.url, "--profile", &p, "--json"], &pats[0])?)?;
+    let list = ok_json(run(&sb, &["credentials", "list", "--json", "--profile", &p])?)?;
+    let ids: Vec<&str> = list.as_array().context("array")?.iter().filter_map(|c| c["id"].as_str()).collect();
+    let unique: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), MANY, "listed {} of {MANY}", ids.len());
+    assert_eq!(unique.len(), MANY, "a credential listed twice");
+    hub.stop().await;
+    Ok(())
+}

@@ -253,9 +253,20 @@ impl Client {
         self.get("/api/me").await
     }
 
+    /// Every credential the person may list (`all`: everyone's, for admins), newest first,
+    /// following the hub's pages.
     pub async fn list_credentials(&self, all: bool) -> Result<Vec<CredentialView>, Error> {
-        let path = if all { "/api/credentials?all=true" } else { "/api/credentials" };
-        Ok(self.get::<Page<CredentialView>>(path).await?.items)
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.get::<Page<CredentialView>>(&credentials_path(all, cursor.as_deref())).await?;
+            items.extend(page.items);
+            match page.next {
+                // A hub that hands back the same cursor would loop forever: stop there.
+                Some(next) if cursor.as_ref() != Some(&next) => cursor = Some(next),
+                _ => return Ok(items),
+            }
+        }
     }
 
     pub async fn mint_pat(&self, req: &MintPat) -> Result<MintedSecret, Error> {
@@ -403,6 +414,19 @@ impl Client {
 }
 
 /// An id as one URL path segment (ids are short and plain; anything else is refused).
+/// `/api/credentials` with the list's query: everyone's (`all`), from `cursor` on.
+fn credentials_path(all: bool, cursor: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if all {
+        query.append_pair("all", "true");
+    }
+    if let Some(c) = cursor {
+        query.append_pair("cursor", c);
+    }
+    let query = query.finish();
+    if query.is_empty() { "/api/credentials".to_owned() } else { format!("/api/credentials?{query}") }
+}
+
 fn path_segment(id: &str) -> Result<&str, Error> {
     if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         Ok(id)
@@ -426,6 +450,13 @@ mod tests {
             n /= 62;
         }
         format!("{body}{}", std::str::from_utf8(&sum).unwrap())
+    }
+
+    #[test]
+    fn the_list_path_carries_the_cursor_as_given() {
+        assert_eq!(credentials_path(false, None), "/api/credentials");
+        assert_eq!(credentials_path(true, None), "/api/credentials?all=true");
+        assert_eq!(credentials_path(true, Some("17.cr_a&b=c")), "/api/credentials?all=true&cursor=17.cr_a%26b%3Dc");
     }
 
     #[test]

@@ -256,14 +256,43 @@ fn list_params(q: Result<Query<ListParams>, axum::extract::rejection::QueryRejec
     q.map(|Query(p)| p).map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))
 }
 
-/// `GET /api/credentials[?all=true]`.
+#[derive(Deserialize)]
+struct CredentialListParams {
+    #[serde(default)]
+    all: bool,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// How many credentials a page holds unless the caller asks for fewer (or more, up to
+/// [`MAX_CREDENTIAL_PAGE`]).
+const DEFAULT_CREDENTIAL_PAGE: u32 = 100;
+const MAX_CREDENTIAL_PAGE: u32 = 500;
+
+/// A page's `next`: where the last credential of the page sits in the list's order.
+fn credential_cursor(c: &CredentialRecord) -> String {
+    format!("{}.{}", c.created_at, c.id)
+}
+
+fn parse_credential_cursor(cursor: &str) -> Result<(i64, String), Error> {
+    cursor
+        .split_once('.')
+        .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+        .filter(|(_, id)| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(|(at, id)| (at, id.to_owned()))
+        .ok_or_else(|| Error::bad_request("invalid cursor: pass back `next`"))
+}
+
+/// `GET /api/credentials[?all=true][&cursor=…][&limit=…]`: newest first, a page at a time.
 async fn list<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
-    q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<CredentialListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<CredentialView>>, Error> {
     can_read(&p)?;
-    let q = list_params(q)?;
+    let Query(q) = q.map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_credential_cursor).transpose()?;
+    let limit = q.limit.unwrap_or(DEFAULT_CREDENTIAL_PAGE).clamp(1, MAX_CREDENTIAL_PAGE);
     if q.all {
         p.require_role(Role::Admin)?;
     }
@@ -271,10 +300,21 @@ async fn list<S: Store>(
         owner_of(&p).map_err(|_| Error::forbidden(codes::INSUFFICIENT_SCOPE, "only people list credentials"))?;
     // Show what has been used up to now.
     state.credentials.usage.flush(&state.store).await?;
-    let filter = CredentialFilter { owner_id: (!q.all).then_some(owner.id), ..Default::default() };
+    let filter = CredentialFilter {
+        owner_id: (!q.all).then_some(owner.id),
+        after,
+        limit: Some(limit + 1),
+        ..Default::default()
+    };
     let now = state.now();
-    let items = state.store.credentials(&filter).await?.iter().map(|c| view(c, now)).collect();
-    Ok(Json(Page { items, next: None }))
+    let mut records = state.store.credentials(&filter).await?;
+    let next = if records.len() > limit as usize {
+        records.truncate(limit as usize);
+        records.last().map(credential_cursor)
+    } else {
+        None
+    };
+    Ok(Json(Page { items: records.iter().map(|c| view(c, now)).collect(), next }))
 }
 
 /// `POST /api/credentials`: mint a PAT.

@@ -227,6 +227,11 @@ pub struct CredentialFilter {
     pub owner_id: Option<String>,
     pub service_account_id: Option<String>,
     pub agent_id: Option<String>,
+    /// Only credentials listed after this `(created_at, id)` in the list's order (newest first,
+    /// then by id): cursor pagination.
+    pub after: Option<(i64, String)>,
+    /// At most this many; all when `None`.
+    pub limit: Option<u32>,
 }
 
 /// An exchange's use of a credential, written behind in batches.

@@ -697,12 +697,19 @@ impl Store for SqliteStore {
     async fn credentials(&self, f: &CredentialFilter) -> Result<Vec<CredentialRecord>, Error> {
         let sql = format!(
             "{CREDENTIAL_SELECT} WHERE (?1 IS NULL OR c.owner_id = ?1) AND (?2 IS NULL OR c.service_account_id = ?2) \
-             AND (?3 IS NULL OR c.agent_id = ?3) ORDER BY c.created_at DESC, c.id"
+             AND (?3 IS NULL OR c.agent_id = ?3) \
+             AND (?4 IS NULL OR c.created_at < ?4 OR (c.created_at = ?4 AND c.id > ?5)) \
+             ORDER BY c.created_at DESC, c.id LIMIT ?6"
         );
+        let (after_at, after_id) = f.after.clone().unzip();
         let rows = sqlx::query(&sql)
             .bind(&f.owner_id)
             .bind(&f.service_account_id)
             .bind(&f.agent_id)
+            .bind(after_at)
+            .bind(after_id)
+            // SQLite reads a negative LIMIT as none.
+            .bind(f.limit.map_or(-1, i64::from))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(credential_from_row).collect()

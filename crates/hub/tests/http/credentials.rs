@@ -700,6 +700,54 @@ async fn lists_show_last_use_and_fingerprint_changes() {
     assert!(!text.contains(&pat.secret) && !text.contains("kwp_"), "{text}");
 }
 
+/// The list comes a page at a time, newest first; following `next` gives every credential
+/// once, in the same order as one big page, including credentials minted in the same second.
+#[tokio::test]
+async fn the_credential_list_comes_in_pages_that_follow_each_other_exactly() {
+    let hub = start().await;
+    let access = session(&hub, USER).await;
+    let admin = admin_jwt(&hub, USER).await;
+    for i in 0..7 {
+        if i == 3 {
+            hub.clock.advance(Duration::from_secs(2));
+        }
+        mint(&hub, &admin, json!({"agent": format!("pager-{i}"), "create_agent": true})).await;
+    }
+    let whole: Page<CredentialView> = get(&hub, "/api/credentials?limit=500", &access).await.json().await.unwrap();
+    assert_eq!(whole.items.len(), 7);
+    assert_eq!(whole.next, None);
+    assert!(whole.items.windows(2).all(|w| w[0].created_at >= w[1].created_at), "not newest first");
+
+    let mut paged = Vec::new();
+    let mut pages = 0;
+    let mut path = "/api/credentials?limit=2".to_owned();
+    loop {
+        let page: Page<CredentialView> = get(&hub, &path, &access).await.json().await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        paged.extend(page.items.into_iter().map(|c| c.id));
+        match page.next {
+            Some(next) => path = format!("/api/credentials?limit=2&cursor={next}"),
+            None => break,
+        }
+        assert!(pages < 10, "the pages do not end");
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(paged, whole.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>());
+
+    // Out-of-range sizes are brought into range; a cursor that is not one is a clear 400.
+    let one: Page<CredentialView> = get(&hub, "/api/credentials?limit=0", &access).await.json().await.unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert!(one.next.is_some());
+    for bad in ["nonsense", "12.", ".cr_x", "12.cr_x%27--", "x.cr_abc"] {
+        let resp = get(&hub, &format!("/api/credentials?cursor={bad}"), &access).await;
+        let body = expect_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
+        assert!(body.message.contains("cursor"), "{bad}: {}", body.message);
+    }
+    expect_error(get(&hub, "/api/credentials?limit=many", &access).await, StatusCode::BAD_REQUEST, "invalid_request")
+        .await;
+}
+
 #[tokio::test]
 async fn agents_create_rename_disable() {
     let hub = start().await;
