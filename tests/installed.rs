@@ -97,16 +97,19 @@ impl Drop for Installed {
     }
 }
 
-/// `xdg-open <url>` as the desktop would run it, in the sandbox (BROWSER unset, so xdg-open
-/// never falls back to a browser). With no desktop environment xdg-open waits for the handler,
-/// which for a second Keyway exits as soon as the running one took the URL; one that does not
-/// within [`HANDOVER`] fails the test instead of holding it.
+/// `xdg-open <url>` as the desktop would run it, in the sandbox. BROWSER is
+/// `tests/support/no-browser.sh`, so xdg-open never falls back to a real web browser (which
+/// would not return) when it finds no handler. With no desktop environment xdg-open waits for
+/// the handler, which for a second Keyway exits as soon as the running one took the URL; one
+/// that does not within [`HANDOVER`] fails the test instead of holding it.
 async fn xdg_open(sb: &Sandbox, url: &str) -> Result<()> {
+    let errors = sb.dir.path().join("xdg-open.err");
     let mut child = sb
         .command(Path::new("xdg-open"))
         .arg(url)
+        .env("BROWSER", root().join("tests/support/no-browser.sh"))
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&errors)?)
         // Its own group, so a handler that hangs goes with it.
         .process_group(0)
         .spawn()
@@ -123,11 +126,19 @@ async fn xdg_open(sb: &Sandbox, url: &str) -> Result<()> {
             }
             let _ = child.kill();
             let _ = child.wait();
-            anyhow::bail!("xdg-open {url} did not return within {HANDOVER:?}: the second Keyway did not hand it over");
+            anyhow::bail!(
+                "xdg-open {url} did not return within {HANDOVER:?}: the second Keyway did not hand it over; \
+                 it said: {}",
+                std::fs::read_to_string(&errors).unwrap_or_default().trim()
+            );
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    ensure!(status.success(), "xdg-open {url} failed: {status}");
+    ensure!(
+        status.success(),
+        "xdg-open {url} failed ({status}): {}",
+        std::fs::read_to_string(&errors).unwrap_or_default().trim()
+    );
     Ok(())
 }
 

@@ -78,13 +78,13 @@ for _ in 1 2 3 4 5; do
   [[ -n ${location:-} ]] || fail "the hub stopped redirecting (HTTP $status): $(head -c 400 "$work/answer.html")"
 done
 
-# 4a. A private-use scheme: the desktop starts the registered app with the URL (BROWSER unset so
-# that xdg-open never falls back to this script).
+# 4a. A private-use scheme: the desktop starts the registered app with the URL. BROWSER is
+# no-browser.sh, so that xdg-open never falls back to this script or to a real web browser.
 raw=${raw%$'\r'}
 if [[ ! $location =~ ^https?:// ]]; then
   command -v xdg-open >/dev/null || fail "xdg-open is not installed (apt install xdg-utils)"
   log "xdg-open ${raw%%\?*}?… (deep link)"
-  timeout 60 env -u BROWSER xdg-open "$raw" || fail "xdg-open could not hand over ${raw%%\?*}"
+  timeout 60 env BROWSER="$(dirname "$0")/no-browser.sh" xdg-open "$raw" || fail "xdg-open could not hand over ${raw%%\?*}"
   log "done: handed the answer to the desktop"
   exit 0
 fi
