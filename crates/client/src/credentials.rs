@@ -413,7 +413,6 @@ impl Client {
     }
 }
 
-/// An id as one URL path segment (ids are short and plain; anything else is refused).
 /// `/api/credentials` with the list's query: everyone's (`all`), from `cursor` on.
 fn credentials_path(all: bool, cursor: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -427,6 +426,7 @@ fn credentials_path(all: bool, cursor: Option<&str>) -> String {
     if query.is_empty() { "/api/credentials".to_owned() } else { format!("/api/credentials?{query}") }
 }
 
+/// An id as one URL path segment (ids are short and plain; anything else is refused).
 fn path_segment(id: &str) -> Result<&str, Error> {
     if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         Ok(id)
