@@ -53,8 +53,13 @@ where
 {
     let t0 = Instant::now();
     loop {
-        if check().await? {
-            return Ok(());
+        match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            // The page re-rendered under the query (WebKit: "Stale element found when trying to
+            // create the node handle"): look again.
+            Err(e) if format!("{e:#}").to_lowercase().contains("stale element") => {}
+            Err(e) => return Err(e),
         }
         if t0.elapsed() > WAIT {
             bail!("timed out waiting for {what}; the page shows: {}", page_text(app).await);

@@ -299,7 +299,11 @@ async fn reviewers_list_show_approve_and_reject_from_the_command_line() -> Resul
     // The reviewer's queue, as a table and as JSON.
     let table = run(&rev, &["list", "--status", "pending"])?;
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains("Scale api") && text.contains("Second") && text.contains("dora"), "{text}");
+    assert!(
+        text.contains("Scale api") && text.contains("Second") && text.contains("dora"),
+        "{text}{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
     let page: Value = serde_json::from_slice(&run(&rev, &["list", "--json", "--limit", "1"])?.stdout)?;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
     let cursor = page["next"].as_str().context("a next page")?.to_owned();
