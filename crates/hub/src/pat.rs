@@ -62,7 +62,7 @@ fn kind_of_prefix(prefix: &str) -> Option<CredentialKind> {
         .find(|k| k.prefix() == prefix)
 }
 
-fn random_base62(n: usize) -> String {
+pub(crate) fn random_base62(n: usize) -> String {
     let mut rng = OsRng;
     (0..n).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }

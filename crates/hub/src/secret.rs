@@ -52,9 +52,11 @@ fn random_b64(bytes: usize) -> String {
     out
 }
 
-/// A random, non-secret identifier (128 bits, base64url): user ids, token family ids, `jti`s.
+/// A random, non-secret identifier: 22 base62 characters (131 bits) for user ids, review
+/// request ids, token family ids and `jti`s. Letters and digits only, so an id never starts
+/// with `-` (which a command line would read as an option) and reads as one word.
 pub(crate) fn random_id() -> String {
-    random_b64(16)
+    crate::pat::random_base62(22)
 }
 
 /// Constant-time equality of two secret strings.
@@ -156,6 +158,20 @@ mod tests {
         assert_eq!(a.expose().len(), 43);
         assert_ne!(a.expose(), b.expose());
         assert_ne!(a.hash(), b.hash());
+    }
+
+    /// With base64url, one id in 64 started with `-` and a CLI took it for an option.
+    #[test]
+    fn ids_are_letters_and_digits_and_distinct() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| random_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in &ids {
+            assert_eq!(id.len(), 22, "{id}");
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "{id}");
+        }
+        // Every character of the alphabet turns up in the first place, so ids use all of it.
+        let first: std::collections::HashSet<char> = ids.iter().filter_map(|id| id.chars().next()).collect();
+        assert_eq!(first.len(), 62);
     }
 
     #[test]
