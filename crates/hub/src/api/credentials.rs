@@ -252,10 +252,6 @@ struct ListParams {
     all: bool,
 }
 
-fn list_params(q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>) -> Result<ListParams, Error> {
-    q.map(|Query(p)| p).map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))
-}
-
 #[derive(Deserialize)]
 struct CredentialListParams {
     #[serde(default)]
@@ -290,7 +286,7 @@ async fn list<S: Store>(
     q: Result<Query<CredentialListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<CredentialView>>, Error> {
     can_read(&p)?;
-    let Query(q) = q.map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let q = super::query(q)?;
     let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_credential_cursor).transpose()?;
     let limit = q.limit.unwrap_or(DEFAULT_CREDENTIAL_PAGE).clamp(1, MAX_CREDENTIAL_PAGE);
     if q.all {
@@ -307,13 +303,8 @@ async fn list<S: Store>(
         ..Default::default()
     };
     let now = state.now();
-    let mut records = state.store.credentials(&filter).await?;
-    let next = if records.len() > limit as usize {
-        records.truncate(limit as usize);
-        records.last().map(credential_cursor)
-    } else {
-        None
-    };
+    let records = state.store.credentials(&filter).await?;
+    let (records, next) = super::page_of(records, limit, credential_cursor);
     Ok(Json(Page { items: records.iter().map(|c| view(c, now)).collect(), next }))
 }
 
@@ -497,7 +488,7 @@ async fn list_agents<S: Store>(
     q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<AgentView>>, Error> {
     can_read(&p)?;
-    let q = list_params(q)?;
+    let q = super::query(q)?;
     if q.all {
         p.require_role(Role::Admin)?;
     }

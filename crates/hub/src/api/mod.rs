@@ -3,6 +3,7 @@
 
 pub(crate) mod credentials;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,6 +21,23 @@ pub(crate) mod reviews;
 /// Default and largest page sizes of list routes.
 pub(crate) const DEFAULT_PAGE: u32 = 50;
 pub(crate) const MAX_PAGE: u32 = 200;
+
+/// A route's query string, or a 400 `invalid_request` that says what is wrong with it.
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Error> {
+    q.map(|Query(p)| p).map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))
+}
+
+/// One page of a list read with one row more than `limit`: the first `limit` rows, and when
+/// more follow, the cursor of the page's last row (`next`).
+pub(crate) fn page_of<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(cursor)
+    } else {
+        None
+    };
+    (rows, next)
+}
 
 /// The `/api` routes.
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
@@ -57,30 +75,25 @@ struct AuditParams {
 async fn audit<S: Store>(
     State(state): State<AppState<S>>,
     principal: Principal,
-    params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<Page<AuditEntry>>, Error> {
     if !(principal.has_role(Role::Auditor) || principal.has_role(Role::Admin)) {
         principal.require_role(Role::Auditor)?;
     }
-    let Query(params) = params.map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let params = query(params)?;
     let before = match params.cursor.as_deref() {
         None => None,
         Some(c) => Some(c.parse::<i64>().map_err(|_| Error::bad_request("invalid cursor"))?),
     };
     let limit = params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let query = AuditQuery {
+    let filter = AuditQuery {
         before,
         action_prefix: params.action,
         actor_id: params.actor,
         target_id: params.target,
         limit: limit + 1,
     };
-    let mut events = state.store.audit_events(&query).await?;
-    let next = if events.len() > limit as usize {
-        events.truncate(limit as usize);
-        events.last().map(|e| e.id.to_string())
-    } else {
-        None
-    };
-    Ok(Json(Page { items: events, next }))
+    let events = state.store.audit_events(&filter).await?;
+    let (items, next) = page_of(events, limit, |e| e.id.to_string());
+    Ok(Json(Page { items, next }))
 }

@@ -500,7 +500,7 @@ async fn list<S: Store>(
     query: Result<Query<ReviewQuery>, QueryRejection>,
 ) -> Result<Json<Page<ReviewRequest>>, Error> {
     require_read(&principal)?;
-    let Query(q) = query.map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let q = super::query(query)?;
     let before = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(c.parse::<i64>().map_err(|_| Error::bad_request("invalid cursor: pass back `next`"))?),
@@ -517,15 +517,10 @@ async fn list<S: Store>(
         owned_by: own_only.then(|| principal.id.clone()),
         limit: limit + 1,
     };
-    let mut records = state.store.reviews(&filter).await?;
+    let records = state.store.reviews(&filter).await?;
     // A service account or agent id never appears as an owner, so the owner match is only a
     // person's; a kind mismatch with the same id cannot happen (ids are random).
-    let next = if records.len() > limit as usize {
-        records.truncate(limit as usize);
-        records.last().map(|r| r.seq.to_string())
-    } else {
-        None
-    };
+    let (records, next) = super::page_of(records, limit, |r| r.seq.to_string());
     Ok(Json(Page { items: records.into_iter().map(|r| r.request).collect(), next }))
 }
 
