@@ -197,8 +197,6 @@ pub fn files_containing(dir: &Path, needles: &[&str]) -> Result<Vec<PathBuf>> {
     Ok(hits)
 }
 
-/// The secret stored in the Secret Service for `account` under service `keyway`, read with the
-/// stock `secret-tool` (a second, independent client of the keychain).
 /// Runs `cmd` to completion with its output captured, killing it (and failing) if it takes
 /// longer than `limit`: a keychain that waits for an unlock prompt must not hang the run.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<std::process::Output> {
@@ -237,6 +235,8 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<std::process:
 /// How long a `secret-tool` call may take.
 const KEYCHAIN_CALL: Duration = Duration::from_secs(20);
 
+/// The secret stored in the Secret Service for `account` under service `keyway`, read with the
+/// stock `secret-tool` (a second, independent client of the keychain).
 pub fn keychain_lookup(account: &str) -> Result<Option<String>> {
     let out = output_within(
         Command::new("secret-tool").args(["lookup", "service", "keyway", "username", account]),
