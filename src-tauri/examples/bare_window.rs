@@ -11,11 +11,7 @@ fn main() {
     let mut context = tauri::generate_context!("../tauri.conf.json");
     // Not Keyway's window: one made here that loads the static page.
     context.config_mut().app.windows.clear();
-    let mut builder = tauri::Builder::default();
-    if let Some(watch) = keyway_desktop::first_paint::plugin() {
-        builder = builder.plugin(watch);
-    }
-    let result = builder
+    let result = keyway_desktop::first_paint::watch(tauri::Builder::default())
         // The page comes from a custom scheme, as the app's own pages do.
         .register_uri_scheme_protocol("bare", |_ctx, _request| {
             Response::builder()

@@ -1,9 +1,10 @@
 //! For `cargo xtask bench desktop`: with `KEYWAY_REPORT_FIRST_PAINT` set, the app prints on
 //! stderr `keyway-first-paint-unix-ms=<t>`, the wall-clock time of the first frame painted after
 //! the page shows text (two animation frames after the body has any), and
-//! `keyway-startup-phases=<json>`, the wall-clock times of the steps before it: navigation start,
-//! the document parsed, the page loaded (the UI's WebAssembly started) and the first text. Nothing happens without
-//! the variable. The bare-window example of the benchmark uses the same hooks.
+//! `keyway-startup-phases=<json>`, the wall-clock times of the steps before it: navigation
+//! start, the document parsed, the page loaded (the UI's WebAssembly started) and the first
+//! text. Nothing happens without the variable. The bare-window example of the benchmark uses the
+//! same hooks.
 
 use std::time::Duration;
 
@@ -43,9 +44,17 @@ const WATCH: &str = r#"(function () {
 })();"#;
 
 /// The watcher as a plugin whose script runs at document start; `None` without the variable.
-pub fn plugin<R: Runtime>() -> Option<TauriPlugin<R>> {
+fn plugin<R: Runtime>() -> Option<TauriPlugin<R>> {
     std::env::var_os(ENV)?;
     Some(tauri::plugin::Builder::new("keyway-first-paint").js_init_script(WATCH.to_owned()).build())
+}
+
+/// `builder` with the watcher when the variable is set (its page-load half is [`on_page_load`]).
+pub fn watch<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    match plugin() {
+        Some(watcher) => builder.plugin(watcher),
+        None => builder,
+    }
 }
 
 /// Call from `on_page_load`: once the page has loaded, waits for the watcher's marks and prints

@@ -36,7 +36,7 @@ use crate::state::AppState;
 
 pub fn run() {
     init_tracing();
-    let mut builder = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First: a second launch must hand over its URL and exit before anything else starts.
         // With the `deep-link` feature it passes the URL to the deep-link plugin, whose event
         // `incoming::handle` receives; this callback only raises the window.
@@ -44,10 +44,7 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init());
-    if let Some(watch) = first_paint::plugin() {
-        builder = builder.plugin(watch);
-    }
-    let result = builder
+    let result = first_paint::watch(builder)
         .on_page_load(first_paint::on_page_load)
         .on_window_event(window_state::on_window_event)
         .setup(|app| {
