@@ -296,9 +296,24 @@ async fn window_is_remembered(driver: &Driver, app: &Client, sb: &Sandbox) -> Re
     app.clone().close().await?;
     step("reopening");
     let again = driver.open(Path::new(INSTALLED_BIN)).await?;
-    let restored = again.get_window_size().await;
+    // The saved size is applied as the window is made, but the X server confirms it
+    // asynchronously: read it until it shows (or WAIT passes).
+    let wanted = (u64::from(size.0), u64::from(size.1));
+    let t0 = std::time::Instant::now();
+    let restored = loop {
+        match again.get_window_size().await {
+            Ok(got) if got == wanted || t0.elapsed() > WAIT => break Ok(got),
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) => break Err(e),
+        }
+    };
     let _ = again.close().await;
-    ensure!(restored? == (size.0.into(), size.1.into()), "the window did not come back at {size:?}");
+    let restored = restored?;
+    ensure!(
+        restored == wanted,
+        "the window came back at {restored:?}, not {size:?}; the saved state: {}",
+        std::fs::read_to_string(&state).unwrap_or_default()
+    );
     Ok(())
 }
 
