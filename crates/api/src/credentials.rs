@@ -32,6 +32,15 @@ pub const TOKEN_TYPE_PAT: &str = "urn:keyway:params:oauth:token-type:pat";
 /// RFC 8693 token-exchange grant type.
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
+/// Longest name of a credential, agent or service account, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Longest enrollment token lifetime, in minutes.
+pub const MAX_ENROLLMENT_MINUTES: u32 = 24 * 60;
+/// Longest grace period of a rotated service token, in seconds.
+pub const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
+/// Longest PAT lifetime an administrator may allow, in days (the bound of `max_pat_days`).
+pub const MAX_PAT_DAYS_CEILING: u32 = 3650;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialKind {

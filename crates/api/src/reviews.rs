@@ -146,6 +146,10 @@ pub struct ReviewRequest {
     pub decided_at: Option<i64>,
     #[serde(default)]
     pub decisions: Vec<Decision>,
+    /// Whether the caller may vote on it now: the hub's rule (pending, a reviewer, not the
+    /// submitter nor its owner, not voted yet), so clients never copy it.
+    #[serde(default)]
+    pub may_decide: bool,
 }
 
 /// `POST /api/reviews`.

@@ -27,14 +27,9 @@ use crate::store::{
     AgentRecord, AuditEvent, CredentialFilter, CredentialRecord, NewCredential, ServiceAccountRecord, Store, Written,
 };
 
-/// Longest name of a credential, agent or service account.
-pub(crate) const MAX_NAME_CHARS: usize = 64;
-/// Longest enrollment token lifetime, in minutes.
-const MAX_ENROLLMENT_MINUTES: u32 = 24 * 60;
-/// Longest grace period of a rotated service token.
-const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
-/// Longest PAT lifetime an admin may allow.
-const MAX_SETTING_DAYS: u32 = 3650;
+use keyway_api::credentials::{
+    MAX_ENROLLMENT_MINUTES, MAX_GRACE_SECS, MAX_NAME_CHARS, MAX_PAT_DAYS_CEILING as MAX_SETTING_DAYS,
+};
 
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
     Router::new()

@@ -470,6 +470,7 @@ async fn submit<S: Store>(
             status: ReviewStatus::Pending,
             decided_at: None,
             decisions: vec![],
+            may_decide: false,
         },
     };
     let audit = Audit {
@@ -849,6 +850,7 @@ mod tests {
             status: ReviewStatus::Pending,
             decided_at: None,
             decisions: vec![],
+            may_decide: false,
         }
     }
 

@@ -103,6 +103,7 @@ fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, 
                 .ok_or_else(|| Error::Internal(format!("unknown stored review status {status}")))?,
             decided_at: row.try_get("decided_at")?,
             decisions: Vec::new(),
+            may_decide: false,
         },
     })
 }
