@@ -23,6 +23,7 @@ mod jwt;
 mod keys;
 mod oauth;
 mod pat;
+mod reviews;
 mod secret;
 pub mod store;
 mod users;
