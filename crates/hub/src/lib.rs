@@ -12,20 +12,26 @@
 //! # Ok(()) }
 //! ```
 
+mod access_token;
 mod api;
-mod auth;
+mod audit;
 mod clients;
 mod clock;
 mod config;
 mod credentials;
 mod error;
+mod http;
 mod jwt;
 mod keys;
 mod oauth;
 mod pat;
+mod principal;
 mod reviews;
+mod routes;
 mod secret;
+mod state;
 pub mod store;
+mod tasks;
 mod users;
 
 use std::fmt;
@@ -47,13 +53,13 @@ pub use crate::store::Store;
 pub use crate::store::sqlite::SqliteStore;
 pub use crate::users::{MIN_PASSWORD_CHARS, validate_username};
 
+use crate::audit::Audit;
 use crate::clients::ClientRegistry;
+use crate::credentials::issue::{self, Mint, Owner, agent_for, allowlist};
 use crate::keys::Keys;
-use crate::oauth::{AppState, Shared};
+use crate::reviews::events::ReviewEvents;
+use crate::state::{AppState, Shared};
 use crate::users::Passwords;
-
-/// How often expired codes, sessions and tokens are purged.
-const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 /// How long [`RunningHub::shutdown`] waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -130,7 +136,6 @@ impl<S: Store> Hub<S> {
         audience: keyway_api::auth::Audience,
         days: Option<u32>,
     ) -> Result<String, Error> {
-        use keyway_api::auth::TokenClass;
         use keyway_api::credentials::CredentialKind;
         let Some(user) = self.store.user_by_name(username).await? else {
             return Err(Error::InvalidUsername("no such user"));
@@ -144,66 +149,32 @@ impl<S: Store> Hub<S> {
                 reason: format!("must be 1 to {}", limits.max_pat_days),
             });
         }
+        let owner = Owner { id: user.id.clone(), name: user.username.clone() };
         let agent = match agent {
             None => None,
             Some(name) => {
                 validate_username(name)?;
-                match self.store.agent_by_name(&user.id, name).await? {
-                    Some(a) => Some(a),
-                    None => {
-                        let a = store::AgentRecord {
-                            id: format!("ag_{}", &pat::new_public_id()[3..]),
-                            owner_id: user.id.clone(),
-                            name: name.to_owned(),
-                            disabled: false,
-                            created_at: now,
-                            owner_name: user.username.clone(),
-                            active_credentials: 0,
-                        };
-                        self.store.insert_agent(&a).await?;
-                        Some(a)
-                    }
-                }
+                let created = Audit::by_operator(now, "agent.create");
+                Some(agent_for(&self.store, now, &owner, name, Some(created)).await?)
             }
         };
-        let (kind, scopes) = match &agent {
-            Some(_) => (CredentialKind::AgentPat, TokenClass::AgentAccess.allowed_scopes().to_vec()),
-            None => {
-                let mut s = TokenClass::UserAccess.allowed_scopes().to_vec();
-                s.extend_from_slice(TokenClass::UserAdmin.allowed_scopes());
-                (CredentialKind::UserPat, s)
-            }
-        };
-        let (record, token) = store::NewCredential {
+        let kind = if agent.is_some() { CredentialKind::AgentPat } else { CredentialKind::UserPat };
+        let mint = Mint {
+            owner: &owner,
             kind,
-            name: agent.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| format!("{} PAT", user.username)),
-            owner_id: &user.id,
-            owner_name: &user.username,
             agent: agent.as_ref(),
             service_account: None,
+            name: agent.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| format!("{} PAT", user.username)),
             audience,
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            created_at: now,
-            expires_at: Some(now.saturating_add(i64::from(days) * 86_400)),
-            enroll_agent_name: None,
-            enroll_pat_days: None,
-        }
-        .issue();
-        self.store.insert_credential(&record).await?;
-        let event = store::AuditEvent {
-            id: 0,
-            at: now,
-            actor_kind: "operator".to_owned(),
-            actor_id: None,
-            actor_name: None,
-            action: "pat.mint".to_owned(),
-            target_kind: Some("credential".to_owned()),
-            target_id: Some(record.id.clone()),
-            outcome: "ok".to_owned(),
-            detail: serde_json::json!({ "kind": kind.as_str(), "owner": user.id, "via": "keyway-hub pat mint" }),
+            scopes: allowlist(kind).iter().map(|s| (*s).to_owned()).collect(),
+            expires_at: Some(now.saturating_add(i64::from(days) * issue::DAY_SECS)),
         };
-        self.store.insert_audit(&event).await?;
-        Ok(token.expose().to_owned())
+        let minted = issue::mint(&self.store, now, mint).await?;
+        let event = Audit::by_operator(now, "pat.mint")
+            .target("credential", &minted.credential.id)
+            .detail(serde_json::json!({ "kind": kind.as_str(), "owner": user.id, "via": "keyway-hub pat mint" }));
+        audit::record(&self.store, event).await?;
+        Ok(minted.secret)
     }
 
     /// Number of users.
@@ -233,9 +204,9 @@ impl<S: Store> Hub<S> {
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
             credentials: Default::default(),
-            reviews: api::reviews::Live::new(stop_rx.clone()),
+            reviews: ReviewEvents::new(stop_rx.clone()),
         }));
-        let app = oauth::router(state.clone());
+        let app = routes::router(state.clone());
 
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
@@ -248,29 +219,12 @@ impl<S: Store> Hub<S> {
             }
         });
         let (flush_stop, flush_stop_rx) = watch::channel(false);
-        let flusher = tokio::spawn(credentials::flush_loop(state.clone(), flush_stop_rx));
-        let sweeper = tokio::spawn(api::reviews::sweep_loop(state.clone(), stop_rx.clone()));
-        let purger = tokio::spawn(purge_loop(state, stop_rx));
+        let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));
+        let sweeper = tokio::spawn(reviews::sweeper::sweep_loop(state.clone(), stop_rx.clone()));
+        let purger = tokio::spawn(tasks::purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
         Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, flush_stop })
-    }
-}
-
-async fn purge_loop<S: Store>(state: AppState<S>, mut stop: watch::Receiver<bool>) {
-    let mut interval = tokio::time::interval(PURGE_INTERVAL);
-    loop {
-        tokio::select! {
-            // Only `true` is ever sent; an error means the sender is gone: stop either way.
-            _ = stop.changed() => return,
-            _ = interval.tick() => {
-                match state.store.purge_expired(state.now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
-                    Err(e) => tracing::warn!(error = %error::report(&e), "purging expired rows failed"),
-                }
-            }
-        }
     }
 }
 

@@ -14,13 +14,12 @@
 use std::fmt;
 
 use keyway_api::credentials::CredentialKind;
-use rand::Rng as _;
-use rand::rngs::OsRng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::secret::TokenHash;
+use crate::secret::{ALPHABET, TokenHash, random_base62};
 
-const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// Prefix of every Keyway PAT, enrollment token and service token.
+pub(crate) const CREDENTIAL_PREFIX: &str = "kwp_";
 /// Length of the public id inside the token.
 pub(crate) const ID_LEN: usize = 12;
 /// Length of the random secret part: 30 base62 characters carry 178 bits.
@@ -60,11 +59,6 @@ fn kind_of_prefix(prefix: &str) -> Option<CredentialKind> {
     [CredentialKind::UserPat, CredentialKind::AgentPat, CredentialKind::Enrollment, CredentialKind::ServiceToken]
         .into_iter()
         .find(|k| k.prefix() == prefix)
-}
-
-pub(crate) fn random_base62(n: usize) -> String {
-    let mut rng = OsRng;
-    (0..n).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// A fresh public id (`cr_` + 12 base62 characters, 71 bits).

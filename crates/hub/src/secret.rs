@@ -8,8 +8,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 use rand::rngs::OsRng;
+use rand::{Rng as _, RngCore as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -56,7 +56,16 @@ fn random_b64(bytes: usize) -> String {
 /// request ids, token family ids and `jti`s. Letters and digits only, so an id never starts
 /// with `-` (which a command line would read as an option) and reads as one word.
 pub(crate) fn random_id() -> String {
-    crate::pat::random_base62(22)
+    random_base62(22)
+}
+
+/// The base62 alphabet of ids and credential tokens.
+pub(crate) const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` characters drawn uniformly from [`ALPHABET`] by the OS CSPRNG (5.95 bits each).
+pub(crate) fn random_base62(n: usize) -> String {
+    let mut rng = OsRng;
+    (0..n).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// Constant-time equality of two secret strings.

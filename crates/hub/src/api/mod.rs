@@ -1,7 +1,15 @@
-//! Keyway's resource API under `/api`: every route takes a bearer JWT ([`Principal`]) and
-//! answers `{"error", "message"}` on refusal.
+//! Keyway's own routes: the resource API under `/api` (every route takes a bearer JWT,
+//! [`Principal`]) and the exchange under `/auth`. Refusals are `{"error", "message"}`.
+//!
+//! Handlers are thin: they check who may call, parse, and call the domain modules
+//! (`crate::credentials`, `crate::reviews`) and the store.
 
-pub(crate) mod credentials;
+mod access;
+mod agents;
+mod credentials;
+pub(crate) mod exchange;
+mod reviews;
+mod service_accounts;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -11,41 +19,22 @@ use keyway_api::Role;
 use keyway_api::auth::{AuditEntry, Me, Page};
 use serde::Deserialize;
 
-use crate::auth::Principal;
 use crate::error::Error;
-use crate::oauth::AppState;
+use crate::http::{DEFAULT_PAGE, MAX_PAGE, cursor, page_of, query};
+use crate::principal::Principal;
+use crate::state::AppState;
 use crate::store::{AuditQuery, Store};
 
-pub(crate) mod reviews;
-
-/// Default and largest page sizes of list routes.
-pub(crate) const DEFAULT_PAGE: u32 = 50;
-pub(crate) const MAX_PAGE: u32 = 200;
-
-/// A route's query string, or a 400 `invalid_request` that says what is wrong with it.
-pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Error> {
-    q.map(|Query(p)| p).map_err(|e| Error::bad_request(format!("invalid query: {}", e.body_text())))
-}
-
-/// One page of a list read with one row more than `limit`: the first `limit` rows, and when
-/// more follow, the cursor of the page's last row (`next`).
-pub(crate) fn page_of<T>(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
-    let next = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(cursor)
-    } else {
-        None
-    };
-    (rows, next)
-}
-
-/// The `/api` routes.
+/// The `/api` and `/auth` routes.
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route("/api/me", get(me))
         .route("/api/audit", get(audit::<S>))
         .merge(credentials::router::<S>())
+        .merge(agents::router::<S>())
+        .merge(service_accounts::router::<S>())
         .merge(reviews::router::<S>())
+        .merge(exchange::router::<S>())
 }
 
 async fn me(principal: Principal) -> Json<Me> {
@@ -81,10 +70,7 @@ async fn audit<S: Store>(
         principal.require_role(Role::Auditor)?;
     }
     let params = query(params)?;
-    let before = match params.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| Error::bad_request("invalid cursor"))?),
-    };
+    let before = cursor(params.cursor.as_deref(), |c| c.parse::<i64>().ok())?;
     let limit = params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let filter = AuditQuery {
         before,

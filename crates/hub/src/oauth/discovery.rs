@@ -6,8 +6,11 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use keyway_api::DiscoveryDocument;
 
-use super::{AppState, SCOPES_SUPPORTED};
+use crate::state::AppState;
 use crate::store::Store;
+
+/// Scopes the hub knows.
+pub(crate) const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "offline_access"];
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()

@@ -1,20 +1,20 @@
-//! The server-rendered sign-in page and `POST /login`.
+//! The server-rendered pages of sign-in: the form, messages and errors, their security
+//! headers, and the cookies of the form (CSRF) and of the browser session. `POST /login` is in
+//! `login.rs`.
 //!
 //! Plain HTML, no JavaScript. CSRF protection is double-submit: a random token in the
 //! `kw_csrf_<request>` cookie (HttpOnly, SameSite=Strict, Path=/login) and the same token in a hidden
 //! field, compared in constant time.
 
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::authorize::{PENDING_TTL_SECS, issue_code};
-use super::{AppState, FormParams, cookie};
-use crate::clock::secs;
 use crate::error::Error;
-use crate::secret::{CsrfToken, Password, SessionId};
-use crate::store::{LoginSession, Store};
-use crate::users::validate_username;
+use crate::secret::{CsrfToken, SessionId};
+use crate::state::AppState;
+
+/// How long a pending authorization request waits for the user to sign in.
+pub(crate) const PENDING_TTL_SECS: i64 = 600;
 
 pub(crate) const CSRF_COOKIE: &str = "kw_csrf";
 pub(crate) const SESSION_COOKIE: &str = "kw_session";
@@ -114,7 +114,7 @@ pub(crate) fn html(status: StatusCode, body: String, cookies: &[String]) -> Resp
 /// Content-Security-Policy of every page.
 pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
 
-fn set_page_headers(headers: &mut HeaderMap) {
+pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
@@ -156,7 +156,7 @@ fn cookie_attrs(secure: bool) -> &'static str {
 /// The CSRF cookie is named after its pending request, so two sign-ins under way in one browser
 /// (the app and the CLI at once, say) each keep their own. `None` for a request id that could
 /// not be part of a cookie name: such a request does not exist.
-fn csrf_cookie_name(request_id: &str) -> Option<String> {
+pub(crate) fn csrf_cookie_name(request_id: &str) -> Option<String> {
     let ok = !request_id.is_empty()
         && request_id.len() <= 64
         && request_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -171,11 +171,11 @@ fn csrf_cookie(name: &str, token: &CsrfToken, secure: bool) -> String {
     )
 }
 
-fn clear_csrf_cookie(name: &str, secure: bool) -> String {
+pub(crate) fn clear_csrf_cookie(name: &str, secure: bool) -> String {
     format!("{name}=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict{}", cookie_attrs(secure))
 }
 
-fn session_cookie(id: &SessionId, max_age: i64, secure: bool) -> String {
+pub(crate) fn session_cookie(id: &SessionId, max_age: i64, secure: bool) -> String {
     format!(
         "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
         id.expose(),
@@ -211,98 +211,6 @@ pub(crate) fn login_form<S>(
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
     }
     response
-}
-
-/// `POST /login`: checks CSRF and credentials, starts a browser session, issues the code.
-pub(crate) async fn login<S: Store>(
-    State(state): State<AppState<S>>,
-    headers: HeaderMap,
-    FormParams(mut params): FormParams,
-) -> Response {
-    let cookie_name = params.get("request").and_then(csrf_cookie_name);
-    let csrf_ok = !params.is_duplicated("csrf")
-        && !params.is_duplicated("request")
-        && match (cookie_name.as_deref().and_then(|n| cookie(&headers, n)), params.get("csrf")) {
-            (Some(expected), Some(submitted)) => CsrfToken::from_wire(expected.to_owned()).matches(submitted),
-            _ => false,
-        };
-    if !csrf_ok {
-        tracing::warn!("sign-in refused: missing or mismatched CSRF token");
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Sign-in form expired",
-            "This sign-in form has expired or did not come from this site. Go back to the application and start signing in again.",
-        );
-    }
-    let username = params.take("username").unwrap_or_default();
-    let password = Password::new(params.take("password").unwrap_or_default());
-    let request_id = params.take("request").unwrap_or_default();
-    match login_inner(&state, &request_id, &username, password).await {
-        Ok(response) => response,
-        Err(e) => internal_error_page(e),
-    }
-}
-
-fn expired_request() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "Sign-in request expired",
-        "This sign-in request has expired or was already used. Go back to the application and start signing in again.",
-    )
-}
-
-async fn login_inner<S: Store>(
-    state: &AppState<S>,
-    request_id: &str,
-    username: &str,
-    password: Password,
-) -> Result<Response, Error> {
-    let now = state.now();
-    let Some(pending) = state.store.pending(request_id, now).await? else {
-        return Ok(expired_request());
-    };
-    let client_name = state.clients.get(&pending.client_id).map_or("Keyway", |c| c.name.as_str());
-
-    // Same work for unknown users and wrong passwords: the dummy hash is verified instead.
-    let user = if validate_username(username).is_ok() { state.store.user_by_name(username).await? } else { None };
-    let verified = state.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => {
-            // The username is not logged: people type passwords into it by mistake.
-            tracing::info!("sign-in failed: wrong username or password");
-            let form = FormContext { request_id, client_name, redirect_uri: &pending.redirect_uri };
-            return Ok(login_form(state, &form, username, Some(WRONG_CREDENTIALS), StatusCode::UNAUTHORIZED));
-        }
-    };
-
-    // Single use: a second submission of the same form finds nothing.
-    let Some(pending) = state.store.take_pending(request_id, now).await? else {
-        return Ok(expired_request());
-    };
-    let session_id = SessionId::generate();
-    let ttl = secs(state.settings.login_session_ttl);
-    state
-        .store
-        .insert_login_session(&LoginSession {
-            id_hash: session_id.hash(),
-            user_id: user.id.clone(),
-            auth_time: now,
-            expires_at: now.saturating_add(ttl),
-        })
-        .await?;
-    tracing::info!(user = %user.id, username = ?user.username, "signed in");
-    let mut response = issue_code(state, &pending, &user.id, now).await?;
-    let headers = response.headers_mut();
-    set_page_headers(headers);
-    let mut cookies = vec![session_cookie(&session_id, ttl, state.secure_cookies)];
-    cookies.extend(csrf_cookie_name(request_id).map(|name| clear_csrf_cookie(&name, state.secure_cookies)));
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            headers.append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -5,12 +5,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keyway_api::codes;
 
-use super::token::{AccessClaims, client_of};
-use super::{AppState, FormParams, no_store};
+use super::token::client_of;
+use crate::access_token::AccessClaims;
 use crate::clients::Client;
 use crate::error::Error;
+use crate::http::{Body, Params, no_store};
 use crate::jwt;
 use crate::secret::RefreshToken;
+use crate::state::AppState;
 use crate::store::Store;
 
 fn wrong_client() -> Error {
@@ -19,7 +21,7 @@ fn wrong_client() -> Error {
 
 pub(crate) async fn revoke<S: Store>(
     State(state): State<AppState<S>>,
-    FormParams(params): FormParams,
+    Body(params): Body<Params>,
 ) -> Result<Response, Error> {
     params.reject_duplicates()?;
     let token = params.require("token")?;

@@ -3,51 +3,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use keyway_api::auth::{PrincipalKind, TokenClass};
+use keyway_api::auth::TokenClass;
 use keyway_api::{TokenResponse, codes};
 use serde::{Deserialize, Serialize};
 
-use super::{ACCESS_TOKEN_AUDIENCE, AppState, FormParams, Params, no_store, pkce};
+use super::pkce;
+use crate::access_token::{self, Grant};
 use crate::clients::Client;
 use crate::clock::secs;
 use crate::error::Error;
+use crate::http::{Body, Params, no_store};
 use crate::jwt;
 use crate::secret::{AuthorizationCode, RefreshToken, random_id};
+use crate::state::AppState;
 use crate::store::{Family, NewFamily, Redemption, Rotation, Store, UserRecord};
-
-/// Claims of an access token (RFC 9068 §2.2).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct AccessClaims {
-    pub(crate) iss: String,
-    pub(crate) sub: String,
-    pub(crate) aud: String,
-    pub(crate) exp: i64,
-    pub(crate) iat: i64,
-    pub(crate) nbf: i64,
-    pub(crate) jti: String,
-    pub(crate) client_id: String,
-    pub(crate) scope: String,
-    pub(crate) roles: Vec<String>,
-    pub(crate) preferred_username: String,
-    /// Token family (browser sign-in session) the token belongs to; absent for tokens
-    /// exchanged from a PAT or service token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) auth_time: Option<i64>,
-    /// JWT class; tokens of a browser sign-in are `user_access`.
-    #[serde(default)]
-    pub(crate) token_class: TokenClass,
-    /// Whom `sub` names: a user, an agent or a service account.
-    #[serde(default)]
-    pub(crate) principal: PrincipalKind,
-    /// For agents: the user who owns the agent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) owner: Option<String>,
-    /// Public id of the credential (PAT, service token) the token was exchanged from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cred: Option<String>,
-}
 
 /// Claims of an ID token (OIDC Core §2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -80,12 +49,12 @@ pub(crate) fn client_of<'a, S>(state: &'a AppState<S>, params: &Params) -> Resul
 pub(crate) async fn token<S: Store>(
     State(state): State<AppState<S>>,
     headers: axum::http::HeaderMap,
-    FormParams(params): FormParams,
+    Body(params): Body<Params>,
 ) -> Result<Response, Error> {
     params.reject_duplicates()?;
     let body = match params.require("grant_type")? {
         keyway_api::credentials::GRANT_TOKEN_EXCHANGE => {
-            return crate::credentials::exchange::token_exchange_grant(&state, &headers, &params).await;
+            return crate::api::exchange::token_exchange_grant(&state, &headers, &params).await;
         }
         "authorization_code" => authorization_code(&state, &params).await?,
         "refresh_token" => refresh_token(&state, &params).await?,
@@ -230,29 +199,24 @@ fn issue_tokens<S>(
     refresh: Option<RefreshToken>,
     now: i64,
 ) -> Result<TokenResponse, Error> {
-    let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
-    // Nothing outlives the sign-in it belongs to.
-    let access_exp = now.saturating_add(secs(state.settings.access_token_ttl)).min(family.expires_at);
-    let access = AccessClaims {
-        iss: state.issuer.clone(),
-        sub: user.id.clone(),
-        aud: ACCESS_TOKEN_AUDIENCE.to_owned(),
-        exp: access_exp,
-        iat: now,
-        nbf: now,
-        jti: random_id(),
-        client_id: family.client_id.clone(),
-        scope: family.scope.clone(),
-        roles: roles.clone(),
-        preferred_username: user.username.clone(),
-        sid: Some(family.id.clone()),
-        auth_time: Some(family.auth_time),
-        token_class: TokenClass::UserAccess,
-        principal: PrincipalKind::User,
+    let grant = Grant {
+        class: TokenClass::UserAccess,
+        sub: &user.id,
+        name: &user.username,
         owner: None,
+        roles: &user.roles,
+        scope: family.scope.clone(),
+        client_id: &family.client_id,
+        sid: Some(&family.id),
+        auth_time: Some(family.auth_time),
         cred: None,
+        ttl_secs: secs(state.settings.access_token_ttl),
+        // Nothing outlives the sign-in it belongs to.
+        not_after: Some(family.expires_at),
     };
-    let access_token = jwt::sign(&state.keys, jwt::TYP_ACCESS, &access)?;
+    let (access_token, access) = access_token::issue(state, grant, now)?;
+    let access_exp = access.exp;
+    let roles = access.roles;
     let id_token = if has_scope(&family.scope, "openid") {
         let claims = IdClaims {
             iss: state.issuer.clone(),

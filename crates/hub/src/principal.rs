@@ -1,25 +1,19 @@
 //! Who is calling a resource route: the [`Principal`] extractor, and the checks routes make
-//! on it (scope, class, role). Also the JSON body extractor and the audit helper routes share.
+//! on it (scope, class, role).
 
-use std::borrow::Cow;
-
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use keyway_api::Role;
 use keyway_api::auth::{PrincipalKind, TokenClass};
 use keyway_api::codes;
-use serde::de::DeserializeOwned;
 
+use crate::access_token::{self, AccessClaims};
 use crate::error::Error;
-use crate::oauth::AppState;
-use crate::oauth::token::AccessClaims;
-use crate::oauth::userinfo::{bearer_token, validate_access_token};
-use crate::store::{AuditEvent, Store};
-
-/// Prefix of every Keyway PAT, enrollment token and service token.
-pub(crate) const CREDENTIAL_PREFIX: &str = "kwp_";
+use crate::http::bearer_token;
+use crate::pat::CREDENTIAL_PREFIX;
+use crate::state::AppState;
+use crate::store::Store;
 
 /// The identity behind a verified bearer JWT.
 #[derive(Clone, Debug)]
@@ -98,22 +92,6 @@ impl Principal {
             Err(Error::forbidden(codes::ROLE_REQUIRED, format!("This needs the '{role}' role")))
         }
     }
-
-    /// An audit event with this principal as the actor.
-    pub(crate) fn audit(&self, at: i64, action: &str, outcome: &str) -> AuditEvent {
-        AuditEvent {
-            id: 0,
-            at,
-            actor_kind: self.kind.as_str().to_owned(),
-            actor_id: Some(self.id.clone()),
-            actor_name: Some(self.name.clone()),
-            action: action.to_owned(),
-            target_kind: None,
-            target_id: None,
-            outcome: outcome.to_owned(),
-            detail: serde_json::Value::Object(Default::default()),
-        }
-    }
 }
 
 impl<S: Store> FromRequestParts<AppState<S>> for Principal {
@@ -128,11 +106,11 @@ impl<S: Store> FromRequestParts<AppState<S>> for Principal {
                 "PATs cannot be used on resource routes: exchange it for a JWT at /auth/exchange first",
             ));
         }
-        let claims = validate_access_token(state, token).await?;
+        let claims = access_token::validate(state, token).await?;
         // A JWT exchanged from a credential dies with it (revoked, expired, agent disabled).
         if let Some(cred) = claims.cred.as_deref() {
             let live = state.credentials.cache.get(&state.store, cred).await?;
-            if live.is_none_or(|l| crate::credentials::dead_reason(&l, state.now()).is_some()) {
+            if live.is_none_or(|l| crate::credentials::dead_reason(&l.record, state.now()).is_some()) {
                 return Err(Error::InvalidToken(
                     "the credential this token was exchanged from is no longer valid".into(),
                 ));
@@ -140,45 +118,4 @@ impl<S: Store> FromRequestParts<AppState<S>> for Principal {
         }
         Ok(Principal::from_claims(claims))
     }
-}
-
-/// A JSON request body. Every failure is a coded `invalid_request` (never axum's plain text).
-#[derive(Debug)]
-pub(crate) struct JsonBody<T>(pub(crate) T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim();
-                mime.eq_ignore_ascii_case("application/json")
-                    || (mime.len() > 5 && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
-            });
-        if !is_json {
-            return Err(Error::bad_request("the body must be application/json"));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge
-            } else {
-                Error::bad_request("the request body could not be read")
-            }
-        })?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            let what: Cow<'static, str> = format!("the request body is not valid: {e}").into();
-            Error::bad_request(what)
-        })
-    }
-}
-
-/// Writes `event` to the audit log. A failure to audit fails the request: an action that
-/// cannot be recorded is not taken silently.
-pub(crate) async fn record<S: Store>(state: &AppState<S>, event: AuditEvent) -> Result<(), Error> {
-    state.store.insert_audit(&event).await
 }

@@ -1,0 +1,47 @@
+//! What the credential, agent and service account routes share: who may read, whose the
+//! credential is, how a change is audited and how a created thing is answered.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keyway_api::auth::{PrincipalKind, TokenClass, scopes};
+use keyway_api::codes;
+
+use crate::audit::Audit;
+use crate::credentials::issue::Owner;
+use crate::error::Error;
+use crate::http::no_store;
+use crate::principal::Principal;
+
+/// The person acting, as the owner of what they create; only people manage credentials.
+pub(crate) fn owner_of(p: &Principal) -> Result<Owner, Error> {
+    if p.kind != PrincipalKind::User {
+        return Err(Error::forbidden(
+            codes::ADMIN_REQUIRED,
+            format!("Management endpoints require a user_admin token, got {}", p.class),
+        ));
+    }
+    Ok(Owner { id: p.id.clone(), name: p.name.clone() })
+}
+
+/// Reading needs `credentials.read`, or a `user_admin` JWT.
+pub(crate) fn can_read(p: &Principal) -> Result<(), Error> {
+    if p.class == TokenClass::UserAdmin { Ok(()) } else { p.require_scopes(&[scopes::CREDENTIALS_READ]) }
+}
+
+/// The audit row of a change the caller made to `target`.
+pub(crate) fn change(
+    p: &Principal,
+    at: i64,
+    action: &str,
+    kind: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Audit {
+    Audit::by(p, at, action).target(kind, target).detail(detail)
+}
+
+/// `201 Created` with `body`, never cached (it may hold a secret shown once).
+pub(crate) fn created(body: impl serde::Serialize) -> Response {
+    no_store((StatusCode::CREATED, Json(body)).into_response())
+}

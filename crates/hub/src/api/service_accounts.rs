@@ -1,0 +1,193 @@
+//! Service accounts under `/api/service-accounts` (admins): named identities for CI and
+//! production jobs, with a group (their role) and service tokens that rotate with a grace period.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use keyway_api::auth::{Audience, Page, scopes};
+use keyway_api::credentials::{
+    CreateServiceAccount, CreatedServiceAccount, CredentialKind, MAX_GRACE_SECS, MintedSecret, RotateServiceToken,
+    ServiceAccountView,
+};
+use keyway_api::{Role, codes};
+use serde_json::json;
+
+use super::access::{change, created, owner_of};
+use crate::audit;
+use crate::credentials::issue::{self, Mint, Owner, new_service_account_id, pat_expiry, pick_scopes, validate_name};
+use crate::credentials::view;
+use crate::error::Error;
+use crate::http::Body;
+use crate::principal::Principal;
+use crate::state::AppState;
+use crate::store::{CredentialFilter, CredentialRecord, ServiceAccountRecord, Store, Written};
+
+pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
+    Router::new()
+        .route("/api/service-accounts", get(list_service_accounts::<S>).post(create_service_account::<S>))
+        .route("/api/service-accounts/{id}/rotate", post(rotate_service_account::<S>))
+        .route("/api/service-accounts/{id}/revoke", post(revoke_service_account::<S>))
+}
+
+/// What a service token is: usable from anywhere, with the whole service allowlist.
+fn service_token<'a>(owner: &'a Owner, sa: &'a ServiceAccountRecord, expires_at: i64) -> Result<Mint<'a>, Error> {
+    Ok(Mint {
+        owner,
+        kind: CredentialKind::ServiceToken,
+        agent: None,
+        service_account: Some(sa),
+        name: format!("{} token", sa.name),
+        audience: Audience::Both,
+        scopes: pick_scopes(CredentialKind::ServiceToken, None)?,
+        expires_at: Some(expires_at),
+    })
+}
+
+async fn sa_view<S: Store>(state: &AppState<S>, sa: &ServiceAccountRecord) -> Result<ServiceAccountView, Error> {
+    let now = state.now();
+    let filter = CredentialFilter { service_account_id: Some(sa.id.clone()), ..Default::default() };
+    let tokens = state.store.credentials(&filter).await?.iter().map(|c| view(c, now)).collect();
+    Ok(ServiceAccountView {
+        id: sa.id.clone(),
+        name: sa.name.clone(),
+        group: sa.group,
+        created_at: sa.created_at,
+        created_by: sa.created_by.clone(),
+        disabled: sa.disabled,
+        tokens,
+    })
+}
+
+/// `GET /api/service-accounts` (admins).
+async fn list_service_accounts<S: Store>(
+    State(state): State<AppState<S>>,
+    p: Principal,
+) -> Result<Json<Page<ServiceAccountView>>, Error> {
+    p.require_role(Role::Admin)?;
+    owner_of(&p)?;
+    let mut items = Vec::new();
+    for sa in state.store.service_accounts().await? {
+        items.push(sa_view(&state, &sa).await?);
+    }
+    Ok(Json(Page { items, next: None }))
+}
+
+/// `POST /api/service-accounts`: the account and its first token (shown once).
+async fn create_service_account<S: Store>(
+    State(state): State<AppState<S>>,
+    p: Principal,
+    Body(Json(body)): Body<Json<CreateServiceAccount>>,
+) -> Result<Response, Error> {
+    p.require_admin(&[scopes::SERVICE_ACCOUNTS_MANAGE])?;
+    p.require_role(Role::Admin)?;
+    let owner = owner_of(&p)?;
+    let name = body.name.trim();
+    validate_name(name, "service account name")?;
+    if body.group == Role::Admin {
+        return Err(Error::unprocessable(
+            codes::VALIDATION_FAILED,
+            "a service account's group is developer, reviewer or auditor, never admin",
+        ));
+    }
+    let now = state.now();
+    let expires_at = pat_expiry(&state.store, now, body.expires_days).await?;
+    let sa = ServiceAccountRecord {
+        id: new_service_account_id(),
+        name: name.to_owned(),
+        group: body.group,
+        created_by: owner.id.clone(),
+        disabled: false,
+        created_at: now,
+    };
+    if state.store.insert_service_account(&sa).await? != Written::Done {
+        return Err(Error::conflict(format!("a service account named '{name}' exists")));
+    }
+    let minted = issue::mint(&state.store, now, service_token(&owner, &sa, expires_at)?).await?;
+    let detail = json!({ "name": sa.name, "group": sa.group.as_str(), "token": minted.credential.id });
+    audit::record(&state.store, change(&p, now, "service_account.create", "service_account", &sa.id, detail)).await?;
+    let account = sa_view(&state, &sa).await?;
+    Ok(created(CreatedServiceAccount { account, secret: minted.secret }))
+}
+
+/// A new token for the service account (id or name); the old ones are revoked at once, or
+/// retire after `grace` seconds.
+pub(crate) async fn rotate_service_token<S: Store>(
+    state: &AppState<S>,
+    p: &Principal,
+    sa_id: &str,
+    grace: u64,
+) -> Result<MintedSecret, Error> {
+    if grace > MAX_GRACE_SECS {
+        return Err(Error::unprocessable(
+            codes::VALIDATION_FAILED,
+            format!("grace_secs must be at most {MAX_GRACE_SECS} (7 days)"),
+        ));
+    }
+    let sa = service_account_named(state, sa_id).await?;
+    if sa.disabled {
+        return Err(Error::conflict("the service account is revoked"));
+    }
+    let owner = owner_of(p)?;
+    let now = state.now();
+    let filter = CredentialFilter { service_account_id: Some(sa.id.clone()), ..Default::default() };
+    let old: Vec<CredentialRecord> = state
+        .store
+        .credentials(&filter)
+        .await?
+        .into_iter()
+        .filter(|c| c.revoked_at.is_none() && c.expires_at.is_none_or(|e| e > now))
+        .collect();
+    let expires_at = pat_expiry(&state.store, now, None).await?;
+    let minted = issue::mint(&state.store, now, service_token(&owner, &sa, expires_at)?).await?;
+    for c in &old {
+        if grace == 0 {
+            state.store.revoke_credential(&c.id, now).await?;
+        } else {
+            state.store.retire_credential(&c.id, now, now.saturating_add(grace as i64)).await?;
+        }
+        state.credentials.cache.invalidate(&c.id);
+    }
+    let detail = json!({ "grace_secs": grace, "new_token": minted.credential.id,
+        "old_tokens": old.iter().map(|c| c.id.clone()).collect::<Vec<_>>() });
+    audit::record(&state.store, change(p, now, "service_account.rotate", "service_account", &sa.id, detail)).await?;
+    Ok(minted)
+}
+
+/// The service account with this id, or else this name (names are unique).
+async fn service_account_named<S: Store>(state: &AppState<S>, id_or_name: &str) -> Result<ServiceAccountRecord, Error> {
+    if let Some(sa) = state.store.service_account(id_or_name).await? {
+        return Ok(sa);
+    }
+    state.store.service_account_by_name(id_or_name).await?.ok_or_else(|| Error::missing("no such service account"))
+}
+
+/// `POST /api/service-accounts/{id}/rotate` (`id` may also be the account's name).
+async fn rotate_service_account<S: Store>(
+    State(state): State<AppState<S>>,
+    p: Principal,
+    Path(id): Path<String>,
+    Body(Json(body)): Body<Json<RotateServiceToken>>,
+) -> Result<Response, Error> {
+    p.require_admin(&[scopes::SERVICE_ACCOUNTS_MANAGE])?;
+    p.require_role(Role::Admin)?;
+    Ok(created(rotate_service_token(&state, &p, &id, body.grace_secs).await?))
+}
+
+/// `POST /api/service-accounts/{id}/revoke` (id or name): disables the account and revokes its
+/// tokens.
+async fn revoke_service_account<S: Store>(
+    State(state): State<AppState<S>>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ServiceAccountView>, Error> {
+    p.require_admin(&[scopes::SERVICE_ACCOUNTS_MANAGE])?;
+    p.require_role(Role::Admin)?;
+    let id = service_account_named(&state, &id).await?.id;
+    let now = state.now();
+    state.store.disable_service_account(&id, now).await?;
+    state.credentials.cache.invalidate_service_account(&id);
+    audit::record(&state.store, change(&p, now, "service_account.revoke", "service_account", &id, json!({}))).await?;
+    let sa = state.store.service_account(&id).await?.ok_or_else(|| Error::missing("no such service account"))?;
+    Ok(Json(sa_view(&state, &sa).await?))
+}

@@ -1,0 +1,49 @@
+//! The hub's one router: every route, the health check, the fallbacks and the layers.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, OriginalUri};
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::Error;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Largest request body accepted (routes that take more say so themselves).
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+
+/// The hub's routes.
+pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::oauth::router::<S>())
+        .merge(crate::api::router::<S>())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            Error::Internal("a request handler panicked".into()).into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found(OriginalUri(uri): OriginalUri) -> Error {
+    Error::NotFound(uri.path().to_owned())
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}

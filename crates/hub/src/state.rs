@@ -1,0 +1,56 @@
+//! What every handler shares: [`AppState`], a cheap handle on [`Shared`].
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::clients::ClientRegistry;
+use crate::config::Settings;
+use crate::credentials::cache::Credentials;
+use crate::keys::Keys;
+use crate::reviews::events::ReviewEvents;
+use crate::users::Passwords;
+
+/// Everything handlers share.
+pub(crate) struct Shared<S> {
+    pub(crate) store: S,
+    pub(crate) keys: Keys,
+    pub(crate) settings: Settings,
+    /// Issuer URL without a trailing slash.
+    pub(crate) issuer: String,
+    pub(crate) clients: ClientRegistry,
+    pub(crate) passwords: Arc<Passwords>,
+    /// Mark cookies `Secure` (the issuer is https).
+    pub(crate) secure_cookies: bool,
+    /// Credential cache and last-used buffer.
+    pub(crate) credentials: Credentials,
+    /// Live review events (SSE streams, waiters).
+    pub(crate) reviews: ReviewEvents,
+}
+
+impl<S> Shared<S> {
+    /// The hub's clock, in Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.settings.clock.now()
+    }
+
+    /// The absolute URL of one of the hub's own paths.
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+}
+
+/// Axum state: a cheap handle on [`Shared`].
+pub(crate) struct AppState<S>(pub(crate) Arc<Shared<S>>);
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState(Arc::clone(&self.0))
+    }
+}
+
+impl<S> Deref for AppState<S> {
+    type Target = Shared<S>;
+    fn deref(&self) -> &Shared<S> {
+        &self.0
+    }
+}
