@@ -55,10 +55,13 @@ pub use crate::users::{MIN_PASSWORD_CHARS, validate_username};
 
 use crate::audit::Audit;
 use crate::clients::ClientRegistry;
-use crate::credentials::issue::{self, Mint, Owner, agent_for, allowlist};
+use crate::credentials::issue::{
+    self, AgentChoice, Mint, Owner, agent_created, agent_for, agent_name_taken, allowlist,
+};
 use crate::keys::Keys;
 use crate::reviews::events::ReviewEvents;
 use crate::state::{AppState, Shared};
+use crate::store::changes::{Change, Write};
 use crate::users::Passwords;
 /// How long [`RunningHub::shutdown`] waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -154,27 +157,37 @@ impl<S: Store> Hub<S> {
             None => None,
             Some(name) => {
                 validate_username(name)?;
-                let created = Audit::by_operator(now, "agent.create");
-                Some(agent_for(&self.store, now, &owner, name, Some(created)).await?)
+                Some(agent_for(&self.store, now, &owner, name, true).await?)
             }
         };
         let kind = if agent.is_some() { CredentialKind::AgentPat } else { CredentialKind::UserPat };
+        let a = agent.as_ref().map(AgentChoice::record);
         let mint = Mint {
             owner: &owner,
             kind,
-            agent: agent.as_ref(),
+            agent: a,
             service_account: None,
-            name: agent.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| format!("{} PAT", user.username)),
+            name: a.map(|a| a.name.clone()).unwrap_or_else(|| format!("{} PAT", user.username)),
             audience,
             scopes: allowlist(kind).iter().map(|s| (*s).to_owned()).collect(),
             expires_at: Some(now.saturating_add(i64::from(days) * issue::DAY_SECS)),
         };
-        let minted = issue::mint(&self.store, now, mint).await?;
+        let minted = issue::mint(now, mint);
         let event = Audit::by_operator(now, "pat.mint")
-            .target("credential", &minted.credential.id)
-            .detail(serde_json::json!({ "kind": kind.as_str(), "owner": user.id, "via": "keyway-hub pat mint" }));
-        audit::record(&self.store, event).await?;
-        Ok(minted.secret)
+            .target("credential", &minted.record.id)
+            .detail(serde_json::json!({ "kind": kind.as_str(), "owner": user.id, "via": "keyway-hub pat mint" }))
+            .event();
+        let created = match &agent {
+            Some(AgentChoice::New(a)) => Some((a, agent_created(Audit::by_operator(now, "agent.create"), a))),
+            _ => None,
+        };
+        let mut writes = Change::new();
+        if let Some((a, e)) = &created {
+            writes = writes.then(Write::InsertAgent(a)).audit(e);
+        }
+        let writes = writes.then(Write::InsertCredential(&minted.record)).audit(&event);
+        issue::apply(&self.store, &writes, |_, _| agent_name_taken(&minted.record.name)).await?;
+        Ok(minted.secret.secret)
     }
 
     /// Number of users.

@@ -12,6 +12,7 @@ use crate::credentials::issue::Owner;
 use crate::error::Error;
 use crate::http::no_store;
 use crate::principal::Principal;
+use crate::store::AuditEvent;
 
 /// The person acting, as the owner of what they create; only people manage credentials.
 pub(crate) fn owner_of(p: &Principal) -> Result<Owner, Error> {
@@ -30,15 +31,15 @@ pub(crate) fn can_read(p: &Principal) -> Result<(), Error> {
 }
 
 /// The audit row of a change the caller made to `target`.
-pub(crate) fn change(
+pub(crate) fn change_event(
     p: &Principal,
     at: i64,
     action: &str,
     kind: &str,
     target: &str,
     detail: serde_json::Value,
-) -> Audit {
-    Audit::by(p, at, action).target(kind, target).detail(detail)
+) -> AuditEvent {
+    Audit::by(p, at, action).target(kind, target).detail(detail).event()
 }
 
 /// `201 Created` with `body`, never cached (it may hold a secret shown once).

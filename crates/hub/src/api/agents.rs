@@ -11,14 +11,15 @@ use keyway_api::credentials::{AgentView, CreateAgent, UpdateAgent};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::access::{can_read, change, created, owner_of};
-use crate::audit::{self, Audit};
-use crate::credentials::issue::{agent_for, validate_name};
+use super::access::{can_read, change_event, created, owner_of};
+use crate::audit::Audit;
+use crate::credentials::issue::{AgentChoice, agent_created, agent_for, agent_name_taken, apply, validate_name};
 use crate::error::Error;
 use crate::http::{Body, query};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{AgentRecord, Store, Written};
+use crate::store::changes::{Change, Outcome, Write};
+use crate::store::{AgentRecord, Store};
 
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
     Router::new()
@@ -74,9 +75,13 @@ async fn create_agent<S: Store>(
     if state.store.agent_by_name(&owner.id, name).await?.is_some() {
         return Err(Error::conflict(format!("you already have an agent named '{name}'")));
     }
-    let by_owner = Audit::by_user(&owner.id, &owner.name, now, "agent.create");
-    let agent = agent_for(&state.store, now, &owner, name, Some(by_owner)).await?;
-    Ok(created(agent_view(&agent)))
+    let agent = agent_for(&state.store, now, &owner, name, true).await?;
+    if let AgentChoice::New(a) = &agent {
+        let event = agent_created(Audit::by(&p, now, "agent.create"), a);
+        let writes = Change::new().then(Write::InsertAgent(a)).audit(&event);
+        apply(&state.store, &writes, |_, _| agent_name_taken(name)).await?;
+    }
+    Ok(created(agent_view(agent.record())))
 }
 
 /// `PATCH /api/agents/{id}`: rename and/or disable; disabling stops its PATs' exchanges at once.
@@ -96,19 +101,20 @@ async fn update_agent<S: Store>(
     if let Some(n) = name {
         validate_name(n, "agent name")?;
     }
-    match state.store.update_agent(&agent.id, name, body.disabled).await? {
-        Written::Done => {}
-        Written::NameTaken => return Err(Error::conflict("that agent name is taken")),
-        Written::Missing => return Err(Error::missing("no such agent")),
-    }
-    state.credentials.cache.invalidate_agent(&agent.id);
     let action = match body.disabled {
         Some(true) => "agent.disable",
         Some(false) => "agent.enable",
         None => "agent.rename",
     };
     let detail = json!({ "name": name, "disabled": body.disabled, "previous_name": agent.name });
-    audit::record(&state.store, change(&p, state.now(), action, "agent", &agent.id, detail)).await?;
+    let event = change_event(&p, state.now(), action, "agent", &agent.id, detail);
+    let update = Write::UpdateAgent { id: &agent.id, name, disabled: body.disabled };
+    apply(&state.store, &Change::new().then(update).audit(&event), |_, outcome| match outcome {
+        Outcome::NameTaken => Error::conflict("that agent name is taken"),
+        _ => Error::missing("no such agent"),
+    })
+    .await?;
+    state.credentials.cache.invalidate_agent(&agent.id);
     let agent = state.store.agent(&agent.id).await?.ok_or_else(|| Error::missing("no such agent"))?;
     Ok(Json(agent_view(&agent)))
 }

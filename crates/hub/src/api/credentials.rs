@@ -17,16 +17,20 @@ use keyway_api::{Role, codes};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::access::{can_read, change, created, owner_of};
+use super::access::{can_read, change_event, created, owner_of};
 use super::service_accounts::rotate_service_token;
-use crate::audit::{self, Audit};
-use crate::credentials::issue::{self, Mint, agent_for, pat_expiry, pick_scopes, validate_label, validate_name};
+use crate::audit::Audit;
+use crate::credentials::issue::{
+    self, AgentChoice, Mint, agent_created, agent_for, agent_name_taken, apply, pat_expiry, pick_scopes,
+    validate_label, validate_name,
+};
 use crate::credentials::{status, view};
 use crate::error::Error;
 use crate::http::{Body, cursor, page_of, query};
 use crate::pat::Token;
 use crate::principal::Principal;
 use crate::state::AppState;
+use crate::store::changes::{Change, Write};
 use crate::store::{CredentialFilter, CredentialRecord, NewCredential, Store};
 
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
@@ -115,12 +119,11 @@ async fn mint_pat<S: Store>(
             if body.create_agent {
                 p.require_scopes(&[scopes::AGENTS_CREATE])?;
             }
-            let create = body.create_agent.then(|| Audit::by_user(&owner.id, &owner.name, now, "agent.create"));
-            let agent = agent_for(&state.store, now, &owner, wanted, create).await?;
-            if agent.disabled {
-                return Err(Error::conflict(format!("the agent '{}' is disabled", agent.name)));
+            let agent = agent_for(&state.store, now, &owner, wanted, body.create_agent).await?;
+            if agent.record().disabled {
+                return Err(Error::conflict(format!("the agent '{}' is disabled", agent.record().name)));
             }
-            let name = body.name.clone().unwrap_or_else(|| agent.name.clone());
+            let name = body.name.clone().unwrap_or_else(|| agent.record().name.clone());
             (Some(agent), name)
         }
         CredentialKind::UserPat => {
@@ -140,26 +143,35 @@ async fn mint_pat<S: Store>(
         }
     };
     let minted = issue::mint(
-        &state.store,
         now,
         Mint {
             owner: &owner,
             kind: body.kind,
-            agent: agent.as_ref(),
+            agent: agent.as_ref().map(AgentChoice::record),
             service_account: None,
             name,
             audience: body.audience,
             scopes,
             expires_at: Some(expires_at),
         },
-    )
-    .await?;
+    );
     let detail = json!({
-        "kind": body.kind.as_str(), "agent": agent.as_ref().map(|a| a.id.clone()),
+        "kind": body.kind.as_str(), "agent": agent.as_ref().map(|a| a.record().id.clone()),
         "audience": body.audience.as_str(), "expires_at": expires_at,
     });
-    audit::record(&state.store, change(&p, now, "pat.mint", "credential", &minted.credential.id, detail)).await?;
-    Ok(created(minted))
+    let minted_event = change_event(&p, now, "pat.mint", "credential", &minted.record.id, detail);
+    let new_agent = match &agent {
+        Some(AgentChoice::New(a)) => Some((a, agent_created(Audit::by(&p, now, "agent.create"), a))),
+        _ => None,
+    };
+    let mut writes = Change::new();
+    if let Some((a, event)) = &new_agent {
+        writes = writes.then(Write::InsertAgent(a)).audit(event);
+    }
+    let writes = writes.then(Write::InsertCredential(&minted.record)).audit(&minted_event);
+    apply(&state.store, &writes, |_, _| agent_name_taken(minted.record.agent_name.as_deref().unwrap_or_default()))
+        .await?;
+    Ok(created(minted.secret))
 }
 
 /// `POST /api/credentials/enrollment`.
@@ -199,9 +211,10 @@ async fn mint_enrollment<S: Store>(
         enroll_pat_days: body.pat_expires_days,
     }
     .issue();
-    state.store.insert_credential(&record_).await?;
     let detail = json!({ "expires_minutes": minutes, "agent_name": body.agent_name });
-    audit::record(&state.store, change(&p, now, "enrollment.mint", "credential", &record_.id, detail)).await?;
+    let event = change_event(&p, now, "enrollment.mint", "credential", &record_.id, detail);
+    let writes = Change::new().then(Write::InsertCredential(&record_)).audit(&event);
+    apply(&state.store, &writes, |_, _| Error::conflict("the enrollment token could not be stored")).await?;
     Ok(created(MintedSecret { credential: view(&record_, now), secret: token.expose().to_owned() }))
 }
 
@@ -223,12 +236,11 @@ async fn revoke<S: Store>(
     owner_of(&p)?;
     let c = own_credential(&state, &p, &id).await?;
     let now = state.now();
-    let changed = state.store.revoke_credential(&c.id, now).await?;
+    let detail = json!({ "kind": c.kind.as_str(), "owner": c.owner_id });
+    let event = change_event(&p, now, "credential.revoke", "credential", &c.id, detail);
+    // Already revoked: nothing changes, and nothing is audited.
+    state.store.apply(&Change::new().then(Write::RevokeCredential { id: &c.id, now }).audit(&event)).await?;
     state.credentials.cache.invalidate(&c.id);
-    if changed {
-        let detail = json!({ "kind": c.kind.as_str(), "owner": c.owner_id });
-        audit::record(&state.store, change(&p, now, "credential.revoke", "credential", &c.id, detail)).await?;
-    }
     let c = state.store.credential(&c.id).await?.ok_or_else(|| Error::missing("the credential is gone"))?;
     Ok(Json(view(&c, now)))
 }
@@ -260,12 +272,11 @@ async fn rotate<S: Store>(
         return Err(Error::conflict("only an active credential can be rotated"));
     }
     let token = Token::generate(c.kind, &c.id);
-    if !state.store.replace_credential_secret(&c.id, &token.hash()).await? {
-        return Err(Error::conflict("only an active credential can be rotated"));
-    }
+    let hash = token.hash();
+    let event = change_event(&p, now, "credential.rotate", "credential", &c.id, json!({ "kind": c.kind.as_str() }));
+    let writes = Change::new().then(Write::ReplaceCredentialSecret { id: &c.id, hash: &hash }).audit(&event);
+    apply(&state.store, &writes, |_, _| Error::conflict("only an active credential can be rotated")).await?;
     state.credentials.cache.invalidate(&c.id);
-    let detail = json!({ "kind": c.kind.as_str() });
-    audit::record(&state.store, change(&p, now, "credential.rotate", "credential", &c.id, detail)).await?;
     Ok(created(MintedSecret { credential: view(&c, now), secret: token.expose().to_owned() }))
 }
 
@@ -298,9 +309,9 @@ async fn put_settings<S: Store>(
             "default_pat_days must be between 1 and max_pat_days",
         ));
     }
-    state.store.set_credential_settings(&body).await?;
     let detail = json!({ "max_pat_days": body.max_pat_days, "default_pat_days": body.default_pat_days });
-    audit::record(&state.store, change(&p, state.now(), "settings.credentials", "settings", "credentials", detail))
-        .await?;
+    let event = change_event(&p, state.now(), "settings.credentials", "settings", "credentials", detail);
+    let writes = Change::new().then(Write::SetCredentialSettings(&body)).audit(&event);
+    apply(&state.store, &writes, |_, _| Error::Internal("the credential settings row is missing".into())).await?;
     Ok(Json(body))
 }

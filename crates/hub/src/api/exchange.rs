@@ -22,18 +22,21 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq as _;
 
 use crate::access_token;
-use crate::audit::{self, Audit};
+use crate::audit::Audit;
 use crate::credentials::dead_reason;
 use crate::credentials::exchange::{
     ExchangeAsk, ISSUED_TOKEN_TYPE, authenticate, exchange_credential, exchange_session, invalid_credential, refuse,
 };
-use crate::credentials::issue::{self, DAY_SECS, Mint, Owner, agent_for, validate_name};
+use crate::credentials::issue::{
+    self, AgentChoice, DAY_SECS, Mint, Owner, agent_created, agent_for, agent_name_taken, validate_name,
+};
 use crate::error::Error;
 use crate::http::{Body, Params, bearer_token, no_store};
 use crate::pat::{CREDENTIAL_PREFIX, Token, letter};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::store::changes::{Applied, Change, Write};
 
 /// RFC 8693 `subject_token_type` of a browser sign-in's access token.
 const ACCESS_TOKEN_TYPE: &str = ISSUED_TOKEN_TYPE;
@@ -209,35 +212,49 @@ async fn enroll<S: Store>(
     };
     validate_name(&name, "agent name")?;
     let now = state.now();
-    if !state.store.redeem_enrollment(&c.id, now).await? {
-        state.credentials.cache.invalidate(&c.id);
-        return Err(refuse(&state, Some(&live.record), Some(&c.id), "used", invalid_credential()).await);
-    }
-    state.credentials.cache.invalidate(&c.id);
     let owner = Owner { id: c.owner_id.clone(), name: c.owner_name.clone() };
-    let by_owner = Audit::by_user(&owner.id, &owner.name, now, "agent.create");
-    let agent = agent_for(&state.store, now, &owner, &name, Some(by_owner)).await?;
+    let agent = agent_for(&state.store, now, &owner, &name, true).await?;
     let days = c.enroll_pat_days.unwrap_or(state.store.credential_settings().await?.default_pat_days);
-    let mint = Mint {
-        owner: &owner,
-        kind: CredentialKind::AgentPat,
-        agent: Some(&agent),
-        service_account: None,
-        name: agent.name.clone(),
-        audience: c.audience,
-        scopes: c.scopes.clone(),
-        expires_at: Some(now.saturating_add(i64::from(days) * DAY_SECS)),
-    };
-    let minted = issue::mint(&state.store, now, mint).await?;
-    let redeemed = Audit::by_agent(&agent.id, &agent.name, now, "enrollment.redeem")
+    let a = agent.record();
+    let minted = issue::mint(
+        now,
+        Mint {
+            owner: &owner,
+            kind: CredentialKind::AgentPat,
+            agent: Some(a),
+            service_account: None,
+            name: a.name.clone(),
+            audience: c.audience,
+            scopes: c.scopes.clone(),
+            expires_at: Some(now.saturating_add(i64::from(days) * DAY_SECS)),
+        },
+    );
+    let created = Audit::by_user(&owner.id, &owner.name, now, "agent.create");
+    let created = matches!(agent, AgentChoice::New(_)).then(|| agent_created(created, a));
+    let redeemed = Audit::by_agent(&a.id, &a.name, now, "enrollment.redeem")
         .target("credential", &c.id)
-        .detail(json!({ "agent_pat": minted.credential.id, "owner": c.owner_id }));
-    audit::record(&state.store, redeemed).await?;
-    let minted_event = Audit::by_agent(&agent.id, &agent.name, now, "pat.mint")
-        .target("credential", &minted.credential.id)
-        .detail(json!({ "kind": "agent_pat", "via": "enrollment" }));
-    audit::record(&state.store, minted_event).await?;
-    let out: MintedSecret = minted;
+        .detail(json!({ "agent_pat": minted.record.id, "owner": c.owner_id }))
+        .event();
+    let minted_event = Audit::by_agent(&a.id, &a.name, now, "pat.mint")
+        .target("credential", &minted.record.id)
+        .detail(json!({ "kind": "agent_pat", "via": "enrollment" }))
+        .event();
+    // One transaction: the token is used up only if the agent and its PAT are made.
+    let mut writes = Change::new().then(Write::RedeemEnrollment { id: &c.id, now });
+    if let Some(event) = &created {
+        writes = writes.then(Write::InsertAgent(a)).audit(event);
+    }
+    let writes = writes.then(Write::InsertCredential(&minted.record)).audit(&redeemed).audit(&minted_event);
+    let applied = state.store.apply(&writes).await?;
+    state.credentials.cache.invalidate(&c.id);
+    match applied {
+        Applied::Done => {}
+        Applied::Stopped { at: 0, .. } => {
+            return Err(refuse(&state, Some(&live.record), Some(&c.id), "used", invalid_credential()).await);
+        }
+        Applied::Stopped { .. } => return Err(agent_name_taken(&a.name)),
+    }
+    let out: MintedSecret = minted.secret;
     Ok(no_store((StatusCode::CREATED, Json(out)).into_response()))
 }
 

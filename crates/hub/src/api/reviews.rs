@@ -30,6 +30,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::audit;
+use crate::credentials::issue::apply;
 use crate::error::Error;
 use crate::http::{Body, DEFAULT_PAGE, MAX_PAGE, cursor, page_of, query};
 use crate::principal::Principal;
@@ -39,6 +40,7 @@ use crate::reviews::submission::{self, TTL_CEILING_SECS, invalid, kb, payload_to
 use crate::reviews::sweeper::sweep;
 use crate::reviews::visibility::{actor_of, event_visible, require_read, sees_all, visible};
 use crate::state::AppState;
+use crate::store::changes::{Change, Write};
 use crate::store::{CancelOutcome, ReviewFilter, ReviewRecord, Store, Vote, VoteOutcome};
 
 /// Largest submit body: room for a full payload and its envelope, so an oversized payload gets
@@ -452,10 +454,11 @@ async fn put_settings<S: Store>(
         return Err(invalid("default_ttl_secs must not be above max_ttl_secs"));
     }
     let old = settings(&state).await?;
-    state.store.put_review_settings(&new).await?;
     let changed = audit::Audit::by(&principal, state.now(), "review.settings")
         .target("settings", "reviews")
-        .detail(json!({ "before": old, "after": new }));
-    audit::record(&state.store, changed).await?;
+        .detail(json!({ "before": old, "after": new }))
+        .event();
+    let writes = Change::new().then(Write::PutReviewSettings(&new)).audit(&changed);
+    apply(&state.store, &writes, |_, _| Error::Internal("the review settings were not stored".into())).await?;
     Ok(Json(new))
 }

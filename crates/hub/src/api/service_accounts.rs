@@ -13,15 +13,17 @@ use keyway_api::credentials::{
 use keyway_api::{Role, codes};
 use serde_json::json;
 
-use super::access::{change, created, owner_of};
-use crate::audit;
-use crate::credentials::issue::{self, Mint, Owner, new_service_account_id, pat_expiry, pick_scopes, validate_name};
+use super::access::{change_event, created, owner_of};
+use crate::credentials::issue::{
+    self, Mint, Owner, apply, new_service_account_id, pat_expiry, pick_scopes, validate_name,
+};
 use crate::credentials::view;
 use crate::error::Error;
 use crate::http::Body;
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::store::{CredentialFilter, CredentialRecord, ServiceAccountRecord, Store, Written};
+use crate::store::changes::{Change, Write};
+use crate::store::{CredentialFilter, CredentialRecord, ServiceAccountRecord, Store};
 
 pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
     Router::new()
@@ -100,14 +102,16 @@ async fn create_service_account<S: Store>(
         disabled: false,
         created_at: now,
     };
-    if state.store.insert_service_account(&sa).await? != Written::Done {
-        return Err(Error::conflict(format!("a service account named '{name}' exists")));
-    }
-    let minted = issue::mint(&state.store, now, service_token(&owner, &sa, expires_at)?).await?;
-    let detail = json!({ "name": sa.name, "group": sa.group.as_str(), "token": minted.credential.id });
-    audit::record(&state.store, change(&p, now, "service_account.create", "service_account", &sa.id, detail)).await?;
+    let minted = issue::mint(now, service_token(&owner, &sa, expires_at)?);
+    let detail = json!({ "name": sa.name, "group": sa.group.as_str(), "token": minted.record.id });
+    let event = change_event(&p, now, "service_account.create", "service_account", &sa.id, detail);
+    let writes = Change::new()
+        .then(Write::InsertServiceAccount(&sa))
+        .then(Write::InsertCredential(&minted.record))
+        .audit(&event);
+    apply(&state.store, &writes, |_, _| Error::conflict(format!("a service account named '{name}' exists"))).await?;
     let account = sa_view(&state, &sa).await?;
-    Ok(created(CreatedServiceAccount { account, secret: minted.secret }))
+    Ok(created(CreatedServiceAccount { account, secret: minted.secret.secret }))
 }
 
 /// A new token for the service account (id or name); the old ones are revoked at once, or
@@ -139,19 +143,26 @@ pub(crate) async fn rotate_service_token<S: Store>(
         .filter(|c| c.revoked_at.is_none() && c.expires_at.is_none_or(|e| e > now))
         .collect();
     let expires_at = pat_expiry(&state.store, now, None).await?;
-    let minted = issue::mint(&state.store, now, service_token(&owner, &sa, expires_at)?).await?;
+    let minted = issue::mint(now, service_token(&owner, &sa, expires_at)?);
+    let detail = json!({ "grace_secs": grace, "new_token": minted.record.id,
+        "old_tokens": old.iter().map(|c| c.id.clone()).collect::<Vec<_>>() });
+    let event = change_event(p, now, "service_account.rotate", "service_account", &sa.id, detail);
+    let until = now.saturating_add(i64::try_from(grace).unwrap_or(i64::MAX));
+    let mut writes = Change::new().then(Write::InsertCredential(&minted.record));
     for c in &old {
-        if grace == 0 {
-            state.store.revoke_credential(&c.id, now).await?;
+        writes = writes.then(if grace == 0 {
+            Write::RevokeCredential { id: &c.id, now }
         } else {
-            state.store.retire_credential(&c.id, now, now.saturating_add(grace as i64)).await?;
-        }
+            Write::RetireCredential { id: &c.id, now, until }
+        });
+    }
+    let writes = writes.audit(&event);
+    let changed_meanwhile = |_, _| Error::conflict("the service account's tokens changed meanwhile: rotate again");
+    apply(&state.store, &writes, changed_meanwhile).await?;
+    for c in &old {
         state.credentials.cache.invalidate(&c.id);
     }
-    let detail = json!({ "grace_secs": grace, "new_token": minted.credential.id,
-        "old_tokens": old.iter().map(|c| c.id.clone()).collect::<Vec<_>>() });
-    audit::record(&state.store, change(p, now, "service_account.rotate", "service_account", &sa.id, detail)).await?;
-    Ok(minted)
+    Ok(minted.secret)
 }
 
 /// The service account with this id, or else this name (names are unique).
@@ -185,9 +196,10 @@ async fn revoke_service_account<S: Store>(
     p.require_role(Role::Admin)?;
     let id = service_account_named(&state, &id).await?.id;
     let now = state.now();
-    state.store.disable_service_account(&id, now).await?;
+    let event = change_event(&p, now, "service_account.revoke", "service_account", &id, json!({}));
+    let writes = Change::new().then(Write::DisableServiceAccount { id: &id, now }).audit(&event);
+    apply(&state.store, &writes, |_, _| Error::missing("no such service account")).await?;
     state.credentials.cache.invalidate_service_account(&id);
-    audit::record(&state.store, change(&p, now, "service_account.revoke", "service_account", &id, json!({}))).await?;
     let sa = state.store.service_account(&id).await?.ok_or_else(|| Error::missing("no such service account"))?;
     Ok(Json(sa_view(&state, &sa).await?))
 }

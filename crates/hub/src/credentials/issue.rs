@@ -1,6 +1,6 @@
 //! Making credentials: whose they are, the agents they are bound to, the scopes each kind may
 //! hold, their ids and expiry, and minting one (the secret is returned once; only its hash is
-//! stored).
+//! stored). What is made is stored by the caller as one [`Change`] with its audit rows.
 
 use keyway_api::auth::{Audience, TokenClass};
 use keyway_api::codes;
@@ -8,10 +8,11 @@ use keyway_api::credentials::{CredentialKind, MAX_NAME_CHARS, MintedSecret};
 use serde_json::json;
 
 use super::view;
-use crate::audit::{self, Audit};
+use crate::audit::Audit;
 use crate::error::Error;
 use crate::pat::new_public_id;
-use crate::store::{AgentRecord, NewCredential, ServiceAccountRecord, Store, Written};
+use crate::store::changes::{Applied, Change, Outcome};
+use crate::store::{AgentRecord, AuditEvent, CredentialRecord, NewCredential, ServiceAccountRecord, Store};
 
 /// Seconds in a day, for lifetimes given in days.
 pub(crate) const DAY_SECS: i64 = 86_400;
@@ -117,28 +118,43 @@ pub(crate) async fn pat_expiry<S: Store>(store: &S, now: i64, asked: Option<u32>
     Ok(now.saturating_add(i64::from(days) * DAY_SECS))
 }
 
-/// The owner's agent named (or with id) `name_or_id`. When there is none and `create` gives
-/// who is acting, it is created and that is audited (`agent.create`).
+/// An agent a credential is for: one the owner has, or a new one to insert with it.
+#[derive(Debug)]
+pub(crate) enum AgentChoice {
+    Found(AgentRecord),
+    New(AgentRecord),
+}
+
+impl AgentChoice {
+    pub(crate) fn record(&self) -> &AgentRecord {
+        match self {
+            AgentChoice::Found(a) | AgentChoice::New(a) => a,
+        }
+    }
+}
+
+/// The owner's agent named (or with id) `name_or_id`; when there is none and `create`, a new
+/// one (not yet stored: the caller inserts it with what it makes for it).
 pub(crate) async fn agent_for<S: Store>(
     store: &S,
     now: i64,
     owner: &Owner,
     name_or_id: &str,
-    create: Option<Audit>,
-) -> Result<AgentRecord, Error> {
+    create: bool,
+) -> Result<AgentChoice, Error> {
     if let Some(a) = store.agent(name_or_id).await?
         && a.owner_id == owner.id
     {
-        return Ok(a);
+        return Ok(AgentChoice::Found(a));
     }
     if let Some(a) = store.agent_by_name(&owner.id, name_or_id).await? {
-        return Ok(a);
+        return Ok(AgentChoice::Found(a));
     }
-    let Some(by) = create else {
+    if !create {
         return Err(Error::missing(format!("you have no agent named '{name_or_id}' (create it, or pass --create)")));
-    };
+    }
     validate_name(name_or_id, "agent name")?;
-    let agent = AgentRecord {
+    Ok(AgentChoice::New(AgentRecord {
         id: new_agent_id(),
         owner_id: owner.id.clone(),
         name: name_or_id.to_owned(),
@@ -146,14 +162,17 @@ pub(crate) async fn agent_for<S: Store>(
         created_at: now,
         owner_name: owner.name.clone(),
         active_credentials: 0,
-    };
-    match store.insert_agent(&agent).await? {
-        Written::Done => {
-            audit::record(store, by.target("agent", &agent.id).detail(json!({ "name": agent.name }))).await?;
-            Ok(agent)
-        }
-        _ => Err(Error::conflict(format!("you already have an agent named '{name_or_id}'"))),
-    }
+    }))
+}
+
+/// The refusal of a new agent whose name the owner already uses.
+pub(crate) fn agent_name_taken(name: &str) -> Error {
+    Error::conflict(format!("you already have an agent named '{name}'"))
+}
+
+/// The audit row of a new agent, created by `by`.
+pub(crate) fn agent_created(by: Audit, agent: &AgentRecord) -> AuditEvent {
+    by.target("agent", &agent.id).detail(json!({ "name": agent.name })).event()
 }
 
 /// What to mint: a PAT or service token of `kind` for `owner`.
@@ -169,8 +188,15 @@ pub(crate) struct Mint<'a> {
     pub(crate) expires_at: Option<i64>,
 }
 
-/// Stores a new credential and returns it with its secret (shown once).
-pub(crate) async fn mint<S: Store>(store: &S, now: i64, m: Mint<'_>) -> Result<MintedSecret, Error> {
+/// A new credential: the record to insert, and the answer that shows its secret once.
+#[derive(Debug)]
+pub(crate) struct Minted {
+    pub(crate) record: CredentialRecord,
+    pub(crate) secret: MintedSecret,
+}
+
+/// Makes a new credential's secret and record (stored by the caller's change).
+pub(crate) fn mint(now: i64, m: Mint<'_>) -> Minted {
     let (record, token) = NewCredential {
         kind: m.kind,
         name: m.name,
@@ -186,6 +212,19 @@ pub(crate) async fn mint<S: Store>(store: &S, now: i64, m: Mint<'_>) -> Result<M
         enroll_pat_days: None,
     }
     .issue();
-    store.insert_credential(&record).await?;
-    Ok(MintedSecret { credential: view(&record, now), secret: token.expose().to_owned() })
+    let secret = MintedSecret { credential: view(&record, now), secret: token.expose().to_owned() };
+    Minted { record, secret }
+}
+
+/// Applies `change`; a write that does not apply is refused by `refusal` (given its index and
+/// outcome), and nothing of the change is kept.
+pub(crate) async fn apply<S: Store>(
+    store: &S,
+    change: &Change<'_>,
+    refusal: impl FnOnce(usize, Outcome) -> Error,
+) -> Result<(), Error> {
+    match store.apply(change).await? {
+        Applied::Done => Ok(()),
+        Applied::Stopped { at, outcome } => Err(refusal(at, outcome)),
+    }
 }

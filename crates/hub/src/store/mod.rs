@@ -4,6 +4,7 @@
 //! Secrets never reach a store in clear: codes, refresh tokens and session ids are passed as
 //! their SHA-256 ([`TokenHash`]), passwords as Argon2id PHC strings. Times are Unix seconds.
 
+pub mod changes;
 pub mod sqlite;
 
 use std::future::Future;
@@ -355,7 +356,7 @@ pub trait ReviewAudit: Send + Sync {
 /// Storage backend of the hub.
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: changes::ChangeStore + Send + Sync + 'static {
     /// Creates or upgrades the schema.
     fn migrate(&self) -> impl Future<Output = Result<(), Error>> + Send;
 

@@ -1,5 +1,6 @@
 //! SQLite backend (WAL mode, foreign keys on).
 
+mod changes;
 mod reviews;
 
 use std::str::FromStr as _;

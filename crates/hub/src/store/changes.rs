@@ -1,0 +1,113 @@
+//! Changes as units of work: the writes of one action and the audit rows that record it,
+//! applied by the store in one transaction, all or nothing. This is how every change of
+//! credentials, agents, service accounts and settings is audited in the same transaction as
+//! the change, on every backend.
+
+use std::future::Future;
+
+use keyway_api::credentials::CredentialSettings;
+use keyway_api::reviews::ReviewSettings;
+
+use super::{AgentRecord, AuditEvent, CredentialRecord, ServiceAccountRecord, TokenHash};
+use crate::error::Error;
+
+/// One write of a [`Change`].
+#[derive(Debug)]
+pub enum Write<'a> {
+    InsertCredential(&'a CredentialRecord),
+    /// Sets `revoked_at`; [`Outcome::Unchanged`] if it was already revoked or does not exist.
+    RevokeCredential {
+        id: &'a str,
+        now: i64,
+    },
+    /// Replaces the secret hash of an unrevoked credential (rotation); `Unchanged` if none.
+    ReplaceCredentialSecret {
+        id: &'a str,
+        hash: &'a TokenHash,
+    },
+    /// Marks a service token replaced: it expires at `until` at the latest.
+    RetireCredential {
+        id: &'a str,
+        now: i64,
+        until: i64,
+    },
+    /// Marks an unused, unrevoked, unexpired enrollment token used; `Unchanged` otherwise.
+    RedeemEnrollment {
+        id: &'a str,
+        now: i64,
+    },
+    /// `NameTaken` if the owner has an agent of that name.
+    InsertAgent(&'a AgentRecord),
+    /// `NameTaken` for a taken name, `Unchanged` for no such agent.
+    UpdateAgent {
+        id: &'a str,
+        name: Option<&'a str>,
+        disabled: Option<bool>,
+    },
+    /// `NameTaken` if the name is taken.
+    InsertServiceAccount(&'a ServiceAccountRecord),
+    /// Disables the account and revokes all its tokens; `Unchanged` for no such account.
+    DisableServiceAccount {
+        id: &'a str,
+        now: i64,
+    },
+    SetCredentialSettings(&'a CredentialSettings),
+    PutReviewSettings(&'a ReviewSettings),
+    /// Appends to the audit log.
+    Audit(&'a AuditEvent),
+}
+
+/// What one write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// A unique name is taken.
+    NameTaken,
+    /// Nothing matched what the write changes (no such row, or already in that state).
+    Unchanged,
+}
+
+/// The writes of one action, in order.
+#[derive(Debug, Default)]
+#[must_use = "a change does nothing until the store applies it"]
+pub struct Change<'a> {
+    pub writes: Vec<Write<'a>>,
+}
+
+impl<'a> Change<'a> {
+    pub fn new() -> Change<'a> {
+        Change::default()
+    }
+
+    pub fn then(mut self, write: Write<'a>) -> Change<'a> {
+        self.writes.push(write);
+        self
+    }
+
+    /// The change's audit row.
+    pub fn audit(self, event: &'a AuditEvent) -> Change<'a> {
+        self.then(Write::Audit(event))
+    }
+}
+
+/// Outcome of [`ChangeStore::apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Every write was done and committed.
+    Done,
+    /// Write number `at` (0-based) did not apply, with this outcome: nothing was committed.
+    Stopped { at: usize, outcome: Outcome },
+}
+
+impl Applied {
+    pub fn is_done(self) -> bool {
+        self == Applied::Done
+    }
+}
+
+/// A backend that applies [`Change`]s.
+pub trait ChangeStore: Send + Sync {
+    /// Applies every write of `change` in one transaction, in order. The first write that is
+    /// not [`Outcome::Done`] rolls the whole change back and is reported.
+    fn apply(&self, change: &Change<'_>) -> impl Future<Output = Result<Applied, Error>> + Send;
+}
