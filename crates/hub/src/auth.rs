@@ -180,5 +180,5 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// Writes `event` to the audit log. A failure to audit fails the request: an action that
 /// cannot be recorded is not taken silently.
 pub(crate) async fn record<S: Store>(state: &AppState<S>, event: AuditEvent) -> Result<(), Error> {
-    state.store.insert_audit(&event).await
+    Ok(state.store.insert_audit(&event).await?)
 }

@@ -148,7 +148,7 @@ impl<S: Store> Hub<S> {
             None => None,
             Some(name) => {
                 validate_username(name)?;
-                match self.store.agent_by_name(&user.id, name).await? {
+                match self.store.agent_by_name(&user.id, name, now).await? {
                     Some(a) => Some(a),
                     None => {
                         let a = store::AgentRecord {
@@ -208,7 +208,7 @@ impl<S: Store> Hub<S> {
 
     /// Number of users.
     pub async fn user_count(&self) -> Result<u64, Error> {
-        self.store.user_count().await
+        Ok(self.store.user_count().await?)
     }
 
     /// Binds `settings.listen` (port 0 picks a free port) and serves the hub in the background

@@ -162,12 +162,12 @@ pub(crate) async fn agent_for<S: Store>(
     name_or_id: &str,
     create: bool,
 ) -> Result<AgentRecord, Error> {
-    if let Some(a) = state.store.agent(name_or_id).await?
+    if let Some(a) = state.store.agent(name_or_id, state.now()).await?
         && a.owner_id == owner.id
     {
         return Ok(a);
     }
-    if let Some(a) = state.store.agent_by_name(&owner.id, name_or_id).await? {
+    if let Some(a) = state.store.agent_by_name(&owner.id, name_or_id, state.now()).await? {
         return Ok(a);
     }
     if !create {
@@ -502,7 +502,7 @@ async fn create_agent<S: Store>(
     let owner = owner_of(&p)?;
     let name = body.name.trim();
     validate_name(name, "agent name")?;
-    if state.store.agent_by_name(&owner.id, name).await?.is_some() {
+    if state.store.agent_by_name(&owner.id, name, state.now()).await?.is_some() {
         return Err(Error::conflict(format!("you already have an agent named '{name}'")));
     }
     let agent = agent_for(&state, &owner, name, true).await?;
@@ -518,7 +518,7 @@ async fn update_agent<S: Store>(
 ) -> Result<Json<AgentView>, Error> {
     p.require_admin(&[scopes::AGENTS_BIND])?;
     owner_of(&p)?;
-    let agent = match state.store.agent(&id).await? {
+    let agent = match state.store.agent(&id, state.now()).await? {
         Some(a) if a.owner_id == p.id || p.has_role(Role::Admin) => a,
         _ => return Err(Error::missing("no such agent")),
     };
@@ -539,7 +539,7 @@ async fn update_agent<S: Store>(
     };
     let detail = json!({ "name": name, "disabled": body.disabled, "previous_name": agent.name });
     record(&state, audit(&p, state.now(), action, "agent", &agent.id, detail)).await?;
-    let agent = state.store.agent(&agent.id).await?.ok_or_else(|| Error::missing("no such agent"))?;
+    let agent = state.store.agent(&agent.id, state.now()).await?.ok_or_else(|| Error::missing("no such agent"))?;
     Ok(Json(agent_view(&agent)))
 }
 

@@ -33,7 +33,8 @@ use tokio::sync::{broadcast, watch};
 use crate::auth::{JsonBody, Principal, record};
 use crate::error::Error;
 use crate::oauth::AppState;
-use crate::store::{AuditEvent, CancelOutcome, ReviewAudit, ReviewFilter, ReviewRecord, Store, Vote, VoteOutcome};
+use crate::reviews::rules::{self, Refusal, Voter};
+use crate::store::{AuditEvent, CancelOutcome, ReviewAudit, ReviewFilter, ReviewRecord, Store, VoteOutcome};
 
 /// Default lifetime of a request, and the default administrator maximum.
 pub(crate) const DEFAULT_TTL_SECS: u64 = 3600;
@@ -567,13 +568,10 @@ async fn decide<S: Store>(
         }
     }
     let now = state.now();
-    let vote = Vote {
-        request_id: id.clone(),
-        voter: actor_of(&principal),
-        voter_owner: principal.owner.clone(),
-        verdict: decide.verdict,
-        reason,
-        now,
+    let voter = Voter {
+        actor: actor_of(&principal),
+        owner: principal.owner.clone(),
+        reviewer: principal.has_role(Role::Reviewer) && principal.has_scope(scopes::REVIEWS_DECIDE),
     };
     let audit = Audit {
         now,
@@ -581,8 +579,8 @@ async fn decide<S: Store>(
             let r = &after.request;
             let mut event = audit_event(Some(&principal), now, "review.decide", "ok", r);
             event.detail = json!({
-                "verdict": vote.verdict,
-                "reason": vote.reason,
+                "verdict": decide.verdict,
+                "reason": reason,
                 "status": r.status.as_str(),
                 "approvals": r.approvals,
                 "threshold": r.threshold,
@@ -590,9 +588,10 @@ async fn decide<S: Store>(
             event
         },
     };
-    match state.store.decide_review(&vote, &audit).await? {
+    let rule = |rec: &ReviewRecord| rules::decide(&voter, decide.verdict, reason.as_deref(), rec, now);
+    match state.store.decide_review(&id, now, &audit, rule).await? {
         VoteOutcome::Unknown => Err(not_found(&id)),
-        VoteOutcome::OwnRequest => {
+        VoteOutcome::Refused { refusal: Refusal::OwnRequest, .. } => {
             let mut event = principal.audit(now, "review.decide", codes::ACCESS_DENIED);
             event.target_kind = Some("review".to_owned());
             event.target_id = Some(id.clone());
@@ -604,12 +603,20 @@ async fn decide<S: Store>(
             ))
         }
         VoteOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now)),
-        VoteOutcome::AlreadyVoted(rec) => {
+        VoteOutcome::Refused { refusal: Refusal::AlreadyVoted, record: rec } => {
             let r = &rec.request;
             let missing = r.threshold.saturating_sub(r.approvals);
             Err(Error::conflict(format!(
                 "You have already voted on this request; it needs {missing} more approval(s) from other reviewers"
             )))
+        }
+        // Checked above, or by the store before the rule runs.
+        VoteOutcome::Refused { refusal: Refusal::NotReviewer, .. } => {
+            Err(Error::forbidden(codes::ROLE_REQUIRED, format!("This needs the '{}' role", Role::Reviewer)))
+        }
+        VoteOutcome::Refused { refusal: Refusal::NotAVote, .. } => Err(invalid("verdict must be approve or reject")),
+        VoteOutcome::Refused { refusal: Refusal::NotPending | Refusal::Expired, record: rec } => {
+            Err(already_final(&state, rec, false))
         }
         VoteOutcome::Recorded(rec) => {
             let response = rec.request.clone();
@@ -634,7 +641,8 @@ async fn cancel<S: Store>(
         now,
         change: |after: &ReviewRecord| audit_event(Some(&principal), now, "review.cancel", "ok", &after.request),
     };
-    match state.store.cancel_review(&id, &actor_of(&principal), now, &audit).await? {
+    let actor = actor_of(&principal);
+    match state.store.cancel_review(&id, &actor, now, &audit, |rec| rules::is_submitter(&actor, rec)).await? {
         CancelOutcome::Unknown => Err(not_found(&id)),
         CancelOutcome::NotSubmitter(rec) => {
             if visible(&principal, &rec) {
