@@ -214,6 +214,16 @@ impl ReviewEvent {
             | ReviewEvent::Cancelled { request } => request,
         }
     }
+
+    pub fn request_mut(&mut self) -> &mut ReviewRequest {
+        match self {
+            ReviewEvent::Created { request }
+            | ReviewEvent::Voted { request }
+            | ReviewEvent::Decided { request }
+            | ReviewEvent::Expired { request }
+            | ReviewEvent::Cancelled { request } => request,
+        }
+    }
 }
 
 /// Query of `GET /api/reviews` (every field optional).

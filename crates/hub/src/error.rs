@@ -10,6 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyway_api::{ErrorBody, codes};
 
+use crate::store::StoreError;
+
 /// Errors of the hub library and of its HTTP endpoints.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,9 +25,9 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("database migration failed")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(#[source] sqlx::migrate::MigrateError),
     #[error("the stored signing key is unusable: {0}")]
     SigningKey(String),
     #[error("internal error: {0}")]
@@ -169,6 +171,20 @@ impl Error {
     }
 }
 
+/// The one place a store's error becomes the hub's: database failures are internal
+/// (`500 server_error`), a taken user name is [`Error::UserExists`].
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::InvalidUrl(reason) => Error::InvalidSetting { name: "database_url", reason },
+            StoreError::Database(e) => Error::Database(e),
+            StoreError::Migration(e) => Error::Migration(e),
+            StoreError::Corrupt(what) | StoreError::Unstorable(what) => Error::Internal(what),
+            StoreError::UserExists => Error::UserExists,
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -207,6 +223,21 @@ mod tests {
         assert_eq!(body.error, "server_error");
         assert!(!body.message.contains("secret"));
         assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn store_errors_keep_their_status_and_code() {
+        let db = Error::from(StoreError::Database(sqlx::Error::RowNotFound));
+        assert!(db.is_internal());
+        assert_eq!((db.status(), db.code()), (StatusCode::INTERNAL_SERVER_ERROR, codes::SERVER_ERROR));
+        let corrupt = Error::from(StoreError::Corrupt("unknown stored role x".into()));
+        assert!(corrupt.is_internal());
+        assert_eq!(corrupt.code(), codes::SERVER_ERROR);
+        let exists = Error::from(StoreError::UserExists);
+        assert!(matches!(exists, Error::UserExists));
+        assert_eq!(exists.status(), StatusCode::CONFLICT);
+        let url = Error::from(StoreError::InvalidUrl("bad".into()));
+        assert!(matches!(url, Error::InvalidSetting { name: "database_url", .. }));
     }
 
     #[test]

@@ -192,7 +192,7 @@ impl<S: Store> Hub<S> {
 
     /// Number of users.
     pub async fn user_count(&self) -> Result<u64, Error> {
-        self.store.user_count().await
+        Ok(self.store.user_count().await?)
     }
 
     /// Binds `settings.listen` (port 0 picks a free port) and serves the hub in the background

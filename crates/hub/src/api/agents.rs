@@ -72,7 +72,7 @@ async fn create_agent<S: Store>(
     let name = body.name.trim();
     validate_name(name, "agent name")?;
     let now = state.now();
-    if state.store.agent_by_name(&owner.id, name).await?.is_some() {
+    if state.store.agent_by_name(&owner.id, name, now).await?.is_some() {
         return Err(Error::conflict(format!("you already have an agent named '{name}'")));
     }
     let agent = agent_for(&state.store, now, &owner, name, true).await?;
@@ -93,7 +93,7 @@ async fn update_agent<S: Store>(
 ) -> Result<Json<AgentView>, Error> {
     p.require_admin(&[scopes::AGENTS_BIND])?;
     owner_of(&p)?;
-    let agent = match state.store.agent(&id).await? {
+    let agent = match state.store.agent(&id, state.now()).await? {
         Some(a) if a.owner_id == p.id || p.has_role(Role::Admin) => a,
         _ => return Err(Error::missing("no such agent")),
     };
@@ -115,6 +115,6 @@ async fn update_agent<S: Store>(
     })
     .await?;
     state.credentials.cache.invalidate_agent(&agent.id);
-    let agent = state.store.agent(&agent.id).await?.ok_or_else(|| Error::missing("no such agent"))?;
+    let agent = state.store.agent(&agent.id, state.now()).await?.ok_or_else(|| Error::missing("no such agent"))?;
     Ok(Json(agent_view(&agent)))
 }

@@ -36,12 +36,13 @@ use crate::http::{Body, DEFAULT_PAGE, MAX_PAGE, cursor, page_of, query};
 use crate::principal::Principal;
 use crate::reviews::audit::{self as review_audit, TransitionAudit};
 use crate::reviews::events::Published;
+use crate::reviews::rules::{self, Refusal};
 use crate::reviews::submission::{self, TTL_CEILING_SECS, invalid, kb, payload_too_large, settings};
 use crate::reviews::sweeper::sweep;
-use crate::reviews::visibility::{actor_of, event_visible, require_read, sees_all, visible};
+use crate::reviews::visibility::{actor_of, event_visible, for_caller, require_read, sees_all, visible, voter_of};
 use crate::state::AppState;
 use crate::store::changes::{Change, Write};
-use crate::store::{CancelOutcome, ReviewFilter, ReviewRecord, Store, Vote, VoteOutcome};
+use crate::store::{CancelOutcome, ReviewFilter, ReviewRecord, Store, VoteOutcome};
 
 /// Largest submit body: room for a full payload and its envelope, so an oversized payload gets
 /// the precise message rather than a generic one.
@@ -168,7 +169,8 @@ async fn list<S: Store>(
     // A service account or agent id never appears as an owner, so the owner match is only a
     // person's; a kind mismatch with the same id cannot happen (ids are random).
     let (records, next) = page_of(records, limit, |r| r.seq.to_string());
-    Ok(Json(Page { items: records.into_iter().map(|r| r.request).collect(), next }))
+    let now = state.now();
+    Ok(Json(Page { items: records.iter().map(|r| for_caller(&principal, r, now)).collect(), next }))
 }
 
 async fn load_visible<S: Store>(state: &AppState<S>, p: &Principal, id: &str) -> Result<ReviewRecord, Error> {
@@ -185,7 +187,8 @@ async fn show<S: Store>(
 ) -> Result<Json<ReviewRequest>, Error> {
     require_read(&principal)?;
     sweep(&state).await?;
-    Ok(Json(load_visible(&state, &principal, &id).await?.request))
+    let rec = load_visible(&state, &principal, &id).await?;
+    Ok(Json(for_caller(&principal, &rec, state.now())))
 }
 
 // ---- decide, cancel
@@ -213,22 +216,15 @@ async fn decide<S: Store>(
         }
     }
     let now = state.now();
-    let vote = Vote {
-        request_id: id.clone(),
-        voter: actor_of(&principal),
-        voter_owner: principal.owner.clone(),
-        verdict: decide.verdict,
-        reason,
-        now,
-    };
+    let voter = voter_of(&principal);
     let audit = TransitionAudit {
         now,
         change: |after: &ReviewRecord| {
             let r = &after.request;
             review_audit::by(&principal, now, "review.decide", &r.id)
                 .detail(json!({
-                    "verdict": vote.verdict,
-                    "reason": vote.reason,
+                    "verdict": decide.verdict,
+                    "reason": reason,
                     "status": r.status.as_str(),
                     "approvals": r.approvals,
                     "threshold": r.threshold,
@@ -236,9 +232,10 @@ async fn decide<S: Store>(
                 .event()
         },
     };
-    match state.store.decide_review(&vote, &audit).await? {
+    let rule = |rec: &ReviewRecord| rules::decide(&voter, decide.verdict, reason.as_deref(), rec, now);
+    match state.store.decide_review(&id, now, &audit, rule).await? {
         VoteOutcome::Unknown => Err(not_found(&id)),
-        VoteOutcome::OwnRequest => {
+        VoteOutcome::Refused { refusal: Refusal::OwnRequest, .. } => {
             let refused = review_audit::by(&principal, now, "review.decide", &id)
                 .outcome(codes::ACCESS_DENIED)
                 .detail(json!({ "refused": "own request" }));
@@ -249,15 +246,23 @@ async fn decide<S: Store>(
             ))
         }
         VoteOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now)),
-        VoteOutcome::AlreadyVoted(rec) => {
+        VoteOutcome::Refused { refusal: Refusal::AlreadyVoted, record: rec } => {
             let r = &rec.request;
             let missing = r.threshold.saturating_sub(r.approvals);
             Err(Error::conflict(format!(
                 "You have already voted on this request; it needs {missing} more approval(s) from other reviewers"
             )))
         }
+        // Checked above, or by the store before the rule runs.
+        VoteOutcome::Refused { refusal: Refusal::NotReviewer, .. } => {
+            Err(Error::forbidden(codes::ROLE_REQUIRED, format!("This needs the '{}' role", Role::Reviewer)))
+        }
+        VoteOutcome::Refused { refusal: Refusal::NotAVote, .. } => Err(invalid("verdict must be approve or reject")),
+        VoteOutcome::Refused { refusal: Refusal::NotPending | Refusal::Expired, record: rec } => {
+            Err(already_final(&state, rec, false))
+        }
         VoteOutcome::Recorded(rec) => {
-            let response = rec.request.clone();
+            let response = for_caller(&principal, &rec, now);
             if rec.request.status.is_final() {
                 state.reviews.announce(rec, |request| ReviewEvent::Decided { request });
             } else {
@@ -279,7 +284,8 @@ async fn cancel<S: Store>(
         now,
         change: |after: &ReviewRecord| review_audit::by(&principal, now, "review.cancel", &after.request.id).event(),
     };
-    match state.store.cancel_review(&id, &actor_of(&principal), now, &audit).await? {
+    let actor = actor_of(&principal);
+    match state.store.cancel_review(&id, &actor, now, &audit, |rec| rules::is_submitter(&actor, rec)).await? {
         CancelOutcome::Unknown => Err(not_found(&id)),
         CancelOutcome::NotSubmitter(rec) => {
             if visible(&principal, &rec) {
@@ -293,7 +299,7 @@ async fn cancel<S: Store>(
         }
         CancelOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now)),
         CancelOutcome::Cancelled(rec) => {
-            let response = rec.request.clone();
+            let response = for_caller(&principal, &rec, now);
             state.reviews.announce(rec, |request| ReviewEvent::Cancelled { request });
             Ok(Json(response))
         }
@@ -322,7 +328,7 @@ async fn wait<S: Store>(
     sweep(&state).await?;
     let rec = load_visible(&state, &principal, &id).await?;
     if rec.request.status.is_final() {
-        return Ok(Json(rec.request));
+        return Ok(Json(for_caller(&principal, &rec, state.now())));
     }
     loop {
         tokio::select! {
@@ -340,7 +346,8 @@ async fn wait<S: Store>(
             _ = state.reviews.stopping() => break,
         }
     }
-    Ok(Json(load_visible(&state, &principal, &id).await?.request))
+    let rec = load_visible(&state, &principal, &id).await?;
+    Ok(Json(for_caller(&principal, &rec, state.now())))
 }
 
 fn event_name(e: &ReviewEvent) -> &'static str {
@@ -364,8 +371,13 @@ struct Subscription<S> {
     greeted: bool,
 }
 
-fn sse_event<S>(state: &AppState<S>, p: &Published) -> Event {
-    let data = serde_json::to_string(&p.event).unwrap_or_default();
+/// The SSE event of `p` as `principal` gets it: `may_decide` said for them.
+fn sse_event<S>(state: &AppState<S>, principal: &Principal, p: &Published) -> Event {
+    let mut event = p.event.clone();
+    let request = event.request_mut();
+    let rec = ReviewRecord { seq: 0, submitter_owner: p.owner.clone(), request: request.clone() };
+    request.may_decide = for_caller(principal, &rec, state.now()).may_decide;
+    let data = serde_json::to_string(&event).unwrap_or_default();
     Event::default().id(state.reviews.event_id(p.seq)).event(event_name(&p.event)).data(data)
 }
 
@@ -400,7 +412,7 @@ async fn events<S: Store>(
         }
         while let Some(p) = sub.missed.pop_front() {
             if event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
-                let event = sse_event(&sub.state, &p);
+                let event = sse_event(&sub.state, &sub.principal, &p);
                 return Some((Ok(event), sub));
             }
         }
@@ -411,7 +423,7 @@ async fn events<S: Store>(
                         if !event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
                             continue;
                         }
-                        let event = sse_event(&sub.state, &p);
+                        let event = sse_event(&sub.state, &sub.principal, &p);
                         return Some((Ok(event), sub));
                     }
                     // A subscriber that fell behind is disconnected; it reconnects with

@@ -179,7 +179,7 @@ impl Usage {
             for u in batch {
                 pending.entry(u.id.clone()).or_insert(u);
             }
-            return Err(e);
+            return Err(e.into());
         }
         Ok(batch.len())
     }

@@ -142,12 +142,12 @@ pub(crate) async fn agent_for<S: Store>(
     name_or_id: &str,
     create: bool,
 ) -> Result<AgentChoice, Error> {
-    if let Some(a) = store.agent(name_or_id).await?
+    if let Some(a) = store.agent(name_or_id, now).await?
         && a.owner_id == owner.id
     {
         return Ok(AgentChoice::Found(a));
     }
-    if let Some(a) = store.agent_by_name(&owner.id, name_or_id).await? {
+    if let Some(a) = store.agent_by_name(&owner.id, name_or_id, now).await? {
         return Ok(AgentChoice::Found(a));
     }
     if !create {

@@ -4,6 +4,7 @@ use keyway_api::Role;
 use keyway_api::auth::{PrincipalKind, scopes};
 use keyway_api::reviews::{Actor, ReviewRequest};
 
+use super::rules::{Voter, may_decide};
 use crate::error::Error;
 use crate::principal::Principal;
 use crate::store::ReviewRecord;
@@ -37,6 +38,23 @@ pub(crate) fn event_visible(p: &Principal, r: &ReviewRequest, owner: Option<&str
 /// The caller as the actor of a review transition.
 pub(crate) fn actor_of(p: &Principal) -> Actor {
     Actor { kind: p.kind, id: p.id.clone(), name: p.name.clone() }
+}
+
+/// The caller as a voter of the review rules: a reviewer when it holds the role and the
+/// `reviews.decide` scope.
+pub(crate) fn voter_of(p: &Principal) -> Voter {
+    Voter {
+        actor: actor_of(p),
+        owner: p.owner.clone(),
+        reviewer: p.has_role(Role::Reviewer) && p.has_scope(scopes::REVIEWS_DECIDE),
+    }
+}
+
+/// The request as the caller gets it: with `may_decide` said for them at `now`.
+pub(crate) fn for_caller(p: &Principal, rec: &ReviewRecord, now: i64) -> ReviewRequest {
+    let mut request = rec.request.clone();
+    request.may_decide = may_decide(&voter_of(p), rec, now);
+    request
 }
 
 /// Reading the queue needs `reviews.read`, or `reviews.submit` (a submitter follows its own).

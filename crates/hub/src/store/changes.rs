@@ -8,8 +8,8 @@ use std::future::Future;
 use keyway_api::credentials::CredentialSettings;
 use keyway_api::reviews::ReviewSettings;
 
+use super::StoreError;
 use super::{AgentRecord, AuditEvent, CredentialRecord, ServiceAccountRecord, TokenHash};
-use crate::error::Error;
 
 /// One write of a [`Change`].
 #[derive(Debug)]
@@ -109,5 +109,5 @@ impl Applied {
 pub trait ChangeStore: Send + Sync {
     /// Applies every write of `change` in one transaction, in order. The first write that is
     /// not [`Outcome::Done`] rolls the whole change back and is reported.
-    fn apply(&self, change: &Change<'_>) -> impl Future<Output = Result<Applied, Error>> + Send;
+    fn apply(&self, change: &Change<'_>) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 }

@@ -2,8 +2,9 @@
 
 use sqlx::SqliteConnection;
 
-use super::{SqliteStore, insert_audit_in};
-use crate::error::Error;
+use super::SqliteStore;
+use super::audit::insert_audit_in;
+use crate::store::StoreError;
 use crate::store::changes::{Applied, Change, ChangeStore, Outcome, Write};
 
 /// `Done` if the statement changed a row, else `Unchanged`.
@@ -12,7 +13,7 @@ fn changed(result: sqlx::sqlite::SqliteQueryResult) -> Outcome {
 }
 
 /// A unique violation is `NameTaken`; other failures are errors.
-fn unique(result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> Result<Outcome, Error> {
+fn unique(result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> Result<Outcome, StoreError> {
     match result {
         Ok(r) => Ok(changed(r)),
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(Outcome::NameTaken),
@@ -20,7 +21,7 @@ fn unique(result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> Resul
     }
 }
 
-async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, Error> {
+async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, StoreError> {
     Ok(match w {
         Write::InsertCredential(c) => changed(
             sqlx::query(
@@ -136,7 +137,7 @@ async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, Er
                 .await?,
         ),
         Write::PutReviewSettings(s) => {
-            let to_i64 = |v: u64| i64::try_from(v).map_err(|_| Error::Internal("setting out of range".into()));
+            let to_i64 = |v: u64| i64::try_from(v).map_err(|_| StoreError::Unstorable("setting out of range".into()));
             changed(
                 sqlx::query(
                     "INSERT INTO review_settings (id, default_ttl_secs, max_ttl_secs) VALUES (1, ?1, ?2) \
@@ -157,7 +158,7 @@ async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, Er
 }
 
 impl ChangeStore for SqliteStore {
-    async fn apply(&self, change: &Change<'_>) -> Result<Applied, Error> {
+    async fn apply(&self, change: &Change<'_>) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin().await?;
         for (at, w) in change.writes.iter().enumerate() {
             let outcome = write(&mut tx, w).await?;
@@ -176,7 +177,9 @@ mod tests {
     use keyway_api::Role;
 
     use super::*;
-    use crate::store::{AgentRecord, AuditEvent, AuditQuery, Store, UserRecord};
+    use crate::store::{
+        AgentRecord, AuditEvent, AuditQuery, AuditStore, CredentialStore, Store, UserRecord, UserStore,
+    };
 
     fn agent(id: &str, name: &str) -> AgentRecord {
         AgentRecord {

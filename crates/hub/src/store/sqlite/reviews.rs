@@ -6,9 +6,12 @@ use keyway_api::reviews::{Actor, ContentType, Decision, Link, ReviewRequest, Rev
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
 
-use super::{SqliteStore, insert_audit_in};
-use crate::error::Error;
-use crate::store::{CancelOutcome, ReviewAudit, ReviewFilter, ReviewRecord, Vote, VoteOutcome};
+use super::SqliteStore;
+use super::audit::insert_audit_in;
+use crate::store::error::StoreError;
+use crate::store::reviews::{
+    CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome,
+};
 
 /// Columns of a list item (no payload).
 const LIST_COLUMNS: &str = "seq, id, title, kind, content_type, links, submitter_kind, submitter_id, submitter_name, \
@@ -18,16 +21,16 @@ fn kind_str(kind: PrincipalKind) -> &'static str {
     kind.as_str()
 }
 
-fn parse_kind(s: &str) -> Result<PrincipalKind, Error> {
+fn parse_kind(s: &str) -> Result<PrincipalKind, StoreError> {
     match s {
         "user" => Ok(PrincipalKind::User),
         "agent" => Ok(PrincipalKind::Agent),
         "service_account" => Ok(PrincipalKind::ServiceAccount),
-        other => Err(Error::Internal(format!("unknown stored principal kind {other}"))),
+        other => Err(StoreError::Corrupt(format!("unknown stored principal kind {other}"))),
     }
 }
 
-pub(crate) fn content_type_str(c: ContentType) -> &'static str {
+fn content_type_str(c: ContentType) -> &'static str {
     match c {
         ContentType::Text => "text",
         ContentType::Markdown => "markdown",
@@ -36,13 +39,13 @@ pub(crate) fn content_type_str(c: ContentType) -> &'static str {
     }
 }
 
-fn parse_content_type(s: &str) -> Result<ContentType, Error> {
+fn parse_content_type(s: &str) -> Result<ContentType, StoreError> {
     match s {
         "text" => Ok(ContentType::Text),
         "markdown" => Ok(ContentType::Markdown),
         "json" => Ok(ContentType::Json),
         "diff" => Ok(ContentType::Diff),
-        other => Err(Error::Internal(format!("unknown stored content type {other}"))),
+        other => Err(StoreError::Corrupt(format!("unknown stored content type {other}"))),
     }
 }
 
@@ -55,24 +58,27 @@ fn verdict_str(v: Verdict) -> &'static str {
     }
 }
 
-fn parse_verdict(s: &str) -> Result<Verdict, Error> {
+fn parse_verdict(s: &str) -> Result<Verdict, StoreError> {
     match s {
         "approve" => Ok(Verdict::Approve),
         "reject" => Ok(Verdict::Reject),
         "expire" => Ok(Verdict::Expire),
         "cancel" => Ok(Verdict::Cancel),
-        other => Err(Error::Internal(format!("unknown stored verdict {other}"))),
+        other => Err(StoreError::Corrupt(format!("unknown stored verdict {other}"))),
     }
 }
 
-fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, Error> {
+fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let links: String = row.try_get("links")?;
     let links: Vec<Link> =
-        serde_json::from_str(&links).map_err(|e| Error::Internal(format!("stored links are unreadable: {e}")))?;
+        serde_json::from_str(&links).map_err(|e| StoreError::Corrupt(format!("stored links are unreadable: {e}")))?;
     let payload = if with_payload {
         let raw: String = row.try_get("payload")?;
-        Some(serde_json::from_str(&raw).map_err(|e| Error::Internal(format!("stored payload is unreadable: {e}")))?)
+        Some(
+            serde_json::from_str(&raw)
+                .map_err(|e| StoreError::Corrupt(format!("stored payload is unreadable: {e}")))?,
+        )
     } else {
         None
     };
@@ -100,7 +106,7 @@ fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, 
             threshold: u32::try_from(threshold).unwrap_or(u32::MAX),
             approvals: u32::try_from(approvals).unwrap_or(0),
             status: ReviewStatus::parse(&status)
-                .ok_or_else(|| Error::Internal(format!("unknown stored review status {status}")))?,
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown stored review status {status}")))?,
             decided_at: row.try_get("decided_at")?,
             decisions: Vec::new(),
             may_decide: false,
@@ -109,7 +115,7 @@ fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, 
 }
 
 /// Loads the decisions of `records` (one query) into them, oldest first.
-async fn attach_decisions(conn: &mut SqliteConnection, records: &mut [ReviewRecord]) -> Result<(), Error> {
+async fn attach_decisions(conn: &mut SqliteConnection, records: &mut [ReviewRecord]) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -155,7 +161,7 @@ async fn insert_decision(
     actor: Option<&Actor>,
     reason: Option<&str>,
     at: i64,
-) -> Result<(), Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO review_decisions (request_id, verdict, actor_kind, actor_id, actor_name, reason, at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -173,7 +179,7 @@ async fn insert_decision(
 }
 
 /// Claims the write lock and reads the request (no payload) in `tx`.
-async fn lock_request(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Option<ReviewRecord>, Error> {
+async fn lock_request(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Option<ReviewRecord>, StoreError> {
     // A no-op UPDATE first: the transaction holds the write lock from here on, so a concurrent
     // vote waits for this one to commit and then sees its result.
     let sql = format!("UPDATE review_requests SET approvals = approvals WHERE id = ?1 RETURNING {LIST_COLUMNS}");
@@ -190,7 +196,7 @@ async fn expire_locked(
     tx: &mut Transaction<'_, Sqlite>,
     record: &mut ReviewRecord,
     audit: &impl ReviewAudit,
-) -> Result<(), Error> {
+) -> Result<(), StoreError> {
     let at = record.request.expires_at;
     sqlx::query("UPDATE review_requests SET status = 'expired', decided_at = ?1 WHERE id = ?2")
         .bind(at)
@@ -204,19 +210,11 @@ async fn expire_locked(
     insert_audit_in(tx, &audit.expiry(record)).await
 }
 
-fn same_actor(a: &Actor, b: &Actor) -> bool {
-    a.kind == b.kind && a.id == b.id
-}
-
-impl SqliteStore {
-    pub(super) async fn insert_review_impl(
-        &self,
-        record: &ReviewRecord,
-        audit: &impl ReviewAudit,
-    ) -> Result<ReviewRecord, Error> {
+impl ReviewStore for SqliteStore {
+    async fn insert_review(&self, record: &ReviewRecord, audit: &impl ReviewAudit) -> Result<ReviewRecord, StoreError> {
         let r = &record.request;
         let payload = r.payload.as_ref().unwrap_or(&serde_json::Value::Null).to_string();
-        let links = serde_json::to_string(&r.links).map_err(|e| Error::Internal(e.to_string()))?;
+        let links = serde_json::to_string(&r.links).map_err(|e| StoreError::Unstorable(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO review_requests (id, title, kind, payload, content_type, links, submitter_kind, \
@@ -250,7 +248,7 @@ impl SqliteStore {
         Ok(stored)
     }
 
-    pub(super) async fn review_impl(&self, id: &str) -> Result<Option<ReviewRecord>, Error> {
+    async fn review(&self, id: &str) -> Result<Option<ReviewRecord>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let sql = format!("SELECT {LIST_COLUMNS}, payload FROM review_requests WHERE id = ?1");
         let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await? else {
@@ -261,7 +259,7 @@ impl SqliteStore {
         Ok(Some(record))
     }
 
-    pub(super) async fn reviews_impl(&self, filter: &ReviewFilter) -> Result<Vec<ReviewRecord>, Error> {
+    async fn reviews(&self, filter: &ReviewFilter) -> Result<Vec<ReviewRecord>, StoreError> {
         #[derive(Clone, Copy)]
         enum Bind<'a> {
             Int(i64),
@@ -332,52 +330,51 @@ impl SqliteStore {
         Ok(records)
     }
 
-    pub(super) async fn decide_review_impl(&self, vote: &Vote, audit: &impl ReviewAudit) -> Result<VoteOutcome, Error> {
+    async fn decide_review<F, R>(
+        &self,
+        id: &str,
+        now: i64,
+        audit: &impl ReviewAudit,
+        rule: F,
+    ) -> Result<VoteOutcome<R>, StoreError>
+    where
+        F: FnOnce(&ReviewRecord) -> Result<Decided, R> + Send,
+        R: Send,
+    {
         let mut tx = self.pool.begin().await?;
-        let Some(mut record) = lock_request(&mut tx, &vote.request_id).await? else {
+        let Some(mut record) = lock_request(&mut tx, id).await? else {
             return Ok(VoteOutcome::Unknown);
         };
         if record.request.status.is_final() {
             tx.commit().await?;
             return Ok(VoteOutcome::Final { record, expired_now: false });
         }
-        if vote.now >= record.request.expires_at {
+        if now >= record.request.expires_at {
             expire_locked(&mut tx, &mut record, audit).await?;
             tx.commit().await?;
             return Ok(VoteOutcome::Final { record, expired_now: true });
         }
-        let submitter = &record.request.submitter;
-        let own = same_actor(submitter, &vote.voter)
-            || (vote.voter.kind == PrincipalKind::User
-                && record.submitter_owner.as_deref() == Some(vote.voter.id.as_str()))
-            || (submitter.kind == PrincipalKind::User && vote.voter_owner.as_deref() == Some(submitter.id.as_str()));
-        if own {
-            tx.rollback().await?;
-            return Ok(VoteOutcome::OwnRequest);
-        }
-        let voted = record.request.decisions.iter().any(|d| {
-            matches!(d.verdict, Verdict::Approve | Verdict::Reject)
-                && d.actor.as_ref().is_some_and(|a| same_actor(a, &vote.voter))
-        });
-        if voted {
-            tx.rollback().await?;
-            return Ok(VoteOutcome::AlreadyVoted(record));
-        }
-        insert_decision(&mut tx, &record.request.id, vote.verdict, Some(&vote.voter), vote.reason.as_deref(), vote.now)
-            .await?;
-        let r = &mut record.request;
-        match vote.verdict {
-            Verdict::Reject => r.status = ReviewStatus::Rejected,
-            _ => {
-                r.approvals += 1;
-                if r.approvals >= r.threshold {
-                    r.status = ReviewStatus::Approved;
-                }
+        let decided = match rule(&record) {
+            Ok(decided) => decided,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Ok(VoteOutcome::Refused { refusal, record });
             }
-        }
-        if r.status.is_final() {
-            r.decided_at = Some(vote.now);
-        }
+        };
+        let Decided { decision, status, approvals, decided_at } = decided;
+        insert_decision(
+            &mut tx,
+            &record.request.id,
+            decision.verdict,
+            decision.actor.as_ref(),
+            decision.reason.as_deref(),
+            decision.at,
+        )
+        .await?;
+        let r = &mut record.request;
+        r.status = status;
+        r.approvals = approvals;
+        r.decided_at = decided_at;
         sqlx::query("UPDATE review_requests SET approvals = ?1, status = ?2, decided_at = ?3 WHERE id = ?4")
             .bind(i64::from(r.approvals))
             .bind(r.status.as_str())
@@ -385,29 +382,28 @@ impl SqliteStore {
             .bind(&r.id)
             .execute(&mut *tx)
             .await?;
-        r.decisions.push(Decision {
-            verdict: vote.verdict,
-            actor: Some(vote.voter.clone()),
-            reason: vote.reason.clone(),
-            at: vote.now,
-        });
+        r.decisions.push(decision);
         insert_audit_in(&mut tx, &audit.change(&record)).await?;
         tx.commit().await?;
         Ok(VoteOutcome::Recorded(record))
     }
 
-    pub(super) async fn cancel_review_impl(
+    async fn cancel_review<F>(
         &self,
         id: &str,
         actor: &Actor,
         now: i64,
         audit: &impl ReviewAudit,
-    ) -> Result<CancelOutcome, Error> {
+        may_cancel: F,
+    ) -> Result<CancelOutcome, StoreError>
+    where
+        F: FnOnce(&ReviewRecord) -> bool + Send,
+    {
         let mut tx = self.pool.begin().await?;
         let Some(mut record) = lock_request(&mut tx, id).await? else {
             return Ok(CancelOutcome::Unknown);
         };
-        if !same_actor(&record.request.submitter, actor) {
+        if !may_cancel(&record) {
             tx.rollback().await?;
             return Ok(CancelOutcome::NotSubmitter(record));
         }
@@ -435,12 +431,12 @@ impl SqliteStore {
         Ok(CancelOutcome::Cancelled(record))
     }
 
-    pub(super) async fn expire_reviews_impl(
+    async fn expire_reviews(
         &self,
         now: i64,
         limit: u32,
         audit: &impl ReviewAudit,
-    ) -> Result<Vec<ReviewRecord>, Error> {
+    ) -> Result<Vec<ReviewRecord>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE review_requests SET status = 'expired', decided_at = expires_at \
@@ -463,7 +459,7 @@ impl SqliteStore {
         Ok(records)
     }
 
-    pub(super) async fn reviews_due_impl(&self, now: i64) -> Result<bool, Error> {
+    async fn reviews_due(&self, now: i64) -> Result<bool, StoreError> {
         let due: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM review_requests WHERE status = 'pending' AND expires_at <= ?1)",
         )
@@ -473,7 +469,7 @@ impl SqliteStore {
         Ok(due)
     }
 
-    pub(super) async fn review_settings_impl(&self) -> Result<Option<ReviewSettings>, Error> {
+    async fn review_settings(&self) -> Result<Option<ReviewSettings>, StoreError> {
         let row = sqlx::query("SELECT default_ttl_secs, max_ttl_secs FROM review_settings WHERE id = 1")
             .fetch_optional(&self.pool)
             .await?;
@@ -484,19 +480,5 @@ impl SqliteStore {
             default_ttl_secs: u64::try_from(d).unwrap_or(0),
             max_ttl_secs: u64::try_from(m).unwrap_or(0),
         }))
-    }
-
-    pub(super) async fn put_review_settings_impl(&self, s: &ReviewSettings) -> Result<(), Error> {
-        let to_i64 = |v: u64| i64::try_from(v).map_err(|_| Error::Internal("setting out of range".into()));
-        sqlx::query(
-            "INSERT INTO review_settings (id, default_ttl_secs, max_ttl_secs) VALUES (1, ?1, ?2) \
-             ON CONFLICT (id) DO UPDATE SET default_ttl_secs = excluded.default_ttl_secs, \
-                 max_ttl_secs = excluded.max_ttl_secs",
-        )
-        .bind(to_i64(s.default_ttl_secs)?)
-        .bind(to_i64(s.max_ttl_secs)?)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 }

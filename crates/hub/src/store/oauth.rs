@@ -1,0 +1,177 @@
+//! The OAuth flow's state: pending authorizations, login sessions, authorization codes, token
+//! families and their refresh tokens, revoked access tokens, the signing key.
+
+use std::future::Future;
+
+use super::error::StoreError;
+use crate::secret::TokenHash;
+
+/// An authorization request waiting for the user to sign in.
+#[derive(Clone, Debug)]
+pub struct PendingAuthorization {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A browser login session (the `kw_session` cookie).
+#[derive(Clone, Debug)]
+pub struct LoginSession {
+    pub id_hash: TokenHash,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// An issued authorization code.
+#[derive(Clone, Debug)]
+pub struct CodeRecord {
+    pub code_hash: TokenHash,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A token family: everything issued from one authorization code (the `sid` of its access
+/// tokens). Revoking the family revokes its refresh tokens and access tokens.
+#[derive(Clone, Debug)]
+pub struct Family {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    /// Absolute end of the sign-in, whatever the rotations.
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// What to create when an authorization code is redeemed.
+#[derive(Debug)]
+pub struct NewFamily {
+    pub family: Family,
+    /// First refresh token of the family, if the client gets one.
+    pub refresh_token: Option<TokenHash>,
+}
+
+/// Outcome of [`OAuthStore::redeem_code`].
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per token request")]
+pub enum Redemption {
+    /// No such code.
+    Unknown,
+    /// The code had already been redeemed: the family issued from it has been revoked.
+    Replayed { family_id: Option<String> },
+    /// The code is now used up but the check refused it (expired, wrong verifier…).
+    Refused(&'static str),
+    /// The family was created.
+    Issued { code: CodeRecord, family: Family },
+}
+
+/// Outcome of [`OAuthStore::rotate_refresh_token`].
+#[derive(Debug)]
+pub enum Rotation {
+    /// No such refresh token.
+    Unknown,
+    /// The token had already been used: the whole family has been revoked (reuse detection).
+    Reused { family_id: String },
+    /// The family is revoked, expired, or belongs to another client.
+    Refused(&'static str),
+    /// The old token is used up and the new one stored.
+    Rotated(Family),
+}
+
+/// Storage of the OAuth flow's state.
+pub trait OAuthStore: Send + Sync {
+    /// Stores `candidate` as the signing key unless one exists; returns the oldest stored key
+    /// as `(kid, 32-byte Ed25519 seed)`.
+    fn signing_key_or_insert(
+        &self,
+        kid: &str,
+        seed: &[u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<(String, zeroize::Zeroizing<Vec<u8>>), StoreError>> + Send;
+
+    fn insert_pending(&self, pending: &PendingAuthorization) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The pending request if it exists and has not expired.
+    fn pending(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingAuthorization>, StoreError>> + Send;
+    /// Removes and returns the pending request (single use) if it has not expired.
+    fn take_pending(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingAuthorization>, StoreError>> + Send;
+
+    fn insert_login_session(&self, session: &LoginSession) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The session if it exists and has not expired.
+    fn login_session(
+        &self,
+        id_hash: &TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<LoginSession>, StoreError>> + Send;
+
+    fn insert_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Atomically marks the code used and, if `check` accepts it, creates the family `check`
+    /// returns. A code that was already used revokes the family issued from it (RFC 9700
+    /// §4.2.4). Concurrent redemptions of one code cannot both succeed.
+    fn redeem_code<F>(
+        &self,
+        code_hash: &TokenHash,
+        now: i64,
+        check: F,
+    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send
+    where
+        F: FnOnce(&CodeRecord) -> Result<NewFamily, &'static str> + Send;
+
+    /// Atomically marks `old` used and stores `new` in the same family (rotation), after
+    /// checking the family is live and belongs to `client_id`. Presenting a used token revokes
+    /// the family (RFC 9700 §4.14.2).
+    fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        client_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+
+    /// The family a refresh token belongs to (used or not).
+    fn family_of_refresh_token(
+        &self,
+        token: &TokenHash,
+    ) -> impl Future<Output = Result<Option<Family>, StoreError>> + Send;
+    fn family(&self, id: &str) -> impl Future<Output = Result<Option<Family>, StoreError>> + Send;
+    /// Marks a family revoked (idempotent).
+    fn revoke_family(&self, id: &str, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records an access token's `jti` as revoked until `expires_at`.
+    fn revoke_access_token(&self, jti: &str, expires_at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// True if the access token `jti` or its family `sid` (when it has one) is revoked, or the
+    /// family is gone.
+    fn access_token_revoked(
+        &self,
+        jti: &str,
+        family_id: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes expired rows; returns how many.
+    fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
