@@ -17,8 +17,8 @@ use keyway_api::credentials::{
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest as _, Sha256};
 
+pub use crate::http::fingerprint;
 use crate::http::{Auth, Request, path_segment};
 use crate::secret::SecretString;
 use crate::vault::SecretKind;
@@ -85,24 +85,6 @@ pub fn check_token_format(token: &str) -> Result<CredentialKind, Error> {
         return Err(bad("its checksum does not match: a character is wrong or missing"));
     }
     Ok(kind)
-}
-
-/// SHA-256 (hex) of the token, this machine's host name and the working directory: lets the
-/// hub notice the same token used from somewhere else.
-pub fn fingerprint(token: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_default();
-    let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
-    let mut h = Sha256::new();
-    h.update(token.as_bytes());
-    h.update([0]);
-    h.update(host.trim().as_bytes());
-    h.update([0]);
-    h.update(cwd.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Client {
@@ -194,6 +176,16 @@ impl Client {
     /// Forgets every JWT held in memory (after a credential change).
     pub async fn forget_tokens(&self) {
         self.jwts.lock().await.clear();
+    }
+
+    /// After the hub called a JWT stale: forgets every JWT and, for a sign-in, renews the
+    /// access token from the keychain.
+    pub(crate) async fn renew_tokens(&self) -> Result<(), Error> {
+        self.forget_tokens().await;
+        if matches!(self.source()?, Source::SignIn) {
+            self.restore().await?.ok_or(Error::NotSignedIn)?;
+        }
+        Ok(())
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {

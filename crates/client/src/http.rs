@@ -9,8 +9,8 @@ use keyway_api::credentials::FINGERPRINT_HEADER;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sha2::{Digest as _, Sha256};
 
-use crate::credentials::{Source, fingerprint};
 use crate::secret::SecretString;
 use crate::{Client, Error};
 
@@ -133,10 +133,7 @@ impl Client {
                 && matches!(&err, Error::Refused { code, .. } if code == keyway_api::codes::INVALID_TOKEN);
             if req.renew_stale && stale && !renewed {
                 renewed = true;
-                self.forget_tokens().await;
-                if matches!(self.source()?, Source::SignIn) {
-                    self.restore().await?.ok_or(Error::NotSignedIn)?;
-                }
+                self.renew_tokens().await?;
                 continue;
             }
             return Err(err);
@@ -150,6 +147,24 @@ impl Client {
         let bytes = resp.bytes().await.map_err(|e| Error::unreachable(&self.api_url(path), &e))?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("unexpected answer from {path}: {e}")))
     }
+}
+
+/// SHA-256 (hex) of the token, this machine's host name and the working directory: lets the
+/// hub notice the same token used from somewhere else.
+pub fn fingerprint(token: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_default();
+    let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(token.as_bytes());
+    h.update([0]);
+    h.update(host.trim().as_bytes());
+    h.update([0]);
+    h.update(cwd.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An id as one URL path segment: short and plain (letters, digits, `-`, `_`); anything else
