@@ -142,7 +142,7 @@ fn SignedIn(profile: ProfileView, session: SessionView, set_status: Callback<App
             _ => view! {
                 <main class="content content-wide" id="page-approvals"
                     data-selected=move || reviews.selected.get().unwrap_or_default()>
-                    <ApprovalsPage roles=roles.clone() user_id=session.subject.clone()/>
+                    <ApprovalsPage roles=roles.clone()/>
                 </main>
             }
             .into_any(),
