@@ -3,8 +3,8 @@
 
 use keyway_api::auth::{Audience, TokenClass, scopes};
 use keyway_api::credentials::{
-    AgentView, CreateServiceAccount, CredentialKind, CredentialStatus, CredentialView, MintEnrollment, MintPat,
-    MintedSecret, RotateServiceToken,
+    AgentView, CreateServiceAccount, CredentialKind, CredentialStatus, CredentialView, MAX_ENROLLMENT_MINUTES,
+    MAX_GRACE_SECS, MAX_PAT_DAYS_CEILING, MintEnrollment, MintPat, MintedSecret, RotateServiceToken,
 };
 use keyway_api::desktop::CommandError;
 use keyway_api::Role;
@@ -341,10 +341,12 @@ fn MintDialog(
         ev.prevent_default();
         let name = agent.get_untracked().trim().to_owned();
         let scopes = Some(chosen.get_untracked());
-        let days_value = days.get_untracked().trim().parse::<u32>().ok().filter(|d| (1..=3650).contains(d));
+        let days_value = days.get_untracked().trim().parse::<u32>().ok().filter(|d| (1..=MAX_PAT_DAYS_CEILING).contains(d));
         let k = kind.get_untracked();
         if k != MintKind::Enrollment && days_value.is_none() {
-            error.set(Some(invalid("Expiry must be a whole number of days between 1 and 3650.")));
+            error.set(Some(invalid(&format!(
+                "Expiry must be a whole number of days between 1 and {MAX_PAT_DAYS_CEILING}."
+            ))));
             return;
         }
         if k != MintKind::Enrollment && name.is_empty() {
@@ -355,9 +357,11 @@ fn MintDialog(
             error.set(Some(invalid("Choose at least one scope.")));
             return;
         }
-        let minutes_value = minutes.get_untracked().trim().parse::<u32>().ok().filter(|m| (1..=1440).contains(m));
+        let minutes_value = minutes.get_untracked().trim().parse::<u32>().ok().filter(|m| (1..=MAX_ENROLLMENT_MINUTES).contains(m));
         if k == MintKind::Enrollment && minutes_value.is_none() {
-            error.set(Some(invalid("The enrollment token must expire within 1 to 1440 minutes.")));
+            error.set(Some(invalid(&format!(
+                "The enrollment token must expire within 1 to {MAX_ENROLLMENT_MINUTES} minutes."
+            ))));
             return;
         }
         busy.set(true);
@@ -628,7 +632,8 @@ fn RotateDialog(c: CredentialView, on_close: Callback<()>, on_rotated: Callback<
                         <option value="0" selected=true>"no time: it stops now"</option>
                         <option value="3600">"1 hour"</option>
                         <option value="86400">"1 day"</option>
-                        <option value="604800">"7 days"</option>
+                        // The longest grace the hub allows.
+                        <option value=MAX_GRACE_SECS.to_string()>{format!("{} days", MAX_GRACE_SECS / DAY as u64)}</option>
                     </select>
                 </div>
             })}
