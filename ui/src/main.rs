@@ -35,10 +35,7 @@ pub struct Shell {
 fn App() -> impl IntoView {
     // `None` while asking the app where it stands.
     let status = RwSignal::new(None::<Result<AppStatus, UiError>>);
-    let shell = Shell {
-        route: RwSignal::new(Route::Session),
-        notice: RwSignal::new(None),
-    };
+    let shell = Shell { route: RwSignal::new(Route::Session), notice: RwSignal::new(None) };
     provide_context(shell);
     provide_context(reviews::Reviews::new());
     let load = move || {
