@@ -12,7 +12,7 @@ use keyway_api::desktop::{EVENT_NAVIGATE, EVENT_NOTICE, Route};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::links::{self, Incoming};
-use crate::state::AppState;
+use crate::state::DesktopState;
 
 #[derive(Default)]
 pub struct Mailbox {
@@ -103,7 +103,7 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: impl IntoIterator<Item = Str
                 tracing::info!("a sign-in answer arrived through the deep link");
                 let app = app.clone();
                 tauri::async_runtime::spawn(async move {
-                    let state = app.state::<AppState>();
+                    let state = app.state::<DesktopState>();
                     if let Err(refused) = state.deliver_callback(&url).await {
                         notice(&app, refused.to_string());
                     }

@@ -32,7 +32,7 @@ mod window_state;
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
 
-use crate::state::AppState;
+use crate::state::DesktopState;
 
 pub fn run() {
     init_tracing();
@@ -49,9 +49,9 @@ pub fn run() {
         .on_window_event(window_state::on_window_event)
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
-            app.manage(AppState::new(data_dir));
+            app.manage(DesktopState::new(data_dir));
             app.manage(clipboard::Clipboard::default());
-            app.manage(live::Live::default());
+            app.manage(live::ReviewFeed::default());
             app.manage(incoming::Mailbox::default());
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
@@ -64,7 +64,7 @@ pub fn run() {
             // Start the embedded hub now rather than on the first command; commands wait for it.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                if let Err(error) = handle.state::<AppState>().prepare().await {
+                if let Err(error) = handle.state::<DesktopState>().prepare().await {
                     tracing::warn!(%error, "start-up preparation failed; the window will show it");
                 }
             });

@@ -12,12 +12,12 @@ use tauri::{AppHandle, Emitter, Manager};
 use tokio::task::JoinHandle;
 
 #[derive(Default)]
-pub struct Live {
+pub struct ReviewFeed {
     /// The feed's task and the client it serves; replaced when the client changes.
     running: Mutex<Option<(Arc<Client>, JoinHandle<()>)>>,
 }
 
-impl Live {
+impl ReviewFeed {
     /// Starts the feed for `client` unless it already runs for it.
     pub fn start(&self, app: AppHandle, client: Arc<Client>) {
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());

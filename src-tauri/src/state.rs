@@ -21,7 +21,7 @@ use crate::local_hub::LocalHub;
 /// Name of the profile that points at the embedded hub.
 pub const LOCAL_PROFILE: &str = "local";
 
-pub struct AppState {
+pub struct DesktopState {
     /// The app's data directory; the embedded hub's database lives here.
     data_dir: PathBuf,
     inner: Mutex<Inner>,
@@ -49,9 +49,9 @@ struct Inner {
     hub: LocalHub,
 }
 
-impl AppState {
-    pub fn new(data_dir: PathBuf) -> AppState {
-        AppState {
+impl DesktopState {
+    pub fn new(data_dir: PathBuf) -> DesktopState {
+        DesktopState {
             data_dir,
             inner: Mutex::new(Inner::default()),
             login: std::sync::Mutex::new(None),

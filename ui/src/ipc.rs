@@ -235,10 +235,8 @@ pub async fn listen<T: DeserializeOwned + 'static>(name: &'static str, mut handl
 }
 
 fn web_sys_log(message: &str) {
-    js_sys::Reflect::get(&js_sys::global(), &"console".into())
-        .ok()
-        .and_then(|console| {
-            let warn = js_sys::Reflect::get(&console, &"warn".into()).ok()?;
-            warn.dyn_ref::<js_sys::Function>()?.call1(&console, &message.into()).ok()
-        });
+    js_sys::Reflect::get(&js_sys::global(), &"console".into()).ok().and_then(|console| {
+        let warn = js_sys::Reflect::get(&console, &"warn".into()).ok()?;
+        warn.dyn_ref::<js_sys::Function>()?.call1(&console, &message.into()).ok()
+    });
 }

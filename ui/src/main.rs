@@ -35,10 +35,7 @@ pub struct Shell {
 fn App() -> impl IntoView {
     // `None` while asking the app where it stands.
     let status = RwSignal::new(None::<Result<AppStatus, UiError>>);
-    let shell = Shell {
-        route: RwSignal::new(Route::Session),
-        notice: RwSignal::new(None),
-    };
+    let shell = Shell { route: RwSignal::new(Route::Session), notice: RwSignal::new(None) };
     provide_context(shell);
     provide_context(reviews::Reviews::new());
     let load = move || {
@@ -142,7 +139,7 @@ fn SignedIn(profile: ProfileView, session: SessionView, set_status: Callback<App
             _ => view! {
                 <main class="content content-wide" id="page-approvals"
                     data-selected=move || reviews.selected.get().unwrap_or_default()>
-                    <ApprovalsPage roles=roles.clone() user_id=session.subject.clone()/>
+                    <ApprovalsPage roles=roles.clone()/>
                 </main>
             }
             .into_any(),

@@ -124,7 +124,8 @@ fn heading(line: &str) -> Option<(usize, &str)> {
 }
 
 fn list_item(line: &str) -> Option<(bool, &str)> {
-    if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")).or_else(|| line.strip_prefix("+ ")) {
+    if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")).or_else(|| line.strip_prefix("+ "))
+    {
         return Some((false, rest));
     }
     let digits = line.chars().take_while(char::is_ascii_digit).count();
@@ -195,7 +196,9 @@ fn inline(text: &str) -> impl IntoView + use<> {
             Span::Strong(t) => view! { <strong>{t}</strong> }.into_any(),
             Span::Em(t) => view! { <em>{t}</em> }.into_any(),
             // Links are shown, not followed: the reviewer copies the address if they want it.
-            Span::Link(t, url) => view! { <span class="md-link">{t}" "<span class="mono small">"("{url}")"</span></span> }.into_any(),
+            Span::Link(t, url) => {
+                view! { <span class="md-link">{t}" "<span class="mono small">"("{url}")"</span></span> }.into_any()
+            }
         })
         .collect_view()
 }

@@ -95,7 +95,8 @@ impl Reviews {
 
     /// The next page of history (`cursor` from the last page), or the first.
     pub async fn load_history(self, cursor: Option<String>) {
-        let query = ReviewQuery { decided: Some(true), cursor: cursor.clone(), limit: Some(PAGE), ..Default::default() };
+        let query =
+            ReviewQuery { decided: Some(true), cursor: cursor.clone(), limit: Some(PAGE), ..Default::default() };
         match ipc::reviews_list(&query).await {
             Ok(Page { items, next }) => {
                 let finals: Vec<ReviewRequest> = items.into_iter().filter(|r| r.status.is_final()).collect();

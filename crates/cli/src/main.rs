@@ -389,9 +389,7 @@ pub(crate) fn existing_profile(cfg: &Config, name: &str) -> Result<Profile, Erro
 }
 
 pub(crate) fn fmt_time(unix: i64) -> String {
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let d = unix - now;
+    let d = unix - keyway_client::now();
     let rel = match d {
         d if d < 0 => "already".to_string(),
         d if d < 120 => format!("in {d} s"),

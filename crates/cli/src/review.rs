@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use keyway_api::reviews::{
     ContentType, Decide, Link, MAX_PAYLOAD_BYTES, ReviewQuery, ReviewRequest, ReviewStatus, SubmitReview, Verdict,
 };
-use keyway_client::{Client, Error};
+use keyway_client::{Client, Error, now};
 use serde_json::Value;
 
 use crate::Failure;
@@ -225,10 +225,6 @@ fn read_payload(arg: Option<&str>, content_type: Option<ContentTypeArg>) -> Resu
         )));
     }
     Ok((payload, content_type))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Runs a review command; returns the exit status.

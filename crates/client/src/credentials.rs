@@ -8,25 +8,28 @@
 //! exchanges again shortly before it expires. `user_admin` JWTs are fetched only when an action
 //! needs one and live at most five minutes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use base64::Engine as _;
 use keyway_api::auth::{Audience, Me, Page, TokenClass};
 use keyway_api::credentials::{
     AgentView, CreateAgent, CreateServiceAccount, CreatedServiceAccount, CredentialKind, CredentialSettings,
-    CredentialView, Enroll, ExchangeRequest, ExchangeResponse, FINGERPRINT_HEADER, MintEnrollment, MintPat,
-    MintedSecret, RotateServiceToken, ServiceAccountView, UpdateAgent,
+    CredentialView, Enroll, ExchangeRequest, ExchangeResponse, MintEnrollment, MintPat, MintedSecret,
+    RotateServiceToken, ServiceAccountView, UpdateAgent,
 };
+use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest as _, Sha256};
 
+pub use crate::http::fingerprint;
+use crate::http::{Auth, Request, path_segment};
 use crate::secret::SecretString;
 use crate::vault::SecretKind;
-use crate::{Client, Error};
+use crate::{Client, Error, now};
 
 /// Exchange again when the JWT has less than this many seconds left.
 const RENEW_MARGIN_SECS: i64 = 30;
+/// Where a service account trades its name and token for a JWT.
+const SERVICE_TOKEN_PATH: &str = "/auth/service-account/token";
+/// What a malformed credential, agent or service account id is called in the refusal.
+const ID: &str = "valid id";
 
 /// A JWT held in memory.
 #[derive(Clone, Debug)]
@@ -43,10 +46,6 @@ pub enum Source {
     Pat(CredentialKind),
     /// A browser sign-in (refresh token).
     SignIn,
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -88,40 +87,7 @@ pub fn check_token_format(token: &str) -> Result<CredentialKind, Error> {
     Ok(kind)
 }
 
-/// SHA-256 (hex) of the token, this machine's host name and the working directory: lets the
-/// hub notice the same token used from somewhere else.
-pub fn fingerprint(token: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_default();
-    let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
-    let mut h = Sha256::new();
-    h.update(token.as_bytes());
-    h.update([0]);
-    h.update(host.trim().as_bytes());
-    h.update([0]);
-    h.update(cwd.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Client {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.profile.server.as_str().trim_end_matches('/'), path)
-    }
-
-    async fn read<T: DeserializeOwned>(&self, resp: Result<reqwest::Response, reqwest::Error>) -> Result<T, Error> {
-        let base = self.profile.server.as_str();
-        let resp = resp.map_err(|e| Error::unreachable(base, &e))?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| Error::unreachable(base, &e))?;
-        if !status.is_success() {
-            return Err(crate::oidc::refused(status, &body));
-        }
-        serde_json::from_slice(&body).map_err(|e| Error::Protocol(format!("the hub's answer could not be read: {e}")))
-    }
-
     /// Which credential the profile holds (from the keychain).
     pub fn source(&self) -> Result<Source, Error> {
         if self.profile.service_account.is_some() {
@@ -154,11 +120,11 @@ impl Client {
             audience: Some(Audience::Cli),
             agent_id: self.profile.agent.clone(),
         };
-        let mut req = self.http.post(self.url("/auth/exchange")).bearer_auth(bearer.secret()).json(&body);
+        let mut req = Request::new(Method::POST, "/auth/exchange", Auth::Bearer(bearer)).json(&body)?;
         if let Some(t) = fingerprint_of {
-            req = req.header(FINGERPRINT_HEADER, fingerprint(t.secret()));
+            req = req.fingerprint_of(t);
         }
-        self.read(req.send().await).await
+        self.call(req).await
     }
 
     /// A JWT of `class` for this profile: from memory while it has time left, else exchanged
@@ -175,19 +141,15 @@ impl Client {
             Source::ServiceToken => {
                 let name = self.profile.service_account.clone().unwrap_or_default();
                 let token = self.vault.get(&self.profile.name, SecretKind::ServiceToken)?.ok_or(Error::NotSignedIn)?;
-                let basic = base64::engine::general_purpose::STANDARD.encode(format!("{name}:{}", token.secret()));
-                let req = self
-                    .http
-                    .post(self.url("/auth/service-account/token"))
-                    .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
-                    .header(FINGERPRINT_HEADER, fingerprint(token.secret()))
+                let req = Request::new(Method::POST, SERVICE_TOKEN_PATH, Auth::Basic { name: &name, token: &token })
+                    .fingerprint_of(&token)
                     .json(&ExchangeRequest {
                         requested_token_class: class,
                         scope: None,
                         audience: None,
                         agent_id: None,
-                    });
-                self.read(req.send().await).await?
+                    })?;
+                self.call(req).await?
             }
             Source::Pat(_) => {
                 let pat = self.vault.get(&self.profile.name, SecretKind::Pat)?.ok_or(Error::NotSignedIn)?;
@@ -216,19 +178,14 @@ impl Client {
         self.jwts.lock().await.clear();
     }
 
-    async fn call<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        class: TokenClass,
-        body: Option<&B>,
-    ) -> Result<T, Error> {
-        let token = self.token(class).await?;
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(token.secret());
-        if let Some(b) = body {
-            req = req.json(b);
+    /// After the hub called a JWT stale: forgets every JWT and, for a sign-in, renews the
+    /// access token from the keychain.
+    pub(crate) async fn renew_tokens(&self) -> Result<(), Error> {
+        self.forget_tokens().await;
+        if matches!(self.source()?, Source::SignIn) {
+            self.restore().await?.ok_or(Error::NotSignedIn)?;
         }
-        self.read(req.send().await).await
+        Ok(())
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
@@ -236,16 +193,11 @@ impl Client {
             TokenClass::UserAdmin => TokenClass::UserAccess,
             c => c,
         };
-        self.call::<(), T>(reqwest::Method::GET, path, class, None).await
+        self.call(Request::new(Method::GET, path, Auth::Jwt(class))).await
     }
 
-    async fn admin<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: &B,
-    ) -> Result<T, Error> {
-        self.call(method, path, TokenClass::UserAdmin, Some(body)).await
+    async fn admin<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T, Error> {
+        self.call(Request::new(method, path, Auth::Jwt(TokenClass::UserAdmin)).json(body)?).await
     }
 
     /// `GET /api/me` with the profile's default class.
@@ -270,19 +222,19 @@ impl Client {
     }
 
     pub async fn mint_pat(&self, req: &MintPat) -> Result<MintedSecret, Error> {
-        self.admin(reqwest::Method::POST, "/api/credentials", req).await
+        self.admin(Method::POST, "/api/credentials", req).await
     }
 
     pub async fn mint_enrollment(&self, req: &MintEnrollment) -> Result<MintedSecret, Error> {
-        self.admin(reqwest::Method::POST, "/api/credentials/enrollment", req).await
+        self.admin(Method::POST, "/api/credentials/enrollment", req).await
     }
 
     pub async fn revoke_credential(&self, id: &str) -> Result<CredentialView, Error> {
-        self.admin(reqwest::Method::POST, &format!("/api/credentials/{}/revoke", path_segment(id)?), &()).await
+        self.admin(Method::POST, &format!("/api/credentials/{}/revoke", path_segment(id, ID)?), &()).await
     }
 
     pub async fn rotate_credential(&self, id: &str) -> Result<MintedSecret, Error> {
-        self.admin(reqwest::Method::POST, &format!("/api/credentials/{}/rotate", path_segment(id)?), &()).await
+        self.admin(Method::POST, &format!("/api/credentials/{}/rotate", path_segment(id, ID)?), &()).await
     }
 
     pub async fn list_agents(&self, all: bool) -> Result<Vec<AgentView>, Error> {
@@ -291,11 +243,11 @@ impl Client {
     }
 
     pub async fn create_agent(&self, name: &str) -> Result<AgentView, Error> {
-        self.admin(reqwest::Method::POST, "/api/agents", &CreateAgent { name: name.to_owned() }).await
+        self.admin(Method::POST, "/api/agents", &CreateAgent { name: name.to_owned() }).await
     }
 
     pub async fn update_agent(&self, id: &str, update: &UpdateAgent) -> Result<AgentView, Error> {
-        self.admin(reqwest::Method::PATCH, &format!("/api/agents/{}", path_segment(id)?), update).await
+        self.admin(Method::PATCH, &format!("/api/agents/{}", path_segment(id, ID)?), update).await
     }
 
     pub async fn list_service_accounts(&self) -> Result<Vec<ServiceAccountView>, Error> {
@@ -303,15 +255,15 @@ impl Client {
     }
 
     pub async fn create_service_account(&self, req: &CreateServiceAccount) -> Result<CreatedServiceAccount, Error> {
-        self.admin(reqwest::Method::POST, "/api/service-accounts", req).await
+        self.admin(Method::POST, "/api/service-accounts", req).await
     }
 
     pub async fn rotate_service_account(&self, id: &str, req: &RotateServiceToken) -> Result<MintedSecret, Error> {
-        self.admin(reqwest::Method::POST, &format!("/api/service-accounts/{}/rotate", path_segment(id)?), req).await
+        self.admin(Method::POST, &format!("/api/service-accounts/{}/rotate", path_segment(id, ID)?), req).await
     }
 
     pub async fn revoke_service_account(&self, id: &str) -> Result<ServiceAccountView, Error> {
-        self.admin(reqwest::Method::POST, &format!("/api/service-accounts/{}/revoke", path_segment(id)?), &()).await
+        self.admin(Method::POST, &format!("/api/service-accounts/{}/revoke", path_segment(id, ID)?), &()).await
     }
 
     pub async fn credential_settings(&self) -> Result<CredentialSettings, Error> {
@@ -319,7 +271,7 @@ impl Client {
     }
 
     pub async fn set_credential_settings(&self, s: &CredentialSettings) -> Result<CredentialSettings, Error> {
-        self.admin(reqwest::Method::PUT, "/api/settings/credentials", s).await
+        self.admin(Method::PUT, "/api/settings/credentials", s).await
     }
 
     /// Checks `pat` offline and at the hub, then keeps it in the keychain as this profile's
@@ -365,12 +317,9 @@ impl Client {
         if check_token_format(enrollment.secret())? != CredentialKind::Enrollment {
             return Err(Error::InvalidInput("That is not an enrollment token (kwp_e_…).".into()));
         }
-        let req = self
-            .http
-            .post(self.url("/auth/enroll"))
-            .bearer_auth(enrollment.secret())
-            .json(&Enroll { agent_name: agent_name.map(str::to_owned) });
-        let minted: MintedSecret = self.read(req.send().await).await?;
+        let req = Request::new(Method::POST, "/auth/enroll", Auth::Bearer(enrollment))
+            .json(&Enroll { agent_name: agent_name.map(str::to_owned) })?;
+        let minted: MintedSecret = self.call(req).await?;
         let _lock = self.lock().await?;
         self.vault.set(&self.profile.name, SecretKind::Pat, &SecretString::new(minted.secret.clone()))?;
         self.forget_tokens().await;
@@ -383,13 +332,8 @@ impl Client {
         if check_token_format(token.secret())? != CredentialKind::ServiceToken {
             return Err(Error::InvalidInput("That is not a service account token (kwp_s_…).".into()));
         }
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{name}:{}", token.secret()));
-        let req = self
-            .http
-            .post(self.url("/auth/service-account/token"))
-            .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
-            .header(FINGERPRINT_HEADER, fingerprint(token.secret()));
-        let _: ExchangeResponse = self.read(req.send().await).await?;
+        let req = Request::new(Method::POST, SERVICE_TOKEN_PATH, Auth::Basic { name, token }).fingerprint_of(token);
+        let _: ExchangeResponse = self.call(req).await?;
         let _lock = self.lock().await?;
         self.vault.set(&self.profile.name, SecretKind::ServiceToken, token)?;
         self.forget_tokens().await;
@@ -424,15 +368,6 @@ fn credentials_path(all: bool, cursor: Option<&str>) -> String {
     }
     let query = query.finish();
     if query.is_empty() { "/api/credentials".to_owned() } else { format!("/api/credentials?{query}") }
-}
-
-/// An id as one URL path segment (ids are short and plain; anything else is refused).
-fn path_segment(id: &str) -> Result<&str, Error> {
-    if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        Ok(id)
-    } else {
-        Err(Error::InvalidInput(format!("'{id}' is not a valid id")))
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod credentials;
 pub mod error;
+mod http;
 pub mod login;
 pub mod loopback;
 pub mod oidc;
@@ -67,7 +68,8 @@ pub struct Client {
     jwts: Mutex<std::collections::HashMap<keyway_api::auth::TokenClass, credentials::CachedJwt>>,
 }
 
-fn now() -> i64 {
+/// The time now, in Unix seconds (0 if the clock is before 1970).
+pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 

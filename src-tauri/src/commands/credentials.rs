@@ -10,49 +10,49 @@ use keyway_api::credentials::{
 use tauri::State;
 
 use crate::error::CommandResult;
-use crate::state::AppState;
+use crate::state::DesktopState;
 
 #[tauri::command]
-pub async fn credentials_list(state: State<'_, AppState>, all: bool) -> CommandResult<Vec<CredentialView>> {
+pub async fn credentials_list(state: State<'_, DesktopState>, all: bool) -> CommandResult<Vec<CredentialView>> {
     Ok(state.signed_in_client().await?.list_credentials(all).await?)
 }
 
 #[tauri::command]
-pub async fn credentials_mint_pat(state: State<'_, AppState>, req: MintPat) -> CommandResult<MintedSecret> {
+pub async fn credentials_mint_pat(state: State<'_, DesktopState>, req: MintPat) -> CommandResult<MintedSecret> {
     Ok(state.signed_in_client().await?.mint_pat(&req).await?)
 }
 
 #[tauri::command]
 pub async fn credentials_mint_enrollment(
-    state: State<'_, AppState>,
+    state: State<'_, DesktopState>,
     req: MintEnrollment,
 ) -> CommandResult<MintedSecret> {
     Ok(state.signed_in_client().await?.mint_enrollment(&req).await?)
 }
 
 #[tauri::command]
-pub async fn credentials_revoke(state: State<'_, AppState>, id: String) -> CommandResult<CredentialView> {
+pub async fn credentials_revoke(state: State<'_, DesktopState>, id: String) -> CommandResult<CredentialView> {
     Ok(state.signed_in_client().await?.revoke_credential(&id).await?)
 }
 
 #[tauri::command]
-pub async fn credentials_rotate(state: State<'_, AppState>, id: String) -> CommandResult<MintedSecret> {
+pub async fn credentials_rotate(state: State<'_, DesktopState>, id: String) -> CommandResult<MintedSecret> {
     Ok(state.signed_in_client().await?.rotate_credential(&id).await?)
 }
 
 #[tauri::command]
-pub async fn agents_list(state: State<'_, AppState>) -> CommandResult<Vec<AgentView>> {
+pub async fn agents_list(state: State<'_, DesktopState>) -> CommandResult<Vec<AgentView>> {
     Ok(state.signed_in_client().await?.list_agents(false).await?)
 }
 
 #[tauri::command]
-pub async fn service_accounts_list(state: State<'_, AppState>) -> CommandResult<Vec<ServiceAccountView>> {
+pub async fn service_accounts_list(state: State<'_, DesktopState>) -> CommandResult<Vec<ServiceAccountView>> {
     Ok(state.signed_in_client().await?.list_service_accounts().await?)
 }
 
 #[tauri::command]
 pub async fn service_account_create(
-    state: State<'_, AppState>,
+    state: State<'_, DesktopState>,
     req: CreateServiceAccount,
 ) -> CommandResult<CreatedServiceAccount> {
     Ok(state.signed_in_client().await?.create_service_account(&req).await?)
@@ -60,7 +60,7 @@ pub async fn service_account_create(
 
 #[tauri::command]
 pub async fn service_account_rotate(
-    state: State<'_, AppState>,
+    state: State<'_, DesktopState>,
     id: String,
     req: RotateServiceToken,
 ) -> CommandResult<MintedSecret> {
@@ -68,6 +68,6 @@ pub async fn service_account_rotate(
 }
 
 #[tauri::command]
-pub async fn service_account_revoke(state: State<'_, AppState>, id: String) -> CommandResult<ServiceAccountView> {
+pub async fn service_account_revoke(state: State<'_, DesktopState>, id: String) -> CommandResult<ServiceAccountView> {
     Ok(state.signed_in_client().await?.revoke_service_account(&id).await?)
 }

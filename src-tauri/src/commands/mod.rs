@@ -1,4 +1,4 @@
-//! Tauri commands: thin adapters from IPC to `AppState`, which drives keyway-client and the
+//! Tauri commands: thin adapters from IPC to `DesktopState`, which drives keyway-client and the
 //! embedded keyway-hub. Every command returns `Result<T, CommandError>` (`{kind, message}`).
 
 pub mod clipboard;

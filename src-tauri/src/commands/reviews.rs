@@ -5,28 +5,32 @@ use keyway_api::reviews::{Decide, ReviewQuery, ReviewRequest};
 use tauri::{AppHandle, State};
 
 use crate::error::CommandResult;
-use crate::live::Live;
-use crate::state::AppState;
+use crate::live::ReviewFeed;
+use crate::state::DesktopState;
 
 #[tauri::command]
-pub async fn reviews_list(state: State<'_, AppState>, query: ReviewQuery) -> CommandResult<Page<ReviewRequest>> {
+pub async fn reviews_list(state: State<'_, DesktopState>, query: ReviewQuery) -> CommandResult<Page<ReviewRequest>> {
     Ok(state.signed_in_client().await?.list_reviews(&query).await?)
 }
 
 #[tauri::command]
-pub async fn review_get(state: State<'_, AppState>, id: String) -> CommandResult<ReviewRequest> {
+pub async fn review_get(state: State<'_, DesktopState>, id: String) -> CommandResult<ReviewRequest> {
     Ok(state.signed_in_client().await?.get_review(&id).await?)
 }
 
 #[tauri::command]
-pub async fn review_decide(state: State<'_, AppState>, id: String, decide: Decide) -> CommandResult<ReviewRequest> {
+pub async fn review_decide(state: State<'_, DesktopState>, id: String, decide: Decide) -> CommandResult<ReviewRequest> {
     Ok(state.signed_in_client().await?.decide_review(&id, &decide).await?)
 }
 
 /// Starts forwarding live review events to the window (once per signed-in client).
 #[tauri::command]
-pub async fn reviews_subscribe(app: AppHandle, state: State<'_, AppState>, live: State<'_, Live>) -> CommandResult<()> {
+pub async fn reviews_subscribe(
+    app: AppHandle,
+    state: State<'_, DesktopState>,
+    feed: State<'_, ReviewFeed>,
+) -> CommandResult<()> {
     let client = state.signed_in_client().await?;
-    live.start(app, client);
+    feed.start(app, client);
     Ok(())
 }

@@ -7,10 +7,10 @@ use tauri::{AppHandle, State};
 use crate::error::CommandResult;
 use crate::incoming::Mailbox;
 use crate::opener::browser_opener;
-use crate::state::AppState;
+use crate::state::DesktopState;
 
 #[tauri::command]
-pub async fn app_status(state: State<'_, AppState>) -> CommandResult<AppStatus> {
+pub async fn app_status(state: State<'_, DesktopState>) -> CommandResult<AppStatus> {
     state.status().await
 }
 
@@ -18,7 +18,7 @@ pub async fn app_status(state: State<'_, AppState>) -> CommandResult<AppStatus> 
 /// sign-in through the deep link the UI is also sent to the session page (the browser, not the
 /// app, had the person's attention).
 #[tauri::command]
-pub async fn login_start(app: AppHandle, state: State<'_, AppState>) -> CommandResult<AppStatus> {
+pub async fn login_start(app: AppHandle, state: State<'_, DesktopState>) -> CommandResult<AppStatus> {
     let (status, style) = state.login(browser_opener(app.clone())).await?;
     if style == RedirectStyle::DeepLink {
         crate::incoming::navigate(&app, Route::Session);
@@ -40,13 +40,16 @@ pub fn take_notice(mailbox: State<'_, Mailbox>) -> Option<String> {
 }
 
 #[tauri::command]
-pub fn login_cancel(state: State<'_, AppState>) -> CommandResult<()> {
+pub fn login_cancel(state: State<'_, DesktopState>) -> CommandResult<()> {
     state.cancel_login();
     Ok(())
 }
 
 #[tauri::command]
-pub async fn logout(state: State<'_, AppState>, live: State<'_, crate::live::Live>) -> CommandResult<AppStatus> {
-    live.stop();
+pub async fn logout(
+    state: State<'_, DesktopState>,
+    feed: State<'_, crate::live::ReviewFeed>,
+) -> CommandResult<AppStatus> {
+    feed.stop();
     state.logout().await
 }

@@ -4,24 +4,24 @@ use keyway_api::desktop::{AppStatus, ConnectServer, LocalHubInfo, LocalHubSetup}
 use tauri::State;
 
 use crate::error::CommandResult;
-use crate::state::AppState;
+use crate::state::DesktopState;
 
 #[tauri::command]
-pub async fn local_hub_info(state: State<'_, AppState>) -> CommandResult<LocalHubInfo> {
+pub async fn local_hub_info(state: State<'_, DesktopState>) -> CommandResult<LocalHubInfo> {
     Ok(LocalHubInfo { initialized: state.local_hub_initialized().await? })
 }
 
 #[tauri::command]
-pub async fn setup_local_hub(state: State<'_, AppState>, setup: LocalHubSetup) -> CommandResult<AppStatus> {
+pub async fn setup_local_hub(state: State<'_, DesktopState>, setup: LocalHubSetup) -> CommandResult<AppStatus> {
     state.setup_local_hub(&setup).await
 }
 
 #[tauri::command]
-pub async fn connect_server(state: State<'_, AppState>, args: ConnectServer) -> CommandResult<AppStatus> {
+pub async fn connect_server(state: State<'_, DesktopState>, args: ConnectServer) -> CommandResult<AppStatus> {
     state.connect_server(&args.url).await
 }
 
 #[tauri::command]
-pub async fn forget_profile(state: State<'_, AppState>) -> CommandResult<AppStatus> {
+pub async fn forget_profile(state: State<'_, DesktopState>) -> CommandResult<AppStatus> {
     state.forget_profile().await
 }

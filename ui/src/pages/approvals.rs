@@ -22,7 +22,7 @@ enum Tab {
 }
 
 #[component]
-pub fn ApprovalsPage(roles: Vec<String>, user_id: String) -> impl IntoView {
+pub fn ApprovalsPage(roles: Vec<String>) -> impl IntoView {
     let shell = expect_context::<Shell>();
     let reviews = expect_context::<Reviews>();
     let is_reviewer = roles.iter().any(|r| r == "reviewer");
@@ -99,10 +99,8 @@ pub fn ApprovalsPage(roles: Vec<String>, user_id: String) -> impl IntoView {
         scroll_into_view(&format!("review-{id}"));
     };
 
-    let can_decide = move || {
-        is_reviewer
-            && detail.with(|d| d.as_ref().is_some_and(|d| d.status == ReviewStatus::Pending && d.submitter.id != user_id))
-    };
+    // The hub says whether this person may vote on the request now (its rule, not a copy).
+    let can_decide = move || detail.with(|d| d.as_ref().is_some_and(|d| d.may_decide));
     let can_decide = StoredValue::new(can_decide);
 
     let decide = move |verdict: Verdict| {
