@@ -7,14 +7,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt as _;
 use keyway_api::Role;
 use keyway_api::reviews::{Decide, ReviewEvent, ReviewQuery, ReviewRequest, ReviewStatus, SubmitReview, Verdict};
-use keyway_e2e::{Sandbox, TestHub, bin, hidden_field, play_browser};
+use keyway_e2e::{Sandbox, TestHub, bin, play_browser};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -53,49 +50,7 @@ async fn cli_login(sb: &Sandbox, hub: &TestHub, profile: &str, user: &str) -> Re
 
 /// A browser sign-in as `user` straight against the hub (PKCE S256): its access token.
 async fn access_token(hub: &TestHub, user: &str) -> Result<String> {
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let verifier = format!("{}{}", "v".repeat(40), std::process::id());
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let redirect = "http://127.0.0.1:9/callback";
-    let mut authorize = url::Url::parse(&format!("{}/oauth/authorize", hub.url))?;
-    authorize.query_pairs_mut().extend_pairs([
-        ("response_type", "code"),
-        ("client_id", "keyway-desktop"),
-        ("redirect_uri", redirect),
-        ("scope", "openid profile"),
-        ("state", "state-of-the-test-0123456789abcdef"),
-        ("nonce", "nonce-of-the-test-0123456789abcdef"),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ]);
-    let html = http.get(authorize.as_str()).send().await?.text().await?;
-    let csrf = hidden_field(&html, "csrf").ok_or_else(|| anyhow!("no csrf field"))?;
-    let request = hidden_field(&html, "request").ok_or_else(|| anyhow!("no request field"))?;
-    let resp = http
-        .post(format!("{}/login", hub.url))
-        .form(&[("request", request.as_str()), ("csrf", csrf.as_str()), ("username", user), ("password", PASSWORD)])
-        .send()
-        .await?;
-    let location = resp.headers().get("location").context("no redirect after login")?.to_str()?.to_owned();
-    let code = url::Url::parse(&location)?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .context("no code")?;
-    let tokens: Value = http
-        .post(format!("{}/oauth/token", hub.url))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("client_id", "keyway-desktop"),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    tokens["access_token"].as_str().map(str::to_owned).context("no access token")
+    keyway_test_support::access_token(&hub.url, user, PASSWORD).await
 }
 
 /// A reviewer deciding over HTTP.
