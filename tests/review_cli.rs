@@ -82,6 +82,19 @@ impl Reviewer {
         }
     }
 
+    /// A wait on `id` that answers at once (`timeout=0`), finding it still pending.
+    async fn still_pending(&self, id: &str) -> Result<()> {
+        let r: ReviewRequest = reqwest::Client::new()
+            .get(format!("{}/api/reviews/{id}/wait?timeout=0", self.hub_url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        ensure!(r.status == ReviewStatus::Pending, "{id} is {:?} before the decision", r.status);
+        Ok(())
+    }
+
     async fn decide(&self, id: &str, body: Value) -> Result<()> {
         let resp = reqwest::Client::new()
             .post(format!("{}/api/reviews/{id}/decision", self.hub_url))
@@ -371,8 +384,12 @@ fn the_client_library_streams_events_waits_and_keeps_refusal_codes() -> Result<(
         let b = client.submit_review(&submit("wait for it")).await?;
         let still = client.wait_review(&b.id, Duration::from_secs(1)).await?;
         assert_eq!(still.status, ReviewStatus::Pending);
-        let (waited, ()) = tokio::join!(client.wait_review(&b.id, Duration::from_secs(30)), async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+        // The decision comes once the wait is under way and the hub has answered a later one.
+        let (sent, sending) = tokio::sync::oneshot::channel();
+        let wait = keyway_test_support::under_way(client.wait_review(&b.id, Duration::from_secs(30)), sent);
+        let (waited, ()) = tokio::join!(wait, async {
+            tokio::time::timeout(Duration::from_secs(10), sending).await.expect("the wait started").expect("sent");
+            reviewer.still_pending(&b.id).await.expect("a later wait answered");
             reviewer.decide(&b.id, json!({"verdict": "reject", "reason": "too risky"})).await.expect("reject");
         });
         let waited = waited?;

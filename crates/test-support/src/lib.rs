@@ -184,3 +184,15 @@ pub async fn access_token(issuer: &str, user: &str, password: &str) -> Result<St
     let flow = Flow { scope: "openid profile".to_owned(), ..Flow::new(UNUSED_LOOPBACK) };
     Ok(sign_in(issuer, &flow, user, password).await?.access_token)
 }
+
+/// Polls `request` once, so that it is under way (connecting to the hub), says so on `sent`,
+/// then finishes it: a test can wait for the first without a fixed sleep.
+pub async fn under_way<F: std::future::Future>(request: F, sent: tokio::sync::oneshot::Sender<()>) -> F::Output {
+    let mut request = std::pin::pin!(request);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(request.as_mut().poll(cx))).await;
+    let _ = sent.send(());
+    match first {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => request.await,
+    }
+}

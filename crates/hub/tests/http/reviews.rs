@@ -678,6 +678,24 @@ async fn every_subscriber_is_told_live_and_only_about_what_it_may_see() {
     assert_eq!(event.request().status, ReviewStatus::Expired);
 }
 
+/// Returns once a long-poll `waiter` on `id` is held by the hub: its request is under way
+/// ([`keyway_test_support::under_way`]), the hub has since answered a later wait on the same request
+/// (`timeout=0`: the same steps, subscribe then read, without the wait), and the waiter has
+/// still not returned. The hub shows no count of its waiters, so this is what HTTP can observe.
+async fn held<T>(
+    hub: &TestHub,
+    token: &str,
+    id: &str,
+    sending: tokio::sync::oneshot::Receiver<()>,
+    waiter: &tokio::task::JoinHandle<T>,
+) {
+    tokio::time::timeout(Duration::from_secs(10), sending).await.expect("the waiter sent its request").unwrap();
+    let probe: ReviewRequest =
+        get(hub, token, &format!("/api/reviews/{id}/wait?timeout=0")).await.json().await.unwrap();
+    assert_eq!(probe.status, ReviewStatus::Pending);
+    assert!(!waiter.is_finished(), "the waiter returned before anything happened");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_waiter_returns_as_soon_as_the_request_is_decided() {
     let hub = queue_hub().await;
@@ -692,14 +710,15 @@ async fn a_waiter_returns_as_soon_as_the_request_is_decided() {
 
     let url = hub.at(&format!("/api/reviews/{}/wait?timeout=60", r.id));
     let token = dev.clone();
+    let (sent, sending) = tokio::sync::oneshot::channel();
     let waiter = tokio::spawn(async move {
-        let resp = http().get(url).bearer_auth(token).send().await.unwrap();
+        let resp = keyway_test_support::under_way(http().get(url).bearer_auth(token).send(), sent).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         (resp.json::<ReviewRequest>().await.unwrap(), Instant::now())
     });
-    // Let the waiter get its request in first (not required for correctness: a waiter that
+    // The waiter gets its request in first (not required for correctness: a waiter that
     // arrives late answers at once).
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    held(&hub, &dev, &r.id, sending, &waiter).await;
     let decided_at = Instant::now();
     assert_eq!(decide(&hub, &rev, &r.id, "reject", Some("not today")).await.status(), StatusCode::OK);
     let (got, returned_at) =
@@ -728,10 +747,16 @@ async fn a_waiter_returns_as_soon_as_the_request_is_decided() {
     let short = submit_ok(&hub, &dev, json!({"title": "Expiring", "ttl_secs": 10})).await;
     let url = hub.at(&format!("/api/reviews/{}/wait?timeout=60", short.id));
     let token = dev.clone();
+    let (sent, sending) = tokio::sync::oneshot::channel();
     let waiter = tokio::spawn(async move {
-        http().get(url).bearer_auth(token).send().await.unwrap().json::<ReviewRequest>().await.unwrap()
+        keyway_test_support::under_way(http().get(url).bearer_auth(token).send(), sent)
+            .await
+            .unwrap()
+            .json::<ReviewRequest>()
+            .await
+            .unwrap()
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    held(&hub, &dev, &short.id, sending, &waiter).await;
     hub.clock.advance(Duration::from_secs(10));
     let got = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("waiter returned").unwrap();
     assert_eq!(got.status, ReviewStatus::Expired);
