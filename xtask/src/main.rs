@@ -54,7 +54,8 @@ fn main() -> Result<()> {
         "run" => {
             setup()?;
             build_ui()?;
-            run(cargo().args(["build", "-p", "keyway-desktop"]))?;
+            // The same build as `test`: after either, the other compiles no dependency again.
+            build_workspace()?;
             let bin = root().join("target/debug/keyway-desktop");
             let status =
                 Command::new(&bin).args(rest).status().with_context(|| format!("starting {}", bin.display()))?;
@@ -307,11 +308,18 @@ fn build_ui() -> Result<()> {
     run(Command::new("trunk").args(["build", "--release"]).current_dir(root().join("ui")).env("PATH", tool_path()))
 }
 
+/// Every binary of the workspace, the build `test` and `run` share. One command, so one
+/// feature resolution: `cargo build -p keyway-desktop` alone unifies features over fewer
+/// packages and would compile much of the dependency tree a second time.
+fn build_workspace() -> Result<()> {
+    run(cargo().args(["build", "--workspace", "--bins", "--exclude", "xtask"]).env("PATH", tool_path()))
+}
+
 /// Build everything, then run the tests inside a headless desktop session.
 fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     let t0 = Instant::now();
     build_ui()?;
-    run(cargo().args(["build", "--workspace", "--bins", "--exclude", "xtask"]).env("PATH", tool_path()))?;
+    build_workspace()?;
     eprintln!("xtask: built in {:.0?}", t0.elapsed());
     // The installed-package test installs this .deb (the debug build just made, packaged).
     let deb = bundle(true)?;
