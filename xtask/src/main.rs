@@ -1,4 +1,4 @@
-//! Keyway's own automation: `cargo xtask setup | run | test | screenshots | bundle | bench desktop`.
+//! Keyway's own automation: `cargo xtask setup | run | test | check-structure | screenshots | bundle | bench desktop`.
 //!
 //! `setup` installs what a fresh Debian 12 machine lacks (apt packages, the wasm32 target and the
 //! pinned tools); `run` and `test` call it first, so the README's two commands work on a new machine.
@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench;
 mod bench_desktop;
+mod structure;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
 const APT_PACKAGES: &[&str] = &[
@@ -64,7 +65,10 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        "check-structure" => structure::check_structure(&root()),
         "test" => {
+            // First, and before any install or build: it needs nothing and fails in a second.
+            structure::check_structure(&root())?;
             setup()?;
             test(rest, None)
         }
@@ -88,7 +92,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end tests and save their screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), approvals (the review queue with 100,000 pending), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  check-structure  fail on an import circle between the files of one crate, or a src/ file over 600 lines\n  test         check-structure, setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end tests and save their screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), approvals (the review queue with 100,000 pending), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
             );
             Ok(())
         }
