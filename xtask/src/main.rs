@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+#[cfg(test)]
+mod architecture;
 mod bench;
 mod bench_desktop;
 mod structure;
