@@ -7,14 +7,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt as _;
 use keyway_api::Role;
 use keyway_api::reviews::{Decide, ReviewEvent, ReviewQuery, ReviewRequest, ReviewStatus, SubmitReview, Verdict};
-use keyway_e2e::{Sandbox, TestHub, bin, hidden_field, play_browser};
+use keyway_e2e::{Sandbox, TestHub, bin, play_browser};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -53,49 +50,7 @@ async fn cli_login(sb: &Sandbox, hub: &TestHub, profile: &str, user: &str) -> Re
 
 /// A browser sign-in as `user` straight against the hub (PKCE S256): its access token.
 async fn access_token(hub: &TestHub, user: &str) -> Result<String> {
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let verifier = format!("{}{}", "v".repeat(40), std::process::id());
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let redirect = "http://127.0.0.1:9/callback";
-    let mut authorize = url::Url::parse(&format!("{}/oauth/authorize", hub.url))?;
-    authorize.query_pairs_mut().extend_pairs([
-        ("response_type", "code"),
-        ("client_id", "keyway-desktop"),
-        ("redirect_uri", redirect),
-        ("scope", "openid profile"),
-        ("state", "state-of-the-test-0123456789abcdef"),
-        ("nonce", "nonce-of-the-test-0123456789abcdef"),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ]);
-    let html = http.get(authorize.as_str()).send().await?.text().await?;
-    let csrf = hidden_field(&html, "csrf").ok_or_else(|| anyhow!("no csrf field"))?;
-    let request = hidden_field(&html, "request").ok_or_else(|| anyhow!("no request field"))?;
-    let resp = http
-        .post(format!("{}/login", hub.url))
-        .form(&[("request", request.as_str()), ("csrf", csrf.as_str()), ("username", user), ("password", PASSWORD)])
-        .send()
-        .await?;
-    let location = resp.headers().get("location").context("no redirect after login")?.to_str()?.to_owned();
-    let code = url::Url::parse(&location)?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .context("no code")?;
-    let tokens: Value = http
-        .post(format!("{}/oauth/token", hub.url))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("client_id", "keyway-desktop"),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    tokens["access_token"].as_str().map(str::to_owned).context("no access token")
+    keyway_test_support::access_token(&hub.url, user, PASSWORD).await
 }
 
 /// A reviewer deciding over HTTP.
@@ -125,6 +80,19 @@ impl Reviewer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// A wait on `id` that answers at once (`timeout=0`), finding it still pending.
+    async fn still_pending(&self, id: &str) -> Result<()> {
+        let r: ReviewRequest = reqwest::Client::new()
+            .get(format!("{}/api/reviews/{id}/wait?timeout=0", self.hub_url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        ensure!(r.status == ReviewStatus::Pending, "{id} is {:?} before the decision", r.status);
+        Ok(())
     }
 
     async fn decide(&self, id: &str, body: Value) -> Result<()> {
@@ -416,8 +384,12 @@ fn the_client_library_streams_events_waits_and_keeps_refusal_codes() -> Result<(
         let b = client.submit_review(&submit("wait for it")).await?;
         let still = client.wait_review(&b.id, Duration::from_secs(1)).await?;
         assert_eq!(still.status, ReviewStatus::Pending);
-        let (waited, ()) = tokio::join!(client.wait_review(&b.id, Duration::from_secs(30)), async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+        // The decision comes once the wait is under way and the hub has answered a later one.
+        let (sent, sending) = tokio::sync::oneshot::channel();
+        let wait = keyway_test_support::under_way(client.wait_review(&b.id, Duration::from_secs(30)), sent);
+        let (waited, ()) = tokio::join!(wait, async {
+            tokio::time::timeout(Duration::from_secs(10), sending).await.expect("the wait started").expect("sent");
+            reviewer.still_pending(&b.id).await.expect("a later wait answered");
             reviewer.decide(&b.id, json!({"verdict": "reject", "reason": "too risky"})).await.expect("reject");
         });
         let waited = waited?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use keyway_api::Role;
 use keyway_hub::{Hub, RunningHub, Settings};
 
@@ -257,43 +257,11 @@ pub fn keychain_search(account: &str) -> Result<String> {
     Ok(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
-/// The value of the hidden `<input name=NAME value=…>` in a page.
-pub fn hidden_field(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\"");
-    let tag_start = html.find(&needle).and_then(|i| html[..i].rfind("<input"))?;
-    let tag = &html[tag_start..tag_start + html[tag_start..].find('>')?];
-    let v = tag.split("value=\"").nth(1)?.split('"').next()?;
-    Some(
-        v.replace("&quot;", "\"")
-            .replace("&#x27;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
-}
-
 /// Play the browser: open the authorize URL, sign in on the hub's page, follow the redirect to
 /// the client's loopback listener. Returns the final page's text.
 pub async fn play_browser(authorize_url: &str, user: &str, password: &str) -> Result<String> {
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let page = http.get(authorize_url).send().await?;
-    ensure!(page.status() == 200, "authorize answered {}", page.status());
-    let html = page.text().await?;
-    let csrf = hidden_field(&html, "csrf").ok_or_else(|| anyhow!("no csrf field in {html}"))?;
-    let request = hidden_field(&html, "request").ok_or_else(|| anyhow!("no request field"))?;
-    let login = url::Url::parse(authorize_url)?.join("/login")?;
-    let resp = http
-        .post(login)
-        .form(&[("request", request.as_str()), ("csrf", csrf.as_str()), ("username", user), ("password", password)])
-        .send()
-        .await?;
-    ensure!(
-        resp.status().is_redirection(),
-        "login answered {}: {}",
-        resp.status(),
-        resp.text().await.unwrap_or_default()
-    );
-    let location = resp.headers().get("location").ok_or_else(|| anyhow!("no Location"))?.to_str()?.to_string();
+    let http = keyway_test_support::browser();
+    let location = keyway_test_support::log_in(&http, authorize_url, user, password).await?;
     ensure!(location.starts_with("http://127.0.0.1:"), "redirected to {location}, not the loopback listener");
     let done = http.get(&location).send().await?;
     ensure!(done.status() == 200, "the loopback listener answered {}", done.status());

@@ -1,4 +1,4 @@
-//! Keyway's own automation: `cargo xtask setup | run | test | screenshots | bundle | bench desktop`.
+//! Keyway's own automation: `cargo xtask setup | run | test | check-structure | screenshots | bundle | bench desktop`.
 //!
 //! `setup` installs what a fresh Debian 12 machine lacks (apt packages, the wasm32 target and the
 //! pinned tools); `run` and `test` call it first, so the README's two commands work on a new machine.
@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+#[cfg(test)]
+mod architecture;
 mod bench;
 mod bench_desktop;
+mod structure;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
 const APT_PACKAGES: &[&str] = &[
@@ -54,7 +57,8 @@ fn main() -> Result<()> {
         "run" => {
             setup()?;
             build_ui()?;
-            run(cargo().args(["build", "-p", "keyway-desktop"]))?;
+            // The same build as `test`: after either, the other compiles no dependency again.
+            build_workspace()?;
             let bin = root().join("target/debug/keyway-desktop");
             let status =
                 Command::new(&bin).args(rest).status().with_context(|| format!("starting {}", bin.display()))?;
@@ -63,7 +67,10 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        "check-structure" => structure::check_structure(&root()),
         "test" => {
+            // First, and before any install or build: it needs nothing and fails in a second.
+            structure::check_structure(&root())?;
             setup()?;
             test(rest, None)
         }
@@ -87,7 +94,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  test         setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end tests and save their screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), approvals (the review queue with 100,000 pending), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  check-structure  fail on an import circle between the files of one crate, or a src/ file over 600 lines\n  test         check-structure, setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end tests and save their screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), approvals (the review queue with 100,000 pending), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window)"
             );
             Ok(())
         }
@@ -307,11 +314,18 @@ fn build_ui() -> Result<()> {
     run(Command::new("trunk").args(["build", "--release"]).current_dir(root().join("ui")).env("PATH", tool_path()))
 }
 
+/// Every binary of the workspace, the build `test` and `run` share. One command, so one
+/// feature resolution: `cargo build -p keyway-desktop` alone unifies features over fewer
+/// packages and would compile much of the dependency tree a second time.
+fn build_workspace() -> Result<()> {
+    run(cargo().args(["build", "--workspace", "--bins", "--exclude", "xtask"]).env("PATH", tool_path()))
+}
+
 /// Build everything, then run the tests inside a headless desktop session.
 fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     let t0 = Instant::now();
     build_ui()?;
-    run(cargo().args(["build", "--workspace", "--bins", "--exclude", "xtask"]).env("PATH", tool_path()))?;
+    build_workspace()?;
     eprintln!("xtask: built in {:.0?}", t0.elapsed());
     // The installed-package test installs this .deb (the debug build just made, packaged).
     let deb = bundle(true)?;

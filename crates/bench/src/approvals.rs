@@ -13,12 +13,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyway_api::Role;
 use keyway_hub::{Hub, Settings, SqliteStore};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 
 const PASSWORD: &str = "benchmark password";
@@ -276,52 +273,5 @@ fn ms(d: Duration) -> f64 {
 
 /// A browser sign-in (authorization code + PKCE S256) over HTTP: the access token.
 async fn access_token(base: &str, user: &str) -> Result<String> {
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let verifier = format!("bench-verifier-{user}-0123456789abcdefghijklmnopqrstuvwxyz");
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let redirect = "http://127.0.0.1:9/callback";
-    let mut authorize = url::Url::parse(&format!("{base}/oauth/authorize"))?;
-    authorize.query_pairs_mut().extend_pairs([
-        ("response_type", "code"),
-        ("client_id", keyway_api::DESKTOP_CLIENT_ID),
-        ("redirect_uri", redirect),
-        ("scope", "openid profile"),
-        ("state", "bench-state-0123456789abcdef0123"),
-        ("nonce", "bench-nonce-0123456789abcdef0123"),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ]);
-    let html = http.get(authorize.as_str()).send().await?.text().await?;
-    let field = |name: &str| -> Result<String> {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = html.find(&marker).with_context(|| format!("no {name} field on the login page"))? + marker.len();
-        let end = html[start..].find('"').context("unterminated field")? + start;
-        Ok(html[start..end].to_owned())
-    };
-    let (request, csrf) = (field("request")?, field("csrf")?);
-    let resp = http
-        .post(format!("{base}/login"))
-        .form(&[("request", request.as_str()), ("csrf", csrf.as_str()), ("username", user), ("password", PASSWORD)])
-        .send()
-        .await?;
-    let location = resp.headers().get("location").context("no redirect after sign-in")?.to_str()?.to_owned();
-    let code = url::Url::parse(&location)?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .context("no code in the redirect")?;
-    let tokens: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("client_id", keyway_api::DESKTOP_CLIENT_ID),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    tokens["access_token"].as_str().map(str::to_owned).context("no access token")
+    keyway_test_support::access_token(base, user, PASSWORD).await
 }

@@ -30,7 +30,7 @@ async fn plain_code_challenge_method_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41001));
     let resp =
-        browser().get(flow.authorize_url(&hub, &[("code_challenge_method", Some("plain"))])).send().await.unwrap();
+        browser().get(flow.authorize_url(&hub.url, &[("code_challenge_method", Some("plain"))])).send().await.unwrap();
     let description = expect_error_redirect(&resp, &hub, &flow, "invalid_request");
     assert!(description.contains("S256"), "{description}");
 }
@@ -39,7 +39,7 @@ async fn plain_code_challenge_method_is_refused() {
 async fn missing_code_challenge_method_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41002));
-    let resp = browser().get(flow.authorize_url(&hub, &[("code_challenge_method", None)])).send().await.unwrap();
+    let resp = browser().get(flow.authorize_url(&hub.url, &[("code_challenge_method", None)])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &flow, "invalid_request");
 }
 
@@ -47,7 +47,7 @@ async fn missing_code_challenge_method_is_refused() {
 async fn missing_code_challenge_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41003));
-    let resp = browser().get(flow.authorize_url(&hub, &[("code_challenge", None)])).send().await.unwrap();
+    let resp = browser().get(flow.authorize_url(&hub.url, &[("code_challenge", None)])).send().await.unwrap();
     let description = expect_error_redirect(&resp, &hub, &flow, "invalid_request");
     assert!(description.contains("code_challenge"), "{description}");
 }
@@ -57,7 +57,7 @@ async fn malformed_code_challenge_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41004));
     for bad in ["short", &"a".repeat(44), &format!("{}+", "a".repeat(42)), &format!("{}=", "a".repeat(42))] {
-        let resp = browser().get(flow.authorize_url(&hub, &[("code_challenge", Some(bad))])).send().await.unwrap();
+        let resp = browser().get(flow.authorize_url(&hub.url, &[("code_challenge", Some(bad))])).send().await.unwrap();
         expect_error_redirect(&resp, &hub, &flow, "invalid_request");
     }
 }
@@ -66,9 +66,9 @@ async fn malformed_code_challenge_is_refused() {
 async fn unsupported_response_type_and_scope_are_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41005));
-    let resp = browser().get(flow.authorize_url(&hub, &[("response_type", Some("token"))])).send().await.unwrap();
+    let resp = browser().get(flow.authorize_url(&hub.url, &[("response_type", Some("token"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &flow, "unsupported_response_type");
-    let resp = browser().get(flow.authorize_url(&hub, &[("scope", Some("openid root"))])).send().await.unwrap();
+    let resp = browser().get(flow.authorize_url(&hub.url, &[("scope", Some("openid root"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &flow, "invalid_scope");
 }
 
@@ -76,7 +76,7 @@ async fn unsupported_response_type_and_scope_are_refused() {
 async fn missing_state_is_refused() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41006));
-    let resp = browser().get(flow.authorize_url(&hub, &[("state", None)])).send().await.unwrap();
+    let resp = browser().get(flow.authorize_url(&hub.url, &[("state", None)])).send().await.unwrap();
     let params = redirect_params(&resp, &flow);
     assert_eq!(param(&params, "error"), Some("invalid_request"));
     assert_eq!(param(&params, "state"), None);
@@ -99,7 +99,7 @@ async fn bad_redirect_uris_get_an_error_page_never_a_redirect() {
     ];
     for redirect in bad {
         let flow = Flow::new(redirect);
-        let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
+        let resp = browser().get(flow.authorize_url(&hub.url, &[])).send().await.unwrap();
         expect_error_page(resp).await;
     }
     // Missing redirect_uri, unknown client, missing client.
@@ -107,7 +107,7 @@ async fn bad_redirect_uris_get_an_error_page_never_a_redirect() {
     for overrides in
         [vec![("redirect_uri", None)], vec![("client_id", Some("not-a-client"))], vec![("client_id", None)]]
     {
-        let resp = browser().get(flow.authorize_url(&hub, &overrides)).send().await.unwrap();
+        let resp = browser().get(flow.authorize_url(&hub.url, &overrides)).send().await.unwrap();
         expect_error_page(resp).await;
     }
 }
@@ -117,7 +117,7 @@ async fn error_page_escapes_nothing_back() {
     // The error page must not reflect attacker-controlled input.
     let hub = TestHub::start().await;
     let flow = Flow::new("http://127.0.0.1:1/<script>alert(1)</script>");
-    let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
+    let resp = browser().get(flow.authorize_url(&hub.url, &[])).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(!resp.text().await.unwrap().contains("<script>"));
 }
@@ -159,7 +159,7 @@ async fn unregistered_deep_link_redirects_are_refused() {
     ];
     for redirect in bad {
         let flow = Flow::new(redirect);
-        let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
+        let resp = browser().get(flow.authorize_url(&hub.url, &[])).send().await.unwrap();
         expect_error_page(resp).await;
     }
 }
@@ -180,7 +180,7 @@ async fn localhost_redirects_are_refused_for_the_desktop_client() {
         "http://sub.localhost:41030/callback",
     ] {
         let flow = Flow::new(redirect);
-        let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
+        let resp = browser().get(flow.authorize_url(&hub.url, &[])).send().await.unwrap();
         expect_error_page(resp).await;
     }
 }
@@ -189,7 +189,7 @@ async fn localhost_redirects_are_refused_for_the_desktop_client() {
 async fn login_page_has_the_security_headers_and_an_accessible_form() {
     let hub = TestHub::start().await;
     let flow = Flow::new(&v4(41020));
-    let resp = browser().get(flow.authorize_url(&hub, &[])).send().await.unwrap();
+    let resp = browser().get(flow.authorize_url(&hub.url, &[])).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let h = resp.headers();
     assert_eq!(h.get("cache-control").unwrap(), "no-store");
@@ -238,16 +238,16 @@ async fn a_signed_in_browser_still_confirms_every_native_sign_in() {
 
     // RFC 8252 §8.6: the browser is signed in, yet a new request shows the form, not a code.
     let second = Flow::new(&v6(41031));
-    let resp = browser.get(second.authorize_url(&hub, &[])).send().await.unwrap();
+    let resp = browser.get(second.authorize_url(&hub.url, &[])).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "a code was issued without interaction");
     assert!(resp.headers().get("location").is_none());
     assert!(resp.text().await.unwrap().contains("name=\"password\""));
 
     // prompt=none cannot succeed: interaction_required when signed in, login_required if not.
     let third = Flow::new(&v4(41032));
-    let resp = browser.get(third.authorize_url(&hub, &[("prompt", Some("none"))])).send().await.unwrap();
+    let resp = browser.get(third.authorize_url(&hub.url, &[("prompt", Some("none"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &third, "interaction_required");
-    let resp = self::browser().get(third.authorize_url(&hub, &[("prompt", Some("none"))])).send().await.unwrap();
+    let resp = self::browser().get(third.authorize_url(&hub.url, &[("prompt", Some("none"))])).send().await.unwrap();
     expect_error_redirect(&resp, &hub, &third, "login_required");
 }
 

@@ -10,10 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, VerifyingKey};
 use keyway_api::{DESKTOP_CLIENT_ID, Role};
 use keyway_hub::{Clock, Hub, RunningHub, Settings};
-use rand::RngCore as _;
 use reqwest::StatusCode;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
 
 pub const USER: &str = "alice";
@@ -104,85 +102,16 @@ pub async fn wait_ready(base: &str) {
     panic!("hub at {base} never became ready");
 }
 
-/// A browser: keeps cookies, does not follow redirects.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
-}
-
-/// A native client's side of one authorization request.
-#[derive(Clone, Debug)]
-pub struct Flow {
-    pub redirect_uri: String,
-    pub state: String,
-    pub nonce: String,
-    pub verifier: String,
-    pub scope: String,
-}
-
-fn random_b64(n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
-pub fn challenge_of(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-impl Flow {
-    pub fn new(redirect_uri: &str) -> Flow {
-        Flow {
-            redirect_uri: redirect_uri.to_owned(),
-            state: random_b64(16),
-            nonce: random_b64(16),
-            verifier: random_b64(32),
-            scope: "openid profile offline_access".to_owned(),
-        }
-    }
-
-    /// Standard authorize parameters; `overrides` replace (or with `None`, remove) some.
-    pub fn params(&self, overrides: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
-        let challenge = challenge_of(&self.verifier);
-        let mut params: Vec<(String, String)> = [
-            ("response_type", "code"),
-            ("client_id", DESKTOP_CLIENT_ID),
-            ("redirect_uri", self.redirect_uri.as_str()),
-            ("scope", self.scope.as_str()),
-            ("state", self.state.as_str()),
-            ("nonce", self.nonce.as_str()),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        for (name, value) in overrides {
-            params.retain(|(k, _)| k != name);
-            if let Some(v) = value {
-                params.push(((*name).to_owned(), (*v).to_owned()));
-            }
-        }
-        params
-    }
-
-    pub fn authorize_url(&self, hub: &TestHub, overrides: &[(&str, Option<&str>)]) -> String {
-        let mut url = url::Url::parse(&hub.at("/oauth/authorize")).unwrap();
-        url.query_pairs_mut().extend_pairs(self.params(overrides));
-        url.to_string()
-    }
-}
+pub use keyway_test_support::{Flow, browser};
 
 /// Value of the hidden input `name` in a login page.
 pub fn hidden_field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}")) + marker.len();
-    let end = html[start..].find('"').expect("closing quote") + start;
-    html[start..end].to_owned()
+    keyway_test_support::hidden_field(html, name).unwrap_or_else(|| panic!("no hidden field {name} in:\n{html}"))
 }
 
 /// The login form of a fresh authorization request: (request id, csrf token).
 pub async fn open_login_page(browser: &reqwest::Client, hub: &TestHub, flow: &Flow) -> (String, String) {
-    let resp = browser.get(flow.authorize_url(hub, &[])).send().await.unwrap();
+    let resp = browser.get(flow.authorize_url(&hub.url, &[])).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "authorize should show the login page");
     let html = resp.text().await.unwrap();
     assert!(html.contains("Sign in to Keyway"), "{html}");
@@ -208,8 +137,7 @@ pub async fn submit_login(
 
 /// Query parameters of a redirect, after checking it goes to `flow.redirect_uri`.
 pub fn redirect_params(resp: &reqwest::Response, flow: &Flow) -> Vec<(String, String)> {
-    assert_eq!(resp.status(), StatusCode::FOUND, "expected a redirect");
-    let location = resp.headers().get("location").expect("Location").to_str().unwrap().to_owned();
+    let location = redirect_location(resp);
     assert!(
         location.starts_with(&format!("{}?", flow.redirect_uri)),
         "redirect {location} does not go to {}",
@@ -217,6 +145,11 @@ pub fn redirect_params(resp: &reqwest::Response, flow: &Flow) -> Vec<(String, St
     );
     let url = url::Url::parse(&location).unwrap();
     url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+fn redirect_location(resp: &reqwest::Response) -> String {
+    assert_eq!(resp.status(), StatusCode::FOUND, "expected a redirect");
+    resp.headers().get("location").expect("Location").to_str().unwrap().to_owned()
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -230,17 +163,16 @@ pub async fn get_code(browser: &reqwest::Client, hub: &TestHub, flow: &Flow) -> 
 
 /// [`get_code`] for any user.
 pub async fn get_code_as(browser: &reqwest::Client, hub: &TestHub, flow: &Flow, user: &str, password: &str) -> String {
-    let (request, csrf) = open_login_page(browser, hub, flow).await;
-    let resp = submit_login(browser, hub, &request, &csrf, user, password).await;
-    code_from_redirect(&resp, hub, flow)
+    keyway_test_support::authorization_code(browser, &hub.url, flow, user, password)
+        .await
+        .unwrap_or_else(|e| panic!("sign-in of {user}: {e:#}"))
 }
 
+/// The code of a login's redirect, after checking it goes to the flow's redirect URI, echoes
+/// the state, names the issuer (RFC 9207) and carries no error.
 pub fn code_from_redirect(resp: &reqwest::Response, hub: &TestHub, flow: &Flow) -> String {
-    let params = redirect_params(resp, flow);
-    assert_eq!(param(&params, "state"), Some(flow.state.as_str()), "state must be echoed");
-    assert_eq!(param(&params, "iss"), Some(hub.url.as_str()), "iss must be sent (RFC 9207)");
-    assert_eq!(param(&params, "error"), None);
-    param(&params, "code").expect("code").to_owned()
+    keyway_test_support::code_from_location(&redirect_location(resp), &hub.url, flow)
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Token endpoint call with form parameters.
@@ -249,17 +181,7 @@ pub async fn token_request(hub: &TestHub, form: &[(&str, &str)]) -> reqwest::Res
 }
 
 pub async fn exchange(hub: &TestHub, flow: &Flow, code: &str) -> reqwest::Response {
-    token_request(
-        hub,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &flow.redirect_uri),
-            ("client_id", DESKTOP_CLIENT_ID),
-            ("code_verifier", &flow.verifier),
-        ],
-    )
-    .await
+    keyway_test_support::exchange_code(&hub.url, flow, code).await.unwrap()
 }
 
 pub async fn refresh(hub: &TestHub, refresh_token: &str) -> reqwest::Response {
@@ -272,22 +194,18 @@ pub async fn refresh(hub: &TestHub, refresh_token: &str) -> reqwest::Response {
 
 /// Full flow up to a successful token response.
 pub async fn sign_in(hub: &TestHub, redirect_uri: &str) -> (Flow, keyway_api::TokenResponse) {
-    let browser = browser();
     let flow = Flow::new(redirect_uri);
-    let code = get_code(&browser, hub, &flow).await;
-    let resp = exchange(hub, &flow, &code).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    (flow, resp.json().await.unwrap())
+    let tokens =
+        keyway_test_support::sign_in(&hub.url, &flow, USER, PASSWORD).await.unwrap_or_else(|e| panic!("{e:#}"));
+    (flow, tokens)
 }
 
 /// A browser sign-in as `user` (password [`PASSWORD`]): its access token.
 pub async fn access_token_of(hub: &TestHub, user: &str) -> String {
-    let browser = browser();
     let flow = Flow::new(&v4(43999));
-    let code = get_code_as(&browser, hub, &flow, user, PASSWORD).await;
-    let resp = exchange(hub, &flow, &code).await;
-    assert_eq!(resp.status(), StatusCode::OK, "sign-in of {user}");
-    let tokens: keyway_api::TokenResponse = resp.json().await.unwrap();
+    let tokens = keyway_test_support::sign_in(&hub.url, &flow, user, PASSWORD)
+        .await
+        .unwrap_or_else(|e| panic!("sign-in of {user}: {e:#}"));
     tokens.access_token
 }
 

@@ -1,31 +1,30 @@
-//! The approval queue over HTTP: roles, rules, expiry with the hub's clock, cancel, pagination,
-//! limits, concurrent decisions, live events and waiters.
+//! The approval queue over HTTP: submitting, seeing and cancelling by role, pagination, limits,
+//! agents and service accounts as submitters; the helpers the other `reviews_*` files share.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
 use keyway_api::Role;
 use keyway_api::auth::{AuditEntry, Page, PrincipalKind};
-use keyway_api::reviews::{MAX_PAYLOAD_BYTES, ReviewEvent, ReviewRequest, ReviewSettings, ReviewStatus, Verdict};
+use keyway_api::reviews::{MAX_PAYLOAD_BYTES, ReviewRequest, ReviewStatus, Verdict};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::*;
 
-const DEV: &str = "dana";
-const DEV2: &str = "dmitri";
-const REV: &str = "rita";
-const REV2: &str = "rob";
-const AUD: &str = "audrey";
-const ADM: &str = "adam";
+pub(crate) const DEV: &str = "dana";
+pub(crate) const DEV2: &str = "dmitri";
+pub(crate) const REV: &str = "rita";
+pub(crate) const REV2: &str = "rob";
+pub(crate) const AUD: &str = "audrey";
+pub(crate) const ADM: &str = "adam";
 /// A developer who is also a reviewer.
-const BOTH: &str = "bea";
+pub(crate) const BOTH: &str = "bea";
 
-async fn queue_hub() -> TestHub {
+pub(crate) async fn queue_hub() -> TestHub {
     queue_hub_with(&[]).await
 }
 
-async fn queue_hub_with(extra: &[(&str, &[Role])]) -> TestHub {
+pub(crate) async fn queue_hub_with(extra: &[(&str, &[Role])]) -> TestHub {
     let mut users: Vec<(&str, &[Role])> = vec![
         (DEV, &[Role::Developer]),
         (DEV2, &[Role::Developer]),
@@ -39,21 +38,27 @@ async fn queue_hub_with(extra: &[(&str, &[Role])]) -> TestHub {
     TestHub::start_with_users(|_| {}, &users).await
 }
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-async fn submit(hub: &TestHub, token: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn submit(hub: &TestHub, token: &str, body: Value) -> reqwest::Response {
     http().post(hub.at("/api/reviews")).bearer_auth(token).json(&body).send().await.unwrap()
 }
 
-async fn submit_ok(hub: &TestHub, token: &str, body: Value) -> ReviewRequest {
+pub(crate) async fn submit_ok(hub: &TestHub, token: &str, body: Value) -> ReviewRequest {
     let resp = submit(hub, token, body).await;
     assert_eq!(resp.status(), StatusCode::CREATED, "{}", resp.text().await.unwrap());
     resp.json().await.unwrap()
 }
 
-async fn decide(hub: &TestHub, token: &str, id: &str, verdict: &str, reason: Option<&str>) -> reqwest::Response {
+pub(crate) async fn decide(
+    hub: &TestHub,
+    token: &str,
+    id: &str,
+    verdict: &str,
+    reason: Option<&str>,
+) -> reqwest::Response {
     let mut body = json!({ "verdict": verdict });
     if let Some(r) = reason {
         body["reason"] = json!(r);
@@ -61,23 +66,23 @@ async fn decide(hub: &TestHub, token: &str, id: &str, verdict: &str, reason: Opt
     http().post(hub.at(&format!("/api/reviews/{id}/decision"))).bearer_auth(token).json(&body).send().await.unwrap()
 }
 
-async fn get(hub: &TestHub, token: &str, path: &str) -> reqwest::Response {
+pub(crate) async fn get(hub: &TestHub, token: &str, path: &str) -> reqwest::Response {
     http().get(hub.at(path)).bearer_auth(token).send().await.unwrap()
 }
 
-async fn show(hub: &TestHub, token: &str, id: &str) -> ReviewRequest {
+pub(crate) async fn show(hub: &TestHub, token: &str, id: &str) -> ReviewRequest {
     let resp = get(hub, token, &format!("/api/reviews/{id}")).await;
     assert_eq!(resp.status(), StatusCode::OK);
     resp.json().await.unwrap()
 }
 
-async fn list(hub: &TestHub, token: &str, query: &str) -> Page<ReviewRequest> {
+pub(crate) async fn list(hub: &TestHub, token: &str, query: &str) -> Page<ReviewRequest> {
     let resp = get(hub, token, &format!("/api/reviews?{query}")).await;
     assert_eq!(resp.status(), StatusCode::OK, "{query}");
     resp.json().await.unwrap()
 }
 
-async fn audit(hub: &TestHub, token: &str, action: &str) -> Vec<AuditEntry> {
+pub(crate) async fn audit(hub: &TestHub, token: &str, action: &str) -> Vec<AuditEntry> {
     let page: Page<AuditEntry> =
         get(hub, token, &format!("/api/audit?action={action}&limit=200")).await.json().await.unwrap();
     page.items
@@ -151,201 +156,6 @@ async fn developers_submit_and_see_their_own_reviewers_decide_auditors_and_admin
     // Without a token nothing is served.
     let resp = http().get(hub.at("/api/reviews")).send().await.unwrap();
     expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;
-}
-
-#[tokio::test]
-async fn a_rejection_needs_a_reason_and_decides_alone() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let rev = access_token_of(&hub, REV).await;
-    let rev2 = access_token_of(&hub, REV2).await;
-    let r = submit_ok(&hub, &dev, json!({"title": "Drop table", "threshold": 2})).await;
-
-    for reason in [None, Some(""), Some("   ")] {
-        let body = expect_error(
-            decide(&hub, &rev, &r.id, "reject", reason).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert!(body.message.contains("reason is required"), "{}", body.message);
-    }
-    let long = "x".repeat(2001);
-    expect_error(
-        decide(&hub, &rev, &r.id, "reject", Some(&long)).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    expect_error(
-        decide(&hub, &rev, &r.id, "expire", None).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    expect_error(decide(&hub, &rev, &r.id, "maybe", None).await, StatusCode::BAD_REQUEST, "invalid_request").await;
-    assert_eq!(show(&hub, &rev, &r.id).await.decisions.len(), 0, "refused votes leave no trace");
-
-    // One rejection decides, even with threshold 2.
-    let resp = decide(&hub, &rev, &r.id, "reject", Some("  no backup first  ")).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let rejected: ReviewRequest = resp.json().await.unwrap();
-    assert_eq!(rejected.status, ReviewStatus::Rejected);
-    assert_eq!(rejected.decisions[0].verdict, Verdict::Reject);
-    assert_eq!(rejected.decisions[0].reason.as_deref(), Some("no backup first"));
-    let body = expect_error(decide(&hub, &rev2, &r.id, "approve", None).await, StatusCode::CONFLICT, "conflict").await;
-    assert!(body.message.contains("Already decided") && body.message.contains(REV), "{}", body.message);
-    assert!(body.message.contains("no backup first"), "{}", body.message);
-    expect_error(decide(&hub, &rev, "nope", "approve", None).await, StatusCode::NOT_FOUND, "not_found").await;
-}
-
-#[tokio::test]
-async fn nobody_decides_their_own_request() {
-    let hub = queue_hub().await;
-    let both = access_token_of(&hub, BOTH).await;
-    let adm = access_token_of(&hub, ADM).await;
-    let r = submit_ok(&hub, &both, json!({"title": "My own change"})).await;
-    for verdict in [("approve", None), ("reject", Some("changed my mind"))] {
-        let body = expect_error(
-            decide(&hub, &both, &r.id, verdict.0, verdict.1).await,
-            StatusCode::FORBIDDEN,
-            "access_denied",
-        )
-        .await;
-        assert!(body.message.contains("another reviewer"), "{}", body.message);
-    }
-    let now = show(&hub, &both, &r.id).await;
-    assert_eq!((now.status, now.decisions.len()), (ReviewStatus::Pending, 0));
-    // The refusal is audited.
-    let refused = audit(&hub, &adm, "review.decide").await;
-    assert_eq!(refused.len(), 2);
-    assert!(refused.iter().all(|e| e.outcome == "access_denied"));
-}
-
-#[tokio::test]
-async fn threshold_two_needs_two_distinct_reviewers() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let rev = access_token_of(&hub, REV).await;
-    let rev2 = access_token_of(&hub, REV2).await;
-    let r = submit_ok(&hub, &dev, json!({"title": "Two keys", "threshold": 2})).await;
-    let first: ReviewRequest = decide(&hub, &rev, &r.id, "approve", Some("looks fine")).await.json().await.unwrap();
-    assert_eq!((first.status, first.approvals), (ReviewStatus::Pending, 1));
-    let body = expect_error(decide(&hub, &rev, &r.id, "approve", None).await, StatusCode::CONFLICT, "conflict").await;
-    assert!(body.message.contains("already voted") && body.message.contains("1 more"), "{}", body.message);
-    assert_eq!(show(&hub, &dev, &r.id).await.status, ReviewStatus::Pending);
-    let second: ReviewRequest = decide(&hub, &rev2, &r.id, "approve", None).await.json().await.unwrap();
-    assert_eq!((second.status, second.approvals), (ReviewStatus::Approved, 2));
-    let names: Vec<_> = second.decisions.iter().map(|d| d.actor.clone().unwrap().name).collect();
-    assert_eq!(names, [REV, REV2]);
-    for (t, bad) in [(0, "0"), (21, "21")] {
-        let body = expect_error(
-            submit(&hub, &dev, json!({"title": "x", "threshold": t})).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert!(body.message.contains(bad), "{}", body.message);
-    }
-}
-
-#[tokio::test]
-async fn a_request_past_its_ttl_expires_exactly_and_is_recorded() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let rev = access_token_of(&hub, REV).await;
-    let aud = access_token_of(&hub, AUD).await;
-    let adm = access_token_of(&hub, ADM).await;
-    let r = submit_ok(&hub, &dev, json!({"title": "Short-lived", "ttl_secs": 60})).await;
-    let other = submit_ok(&hub, &dev, json!({"title": "Long-lived", "ttl_secs": 600})).await;
-    hub.clock.advance(Duration::from_secs(59));
-    assert_eq!(show(&hub, &dev, &r.id).await.status, ReviewStatus::Pending);
-    hub.clock.advance(Duration::from_secs(1));
-    // Read right at the TTL: expired, whether or not the sweeper has run yet.
-    let expired = show(&hub, &aud, &r.id).await;
-    assert_eq!(expired.status, ReviewStatus::Expired);
-    assert_eq!(expired.decided_at, Some(r.expires_at));
-    assert_eq!(expired.decisions.len(), 1);
-    assert_eq!(expired.decisions[0].verdict, Verdict::Expire);
-    assert_eq!(expired.decisions[0].actor, None);
-    let body = expect_error(decide(&hub, &rev, &r.id, "approve", None).await, StatusCode::CONFLICT, "conflict").await;
-    assert!(body.message.contains("expired"), "{}", body.message);
-    assert_eq!(show(&hub, &dev, &other.id).await.status, ReviewStatus::Pending);
-    assert_eq!(list(&hub, &rev, "status=expired").await.items.len(), 1);
-    assert_eq!(list(&hub, &rev, "status=pending").await.items.len(), 1);
-    let events = audit(&hub, &adm, "review.expire").await;
-    assert_eq!(events.len(), 1, "expired once, recorded once: {events:?}");
-    assert_eq!(events[0].actor_kind, "hub");
-
-    // A decision racing the TTL is refused and expires the request itself.
-    let racing = submit_ok(&hub, &dev, json!({"title": "Racing", "ttl_secs": 30})).await;
-    hub.clock.advance(Duration::from_secs(30));
-    let body =
-        expect_error(decide(&hub, &rev, &racing.id, "approve", None).await, StatusCode::CONFLICT, "conflict").await;
-    assert!(body.message.contains("expired"), "{}", body.message);
-    assert_eq!(show(&hub, &dev, &racing.id).await.status, ReviewStatus::Expired);
-}
-
-#[tokio::test]
-async fn admins_set_ttl_limits_and_submitters_are_held_to_them() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let adm = access_token_of(&hub, ADM).await;
-    let current: ReviewSettings = get(&hub, &dev, "/api/settings/reviews").await.json().await.unwrap();
-    assert_eq!(current, ReviewSettings { default_ttl_secs: 3600, max_ttl_secs: 86400 });
-    let body = expect_error(
-        submit(&hub, &dev, json!({"title": "x", "ttl_secs": 86401})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert!(body.message.contains("86400"), "{}", body.message);
-    expect_error(
-        submit(&hub, &dev, json!({"title": "x", "ttl_secs": 0})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-
-    let put = |token: String, body: Value| {
-        let url = hub.at("/api/settings/reviews");
-        async move { http().put(url).bearer_auth(token).json(&body).send().await.unwrap() }
-    };
-    // A sign-in's access token is not enough to manage: admin_required; a user_admin JWT of a
-    // non-admin: role_required.
-    expect_error(
-        put(adm.clone(), json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
-        StatusCode::FORBIDDEN,
-        "admin_required",
-    )
-    .await;
-    let dev_admin = exchanged(&hub, "/auth/exchange", ("Bearer", &dev), "user_admin").await;
-    expect_error(
-        put(dev_admin, json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await,
-        StatusCode::FORBIDDEN,
-        "role_required",
-    )
-    .await;
-    let adm_access = adm.clone();
-    let adm = exchanged(&hub, "/auth/exchange", ("Bearer", &adm), "user_admin").await;
-    for bad in [
-        json!({"default_ttl_secs": 600, "max_ttl_secs": 120}),
-        json!({"default_ttl_secs": 0, "max_ttl_secs": 120}),
-        json!({"default_ttl_secs": 60, "max_ttl_secs": 31 * 86400}),
-    ] {
-        expect_error(put(adm.clone(), bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    }
-    let resp = put(adm.clone(), json!({"default_ttl_secs": 60, "max_ttl_secs": 120})).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let r = submit_ok(&hub, &dev, json!({"title": "default ttl"})).await;
-    assert_eq!(r.expires_at - r.created_at, 60);
-    expect_error(
-        submit(&hub, &dev, json!({"title": "x", "ttl_secs": 121})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(audit(&hub, &adm_access, "review.settings").await.len(), 1);
 }
 
 #[tokio::test]
@@ -488,290 +298,8 @@ async fn payload_and_fields_are_bounded_with_clear_errors() {
     assert_eq!(list(&hub, &dev, "").await.items.len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hundred_concurrent_decisions_produce_exactly_one_outcome() {
-    let reviewers = ["r1", "r2", "r3", "r4"];
-    let extra: Vec<(&str, &[Role])> = reviewers.iter().map(|r| (*r, &[Role::Reviewer][..])).collect();
-    let hub = queue_hub_with(&extra).await;
-    let dev = access_token_of(&hub, DEV).await;
-    let aud = access_token_of(&hub, AUD).await;
-    let mut tokens = Vec::new();
-    for r in reviewers {
-        tokens.push(access_token_of(&hub, r).await);
-    }
-
-    for threshold in [1u32, 2] {
-        let r = submit_ok(&hub, &dev, json!({"title": format!("race {threshold}"), "threshold": threshold})).await;
-        let mut tasks = Vec::new();
-        for i in 0..200 {
-            let token = tokens[i % tokens.len()].clone();
-            let url = hub.at(&format!("/api/reviews/{}/decision", r.id));
-            tasks.push(tokio::spawn(async move {
-                let resp =
-                    http().post(url).bearer_auth(token).json(&json!({"verdict": "approve"})).send().await.unwrap();
-                let status = resp.status();
-                (status, resp.text().await.unwrap())
-            }));
-        }
-        let mut ok = Vec::new();
-        let mut conflicts = Vec::new();
-        for t in tasks {
-            let (status, text) = t.await.unwrap();
-            match status {
-                StatusCode::OK => ok.push(serde_json::from_str::<ReviewRequest>(&text).unwrap()),
-                StatusCode::CONFLICT => conflicts.push(serde_json::from_str::<keyway_api::ErrorBody>(&text).unwrap()),
-                other => panic!("unexpected {other}: {text}"),
-            }
-        }
-        assert_eq!(ok.len(), threshold as usize, "one accepted vote per needed approval");
-        assert_eq!(conflicts.len(), 200 - threshold as usize);
-        assert_eq!(ok.iter().filter(|r| r.status == ReviewStatus::Approved).count(), 1, "exactly one decided it");
-        assert!(conflicts.iter().all(|c| c.error == "conflict"));
-        if threshold == 1 {
-            let decider = ok[0].decisions[0].actor.clone().unwrap().name;
-            for c in &conflicts {
-                assert!(c.message.contains("Already decided") && c.message.contains(&decider), "{}", c.message);
-            }
-        }
-        let final_state = show(&hub, &aud, &r.id).await;
-        assert_eq!(final_state.status, ReviewStatus::Approved);
-        assert_eq!(final_state.approvals, threshold);
-        assert_eq!(final_state.decisions.len(), threshold as usize, "no lost or duplicated decisions");
-        let voters: HashSet<_> = final_state.decisions.iter().map(|d| d.actor.clone().unwrap().id).collect();
-        assert_eq!(voters.len(), threshold as usize, "distinct reviewers");
-        let audited = audit(&hub, &aud, "review.decide").await;
-        assert_eq!(
-            audited.iter().filter(|e| e.target_id.as_deref() == Some(r.id.as_str())).count(),
-            threshold as usize
-        );
-    }
-}
-
-/// A minimal `text/event-stream` reader.
-struct Sse {
-    resp: reqwest::Response,
-    buf: String,
-}
-
-impl Sse {
-    async fn open(hub: &TestHub, token: &str) -> Sse {
-        Sse::open_after(hub, token, None).await
-    }
-
-    async fn open_after(hub: &TestHub, token: &str, last_event_id: Option<&str>) -> Sse {
-        let mut req = http().get(hub.at("/api/reviews/events")).bearer_auth(token);
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id);
-        }
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(resp.headers()["content-type"], "text/event-stream");
-        let mut sse = Sse { resp, buf: String::new() };
-        // The hub greets every subscriber once it is registered.
-        let first = sse.frame().await;
-        assert!(first.starts_with(": subscribed"), "{first}");
-        sse
-    }
-
-    /// The next frame (bounded wait).
-    async fn frame(&mut self) -> String {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                if let Some(end) = self.buf.find("\n\n") {
-                    let frame = self.buf[..end].to_owned();
-                    self.buf.drain(..end + 2);
-                    if frame.trim().is_empty() || frame.trim() == ":" {
-                        continue;
-                    }
-                    return frame;
-                }
-                let chunk = self.resp.chunk().await.unwrap().expect("the stream ended");
-                self.buf.push_str(&String::from_utf8_lossy(&chunk));
-            }
-        })
-        .await
-        .expect("an event within 10 s")
-    }
-
-    /// The next review event, with its SSE event name.
-    async fn event(&mut self) -> (String, ReviewEvent) {
-        let (name, _, event) = self.event_with_id().await;
-        (name, event)
-    }
-
-    /// The next event: (name, id, event); a `resync` has no review event.
-    async fn raw_event(&mut self) -> (String, String, String) {
-        loop {
-            let frame = self.frame().await;
-            if frame.starts_with(':') {
-                continue;
-            }
-            let field = |name: &str| -> String {
-                frame.lines().filter_map(|l| l.strip_prefix(name)).collect::<Vec<_>>().join("")
-            };
-            return (field("event: "), field("id: "), field("data: "));
-        }
-    }
-
-    async fn event_with_id(&mut self) -> (String, String, ReviewEvent) {
-        let (name, id, data) = self.raw_event().await;
-        (name, id, serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}")))
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_subscriber_is_told_live_and_only_about_what_it_may_see() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let dev2 = access_token_of(&hub, DEV2).await;
-    let rev = access_token_of(&hub, REV).await;
-    let aud = access_token_of(&hub, AUD).await;
-    let mut reviewer = Sse::open(&hub, &rev).await;
-    let mut auditor = Sse::open(&hub, &aud).await;
-    let mut other_dev = Sse::open(&hub, &dev2).await;
-
-    let r = submit_ok(&hub, &dev, json!({"title": "Live one", "payload": {"secret": "not in events"}})).await;
-    for sub in [&mut reviewer, &mut auditor] {
-        let (name, event) = sub.event().await;
-        assert_eq!(name, "created");
-        assert!(matches!(&event, ReviewEvent::Created { request } if request.id == r.id && request.payload.is_none()));
-    }
-    let resp = decide(&hub, &rev, &r.id, "approve", Some("ship it")).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    for sub in [&mut reviewer, &mut auditor] {
-        let (name, event) = sub.event().await;
-        assert_eq!(name, "decided");
-        let ReviewEvent::Decided { request } = event else { panic!("{event:?}") };
-        assert_eq!((request.id.as_str(), request.status), (r.id.as_str(), ReviewStatus::Approved));
-        assert_eq!(request.decisions[0].reason.as_deref(), Some("ship it"));
-    }
-    // The other developer saw none of that; its own request is the first thing it hears about.
-    let mine = submit_ok(&hub, &dev2, json!({"title": "Mine"})).await;
-    let (name, event) = other_dev.event().await;
-    assert_eq!(name, "created");
-    assert_eq!(event.request().id, mine.id);
-    // Cancel and expiry reach subscribers too.
-    let cancel =
-        http().post(hub.at(&format!("/api/reviews/{}/cancel", mine.id))).bearer_auth(&dev2).send().await.unwrap();
-    assert_eq!(cancel.status(), StatusCode::OK);
-    for sub in [&mut other_dev, &mut reviewer] {
-        let (name, event) = sub.event().await;
-        if name == "created" {
-            // The reviewer also heard of the creation.
-            let (name, event) = sub.event().await;
-            assert_eq!((name.as_str(), event.request().id.as_str()), ("cancelled", mine.id.as_str()));
-        } else {
-            assert_eq!((name.as_str(), event.request().id.as_str()), ("cancelled", mine.id.as_str()));
-        }
-    }
-    let short = submit_ok(&hub, &dev, json!({"title": "Short", "ttl_secs": 5})).await;
-    let (name, _) = auditor.event().await; // created: Mine
-    assert_eq!(name, "created");
-    let (name, _) = auditor.event().await; // cancelled: Mine
-    assert_eq!(name, "cancelled");
-    let (name, _) = auditor.event().await; // created: Short
-    assert_eq!(name, "created");
-    hub.clock.advance(Duration::from_secs(5));
-    // The sweeper notices without any request.
-    let (name, event) = auditor.event().await;
-    assert_eq!((name.as_str(), event.request().id.as_str()), ("expired", short.id.as_str()));
-    assert_eq!(event.request().status, ReviewStatus::Expired);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_waiter_returns_as_soon_as_the_request_is_decided() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let rev = access_token_of(&hub, REV).await;
-    let r = submit_ok(&hub, &dev, json!({"title": "Wait for me"})).await;
-
-    // A short wait on a pending request answers it as it stands.
-    let still: ReviewRequest =
-        get(&hub, &dev, &format!("/api/reviews/{}/wait?timeout=1", r.id)).await.json().await.unwrap();
-    assert_eq!(still.status, ReviewStatus::Pending);
-
-    let url = hub.at(&format!("/api/reviews/{}/wait?timeout=60", r.id));
-    let token = dev.clone();
-    let waiter = tokio::spawn(async move {
-        let resp = http().get(url).bearer_auth(token).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        (resp.json::<ReviewRequest>().await.unwrap(), Instant::now())
-    });
-    // Let the waiter get its request in first (not required for correctness: a waiter that
-    // arrives late answers at once).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let decided_at = Instant::now();
-    assert_eq!(decide(&hub, &rev, &r.id, "reject", Some("not today")).await.status(), StatusCode::OK);
-    let (got, returned_at) =
-        tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("waiter returned").unwrap();
-    assert_eq!(got.status, ReviewStatus::Rejected);
-    assert_eq!(got.decisions[0].reason.as_deref(), Some("not today"));
-    assert!(returned_at.duration_since(decided_at) < Duration::from_secs(10));
-    // Waiting on a final request answers at once; strangers get 404; bad timeouts 400.
-    let again: ReviewRequest = get(&hub, &dev, &format!("/api/reviews/{}/wait", r.id)).await.json().await.unwrap();
-    assert_eq!(again.status, ReviewStatus::Rejected);
-    let dev2 = access_token_of(&hub, DEV2).await;
-    expect_error(
-        get(&hub, &dev2, &format!("/api/reviews/{}/wait?timeout=1", r.id)).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    expect_error(
-        get(&hub, &dev, &format!("/api/reviews/{}/wait?timeout=soon", r.id)).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-    )
-    .await;
-
-    // Expiry wakes a waiter too (the sweeper runs on the hub's clock).
-    let short = submit_ok(&hub, &dev, json!({"title": "Expiring", "ttl_secs": 10})).await;
-    let url = hub.at(&format!("/api/reviews/{}/wait?timeout=60", short.id));
-    let token = dev.clone();
-    let waiter = tokio::spawn(async move {
-        http().get(url).bearer_auth(token).send().await.unwrap().json::<ReviewRequest>().await.unwrap()
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    hub.clock.advance(Duration::from_secs(10));
-    let got = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("waiter returned").unwrap();
-    assert_eq!(got.status, ReviewStatus::Expired);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_subscriber_reconnecting_with_last_event_id_gets_what_it_missed() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let rev = access_token_of(&hub, REV).await;
-    let mut sub = Sse::open(&hub, &rev).await;
-    let first = submit_ok(&hub, &dev, json!({"title": "one"})).await;
-    let (_, id, event) = sub.event_with_id().await;
-    assert_eq!(event.request().id, first.id);
-    assert!(!id.is_empty());
-    drop(sub);
-
-    // Missed while disconnected.
-    let second = submit_ok(&hub, &dev, json!({"title": "two"})).await;
-    assert_eq!(decide(&hub, &rev, &first.id, "approve", None).await.status(), StatusCode::OK);
-    let mut sub = Sse::open_after(&hub, &rev, Some(&id)).await;
-    let (name, id2, event) = sub.event_with_id().await;
-    assert_eq!((name.as_str(), event.request().id.as_str()), ("created", second.id.as_str()));
-    let (name, id3, event) = sub.event_with_id().await;
-    assert_eq!((name.as_str(), event.request().id.as_str()), ("decided", first.id.as_str()));
-    assert!(id != id2 && id2 != id3);
-    // Then live again.
-    let third = submit_ok(&hub, &dev, json!({"title": "three"})).await;
-    assert_eq!(sub.event().await.1.request().id, third.id);
-
-    // An id the hub cannot replay from (another hub process, or too old): resync.
-    for stale in ["someotherhub-3", "garbage"] {
-        let mut sub = Sse::open_after(&hub, &rev, Some(stale)).await;
-        let (name, _, _) = sub.raw_event().await;
-        assert_eq!(name, "resync");
-    }
-}
-
 /// A JWT from `/auth/exchange` (or the service-account endpoint with `basic`).
-async fn exchanged(hub: &TestHub, path: &str, auth: (&str, &str), class: &str) -> String {
+pub(crate) async fn exchanged(hub: &TestHub, path: &str, auth: (&str, &str), class: &str) -> String {
     let resp = http()
         .post(hub.at(path))
         .header("authorization", format!("{} {}", auth.0, auth.1))
@@ -785,7 +313,7 @@ async fn exchanged(hub: &TestHub, path: &str, auth: (&str, &str), class: &str) -
     body["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn created(resp: reqwest::Response) -> Value {
+pub(crate) async fn created(resp: reqwest::Response) -> Value {
     let status = resp.status();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -867,51 +395,4 @@ async fn agents_and_service_accounts_submit_owners_see_it_and_they_never_decide(
     assert_eq!(s.submitter.name, "nightly");
     let resp = decide(&hub, &svc, &other.id, "approve", None).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN, "a service account decided");
-}
-
-/// A transition and its audit row are one transaction: while the audit log refuses rows, no
-/// request is submitted, voted on or cancelled; once it takes them again, each transition that
-/// happens has exactly one row.
-#[tokio::test]
-async fn a_transition_whose_audit_row_cannot_be_written_does_not_happen() {
-    let hub = queue_hub().await;
-    let dev = access_token_of(&hub, DEV).await;
-    let rev = access_token_of(&hub, REV).await;
-    let adm = access_token_of(&hub, ADM).await;
-    let r = submit_ok(&hub, &dev, json!({"title": "Rotate keys", "payload": {}})).await;
-    let cancel = |id: &str| http().post(hub.at(&format!("/api/reviews/{id}/cancel"))).bearer_auth(&dev).send();
-
-    // The audit log fails every insert (a second connection to the hub's database).
-    let db = sqlx::SqlitePool::connect(&hub.database_url).await.unwrap();
-    sqlx::query(
-        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit log full'); END",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
-    let refused = [
-        decide(&hub, &rev, &r.id, "approve", None).await,
-        cancel(&r.id).await.unwrap(),
-        submit(&hub, &dev, json!({"title": "Another", "payload": {}})).await,
-    ];
-    for resp in refused {
-        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    let unchanged = show(&hub, &rev, &r.id).await;
-    assert_eq!(unchanged.status, ReviewStatus::Pending);
-    assert!(unchanged.decisions.is_empty(), "a vote without its audit row was kept: {:?}", unchanged.decisions);
-    assert_eq!(list(&hub, &rev, "").await.items.len(), 1, "a request without its audit row was kept");
-
-    sqlx::query("DROP TRIGGER refuse_audit").execute(&db).await.unwrap();
-    let decided: ReviewRequest = decide(&hub, &rev, &r.id, "approve", None).await.json().await.unwrap();
-    assert_eq!(decided.status, ReviewStatus::Approved);
-    let rows: Vec<_> = audit(&hub, &adm, "review.decide")
-        .await
-        .into_iter()
-        .filter(|e| e.target_id.as_deref() == Some(r.id.as_str()))
-        .collect();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0].outcome.as_str(), rows[0].detail["status"].as_str()), ("ok", Some("approved")));
-    assert_eq!(audit(&hub, &adm, "review.submit").await.len(), 1);
-    assert!(audit(&hub, &adm, "review.cancel").await.is_empty());
 }

@@ -68,7 +68,7 @@ async fn no_nonce_no_openid() {
     let browser = browser();
     let mut flow = Flow::new(&v4(43002));
     flow.scope = "offline_access".into();
-    let resp = browser.get(flow.authorize_url(&hub, &[("nonce", None)])).send().await.unwrap();
+    let resp = browser.get(flow.authorize_url(&hub.url, &[("nonce", None)])).send().await.unwrap();
     let html = resp.text().await.unwrap();
     let resp =
         submit_login(&browser, &hub, &hidden_field(&html, "request"), &hidden_field(&html, "csrf"), USER, PASSWORD)
