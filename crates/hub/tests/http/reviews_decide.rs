@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use keyway_api::Role;
+use keyway_api::auth::Page;
 use keyway_api::reviews::{ReviewRequest, ReviewStatus, Verdict};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -249,4 +250,33 @@ async fn a_transition_whose_audit_row_cannot_be_written_does_not_happen() {
     assert_eq!((rows[0].outcome.as_str(), rows[0].detail["status"].as_str()), ("ok", Some("approved")));
     assert_eq!(audit(&hub, &adm, "review.submit").await.len(), 1);
     assert!(audit(&hub, &adm, "review.cancel").await.is_empty());
+}
+
+#[tokio::test]
+async fn may_decide_is_said_for_each_caller_by_the_hub() {
+    let hub = queue_hub().await;
+    let (dev, rev, rev2, aud, both) = (
+        access_token_of(&hub, DEV).await,
+        access_token_of(&hub, REV).await,
+        access_token_of(&hub, REV2).await,
+        access_token_of(&hub, AUD).await,
+        access_token_of(&hub, BOTH).await,
+    );
+    let r = submit_ok(&hub, &both, json!({"title": "Two keys", "threshold": 2})).await;
+    assert!(!r.may_decide, "the submitter is told it may not decide its own request");
+    let seen = |page: Page<ReviewRequest>| page.items.iter().find(|i| i.id == r.id).map(|i| i.may_decide);
+    assert_eq!(seen(list(&hub, &rev, "").await), Some(true), "a reviewer may decide a pending request");
+    assert_eq!(seen(list(&hub, &aud, "").await), Some(false), "an auditor sees it but may not decide");
+    assert_eq!(seen(list(&hub, &both, "").await), Some(false), "nor may its submitter, though a reviewer");
+    assert!(show(&hub, &rev2, &r.id).await.may_decide);
+    let voted: ReviewRequest = decide(&hub, &rev, &r.id, "approve", None).await.json().await.unwrap();
+    assert!(!voted.may_decide, "a reviewer who voted may not vote again");
+    assert!(!show(&hub, &rev, &r.id).await.may_decide);
+    assert!(show(&hub, &rev2, &r.id).await.may_decide, "the second reviewer still may");
+    let done: ReviewRequest = decide(&hub, &rev2, &r.id, "approve", None).await.json().await.unwrap();
+    assert_eq!(done.status, ReviewStatus::Approved);
+    assert!(!show(&hub, &rev, &r.id).await.may_decide && !done.may_decide, "nobody decides a final request");
+    // A developer's own list says the same.
+    let mine = submit_ok(&hub, &dev, json!({"title": "Mine"})).await;
+    assert_eq!(list(&hub, &dev, "").await.items.iter().find(|i| i.id == mine.id).map(|i| i.may_decide), Some(false));
 }
