@@ -252,13 +252,23 @@ pub async fn wait_for_event(
 /// `<dir>/<name>.png`.
 pub async fn screenshot(app: &Client, name: &str) -> Result<()> {
     if let Some(dir) = std::env::var_os("KEYWAY_SCREENSHOTS_DIR") {
-        // A WebDriver screenshot shows the last painted frame: let two frames paint first.
-        app.execute_async(
+        // A WebDriver screenshot shows the last painted frame: let two frames paint first. A
+        // window the compositor does not draw (covered, or between frames under load) may never
+        // run the callbacks: then the frame already painted is taken after a short wait.
+        let frames = app.execute_async(
             "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
             vec![],
-        )
-        .await?;
-        let png = app.screenshot().await?;
+        );
+        match tokio::time::timeout(Duration::from_secs(3), frames).await {
+            Ok(painted) => {
+                painted?;
+            }
+            Err(_) => println!("screenshot {name}: no animation frame within 3 s; taking the last painted one"),
+        }
+        let png = match tokio::time::timeout(Duration::from_secs(20), app.screenshot()).await {
+            Ok(png) => png?,
+            Err(_) => anyhow::bail!("screenshot {name}: the webview gave no picture within 20 s"),
+        };
         std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png)?;
     }
     Ok(())

@@ -333,7 +333,9 @@ fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     let mut c = Command::new("dbus-run-session");
     c.arg("--").arg(me).arg("headless").args(nextest_args).env("PATH", tool_path()).env("KEYWAY_DEB", &deb);
     if let Some(dir) = screenshots {
-        c.env("KEYWAY_SCREENSHOTS_DIR", dir);
+        // WebKitWebDriver's screenshot of some pages (sign-in, approvals) never returns while
+        // WebKit draws without compositing, the app's default: the pictures are taken with it on.
+        c.env("KEYWAY_SCREENSHOTS_DIR", dir).env("KEYWAY_GPU_COMPOSITING", "1");
     }
     run(&mut c)
 }
