@@ -73,7 +73,9 @@ impl LocalHub {
 
     async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&Hub> {
         if self.opened.is_none() {
-            std::fs::create_dir_all(data_dir)
+            // The folder holds the local hub's database (password hashes, the signing key):
+            // the person's own alone.
+            private_dir(data_dir)
                 .map_err(|e| internal(format!("Could not create the data folder {}: {e}", data_dir.display())))?;
             let port = free_loopback_port(port)?;
             let settings = Settings {
@@ -103,4 +105,11 @@ fn free_loopback_port(preferred: Option<u16>) -> Result<u16, CommandError> {
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
         .map_err(|e| internal(format!("Could not find a free port for the local hub: {e}")))
+}
+
+/// Creates `dir` (and its parents) if missing, and makes it `0700`.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }

@@ -37,6 +37,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            private_files(options.get_filename())
+                .map_err(|e| StoreError::InvalidUrl(format!("{}: {e}", options.get_filename().display())))?;
+        }
         let pool = if in_memory {
             // An in-memory database lives as long as one connection to it: keep exactly one.
             SqlitePoolOptions::new()
@@ -58,6 +62,27 @@ impl SqliteStore {
     }
 }
 
+/// The database holds password hashes and the signing key: only its owner may read it. A
+/// missing folder is made `0700`, the file is made (or tightened to) `0600`, and so are a WAL
+/// and shared-memory file left by an earlier run; SQLite gives the ones it makes later the
+/// database file's mode.
+fn private_files(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 /// A 32-byte hash column.
 fn hash_col(row: &SqliteRow, col: &str) -> Result<TokenHash, StoreError> {
     let bytes: Vec<u8> = row.try_get(col)?;
@@ -68,5 +93,38 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_database_and_its_wal_and_shm_are_the_owners_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("data/hub/keyway-hub.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        store.migrate().await.unwrap();
+        for (path, want) in [
+            (db.parent().unwrap().to_path_buf(), 0o700),
+            (db.clone(), 0o600),
+            (db.with_extension("db-wal"), 0o600),
+            (db.with_extension("db-shm"), 0o600),
+        ] {
+            assert!(path.exists(), "{} exists", path.display());
+            assert_eq!(mode(&path), want, "{}", path.display());
+        }
+        drop(store);
+        // A database left world-readable by an earlier version is tightened at the next start.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _again = SqliteStore::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        assert_eq!(mode(&db), 0o600);
     }
 }
