@@ -50,6 +50,25 @@ pub(crate) struct AccessClaims {
     pub(crate) cred: Option<String>,
 }
 
+impl AccessClaims {
+    /// A browser sign-in's own token (from the token endpoint, with its `auth_time`): it holds
+    /// the whole `user_access` allowlist, and its `scope` claim names the OpenID scopes the
+    /// client asked for. Every other token, a sign-in's narrowed exchange included, holds
+    /// exactly the scopes its `scope` claim lists.
+    pub(crate) fn is_sign_in(&self) -> bool {
+        self.sid.is_some() && self.auth_time.is_some() && self.token_class == TokenClass::UserAccess
+    }
+
+    /// The scopes the token acts with.
+    pub(crate) fn scopes(&self) -> Vec<String> {
+        if self.is_sign_in() {
+            self.token_class.allowed_scopes().iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        }
+    }
+}
+
 /// What an access token is issued for; [`issue`] adds issuer, audience, times and `jti`.
 #[derive(Debug)]
 pub(crate) struct Grant<'a> {

@@ -118,8 +118,23 @@ impl Settings {
         if self.database_url.trim().is_empty() {
             return bad("database_url", "must not be empty");
         }
-        if let Some(issuer) = &self.issuer {
-            normalize_issuer(issuer)?;
+        match &self.issuer {
+            Some(issuer) => {
+                normalize_issuer(issuer)?;
+            }
+            // The default issuer is the listen address, which clients must be able to reach:
+            // `http://0.0.0.0:…` is no address to sign in at.
+            None if self.listen.ip().is_unspecified() => {
+                return Err(Error::InvalidSetting {
+                    name: "issuer",
+                    reason: format!(
+                        "the hub listens on {} (every interface), so it needs its public URL: set --issuer \
+                         (KEYWAY_HUB_ISSUER), e.g. https://keyway.example.com",
+                        self.listen
+                    ),
+                });
+            }
+            None => {}
         }
         Ok(())
     }
@@ -191,5 +206,12 @@ mod tests {
         }
         assert_eq!(normalize_issuer("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
         assert_eq!(normalize_issuer("https://h.example/sub/").unwrap(), "https://h.example/sub");
+        for every in ["0.0.0.0:8080", "[::]:8080"] {
+            let wild = Settings { listen: every.parse().unwrap(), ..Settings::default() };
+            let err = wild.validate().unwrap_err().to_string();
+            assert!(err.contains("--issuer"), "{every}: {err}");
+            let named = Settings { issuer: Some("https://keyway.example.com".into()), ..wild };
+            named.validate().unwrap();
+        }
     }
 }

@@ -33,13 +33,7 @@ pub(crate) struct Principal {
 
 impl Principal {
     pub(crate) fn from_claims(claims: AccessClaims) -> Principal {
-        let scopes = if claims.sid.is_some() && claims.token_class == TokenClass::UserAccess {
-            // A browser sign-in holds the whole `user_access` allowlist; its `scope` claim
-            // names the OpenID scopes the client asked for.
-            claims.token_class.allowed_scopes().iter().map(|s| (*s).to_owned()).collect()
-        } else {
-            claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
-        };
+        let scopes = claims.scopes();
         Principal {
             kind: claims.principal,
             id: claims.sub,

@@ -2,8 +2,6 @@
 //! `POST /auth/service-account/token`, `POST /auth/enroll`, and RFC 7662 `POST /oauth/introspect`.
 //! The rules they apply are in `crate::credentials::exchange`.
 
-use std::borrow::Cow;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -304,11 +302,7 @@ async fn introspect<S: Store>(
         if !may_see(&claims.sub, claims.owner.as_deref()) {
             return inactive();
         }
-        let scope: Cow<'_, str> = if claims.sid.is_some() && claims.token_class == TokenClass::UserAccess {
-            Cow::Owned(TokenClass::UserAccess.allowed_scopes().join(" "))
-        } else {
-            Cow::Borrowed(&claims.scope)
-        };
+        let scope = claims.scopes().join(" ");
         json!({
             "active": true,
             "token_type": "Bearer",

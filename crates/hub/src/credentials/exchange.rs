@@ -266,7 +266,8 @@ pub(crate) async fn exchange_session<S: Store>(
         Err(e) if e.is_internal() => return Err(e),
         Err(_) => return Err(refuse(state, None, None, "invalid_jwt", invalid_credential()).await),
     };
-    let Some(sid) = claims.sid.clone().filter(|_| claims.token_class == TokenClass::UserAccess) else {
+    // Only the sign-in's own token: a narrowed one cannot be exchanged back to more.
+    let Some(sid) = claims.sid.clone().filter(|_| claims.is_sign_in()) else {
         let err = invalid_credential();
         return Err(refuse(state, None, None, "not_a_sign_in_token", err).await);
     };

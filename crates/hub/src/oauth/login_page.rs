@@ -112,7 +112,8 @@ pub(crate) fn html(status: StatusCode, body: String, cookies: &[String]) -> Resp
 }
 
 /// Content-Security-Policy of every page.
-pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
+pub(crate) const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'";
 
 pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

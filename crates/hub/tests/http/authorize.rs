@@ -196,7 +196,11 @@ async fn login_page_has_the_security_headers_and_an_accessible_form() {
     assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
     assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
     let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
-    assert!(csp.starts_with("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"), "{csp}");
+    // No page may frame the sign-in form (clickjacking), whatever the browser's X-Frame-Options.
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
+        "{csp}"
+    );
     // The POST's final redirect to the client must be allowed too (browsers check form-action
     // on redirects).
     assert!(csp.ends_with(" http://127.0.0.1:41020"), "{csp}");

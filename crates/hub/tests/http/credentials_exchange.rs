@@ -299,6 +299,21 @@ async fn a_browser_sign_in_exchanges_for_user_admin_only_when_asked() {
         .access_token;
     let me: Me = get(&hub, "/api/me", &narrow).await.json().await.unwrap();
     assert_eq!(me.scopes, ["agents.create"]);
+    // So does a narrowed user_access: it acts with what it names, and cannot be widened again.
+    let reader = exchange_ok(&hub, &access, json!({"requested_token_class": "user_access", "scope": "reviews.read"}))
+        .await
+        .access_token;
+    let me: Me = get(&hub, "/api/me", &reader).await.json().await.unwrap();
+    assert_eq!(me.scopes, ["reviews.read"]);
+    assert_eq!(get(&hub, "/api/reviews", &reader).await.status(), StatusCode::OK);
+    let submit = http().post(hub.at("/api/reviews")).bearer_auth(&reader).json(&json!({"title": "x"})).send().await;
+    expect_error(submit.unwrap(), StatusCode::FORBIDDEN, "insufficient_scope").await;
+    expect_error(
+        post_exchange(&hub, &reader, json!({"requested_token_class": "user_access"})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credential",
+    )
+    .await;
     // Not an agent, and not from an already exchanged JWT.
     expect_error(
         post_exchange(&hub, &access, json!({"requested_token_class": "agent_access"})).await,
