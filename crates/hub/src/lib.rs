@@ -56,7 +56,7 @@ pub use crate::users::{MIN_PASSWORD_CHARS, validate_username};
 use crate::audit::Audit;
 use crate::clients::ClientRegistry;
 use crate::credentials::issue::{
-    self, AgentChoice, Mint, Owner, agent_created, agent_for, agent_name_taken, allowlist,
+    self, AgentChoice, Mint, Owner, agent_for, agent_name_taken, allowlist, insert_if_new,
 };
 use crate::keys::Keys;
 use crate::reviews::events::ReviewEvents;
@@ -177,15 +177,10 @@ impl<S: Store> Hub<S> {
             .target("credential", &minted.record.id)
             .detail(serde_json::json!({ "kind": kind.as_str(), "owner": user.id, "via": "keyway-hub pat mint" }))
             .event();
-        let created = match &agent {
-            Some(AgentChoice::New(a)) => Some((a, agent_created(Audit::by_operator(now, "agent.create"), a))),
-            _ => None,
-        };
-        let mut writes = Change::new();
-        if let Some((a, e)) = &created {
-            writes = writes.then(Write::InsertAgent(a)).audit(e);
-        }
-        let writes = writes.then(Write::InsertCredential(&minted.record)).audit(&event);
+        let created = agent.as_ref().and_then(|a| a.created_event(Audit::by_operator(now, "agent.create")));
+        let writes = insert_if_new(Change::new(), agent.as_ref(), created.as_ref())
+            .then(Write::InsertCredential(&minted.record))
+            .audit(&event);
         issue::apply(&self.store, &writes, |_, _| agent_name_taken(&minted.record.name)).await?;
         Ok(minted.secret.secret)
     }

@@ -21,7 +21,7 @@ use super::access::{can_read, change_event, created, owner_of};
 use super::service_accounts::rotate_service_token;
 use crate::audit::Audit;
 use crate::credentials::issue::{
-    self, AgentChoice, Mint, agent_created, agent_for, agent_name_taken, apply, pat_expiry, pick_scopes,
+    self, AgentChoice, Mint, agent_for, agent_name_taken, apply, insert_if_new, pat_expiry, pick_scopes,
     validate_label, validate_name,
 };
 use crate::credentials::{status, view};
@@ -160,15 +160,10 @@ async fn mint_pat<S: Store>(
         "audience": body.audience.as_str(), "expires_at": expires_at,
     });
     let minted_event = change_event(&p, now, "pat.mint", "credential", &minted.record.id, detail);
-    let new_agent = match &agent {
-        Some(AgentChoice::New(a)) => Some((a, agent_created(Audit::by(&p, now, "agent.create"), a))),
-        _ => None,
-    };
-    let mut writes = Change::new();
-    if let Some((a, event)) = &new_agent {
-        writes = writes.then(Write::InsertAgent(a)).audit(event);
-    }
-    let writes = writes.then(Write::InsertCredential(&minted.record)).audit(&minted_event);
+    let new_agent = agent.as_ref().and_then(|a| a.created_event(Audit::by(&p, now, "agent.create")));
+    let writes = insert_if_new(Change::new(), agent.as_ref(), new_agent.as_ref())
+        .then(Write::InsertCredential(&minted.record))
+        .audit(&minted_event);
     apply(&state.store, &writes, |_, _| agent_name_taken(minted.record.agent_name.as_deref().unwrap_or_default()))
         .await?;
     Ok(created(minted.secret))

@@ -26,7 +26,7 @@ use crate::credentials::exchange::{
     ExchangeAsk, ISSUED_TOKEN_TYPE, authenticate, exchange_credential, exchange_session, invalid_credential, refuse,
 };
 use crate::credentials::issue::{
-    self, AgentChoice, DAY_SECS, Mint, Owner, agent_created, agent_for, agent_name_taken, validate_name,
+    self, DAY_SECS, Mint, Owner, agent_for, agent_name_taken, insert_if_new, validate_name,
 };
 use crate::error::Error;
 use crate::http::{Body, Params, bearer_token, no_store};
@@ -227,8 +227,7 @@ async fn enroll<S: Store>(
             expires_at: Some(now.saturating_add(i64::from(days) * DAY_SECS)),
         },
     );
-    let created = Audit::by_user(&owner.id, &owner.name, now, "agent.create");
-    let created = matches!(agent, AgentChoice::New(_)).then(|| agent_created(created, a));
+    let created = agent.created_event(Audit::by_user(&owner.id, &owner.name, now, "agent.create"));
     let redeemed = Audit::by_agent(&a.id, &a.name, now, "enrollment.redeem")
         .target("credential", &c.id)
         .detail(json!({ "agent_pat": minted.record.id, "owner": c.owner_id }))
@@ -238,11 +237,11 @@ async fn enroll<S: Store>(
         .detail(json!({ "kind": "agent_pat", "via": "enrollment" }))
         .event();
     // One transaction: the token is used up only if the agent and its PAT are made.
-    let mut writes = Change::new().then(Write::RedeemEnrollment { id: &c.id, now });
-    if let Some(event) = &created {
-        writes = writes.then(Write::InsertAgent(a)).audit(event);
-    }
-    let writes = writes.then(Write::InsertCredential(&minted.record)).audit(&redeemed).audit(&minted_event);
+    let redeem = Change::new().then(Write::RedeemEnrollment { id: &c.id, now });
+    let writes = insert_if_new(redeem, Some(&agent), created.as_ref())
+        .then(Write::InsertCredential(&minted.record))
+        .audit(&redeemed)
+        .audit(&minted_event);
     let applied = state.store.apply(&writes).await?;
     state.credentials.cache.invalidate(&c.id);
     match applied {

@@ -11,7 +11,7 @@ use super::view;
 use crate::audit::Audit;
 use crate::error::Error;
 use crate::pat::new_public_id;
-use crate::store::changes::{Applied, Change, Outcome};
+use crate::store::changes::{Applied, Change, Outcome, Write};
 use crate::store::{AgentRecord, AuditEvent, CredentialRecord, NewCredential, ServiceAccountRecord, Store};
 
 /// Seconds in a day, for lifetimes given in days.
@@ -163,6 +163,29 @@ pub(crate) async fn agent_for<S: Store>(
         owner_name: owner.name.clone(),
         active_credentials: 0,
     }))
+}
+
+impl AgentChoice {
+    /// The audit row of the agent's creation by `by`, when it is new.
+    pub(crate) fn created_event(&self, by: Audit) -> Option<AuditEvent> {
+        match self {
+            AgentChoice::New(a) => Some(agent_created(by, a)),
+            AgentChoice::Found(_) => None,
+        }
+    }
+}
+
+/// `change` followed by the insertion of `agent` with its audit row `created`, when the agent
+/// is new (`created` from [`AgentChoice::created_event`]).
+pub(crate) fn insert_if_new<'a>(
+    change: Change<'a>,
+    agent: Option<&'a AgentChoice>,
+    created: Option<&'a AuditEvent>,
+) -> Change<'a> {
+    match (agent, created) {
+        (Some(AgentChoice::New(a)), Some(event)) => change.then(Write::InsertAgent(a)).audit(event),
+        _ => change,
+    }
 }
 
 /// The refusal of a new agent whose name the owner already uses.
