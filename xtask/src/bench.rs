@@ -28,11 +28,15 @@ pub fn bench(args: &[String]) -> Result<()> {
     let result = (|| -> Result<()> {
         let database = format!("sqlite://{}", dir.join("hub.db").display());
         let hub = bin.join("keyway-hub");
-        user_add(&hub, &database)?;
+        // The hub key that seals the signing key: every command on the database takes it.
+        let key_file = dir.join("hub.key");
+        new_key(&hub, &key_file)?;
+        let key_file = key_file.to_str().context("the temp dir is not UTF-8")?;
+        user_add(&hub, &database, key_file)?;
         let mut env: Vec<(&str, String)> = Vec::new();
         match name.as_str() {
             "exchange" => {
-                let pat = mint(&hub, &database)?;
+                let pat = mint(&hub, &database, key_file)?;
                 env.push(("KEYWAY_BENCH_PAT", pat));
             }
             other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop)"),
@@ -41,6 +45,7 @@ pub fn bench(args: &[String]) -> Result<()> {
         let mut server = Server(
             Command::new(&hub)
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &database])
+                .args(["--key-file", key_file])
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::null())
                 .spawn()
@@ -86,9 +91,17 @@ impl Drop for Server {
     }
 }
 
-fn user_add(hub: &Path, database: &str) -> Result<()> {
+fn new_key(hub: &Path, key_file: &Path) -> Result<()> {
+    let status = Command::new(hub).args(["keys", "new-key", "--out"]).arg(key_file).status()?;
+    if !status.success() {
+        bail!("keyway-hub keys new-key failed");
+    }
+    Ok(())
+}
+
+fn user_add(hub: &Path, database: &str, key_file: &str) -> Result<()> {
     let mut child = Command::new(hub)
-        .args(["user", "add", BENCH_USER, "--role", "developer", "--database", database])
+        .args(["user", "add", BENCH_USER, "--role", "developer", "--database", database, "--key-file", key_file])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;
@@ -103,9 +116,10 @@ fn user_add(hub: &Path, database: &str) -> Result<()> {
     Ok(())
 }
 
-fn mint(hub: &Path, database: &str) -> Result<String> {
+fn mint(hub: &Path, database: &str, key_file: &str) -> Result<String> {
     let out = Command::new(hub)
         .args(["pat", "mint", "--user", BENCH_USER, "--agent", "bench-agent", "--database", database])
+        .args(["--key-file", key_file])
         .output()?;
     if !out.status.success() {
         bail!("keyway-hub pat mint failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -8,6 +8,7 @@ mod access;
 mod agents;
 mod credentials;
 pub(crate) mod exchange;
+mod keys;
 mod reviews;
 mod service_accounts;
 
@@ -35,6 +36,7 @@ pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
         .merge(service_accounts::router::<S>())
         .merge(reviews::router::<S>())
         .merge(exchange::router::<S>())
+        .merge(keys::router::<S>())
 }
 
 async fn me(principal: Principal) -> Json<Me> {

@@ -4,6 +4,7 @@
 mod audit;
 mod changes;
 mod credentials;
+mod keys;
 mod oauth;
 mod reviews;
 mod users;
