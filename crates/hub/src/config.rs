@@ -265,8 +265,8 @@ mod tests {
             ENV_KEY_FILE => Some(file_name.clone()),
             _ => None,
         };
-        assert!(Settings::from_lookup(None, &both).unwrap_err().to_string().contains("set only one"));
-        assert_eq!(id(Settings::from_lookup(Some(&flag), &both).unwrap()), Some(flag_key.id()));
+        assert!(Settings::from_lookup(None, both).unwrap_err().to_string().contains("set only one"));
+        assert_eq!(id(Settings::from_lookup(Some(&flag), both).unwrap()), Some(flag_key.id()));
         assert_eq!(id(Settings::from_lookup(None, |_| None).unwrap()), None);
         let malformed = Settings::from_lookup(None, |k| (k == ENV_KEY).then(|| "not a key".to_owned()));
         assert!(malformed.unwrap_err().to_string().contains(ENV_KEY));

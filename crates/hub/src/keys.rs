@@ -8,8 +8,7 @@
 //! database (`keyway-hub keys rotate`, another hub) is picked up without a restart. A backend
 //! with change notifications (PostgreSQL `LISTEN`) can call [`Keys::refresh`] on each one.
 
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,8 +29,6 @@ pub const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
 /// How long a previous key keeps verifying after a rotation: the longest token lifetime and
 /// five minutes for clocks that differ between hubs. Then it leaves the JWKS.
 pub const OVERLAP_SECS: i64 = MAX_TOKEN_LIFETIME_SECS + 300;
-/// A token naming an unknown kid re-reads the keys at most this often.
-const UNKNOWN_KID_REFRESH: Duration = Duration::from_secs(1);
 
 /// Key id: base64url of the first 8 bytes of SHA-256 of the raw public key.
 pub fn key_id(public: &VerifyingKey) -> String {
@@ -148,8 +145,6 @@ pub(crate) struct Keys {
     hub_key: HubKey,
     clock: Clock,
     set: RwLock<Arc<KeySet>>,
-    /// When a token with an unknown kid last made us re-read the keys.
-    last_unknown_refresh: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -240,12 +235,7 @@ impl Keys {
         }
         let set = KeySet::load(&records, hub_key)?;
         tracing::debug!(kid = %set.current.kid, "loaded the signing keys");
-        Ok(Keys {
-            hub_key: hub_key.clone(),
-            clock: clock.clone(),
-            set: RwLock::new(Arc::new(set)),
-            last_unknown_refresh: Mutex::new(None),
-        })
+        Ok(Keys { hub_key: hub_key.clone(), clock: clock.clone(), set: RwLock::new(Arc::new(set)) })
     }
 
     /// Keys from one seed, for tests of the token format.
@@ -257,7 +247,6 @@ impl Keys {
             hub_key: HubKey::generate(),
             clock: Clock::system(),
             set: RwLock::new(Arc::new(KeySet { current: Arc::new(current), public })),
-            last_unknown_refresh: Mutex::new(None),
         }
     }
 
@@ -315,18 +304,29 @@ impl Keys {
         Ok(changed)
     }
 
-    /// [`Keys::refresh`] for a token that names a kid we do not know, at most once a second
-    /// (unknown kids cost no more than that). Returns whether the keys were re-read.
+    /// For a token that names a kid this process does not know: re-reads the keys if the
+    /// database has others than those loaded (one small read; the seed is opened only then).
+    /// Returns whether the keys changed.
     pub(crate) async fn refresh_for_unknown_kid<S: KeyStore>(&self, store: &S) -> bool {
-        {
-            let mut last = self.last_unknown_refresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if last.is_some_and(|at| at.elapsed() < UNKNOWN_KID_REFRESH) {
+        let records = match store.signing_keys().await {
+            Ok(records) => records,
+            Err(e) => {
+                tracing::warn!(error = %crate::error::report(&e), "re-reading the signing keys failed");
                 return false;
             }
-            *last = Some(Instant::now());
+        };
+        let loaded = self.snapshot();
+        let same = records.len() == loaded.public.len()
+            && records.iter().zip(&loaded.public).all(|(r, p)| r.kid == p.kid && r.verify_until == p.verify_until);
+        if same {
+            return false;
         }
-        match self.refresh(store).await {
-            Ok(_) => true,
+        match KeySet::load(&records, &self.hub_key) {
+            Ok(set) => {
+                tracing::info!(kid = %set.current.kid, "re-read the signing keys for a token with a new kid");
+                *self.set.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(set);
+                true
+            }
             Err(e) => {
                 tracing::warn!(error = %crate::error::report(&e), "re-reading the signing keys failed");
                 false

@@ -87,6 +87,37 @@ impl TestHub {
         self.dir
     }
 
+    /// Stops the hub and starts a new one on the same database and, so that the issuer (and
+    /// so the tokens issued before) stays the same, the same address.
+    pub async fn restart_same_address(self) -> TestHub {
+        self.restart_same_address_after(|| async {}).await
+    }
+
+    /// [`TestHub::restart_same_address`], running `between` while the hub is stopped.
+    pub async fn restart_same_address_after<F, Fut>(self, between: F) -> TestHub
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let listen = self.running.as_ref().expect("running").addr;
+        let database_url = self.database_url.clone();
+        let clock = self.clock.clone();
+        let hub_key = self.hub_key.clone();
+        let dir = self.stop().await;
+        between().await;
+        let settings = Settings {
+            listen,
+            database_url: database_url.clone(),
+            hub_key: Some(hub_key.clone()),
+            clock: clock.clone(),
+            ..Settings::default()
+        };
+        let running = Hub::open(settings).await.expect("reopen").serve().await.expect("serve");
+        let url = running.issuer.clone();
+        wait_ready(&url).await;
+        TestHub { url, clock, database_url, hub_key, running: Some(running), dir }
+    }
+
     /// Stops the hub and starts a new one on the same database.
     pub async fn restart_same_db(self) -> TestHub {
         let database_url = self.database_url.clone();
