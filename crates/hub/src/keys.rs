@@ -168,7 +168,8 @@ fn new_record(hub_key: &HubKey, now: i64) -> Result<SigningKeyRecord, Error> {
     })
 }
 
-fn no_hub_key(fresh: bool) -> Error {
+/// The error of a hub without a hub key; `fresh`: on a database that has no signing key yet.
+pub(crate) fn no_hub_key(fresh: bool) -> Error {
     let how = "Make a key with `keyway-hub keys new-key --out /etc/keyway/hub.key` and pass it with \
                --key-file (or KEYWAY_HUB_KEY_FILE, or the key itself in KEYWAY_HUB_KEY); every hub of one \
                database needs the same key";

@@ -89,6 +89,10 @@ impl Hub<SqliteStore> {
     /// not this database's, it fails with [`Error::HubKey`] and creates no key.
     pub async fn open(settings: Settings) -> Result<Hub, Error> {
         settings.validate()?;
+        if settings.hub_key.is_none() && !SqliteStore::exists(&settings.database_url) {
+            // Nothing is created without a key.
+            return Err(keys::no_hub_key(true));
+        }
         let store = SqliteStore::connect(&settings.database_url).await?;
         Hub::with_store(settings, store).await
     }

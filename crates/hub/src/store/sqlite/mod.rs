@@ -57,6 +57,12 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// Whether the database at `url` exists already (an in-memory database never does).
+    pub fn exists(url: &str) -> bool {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        !in_memory && SqliteConnectOptions::from_str(url).is_ok_and(|o| o.get_filename().exists())
+    }
+
     /// The underlying pool (for tests and administration).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
