@@ -34,12 +34,22 @@ pub struct SigningKeyRecord {
     pub verify_until: Option<i64>,
 }
 
-/// A seed stored in clear by a hub from before sealing: only read to seal it.
-#[derive(Debug)]
+/// A seed stored in clear by a hub from before sealing: only read to seal it. Redacted in
+/// `Debug`.
 pub struct LegacySeed {
     pub kid: String,
     pub seed: zeroize::Zeroizing<Vec<u8>>,
     pub created_at: i64,
+}
+
+impl std::fmt::Debug for LegacySeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacySeed")
+            .field("kid", &self.kid)
+            .field("seed", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// Storage of the signing keys.
