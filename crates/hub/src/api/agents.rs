@@ -1,10 +1,10 @@
 //! Agents under `/api/agents`: the non-human identities a person owns, which act only through
 //! agent PATs bound to them.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, patch};
-use axum::Json;
 use keyway_api::auth::Page;
 use keyway_api::credentials::{AgentView, CreateAgent, UpdateAgent};
 use serde::Deserialize;

@@ -2,16 +2,16 @@
 //!
 //! Who may call each route is the matrix's ([`crate::policy::Rule`]); every change is audited.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Json;
 use keyway_api::auth::Page;
+use keyway_api::codes;
 use keyway_api::credentials::{
     CredentialKind, CredentialSettings, CredentialStatus, CredentialView, MAX_ENROLLMENT_MINUTES, MAX_PAT_DAYS_CEILING,
     MintEnrollment, MintPat, MintedSecret,
 };
-use keyway_api::codes;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -2,12 +2,12 @@
 //! `POST /auth/service-account/token`, `POST /auth/enroll`, and RFC 7662 `POST /oauth/introspect`.
 //! The rules they apply are in `crate::credentials::exchange`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Json;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use keyway_api::auth::{Audience, TokenClass};

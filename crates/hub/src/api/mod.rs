@@ -11,10 +11,10 @@ pub(crate) mod exchange;
 mod reviews;
 mod service_accounts;
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::Json;
 use keyway_api::auth::{AuditEntry, Me, Page};
 use serde::Deserialize;
 

@@ -12,12 +12,12 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
-use axum::Json;
 use futures_util::Stream;
 use keyway_api::auth::Page;
 use keyway_api::reviews::{
@@ -35,13 +35,13 @@ use crate::error::Error;
 use crate::http::{Body, DEFAULT_PAGE, MAX_PAGE, cursor, page_of, query};
 use crate::policy::Rule;
 use crate::principal::Principal;
-use crate::routing::Routes;
 use crate::reviews::audit::{self as review_audit, TransitionAudit};
 use crate::reviews::events::Published;
 use crate::reviews::rules::{self, Refusal};
 use crate::reviews::submission::{self, TTL_CEILING_SECS, invalid, kb, payload_too_large, settings};
 use crate::reviews::sweeper::sweep;
 use crate::reviews::visibility::{actor_of, event_visible, for_caller, sees_all, visible, voter_of};
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::changes::{Change, Write};
 use crate::store::{CancelOutcome, ReviewFilter, ReviewRecord, Store, VoteOutcome};

@@ -1,10 +1,10 @@
 //! Service accounts under `/api/service-accounts` (admins manage, auditors read): named identities for CI and
 //! production jobs, with a group (their role) and service tokens that rotate with a grace period.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Json;
 use keyway_api::auth::{Audience, Page};
 use keyway_api::credentials::{
     CreateServiceAccount, CreatedServiceAccount, CredentialKind, MAX_GRACE_SECS, MintedSecret, RotateServiceToken,

@@ -10,6 +10,7 @@ mod credentials_agents;
 mod credentials_exchange;
 mod discovery;
 mod login;
+mod matrix;
 mod reviews;
 mod reviews_decide;
 mod reviews_live;
