@@ -15,4 +15,5 @@ mod reviews;
 mod reviews_decide;
 mod reviews_live;
 mod reviews_settings;
+mod roles;
 mod token;
