@@ -19,6 +19,7 @@ mod clients;
 mod clock;
 mod config;
 mod credentials;
+mod ed25519;
 mod error;
 mod http;
 mod jwt;
