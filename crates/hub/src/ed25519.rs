@@ -4,7 +4,9 @@
 //! `ed25519-dalek` would make; verifiers see no change. Verification stays on `ed25519-dalek`
 //! (`verify_strict`).
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+use aws_lc_rs::signature::Ed25519KeyPair;
+#[cfg(test)]
+use aws_lc_rs::signature::KeyPair as _;
 
 /// A signing key. `Debug` shows nothing of it.
 pub(crate) struct Signer(Ed25519KeyPair);
@@ -30,7 +32,8 @@ impl Signer {
         out
     }
 
-    /// The 32-byte public key.
+    /// The 32-byte public key (the JWKS takes it from ed25519-dalek's key of the same seed).
+    #[cfg(test)]
     pub(crate) fn public_key(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
         out.copy_from_slice(self.0.public_key().as_ref());
