@@ -36,8 +36,14 @@ pub fn bench(args: &[String]) -> Result<()> {
         let mut env: Vec<(&str, String)> = Vec::new();
         match name.as_str() {
             "exchange" => {
-                let pat = mint(&hub, &database, key_file)?;
-                env.push(("KEYWAY_BENCH_PAT", pat));
+                env.push(("KEYWAY_BENCH_PAT", mint(&hub, &database, key_file, "bench-agent")?));
+                env.push(("KEYWAY_BENCH_REVOKE_PAT", mint(&hub, &database, key_file, "bench-revoked")?));
+                // Well formed, but from another database: unknown to this hub.
+                let other = format!("sqlite://{}", dir.join("other.db").display());
+                user_add(&hub, &other, key_file)?;
+                env.push(("KEYWAY_BENCH_UNKNOWN_PAT", mint(&hub, &other, key_file, "bench-agent")?));
+                env.push(("KEYWAY_BENCH_USER", BENCH_USER.to_owned()));
+                env.push(("KEYWAY_BENCH_PASSWORD", BENCH_PASSWORD.to_owned()));
             }
             other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop)"),
         }
@@ -53,17 +59,16 @@ pub fn bench(args: &[String]) -> Result<()> {
         );
         wait_listening(port, &mut server.0)?;
         let mut cmd = Command::new(bin.join("keyway-bench"));
-        cmd.arg(name).args(["--url", &format!("http://127.0.0.1:{port}")]).args(rest);
+        cmd.arg(name)
+            .args(["--url", &format!("http://127.0.0.1:{port}")])
+            .args(["--hub-pid", &server.0.id().to_string()])
+            .args(rest);
         // Not `run`: it would print the command with the PAT in its environment.
         eprintln!("xtask: keyway-bench {name} --url http://127.0.0.1:{port} {}", rest.join(" "));
         for (k, v) in &env {
             cmd.env(k, v);
         }
-        let before = cpu_secs(server.0.id());
         let status = cmd.status().context("running keyway-bench")?;
-        if let (Some(before), Some(after)) = (before, cpu_secs(server.0.id())) {
-            println!("hub CPU time during the run: {:.2} s (user + system)", after - before);
-        }
         if !status.success() {
             bail!("keyway-bench failed with {status}");
         }
@@ -116,25 +121,15 @@ fn user_add(hub: &Path, database: &str, key_file: &str) -> Result<()> {
     Ok(())
 }
 
-fn mint(hub: &Path, database: &str, key_file: &str) -> Result<String> {
+fn mint(hub: &Path, database: &str, key_file: &str, agent: &str) -> Result<String> {
     let out = Command::new(hub)
-        .args(["pat", "mint", "--user", BENCH_USER, "--agent", "bench-agent", "--database", database])
+        .args(["pat", "mint", "--user", BENCH_USER, "--agent", agent, "--database", database])
         .args(["--key-file", key_file])
         .output()?;
     if !out.status.success() {
         bail!("keyway-hub pat mint failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(String::from_utf8(out.stdout)?.trim().to_owned())
-}
-
-/// User + system CPU seconds of process `pid` so far (Linux `/proc`; `None` elsewhere).
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }
 
 fn free_port() -> Result<u16> {

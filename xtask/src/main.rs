@@ -41,6 +41,8 @@ const APT_PACKAGES: &[&str] = &[
     "imagemagick",
     // The desktop test reads the clipboard (and its targets) the app wrote a secret to.
     "xclip",
+    // The exchange benchmark's fixed load generator.
+    "wrk",
 ];
 const TRUNK_VERSION: &str = "0.21.14";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";

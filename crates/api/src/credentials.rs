@@ -17,7 +17,7 @@
 //! - `GET|POST /api/service-accounts` ([`CreateServiceAccount`]),
 //!   `POST /api/service-accounts/{id}/rotate` ([`RotateServiceToken`]),
 //!   `POST /api/service-accounts/{id}/revoke`.
-//! - `GET|PUT /api/settings/credentials` ([`CredentialSettings`], admins).
+//! - `GET|PUT /api/settings/credentials` ([`CredentialSettings`]; auditors and admins read, admins change).
 
 use serde::{Deserialize, Serialize};
 

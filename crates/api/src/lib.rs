@@ -67,6 +67,12 @@ pub mod codes {
     pub const VALIDATION_FAILED: &str = "validation_failed";
     /// A body or a part of it (a review payload) is larger than allowed (HTTP 413).
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// The route is not for this kind of caller: agents and service accounts call only their
+    /// own identity and the review queue (HTTP 403).
+    pub const PRINCIPAL_NOT_ALLOWED: &str = "principal_not_allowed";
+    /// A `user_admin` JWT was asked for by a person whose roles allow no change (only
+    /// `developer` and `admin` make changes) (HTTP 403).
+    pub const USER_ADMIN_NOT_ALLOWED: &str = "user_admin_not_allowed";
 }
 
 /// Roles a user can hold; a user may hold several.

@@ -1,9 +1,9 @@
 //! keyway-bench: bounded load generators against a running hub. Each subcommand is one
-//! benchmark; `load` holds the shared HTTP/1.1 load loop and the report.
+//! benchmark; `wrk` drives the one load generator.
 
 mod approvals;
 mod exchange;
-mod load;
+mod wrk;
 
 use clap::{Parser, Subcommand};
 
@@ -16,7 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// PAT → JWT exchanges (`POST /auth/exchange`); the PAT comes from $KEYWAY_BENCH_PAT.
+    /// PAT → JWT exchanges (`POST /auth/exchange`) beside the `/healthz` floor and refused
+    /// exchanges, under wrk; the credentials come from the environment.
     Exchange(exchange::Args),
     /// The review queue: first page with 100,000 pending, decide, fan-out to 10 subscribers
     /// (runs its own hub in-process).
@@ -29,7 +30,12 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Exchange(args) => load::runtime(args.threads)?.block_on(exchange::run(args)),
+        Command::Exchange(args) => runtime()?.block_on(exchange::run(args)),
         Command::Approvals { args } => approvals::main(&args),
     }
+}
+
+/// A small runtime for the probes and sign-in (wrk generates the load).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }

@@ -19,6 +19,7 @@ mod clients;
 mod clock;
 mod config;
 mod credentials;
+mod ed25519;
 mod error;
 mod http;
 mod hub_key;
@@ -26,9 +27,11 @@ mod jwt;
 mod keys;
 mod oauth;
 mod pat;
+mod policy;
 mod principal;
 mod reviews;
 mod routes;
+mod routing;
 mod secret;
 mod state;
 pub mod store;
@@ -313,4 +316,10 @@ impl RunningHub {
         let _ = flusher.await;
         tracing::info!(%addr, "keyway hub stopped");
     }
+}
+
+/// The path of every route the hub serves, as registered (`{id}` marks a path parameter), in
+/// registration order. A path may take several methods.
+pub fn route_paths() -> Vec<&'static str> {
+    routes::routes::<SqliteStore>().paths().to_vec()
 }

@@ -10,18 +10,22 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Error;
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::Store;
 
 /// Largest request body accepted (routes that take more say so themselves).
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
-/// The hub's routes.
+/// Every route of the hub, with the paths it registers.
+pub(crate) fn routes<S: Store>() -> Routes<S> {
+    Routes::new().route("/healthz", get(healthz)).merge(crate::oauth::router::<S>()).merge(crate::api::router::<S>())
+}
+
+/// The hub's router: its routes, the fallbacks and the layers.
 pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(crate::oauth::router::<S>())
-        .merge(crate::api::router::<S>())
+    routes::<S>()
+        .into_router()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -1,10 +1,10 @@
-//! What the credential, agent and service account routes share: who may read, whose the
+//! What the credential, agent and service account routes share: whose the
 //! credential is, how a change is audited and how a created thing is answered.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use keyway_api::auth::{PrincipalKind, TokenClass, scopes};
+use keyway_api::auth::PrincipalKind;
 use keyway_api::codes;
 
 use crate::audit::Audit;
@@ -23,11 +23,6 @@ pub(crate) fn owner_of(p: &Principal) -> Result<Owner, Error> {
         ));
     }
     Ok(Owner { id: p.id.clone(), name: p.name.clone() })
-}
-
-/// Reading needs `credentials.read`, or a `user_admin` JWT.
-pub(crate) fn can_read(p: &Principal) -> Result<(), Error> {
-    if p.class == TokenClass::UserAdmin { Ok(()) } else { p.require_scopes(&[scopes::CREDENTIALS_READ]) }
 }
 
 /// The audit row of a change the caller made to `target`.

@@ -1,28 +1,29 @@
 //! Agents under `/api/agents`: the non-human identities a person owns, which act only through
 //! agent PATs bound to them.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, patch};
-use axum::{Json, Router};
-use keyway_api::Role;
-use keyway_api::auth::{Page, scopes};
+use keyway_api::auth::Page;
 use keyway_api::credentials::{AgentView, CreateAgent, UpdateAgent};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::access::{can_read, change_event, created, owner_of};
+use super::access::{change_event, created, owner_of};
 use crate::audit::Audit;
 use crate::credentials::issue::{AgentChoice, agent_created, agent_for, agent_name_taken, apply, validate_name};
 use crate::error::Error;
 use crate::http::{Body, query};
+use crate::policy::{Rule, manages_all};
 use crate::principal::Principal;
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::changes::{Change, Outcome, Write};
 use crate::store::{AgentRecord, Store};
 
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new()
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new()
         .route("/api/agents", get(list_agents::<S>).post(create_agent::<S>))
         .route("/api/agents/{id}", patch(update_agent::<S>))
 }
@@ -51,10 +52,10 @@ async fn list_agents<S: Store>(
     p: Principal,
     q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<AgentView>>, Error> {
-    can_read(&p)?;
+    p.require(Rule::AgentsRead)?;
     let q = query(q)?;
     if q.all {
-        p.require_role(Role::Admin)?;
+        p.require(Rule::AgentsReadAll)?;
     }
     let owner = owner_of(&p)?;
     let agents = state.store.agents((!q.all).then_some(owner.id.as_str()), state.now()).await?;
@@ -65,9 +66,10 @@ async fn list_agents<S: Store>(
 async fn create_agent<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
-    Body(Json(body)): Body<Json<CreateAgent>>,
+    body: Result<Body<Json<CreateAgent>>, Error>,
 ) -> Result<Response, Error> {
-    p.require_admin(&[scopes::AGENTS_CREATE])?;
+    p.require(Rule::AgentsCreate)?;
+    let Body(Json(body)) = body?;
     let owner = owner_of(&p)?;
     let name = body.name.trim();
     validate_name(name, "agent name")?;
@@ -89,12 +91,13 @@ async fn update_agent<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
     Path(id): Path<String>,
-    Body(Json(body)): Body<Json<UpdateAgent>>,
+    body: Result<Body<Json<UpdateAgent>>, Error>,
 ) -> Result<Json<AgentView>, Error> {
-    p.require_admin(&[scopes::AGENTS_BIND])?;
+    p.require(Rule::AgentsUpdate)?;
     owner_of(&p)?;
+    let Body(Json(body)) = body?;
     let agent = match state.store.agent(&id, state.now()).await? {
-        Some(a) if a.owner_id == p.id || p.has_role(Role::Admin) => a,
+        Some(a) if a.owner_id == p.id || manages_all(&p) => a,
         _ => return Err(Error::missing("no such agent")),
     };
     let name = body.name.as_deref().map(str::trim);

@@ -1,23 +1,21 @@
 //! Managing credentials and credential settings under `/api`.
 //!
-//! Reading needs a JWT with `credentials.read` (or a `user_admin` one); every change needs a
-//! `user_admin` JWT with the scope the action names; settings also need the `admin` role.
-//! Every change is audited.
+//! Who may call each route is the matrix's ([`crate::policy::Rule`]); every change is audited.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use keyway_api::auth::{Page, scopes};
+use keyway_api::auth::Page;
+use keyway_api::codes;
 use keyway_api::credentials::{
     CredentialKind, CredentialSettings, CredentialStatus, CredentialView, MAX_ENROLLMENT_MINUTES, MAX_PAT_DAYS_CEILING,
     MintEnrollment, MintPat, MintedSecret,
 };
-use keyway_api::{Role, codes};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::access::{can_read, change_event, created, owner_of};
+use super::access::{change_event, created, owner_of};
 use super::service_accounts::rotate_service_token;
 use crate::audit::Audit;
 use crate::credentials::issue::{
@@ -28,13 +26,15 @@ use crate::credentials::{status, view};
 use crate::error::Error;
 use crate::http::{Body, cursor, page_of, query};
 use crate::pat::Token;
+use crate::policy::{Rule, manages_all};
 use crate::principal::Principal;
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::changes::{Change, Write};
 use crate::store::{CredentialFilter, CredentialRecord, NewCredential, Store};
 
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new()
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new()
         .route("/api/credentials", get(list::<S>).post(mint_pat::<S>))
         .route("/api/credentials/enrollment", post(mint_enrollment::<S>))
         .route("/api/credentials/{id}/revoke", post(revoke::<S>))
@@ -74,13 +74,13 @@ async fn list<S: Store>(
     p: Principal,
     q: Result<Query<CredentialListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<CredentialView>>, Error> {
-    can_read(&p)?;
+    p.require(Rule::CredentialsRead)?;
     let q = query(q)?;
+    if q.all {
+        p.require(Rule::CredentialsReadAll)?;
+    }
     let after = cursor(q.cursor.as_deref(), parse_credential_cursor)?;
     let limit = q.limit.unwrap_or(DEFAULT_CREDENTIAL_PAGE).clamp(1, MAX_CREDENTIAL_PAGE);
-    if q.all {
-        p.require_role(Role::Admin)?;
-    }
     let owner =
         owner_of(&p).map_err(|_| Error::forbidden(codes::INSUFFICIENT_SCOPE, "only people list credentials"))?;
     // Show what has been used up to now.
@@ -101,9 +101,10 @@ async fn list<S: Store>(
 async fn mint_pat<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
-    Body(Json(body)): Body<Json<MintPat>>,
+    body: Result<Body<Json<MintPat>>, Error>,
 ) -> Result<Response, Error> {
-    p.require_admin(&[scopes::CREDENTIALS_ISSUE_AGENT])?;
+    p.require(Rule::CredentialsMint)?;
+    let Body(Json(body)) = body?;
     let owner = owner_of(&p)?;
     if let Some(name) = &body.name {
         validate_label(name)?;
@@ -117,7 +118,7 @@ async fn mint_pat<S: Store>(
                 return Err(Error::unprocessable(codes::VALIDATION_FAILED, "an agent PAT needs an agent"));
             };
             if body.create_agent {
-                p.require_scopes(&[scopes::AGENTS_CREATE])?;
+                p.require(Rule::AgentsCreate)?;
             }
             let agent = agent_for(&state.store, now, &owner, wanted, body.create_agent).await?;
             if agent.record().disabled {
@@ -173,9 +174,10 @@ async fn mint_pat<S: Store>(
 async fn mint_enrollment<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
-    Body(Json(body)): Body<Json<MintEnrollment>>,
+    body: Result<Body<Json<MintEnrollment>>, Error>,
 ) -> Result<Response, Error> {
-    p.require_admin(&[scopes::CREDENTIALS_ISSUE_AGENT])?;
+    p.require(Rule::CredentialsMint)?;
+    let Body(Json(body)) = body?;
     let owner = owner_of(&p)?;
     let minutes = body.expires_minutes.unwrap_or(15);
     if minutes == 0 || minutes > MAX_ENROLLMENT_MINUTES {
@@ -216,7 +218,7 @@ async fn mint_enrollment<S: Store>(
 /// The credential `id` if the caller owns it or is an admin; else 404 (no probing).
 async fn own_credential<S: Store>(state: &AppState<S>, p: &Principal, id: &str) -> Result<CredentialRecord, Error> {
     match state.store.credential(id).await? {
-        Some(c) if c.owner_id == p.id || p.has_role(Role::Admin) => Ok(c),
+        Some(c) if c.owner_id == p.id || manages_all(p) => Ok(c),
         _ => Err(Error::missing(format!("no credential {}", id.chars().take(40).collect::<String>()))),
     }
 }
@@ -227,7 +229,7 @@ async fn revoke<S: Store>(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CredentialView>, Error> {
-    p.require_admin(&[scopes::CREDENTIALS_REVOKE])?;
+    p.require(Rule::CredentialsRevoke)?;
     owner_of(&p)?;
     let c = own_credential(&state, &p, &id).await?;
     let now = state.now();
@@ -247,13 +249,13 @@ async fn rotate<S: Store>(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    p.require_admin(&[scopes::CREDENTIALS_ISSUE_AGENT, scopes::CREDENTIALS_REVOKE])?;
+    p.require(Rule::CredentialsRotate)?;
     owner_of(&p)?;
     let c = own_credential(&state, &p, &id).await?;
     let now = state.now();
     if c.kind == CredentialKind::ServiceToken {
         let sa = c.service_account_id.clone().unwrap_or_default();
-        p.require_role(Role::Admin)?;
+        p.require(Rule::ServiceAccountsManage)?;
         let minted = rotate_service_token(&state, &p, &sa, 0).await?;
         return Ok(created(minted));
     }
@@ -275,12 +277,12 @@ async fn rotate<S: Store>(
     Ok(created(MintedSecret { credential: view(&c, now), secret: token.expose().to_owned() }))
 }
 
-/// `GET /api/settings/credentials` (admins).
+/// `GET /api/settings/credentials` (auditors, admins).
 async fn get_settings<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
 ) -> Result<Json<CredentialSettings>, Error> {
-    p.require_role(Role::Admin)?;
+    p.require(Rule::SettingsRead)?;
     Ok(Json(state.store.credential_settings().await?))
 }
 
@@ -288,10 +290,10 @@ async fn get_settings<S: Store>(
 async fn put_settings<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
-    Body(Json(body)): Body<Json<CredentialSettings>>,
+    body: Result<Body<Json<CredentialSettings>>, Error>,
 ) -> Result<Json<CredentialSettings>, Error> {
-    p.require_admin(&[])?;
-    p.require_role(Role::Admin)?;
+    p.require(Rule::SettingsWrite)?;
+    let Body(Json(body)) = body?;
     if body.max_pat_days == 0 || body.max_pat_days > MAX_PAT_DAYS_CEILING {
         return Err(Error::unprocessable(
             codes::VALIDATION_FAILED,

@@ -2,15 +2,14 @@
 //! `POST /auth/service-account/token`, `POST /auth/enroll`, and RFC 7662 `POST /oauth/introspect`.
 //! The rules they apply are in `crate::credentials::exchange`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use keyway_api::Role;
 use keyway_api::auth::{Audience, TokenClass};
 use keyway_api::codes;
 use keyway_api::credentials::{
@@ -31,7 +30,9 @@ use crate::credentials::issue::{
 use crate::error::Error;
 use crate::http::{Body, Params, bearer_token, no_store};
 use crate::pat::{CREDENTIAL_PREFIX, Token, letter};
+use crate::policy::{Rule, reads_all};
 use crate::principal::Principal;
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::changes::{Applied, Change, Write};
@@ -39,8 +40,8 @@ use crate::store::changes::{Applied, Change, Write};
 /// RFC 8693 `subject_token_type` of a browser sign-in's access token.
 const ACCESS_TOKEN_TYPE: &str = ISSUED_TOKEN_TYPE;
 
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new()
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new()
         .route("/auth/exchange", post(exchange::<S>))
         .route("/auth/enroll", post(enroll::<S>))
         .route("/auth/service-account/token", post(service_account_token::<S>))
@@ -265,7 +266,8 @@ async fn introspect<S: Store>(
 ) -> Result<Response, Error> {
     params.reject_duplicates()?;
     let token = params.require("token")?;
-    let sees_all = principal.has_role(Role::Admin) || principal.has_role(Role::Auditor);
+    principal.require(Rule::Anyone)?;
+    let sees_all = reads_all(&principal);
     let may_see = |sub: &str, owner: Option<&str>| sees_all || sub == principal.id || owner == Some(&principal.id);
     let inactive = || Ok(no_store(Json(json!({ "active": false })).into_response()));
     let now = state.now();

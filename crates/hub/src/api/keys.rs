@@ -1,29 +1,31 @@
 //! The signing keys' settings: `GET/PUT /api/settings/keys` (admins). The rotation itself runs
 //! in the background (`tasks::key_loop`) or through `keyway-hub keys rotate`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use keyway_api::codes;
 use keyway_api::keys::{KeySettings, MAX_ROTATION_DAYS};
-use keyway_api::{Role, codes};
 use serde_json::json;
 
 use crate::audit::Audit;
 use crate::credentials::issue::apply;
 use crate::error::Error;
 use crate::http::Body;
+use crate::policy::Rule;
 use crate::principal::Principal;
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::changes::{Change, Write};
 
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new().route("/api/settings/keys", get(get_settings::<S>).put(put_settings::<S>))
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new().route("/api/settings/keys", get(get_settings::<S>).put(put_settings::<S>))
 }
 
-/// `GET /api/settings/keys` (admins).
+/// `GET /api/settings/keys` (auditors, admins: as the other settings).
 async fn get_settings<S: Store>(State(state): State<AppState<S>>, p: Principal) -> Result<Json<KeySettings>, Error> {
-    p.require_role(Role::Admin)?;
+    p.require(Rule::SettingsRead)?;
     Ok(Json(state.store.key_settings().await?))
 }
 
@@ -33,8 +35,7 @@ async fn put_settings<S: Store>(
     p: Principal,
     body: Result<Body<Json<KeySettings>>, Error>,
 ) -> Result<Json<KeySettings>, Error> {
-    p.require_admin(&[])?;
-    p.require_role(Role::Admin)?;
+    p.require(Rule::SettingsWrite)?;
     let Body(Json(new)) = body?;
     if new.rotation_days > MAX_ROTATION_DAYS {
         return Err(Error::unprocessable(

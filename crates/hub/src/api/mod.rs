@@ -12,23 +12,24 @@ mod keys;
 mod reviews;
 mod service_accounts;
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
-use keyway_api::Role;
 use keyway_api::auth::{AuditEntry, Me, Page};
 use serde::Deserialize;
 
 use crate::error::Error;
 use crate::http::{DEFAULT_PAGE, MAX_PAGE, cursor, page_of, query};
+use crate::policy::Rule;
 use crate::principal::Principal;
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::{AuditQuery, Store};
 
 /// The `/api` and `/auth` routes.
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new()
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new()
         .route("/api/me", get(me))
         .route("/api/audit", get(audit::<S>))
         .merge(credentials::router::<S>())
@@ -39,8 +40,9 @@ pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
         .merge(keys::router::<S>())
 }
 
-async fn me(principal: Principal) -> Json<Me> {
-    Json(Me {
+async fn me(principal: Principal) -> Result<Json<Me>, Error> {
+    principal.require(Rule::Anyone)?;
+    Ok(Json(Me {
         kind: principal.kind,
         id: principal.id,
         name: principal.name,
@@ -49,7 +51,7 @@ async fn me(principal: Principal) -> Json<Me> {
         token_class: principal.class,
         scopes: principal.scopes,
         expires_at: principal.exp,
-    })
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,9 +70,7 @@ async fn audit<S: Store>(
     principal: Principal,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<Page<AuditEntry>>, Error> {
-    if !(principal.has_role(Role::Auditor) || principal.has_role(Role::Admin)) {
-        principal.require_role(Role::Auditor)?;
-    }
+    principal.require(Rule::AuditRead)?;
     let params = query(params)?;
     let before = cursor(params.cursor.as_deref(), |c| c.parse::<i64>().ok())?;
     let limit = params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);

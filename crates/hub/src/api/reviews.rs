@@ -12,14 +12,14 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures_util::Stream;
-use keyway_api::auth::{Page, scopes};
+use keyway_api::auth::Page;
 use keyway_api::reviews::{
     DEFAULT_WAIT_SECS, Decide, MAX_PAYLOAD_BYTES, MAX_REASON_CHARS, MAX_WAIT_SECS, ReviewEvent, ReviewQuery,
     ReviewRequest, ReviewSettings, ReviewStatus, SubmitReview, Verdict,
@@ -33,13 +33,15 @@ use crate::audit;
 use crate::credentials::issue::apply;
 use crate::error::Error;
 use crate::http::{Body, DEFAULT_PAGE, MAX_PAGE, cursor, page_of, query};
+use crate::policy::Rule;
 use crate::principal::Principal;
 use crate::reviews::audit::{self as review_audit, TransitionAudit};
 use crate::reviews::events::Published;
 use crate::reviews::rules::{self, Refusal};
 use crate::reviews::submission::{self, TTL_CEILING_SECS, invalid, kb, payload_too_large, settings};
 use crate::reviews::sweeper::sweep;
-use crate::reviews::visibility::{actor_of, event_visible, for_caller, require_read, sees_all, visible, voter_of};
+use crate::reviews::visibility::{actor_of, event_visible, for_caller, sees_all, visible, voter_of};
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::changes::{Change, Write};
 use crate::store::{CancelOutcome, ReviewFilter, ReviewRecord, Store, VoteOutcome};
@@ -48,8 +50,8 @@ use crate::store::{CancelOutcome, ReviewFilter, ReviewRecord, Store, VoteOutcome
 /// the precise message rather than a generic one.
 const SUBMIT_BODY_LIMIT: usize = 4 * MAX_PAYLOAD_BYTES;
 
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new()
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new()
         .route("/api/reviews", post(submit::<S>).get(list::<S>).layer(DefaultBodyLimit::max(SUBMIT_BODY_LIMIT)))
         .route("/api/reviews/events", get(events::<S>))
         .route("/api/reviews/{id}", get(show::<S>))
@@ -115,7 +117,7 @@ async fn submit<S: Store>(
     principal: Principal,
     body: Result<Body<Json<SubmitReview>>, Error>,
 ) -> Result<(StatusCode, Json<ReviewRequest>), Error> {
-    principal.require_scopes(&[scopes::REVIEWS_SUBMIT])?;
+    principal.require(Rule::ReviewsSubmit)?;
     let Body(Json(req)) = body.map_err(|e| match e {
         Error::PayloadTooLarge => payload_too_large(&format!("The request is larger than {}", kb(SUBMIT_BODY_LIMIT))),
         other => other,
@@ -150,7 +152,7 @@ async fn list<S: Store>(
     principal: Principal,
     query_params: Result<Query<ReviewQuery>, QueryRejection>,
 ) -> Result<Json<Page<ReviewRequest>>, Error> {
-    require_read(&principal)?;
+    principal.require(Rule::ReviewsRead)?;
     let q = query(query_params)?;
     let before = cursor(q.cursor.as_deref(), |c| c.parse::<i64>().ok())?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
@@ -185,7 +187,7 @@ async fn show<S: Store>(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ReviewRequest>, Error> {
-    require_read(&principal)?;
+    principal.require(Rule::ReviewsRead)?;
     sweep(&state).await?;
     let rec = load_visible(&state, &principal, &id).await?;
     Ok(Json(for_caller(&principal, &rec, state.now())))
@@ -199,8 +201,7 @@ async fn decide<S: Store>(
     Path(id): Path<String>,
     body: Result<Body<Json<Decide>>, Error>,
 ) -> Result<Json<ReviewRequest>, Error> {
-    principal.require_scopes(&[scopes::REVIEWS_DECIDE])?;
-    principal.require_role(Role::Reviewer)?;
+    principal.require(Rule::ReviewsDecide)?;
     let Body(Json(decide)) = body?;
     if !matches!(decide.verdict, Verdict::Approve | Verdict::Reject) {
         return Err(invalid("verdict must be approve or reject"));
@@ -278,7 +279,7 @@ async fn cancel<S: Store>(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ReviewRequest>, Error> {
-    principal.require_scopes(&[scopes::REVIEWS_SUBMIT])?;
+    principal.require(Rule::ReviewsSubmit)?;
     let now = state.now();
     let audit = TransitionAudit {
         now,
@@ -319,7 +320,7 @@ async fn wait<S: Store>(
     Path(id): Path<String>,
     params: Result<Query<WaitParams>, QueryRejection>,
 ) -> Result<Json<ReviewRequest>, Error> {
-    require_read(&principal)?;
+    principal.require(Rule::ReviewsRead)?;
     let Query(params) = params.map_err(|_| Error::bad_request("timeout must be a whole number of seconds"))?;
     let timeout = Duration::from_secs(params.timeout.unwrap_or(DEFAULT_WAIT_SECS).min(MAX_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + timeout;
@@ -388,7 +389,7 @@ async fn events<S: Store>(
     principal: Principal,
     headers: axum::http::HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
-    require_read(&principal)?;
+    principal.require(Rule::ReviewsRead)?;
     let left = u64::try_from(principal.exp.saturating_sub(state.now())).unwrap_or(0);
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
     let backlog = state.reviews.subscribe_after(last);
@@ -442,8 +443,9 @@ async fn events<S: Store>(
 
 async fn get_settings<S: Store>(
     State(state): State<AppState<S>>,
-    _principal: Principal,
+    principal: Principal,
 ) -> Result<Json<ReviewSettings>, Error> {
+    principal.require(Rule::Anyone)?;
     Ok(Json(settings(&state).await?))
 }
 
@@ -453,8 +455,7 @@ async fn put_settings<S: Store>(
     body: Result<Body<Json<ReviewSettings>>, Error>,
 ) -> Result<Json<ReviewSettings>, Error> {
     // Management, as for credential settings: an admin with a short-lived user_admin JWT.
-    principal.require_admin(&[])?;
-    principal.require_role(Role::Admin)?;
+    principal.require(Rule::SettingsWrite)?;
     let Body(Json(new)) = body?;
     if new.default_ttl_secs == 0 || new.max_ttl_secs == 0 {
         return Err(invalid("TTLs must be at least 1 second"));

@@ -1,11 +1,11 @@
-//! Service accounts under `/api/service-accounts` (admins): named identities for CI and
+//! Service accounts under `/api/service-accounts` (admins manage, auditors read): named identities for CI and
 //! production jobs, with a group (their role) and service tokens that rotate with a grace period.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use keyway_api::auth::{Audience, Page, scopes};
+use keyway_api::auth::{Audience, Page};
 use keyway_api::credentials::{
     CreateServiceAccount, CreatedServiceAccount, CredentialKind, MAX_GRACE_SECS, MintedSecret, RotateServiceToken,
     ServiceAccountView,
@@ -20,13 +20,15 @@ use crate::credentials::issue::{
 use crate::credentials::view;
 use crate::error::Error;
 use crate::http::Body;
+use crate::policy::Rule;
 use crate::principal::Principal;
+use crate::routing::Routes;
 use crate::state::AppState;
 use crate::store::changes::{Change, Write};
 use crate::store::{CredentialFilter, CredentialRecord, ServiceAccountRecord, Store};
 
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new()
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new()
         .route("/api/service-accounts", get(list_service_accounts::<S>).post(create_service_account::<S>))
         .route("/api/service-accounts/{id}/rotate", post(rotate_service_account::<S>))
         .route("/api/service-accounts/{id}/revoke", post(revoke_service_account::<S>))
@@ -61,12 +63,12 @@ async fn sa_view<S: Store>(state: &AppState<S>, sa: &ServiceAccountRecord) -> Re
     })
 }
 
-/// `GET /api/service-accounts` (admins).
+/// `GET /api/service-accounts` (auditors, admins).
 async fn list_service_accounts<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
 ) -> Result<Json<Page<ServiceAccountView>>, Error> {
-    p.require_role(Role::Admin)?;
+    p.require(Rule::ServiceAccountsRead)?;
     owner_of(&p)?;
     let mut items = Vec::new();
     for sa in state.store.service_accounts().await? {
@@ -79,10 +81,10 @@ async fn list_service_accounts<S: Store>(
 async fn create_service_account<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
-    Body(Json(body)): Body<Json<CreateServiceAccount>>,
+    body: Result<Body<Json<CreateServiceAccount>>, Error>,
 ) -> Result<Response, Error> {
-    p.require_admin(&[scopes::SERVICE_ACCOUNTS_MANAGE])?;
-    p.require_role(Role::Admin)?;
+    p.require(Rule::ServiceAccountsManage)?;
+    let Body(Json(body)) = body?;
     let owner = owner_of(&p)?;
     let name = body.name.trim();
     validate_name(name, "service account name")?;
@@ -178,10 +180,10 @@ async fn rotate_service_account<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
     Path(id): Path<String>,
-    Body(Json(body)): Body<Json<RotateServiceToken>>,
+    body: Result<Body<Json<RotateServiceToken>>, Error>,
 ) -> Result<Response, Error> {
-    p.require_admin(&[scopes::SERVICE_ACCOUNTS_MANAGE])?;
-    p.require_role(Role::Admin)?;
+    p.require(Rule::ServiceAccountsManage)?;
+    let Body(Json(body)) = body?;
     Ok(created(rotate_service_token(&state, &p, &id, body.grace_secs).await?))
 }
 
@@ -192,8 +194,7 @@ async fn revoke_service_account<S: Store>(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ServiceAccountView>, Error> {
-    p.require_admin(&[scopes::SERVICE_ACCOUNTS_MANAGE])?;
-    p.require_role(Role::Admin)?;
+    p.require(Rule::ServiceAccountsManage)?;
     let id = service_account_named(&state, &id).await?.id;
     let now = state.now();
     let event = change_event(&p, now, "service_account.revoke", "service_account", &id, json!({}));

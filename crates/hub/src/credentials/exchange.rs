@@ -20,6 +20,7 @@ use crate::access_token::{self, Grant};
 use crate::audit::{self, Audit};
 use crate::error::Error;
 use crate::pat::{Token, letter};
+use crate::policy::{may_change, service_account_roles, user_admin_refused};
 use crate::state::AppState;
 use crate::store::{CredentialRecord, Store};
 
@@ -224,6 +225,10 @@ pub(crate) async fn exchange_credential<S: Store>(
             return Err(refuse(state, Some(&live.record), Some(id), "binding", err).await);
         }
     }
+    if ask.class == TokenClass::UserAdmin && !may_change(&live.owner_roles) {
+        let err = user_admin_refused(&live.owner_roles);
+        return Err(refuse(state, Some(&live.record), Some(id), "roles", err).await);
+    }
     let scopes = match grant_scopes(ask.class, ask.scope.as_deref(), &c.scopes) {
         Ok(s) => s,
         Err(err) => return Err(refuse(state, Some(&live.record), Some(id), "scope", err).await),
@@ -239,7 +244,7 @@ pub(crate) async fn exchange_credential<S: Store>(
         CredentialKind::ServiceToken => {
             let sa_id = c.service_account_id.as_deref().unwrap_or_default();
             let sa_name = c.service_account_name.as_deref().unwrap_or_default();
-            let roles: Vec<Role> = c.service_account_group.into_iter().collect();
+            let roles = service_account_roles(c.service_account_group);
             issue(state, grant(ask.class, sa_id, sa_name, None, &roles, &scopes, Some(id), None, c.expires_at))?
         }
         _ => {
@@ -286,6 +291,9 @@ pub(crate) async fn exchange_session<S: Store>(
     }
     if ask.agent_id.is_some() {
         return Err(Error::forbidden(codes::BINDING_NOT_ALLOWED, "a person's sign-in cannot act as an agent"));
+    }
+    if ask.class == TokenClass::UserAdmin && !may_change(&user.roles) {
+        return Err(refuse(state, None, None, "roles", user_admin_refused(&user.roles)).await);
     }
     let held: Vec<String> = ask.class.allowed_scopes().iter().map(|s| (*s).to_owned()).collect();
     let scopes = grant_scopes(ask.class, ask.scope.as_deref(), &held)?;

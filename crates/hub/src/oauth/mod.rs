@@ -12,15 +12,14 @@ pub(crate) mod revoke;
 pub(crate) mod token;
 pub(crate) mod userinfo;
 
-use axum::Router;
 use axum::routing::{get, post};
 
-use crate::state::AppState;
+use crate::routing::Routes;
 use crate::store::Store;
 
 /// The OAuth and OpenID Connect routes.
-pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
-    Router::new()
+pub(crate) fn router<S: Store>() -> Routes<S> {
+    Routes::new()
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration::<S>))
         .route("/oauth/jwks", get(discovery::jwks::<S>))
         .route("/oauth/authorize", get(authorize::authorize::<S>))

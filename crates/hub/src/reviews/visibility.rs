@@ -1,19 +1,18 @@
-//! Who sees which review requests, and what a caller must hold to read the queue.
+//! Who sees which review requests (who may read the queue at all: `crate::policy`).
 
 use keyway_api::Role;
 use keyway_api::auth::{PrincipalKind, scopes};
 use keyway_api::reviews::{Actor, ReviewRequest};
 
 use super::rules::{Voter, may_decide};
-use crate::error::Error;
+use crate::policy::reads_whole_queue;
 use crate::principal::Principal;
 use crate::store::ReviewRecord;
 
-/// Reviewers, auditors and admins (people) see every request; everyone else, agents and
-/// service accounts included, their own.
+/// Reviewers, auditors and admins (and service accounts of those groups) see every request;
+/// everyone else, agents included, their own.
 pub(crate) fn sees_all(p: &Principal) -> bool {
-    p.kind == PrincipalKind::User
-        && (p.has_role(Role::Reviewer) || p.has_role(Role::Auditor) || p.has_role(Role::Admin))
+    reads_whole_queue(p)
 }
 
 fn is_submitter(p: &Principal, r: &ReviewRequest) -> bool {
@@ -46,7 +45,7 @@ pub(crate) fn voter_of(p: &Principal) -> Voter {
     Voter {
         actor: actor_of(p),
         owner: p.owner.clone(),
-        reviewer: p.has_role(Role::Reviewer) && p.has_scope(scopes::REVIEWS_DECIDE),
+        reviewer: p.holds(Role::Reviewer) && p.has_scope(scopes::REVIEWS_DECIDE),
     }
 }
 
@@ -55,13 +54,4 @@ pub(crate) fn for_caller(p: &Principal, rec: &ReviewRecord, now: i64) -> ReviewR
     let mut request = rec.request.clone();
     request.may_decide = may_decide(&voter_of(p), rec, now);
     request
-}
-
-/// Reading the queue needs `reviews.read`, or `reviews.submit` (a submitter follows its own).
-pub(crate) fn require_read(p: &Principal) -> Result<(), Error> {
-    if p.has_scope(scopes::REVIEWS_READ) || p.has_scope(scopes::REVIEWS_SUBMIT) {
-        Ok(())
-    } else {
-        p.require_scopes(&[scopes::REVIEWS_READ])
-    }
 }

@@ -47,6 +47,16 @@ impl TestHub {
 
     /// Like [`TestHub::start_with`], with more users (`(name, roles)`, password [`PASSWORD`]).
     pub async fn start_with_users(tweak: impl FnOnce(&mut Settings), users: &[(&str, &[Role])]) -> TestHub {
+        TestHub::start_with_pats(tweak, users, &[]).await.0
+    }
+
+    /// Like [`TestHub::start_with_users`], and a user PAT (audience `cli`) for each of
+    /// `pat_owners`, minted on the database as `keyway-hub pat mint` does: their secrets, in order.
+    pub async fn start_with_pats(
+        tweak: impl FnOnce(&mut Settings),
+        users: &[(&str, &[Role])],
+        pat_owners: &[&str],
+    ) -> (TestHub, Vec<String>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let database_url = format!("sqlite://{}", dir.path().join("hub.db").display());
         let clock = Clock::system();
@@ -65,10 +75,14 @@ impl TestHub {
         for (name, roles) in users {
             hub.create_user(name, PASSWORD, roles).await.expect("create user");
         }
+        let mut pats = Vec::new();
+        for owner in pat_owners {
+            pats.push(hub.mint_pat(owner, None, keyway_api::auth::Audience::Cli, None).await.expect("mint pat"));
+        }
         let running = hub.serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;
-        TestHub { url, clock, database_url, hub_key, running: Some(running), dir }
+        (TestHub { url, clock, database_url, hub_key, running: Some(running), dir }, pats)
     }
 
     /// The temp dir the database lives in.

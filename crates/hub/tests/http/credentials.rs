@@ -145,8 +145,9 @@ async fn management_needs_user_admin_and_the_scope() {
     // pat_not_allowed: a raw PAT on a resource route.
     expect_error(get(&hub, "/api/me", &apat.secret).await, StatusCode::UNAUTHORIZED, "pat_not_allowed").await;
     expect_error(get(&hub, "/api/credentials", &apat.secret).await, StatusCode::UNAUTHORIZED, "pat_not_allowed").await;
-    // An agent cannot read credentials either.
-    expect_error(get(&hub, "/api/credentials", &agent_jwt).await, StatusCode::FORBIDDEN, "insufficient_scope").await;
+    // An agent cannot read credentials either: only people do.
+    let resp = get(&hub, "/api/credentials", &agent_jwt).await;
+    expect_error(resp, StatusCode::FORBIDDEN, "principal_not_allowed").await;
     // Another user's credential is not found, not revocable.
     let bob_admin = admin_jwt(&hub, BOB).await;
     expect_error(

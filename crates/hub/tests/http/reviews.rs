@@ -170,7 +170,10 @@ async fn only_the_submitter_cancels_and_only_while_pending() {
         let url = hub.at(&format!("/api/reviews/{id}/cancel"));
         async move { http().post(url).bearer_auth(token).send().await.unwrap() }
     };
-    let body = expect_error(cancel(rev.clone(), r.id.clone()).await, StatusCode::FORBIDDEN, "access_denied").await;
+    // A reviewer submits nothing, so cancels nothing; one who also submits sees it is not theirs.
+    expect_error(cancel(rev.clone(), r.id.clone()).await, StatusCode::FORBIDDEN, "role_required").await;
+    let both = access_token_of(&hub, BOTH).await;
+    let body = expect_error(cancel(both, r.id.clone()).await, StatusCode::FORBIDDEN, "access_denied").await;
     assert!(body.message.contains(DEV), "{}", body.message);
     expect_error(cancel(dev2.clone(), r.id.clone()).await, StatusCode::NOT_FOUND, "not_found").await;
     let resp = cancel(dev.clone(), r.id.clone()).await;
