@@ -2,6 +2,8 @@
 //! to what, and how it ended. Rows are written by the store, in the transaction of the change
 //! they record wherever the store method takes them.
 
+pub(crate) mod chain;
+
 use keyway_api::credentials::CredentialKind;
 use serde_json::Value;
 

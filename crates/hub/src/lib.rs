@@ -44,6 +44,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::audit::chain::{AuditBreak, AuditReport};
 pub use crate::clock::Clock;
 pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_LISTEN, MAX_CODE_TTL, Settings};
 pub use crate::error::Error;
@@ -70,7 +71,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Hub<S: Store = SqliteStore> {
     settings: Settings,
     store: S,
-    keys: Keys,
+    keys: Arc<Keys>,
     passwords: Arc<Passwords>,
 }
 
@@ -95,7 +96,12 @@ impl<S: Store> Hub<S> {
     pub async fn with_store(settings: Settings, store: S) -> Result<Hub<S>, Error> {
         settings.validate()?;
         store.migrate().await?;
-        let keys = Keys::load_or_create(&store, settings.clock.now()).await?;
+        let keys = Arc::new(Keys::load_or_create(&store, settings.clock.now()).await?);
+        store.set_audit_signer(keys.clone());
+        let chained = store.seal_audit_log().await?;
+        if chained > 0 {
+            tracing::info!(rows = chained, "chained the audit rows written before the log was a hash chain");
+        }
         Ok(Hub { settings, store, keys, passwords: Passwords::new() })
     }
 
@@ -183,6 +189,11 @@ impl<S: Store> Hub<S> {
             .audit(&event);
         issue::apply(&self.store, &writes, |_, _| agent_name_taken(&minted.record.name)).await?;
         Ok(minted.secret.secret)
+    }
+
+    /// Checks the audit log's hash chain and its signed head (`keyway-hub audit verify`).
+    pub async fn verify_audit(&self) -> Result<AuditReport, Error> {
+        audit::chain::verify(&self.store, &self.keys).await
     }
 
     /// Number of users.

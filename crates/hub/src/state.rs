@@ -13,7 +13,7 @@ use crate::users::Passwords;
 /// Everything handlers share.
 pub(crate) struct Shared<S> {
     pub(crate) store: S,
-    pub(crate) keys: Keys,
+    pub(crate) keys: Arc<Keys>,
     pub(crate) settings: Settings,
     /// Issuer URL without a trailing slash.
     pub(crate) issuer: String,

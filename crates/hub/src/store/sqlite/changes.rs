@@ -5,6 +5,7 @@ use sqlx::SqliteConnection;
 use super::SqliteStore;
 use super::audit::insert_audit_in;
 use crate::store::StoreError;
+use crate::store::audit::AuditSigner;
 use crate::store::changes::{Applied, Change, ChangeStore, Outcome, Write};
 
 /// `Done` if the statement changed a row, else `Unchanged`.
@@ -21,7 +22,7 @@ fn unique(result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> Resul
     }
 }
 
-async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, StoreError> {
+async fn write(conn: &mut SqliteConnection, signer: &dyn AuditSigner, w: &Write<'_>) -> Result<Outcome, StoreError> {
     Ok(match w {
         Write::InsertCredential(c) => changed(
             sqlx::query(
@@ -151,7 +152,7 @@ async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, St
             )
         }
         Write::Audit(event) => {
-            insert_audit_in(conn, event).await?;
+            insert_audit_in(conn, signer, &[event]).await?;
             Outcome::Done
         }
     })
@@ -159,9 +160,10 @@ async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, St
 
 impl ChangeStore for SqliteStore {
     async fn apply(&self, change: &Change<'_>) -> Result<Applied, StoreError> {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         for (at, w) in change.writes.iter().enumerate() {
-            let outcome = write(&mut tx, w).await?;
+            let outcome = write(&mut tx, signer.as_ref(), w).await?;
             if outcome != Outcome::Done {
                 tx.rollback().await?;
                 return Ok(Applied::Stopped { at, outcome });
@@ -201,6 +203,7 @@ mod tests {
     async fn a_change_that_stops_keeps_nothing_and_one_that_applies_keeps_all() {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
+        store.set_audit_signer(std::sync::Arc::new(crate::keys::Keys::from_seed(&[1; 32])));
         let user = UserRecord {
             id: "u1".into(),
             username: "alice".into(),
