@@ -205,7 +205,8 @@ mod tests {
     fn every_field_and_the_previous_hash_count() {
         let base = row_hash(&GENESIS, &row());
         assert_ne!(row_hash(&[1; 32], &row()), base);
-        let variants: Vec<Box<dyn Fn(&mut ChainRow)>> = vec![
+        type Change = Box<dyn Fn(&mut ChainRow)>;
+        let variants: Vec<Change> = vec![
             Box::new(|r| r.id = 2),
             Box::new(|r| r.at = 3),
             Box::new(|r| r.actor_kind = "agent".into()),
