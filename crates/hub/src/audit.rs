@@ -3,6 +3,7 @@
 //! they record wherever the store method takes them.
 
 pub(crate) mod chain;
+pub(crate) mod refusals;
 
 use keyway_api::credentials::CredentialKind;
 use serde_json::Value;

@@ -224,6 +224,7 @@ impl<S: Store> Hub<S> {
             passwords: self.passwords,
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone()),
+            refusals: Default::default(),
         }));
         let app = routes::router(state.clone());
 
@@ -238,12 +239,13 @@ impl<S: Store> Hub<S> {
             }
         });
         let (flush_stop, flush_stop_rx) = watch::channel(false);
+        let refusal_flusher = tokio::spawn(tasks::refusal_flush_loop(state.clone(), flush_stop_rx.clone()));
         let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));
         let sweeper = tokio::spawn(reviews::sweeper::sweep_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(tasks::purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, flush_stop })
+        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, refusal_flusher, flush_stop })
     }
 }
 
@@ -258,6 +260,8 @@ pub struct RunningHub {
     purger: JoinHandle<()>,
     /// Writes credential last-used times behind; flushes once more when stopped.
     flusher: JoinHandle<()>,
+    /// Writes refusal summaries to the audit log; flushes once more when stopped.
+    refusal_flusher: JoinHandle<()>,
     flush_stop: watch::Sender<bool>,
     sweeper: JoinHandle<()>,
 }
@@ -271,7 +275,7 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, sweeper, flusher, flush_stop, addr, .. } = self;
+        let RunningHub { stop, mut server, purger, sweeper, flusher, refusal_flusher, flush_stop, addr, .. } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
@@ -282,6 +286,7 @@ impl RunningHub {
         // After the server: uses recorded by the last requests are written too.
         let _ = flush_stop.send(true);
         let _ = flusher.await;
+        let _ = refusal_flusher.await;
         tracing::info!(%addr, "keyway hub stopped");
     }
 }

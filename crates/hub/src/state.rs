@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::audit::refusals::Refusals;
 use crate::clients::ClientRegistry;
 use crate::config::Settings;
 use crate::credentials::cache::Credentials;
@@ -25,6 +26,8 @@ pub(crate) struct Shared<S> {
     pub(crate) credentials: Credentials,
     /// Live review events (SSE streams, waiters).
     pub(crate) reviews: ReviewEvents,
+    /// Refusals counted for the audit log, written behind as summary rows.
+    pub(crate) refusals: Refusals,
 }
 
 impl<S> Shared<S> {

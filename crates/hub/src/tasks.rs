@@ -1,5 +1,5 @@
 //! The hub's background work besides the review sweeper: purging expired rows and writing
-//! credential last-used times behind.
+//! credential last-used times and refusal summaries behind.
 
 use std::time::Duration;
 
@@ -42,6 +42,25 @@ pub(crate) async fn flush_loop<S: Store>(state: AppState<S>, mut stop: watch::Re
         };
         if let Err(e) = state.credentials.usage.flush(&state.store).await {
             tracing::warn!(error = %report(&e), "writing credential last-used times failed");
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Writes the refusals counted for the audit log every [`FLUSH_INTERVAL`] until `stop`, then
+/// once more (`crate::audit::refusals`).
+pub(crate) async fn refusal_flush_loop<S: Store>(state: AppState<S>, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(FLUSH_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = stop.changed() => true,
+            _ = interval.tick() => false,
+        };
+        if let Err(e) = state.refusals.flush(&state.store).await {
+            tracing::warn!(error = %report(&e), "writing refusal summaries to the audit log failed; kept for the next try");
         }
         if stopping {
             return;
