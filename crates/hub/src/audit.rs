@@ -44,6 +44,16 @@ impl Audit {
         Audit::new(at, action, "user", Some(id.to_owned()), Some(name.to_owned()))
     }
 
+    /// Done by a person known by id only (from a token family; the name is not at hand).
+    pub(crate) fn by_user_id(id: &str, at: i64, action: &str) -> Audit {
+        Audit::new(at, action, "user", Some(id.to_owned()), None)
+    }
+
+    /// Done by whoever a JWT names (its principal kind, subject and name).
+    pub(crate) fn by_subject(kind: &str, id: &str, name: &str, at: i64, action: &str) -> Audit {
+        Audit::new(at, action, kind, Some(id.to_owned()), Some(name.to_owned()))
+    }
+
     /// Done by an agent known by id and name.
     pub(crate) fn by_agent(id: &str, name: &str, at: i64, action: &str) -> Audit {
         Audit::new(at, action, "agent", Some(id.to_owned()), Some(name.to_owned()))

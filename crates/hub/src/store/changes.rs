@@ -9,7 +9,7 @@ use keyway_api::credentials::CredentialSettings;
 use keyway_api::reviews::ReviewSettings;
 
 use super::StoreError;
-use super::{AgentRecord, AuditEvent, CredentialRecord, ServiceAccountRecord, TokenHash};
+use super::{AgentRecord, AuditEvent, CodeRecord, CredentialRecord, LoginSession, ServiceAccountRecord, TokenHash};
 
 /// One write of a [`Change`].
 #[derive(Debug)]
@@ -53,6 +53,23 @@ pub enum Write<'a> {
     },
     SetCredentialSettings(&'a CredentialSettings),
     PutReviewSettings(&'a ReviewSettings),
+    /// Removes a pending authorization that has not expired (single use); `Unchanged` if none.
+    TakePending {
+        id: &'a str,
+        now: i64,
+    },
+    InsertLoginSession(&'a LoginSession),
+    InsertCode(&'a CodeRecord),
+    /// Ends a sign-in: marks its token family revoked; `Unchanged` if it was already or is unknown.
+    RevokeFamily {
+        id: &'a str,
+        now: i64,
+    },
+    /// Records an access token's `jti` as revoked until `expires_at` (idempotent: always `Done`).
+    RevokeAccessToken {
+        jti: &'a str,
+        expires_at: i64,
+    },
     /// Appends to the audit log.
     Audit(&'a AuditEvent),
 }

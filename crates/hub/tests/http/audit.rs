@@ -159,3 +159,74 @@ async fn the_log_filters_by_actor_action_outcome_and_time_and_pages() {
     expect_error(get(&hub, "/api/audit?since=yesterday", &access).await, StatusCode::BAD_REQUEST, "invalid_request")
         .await;
 }
+
+fn one<'a>(rows: &'a [AuditEntry], action: &str) -> &'a AuditEntry {
+    let found: Vec<&AuditEntry> = rows.iter().filter(|e| e.action == action).collect();
+    assert_eq!(found.len(), 1, "{action}: {rows:?}");
+    found[0]
+}
+
+#[tokio::test]
+async fn sign_ins_sessions_and_their_abuse_are_audited_with_actor_and_outcome() {
+    let hub = start().await;
+    // Failed sign-ins: a wrong password for a known person, and an unknown name.
+    let browser = browser();
+    let flow = Flow::new(&v4(43301));
+    let (request, csrf) = open_login_page(&browser, &hub, &flow).await;
+    let resp = submit_login(&browser, &hub, &request, &csrf, USER, "not the password").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let (request, csrf) = open_login_page(&browser, &hub, &flow).await;
+    let resp = submit_login(&browser, &hub, &request, &csrf, "mallory", "not the password").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // A sign-in, a refresh, a reuse of the old refresh token (ends the session).
+    let (_, tokens) = sign_in(&hub, &v4(43302)).await;
+    let r1 = tokens.refresh_token.clone().unwrap();
+    assert_eq!(refresh(&hub, &r1).await.status(), StatusCode::OK);
+    assert_eq!(refresh(&hub, &r1).await.status(), StatusCode::BAD_REQUEST);
+
+    // A replayed code.
+    let flow = Flow::new(&v4(43303));
+    let code = get_code(&browser, &hub, &flow).await;
+    assert_eq!(exchange(&hub, &flow, &code).await.status(), StatusCode::OK);
+    assert_eq!(exchange(&hub, &flow, &code).await.status(), StatusCode::BAD_REQUEST);
+
+    // A logout.
+    let (_, other) = sign_in(&hub, &v4(43304)).await;
+    let resp = reqwest::Client::new()
+        .post(hub.at("/oauth/revoke"))
+        .form(&[("token", other.refresh_token.as_deref().unwrap()), ("client_id", keyway_api::DESKTOP_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    let access = session(&hub, USER).await;
+    let rows = all(&hub, &access, "action=session.").await;
+    let alice = one(&rows, "session.refresh").actor_id.clone().unwrap();
+
+    let failed: Vec<&AuditEntry> = rows.iter().filter(|e| e.action == "session.sign_in_failed").collect();
+    assert_eq!(failed.len(), 2, "{rows:?}");
+    let wrong = failed.iter().find(|e| e.detail["reason"] == "wrong_password").unwrap();
+    assert_eq!((wrong.actor_id.as_deref(), wrong.actor_name.as_deref()), (Some(alice.as_str()), Some(USER)));
+    let unknown = failed.iter().find(|e| e.detail["reason"] == "unknown_user").unwrap();
+    assert_eq!((unknown.actor_kind.as_str(), unknown.actor_id.as_deref()), ("anonymous", None));
+    assert!(!serde_json::to_string(&rows).unwrap().contains("mallory"), "a typed name is not kept");
+    assert!(failed.iter().all(|e| e.outcome == "invalid_credential"));
+
+    // Four sign-ins: the first flow, the replayed code's, the logout's and this reader's.
+    let sign_ins: Vec<&AuditEntry> = rows.iter().filter(|e| e.action == "session.sign_in").collect();
+    assert_eq!(sign_ins.len(), 4, "{rows:?}");
+    assert!(sign_ins.iter().all(|e| e.outcome == "ok" && e.actor_name.as_deref() == Some(USER)));
+
+    let reused = one(&rows, "session.refresh_reused");
+    assert_eq!((reused.outcome.as_str(), reused.actor_id.as_deref()), ("invalid_grant", Some(alice.as_str())));
+    assert_eq!(reused.target_id, one(&rows, "session.refresh").target_id);
+    let replayed = one(&rows, "session.code_replayed");
+    assert_eq!((replayed.outcome.as_str(), replayed.actor_id.as_deref()), ("invalid_grant", Some(alice.as_str())));
+    assert_eq!(replayed.detail["revoked"], true);
+    let logout = one(&rows, "session.logout");
+    assert_eq!((logout.outcome.as_str(), logout.actor_id.as_deref()), ("ok", Some(alice.as_str())));
+    // Refreshes beyond the one above: none.
+    assert_eq!(rows.iter().filter(|e| e.action == "session.refresh").count(), 1);
+}

@@ -151,6 +151,59 @@ async fn write(conn: &mut SqliteConnection, signer: &dyn AuditSigner, w: &Write<
                 .await?,
             )
         }
+        Write::TakePending { id, now } => changed(
+            sqlx::query("DELETE FROM pending_authorizations WHERE id = ?1 AND expires_at > ?2")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?,
+        ),
+        Write::InsertLoginSession(s) => changed(
+            sqlx::query("INSERT INTO login_sessions (id_hash, user_id, auth_time, expires_at) VALUES (?1, ?2, ?3, ?4)")
+                .bind(s.id_hash.as_bytes())
+                .bind(&s.user_id)
+                .bind(s.auth_time)
+                .bind(s.expires_at)
+                .execute(&mut *conn)
+                .await?,
+        ),
+        Write::InsertCode(c) => changed(
+            sqlx::query(
+                "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope, nonce, \
+                    code_challenge, auth_time, created_at, expires_at, used_at, family_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL)",
+            )
+            .bind(c.code_hash.as_bytes())
+            .bind(&c.client_id)
+            .bind(&c.redirect_uri)
+            .bind(&c.user_id)
+            .bind(&c.scope)
+            .bind(&c.nonce)
+            .bind(&c.code_challenge)
+            .bind(c.auth_time)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .execute(&mut *conn)
+            .await?,
+        ),
+        Write::RevokeFamily { id, now } => changed(
+            sqlx::query("UPDATE token_families SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?,
+        ),
+        Write::RevokeAccessToken { jti, expires_at } => {
+            sqlx::query(
+                "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?1, ?2) \
+                 ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+            )
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *conn)
+            .await?;
+            Outcome::Done
+        }
         Write::Audit(event) => {
             insert_audit_in(conn, signer, &[event]).await?;
             Outcome::Done
