@@ -271,3 +271,50 @@ async fn hubs_sharing_a_database_append_one_chain() {
     }
     assert_intact(&db, 30);
 }
+
+/// `cargo nextest run -p keyway-hub --release --run-ignored only -E 'test(verify_time)'`: fills
+/// 100,000 audit rows, has the hub chain them (the upgrade path) and times `audit verify`, in
+/// process and as the binary. A benchmark, not a check: it prints the figures.
+#[tokio::test]
+#[ignore = "a benchmark: run it on purpose, in release"]
+async fn verify_time_for_100k_rows() {
+    const N: i64 = 100_000;
+    let db = log_with(0).await;
+    let pool = db.pool().await;
+    // Rows as the hub writes them, unchained, with the head as before the chain: the hub
+    // chains them at its next start, through the store.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO audit_events (at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail) \
+         SELECT 1700000000 + i, 'user', 'u_bench', 'alice', 'pat.mint', 'credential', printf('cr_%012d', i), 'ok', \
+             json_object('kind', 'user_pat', 'owner', 'u_bench') FROM n",
+    )
+    .bind(N)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_head SET last_id = 0, last_hash = zeroblob(32), count = 0, kid = NULL, signature = NULL, sealed = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let t0 = std::time::Instant::now();
+    let hub = Hub::open(db.settings()).await.unwrap();
+    let sealed = t0.elapsed();
+    let t0 = std::time::Instant::now();
+    let report = hub.verify_audit().await.unwrap();
+    let in_process = t0.elapsed();
+    assert_eq!((report.rows, report.broken), (N as u64, None));
+    drop(hub);
+    let t0 = std::time::Instant::now();
+    assert_intact(&db, N as usize);
+    let binary = t0.elapsed();
+    println!(
+        "audit verify, {N} rows: {:.0} ms in process, {:.0} ms as `keyway-hub audit verify` (start included); \
+         chaining them at upgrade: {:.0} ms",
+        in_process.as_secs_f64() * 1e3,
+        binary.as_secs_f64() * 1e3,
+        sealed.as_secs_f64() * 1e3
+    );
+}
