@@ -41,6 +41,7 @@ pub struct AuditQuery {
     /// Only events with an id below this (cursor pagination, newest first).
     pub before: Option<i64>,
     pub action_prefix: Option<String>,
+    /// The actor's id or name.
     pub actor_id: Option<String>,
     pub target_id: Option<String>,
     pub outcome: Option<String>,

@@ -71,7 +71,7 @@ async fn seal_in(conn: &mut SqliteConnection) -> Result<(Head, u64), StoreError>
         sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE hash IS NOT NULL").fetch_one(&mut *conn).await?;
     if chained > 0 {
         return Err(StoreError::Corrupt(
-            "the audit log has chained rows but its head was never sealed; run `keyway-hub audit verify`".into(),
+            "the audit log's rows are chained but its head says it was never sealed: the head was changed".into(),
         ));
     }
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY id")).fetch_all(&mut *conn).await?;
