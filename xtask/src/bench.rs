@@ -15,8 +15,25 @@ const BENCH_PASSWORD: &str = "bench-password-not-secret";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange|approvals|desktop> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|desktop|audit> [keyway-bench options]");
     };
+    if name == "audit" {
+        // `keyway-hub audit verify` over 100,000 rows: an ignored test of the hub, in release.
+        return run(cargo().args([
+            "nextest",
+            "run",
+            "--release",
+            "-p",
+            "keyway-hub",
+            "--test",
+            "audit_chain",
+            "--run-ignored",
+            "only",
+            "--no-capture",
+            "-E",
+            "test(verify_time)",
+        ]));
+    }
     if name == "approvals" {
         // The approvals driver runs its own hub in-process on a fresh database.
         return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", "approvals"]).args(rest));
@@ -45,7 +62,7 @@ pub fn bench(args: &[String]) -> Result<()> {
                 env.push(("KEYWAY_BENCH_USER", BENCH_USER.to_owned()));
                 env.push(("KEYWAY_BENCH_PASSWORD", BENCH_PASSWORD.to_owned()));
             }
-            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop)"),
+            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop, audit)"),
         }
         let port = free_port()?;
         let mut server = Server(

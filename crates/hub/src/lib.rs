@@ -48,6 +48,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::audit::chain::{AuditBreak, AuditReport};
 pub use crate::clock::Clock;
 pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, MAX_CODE_TTL, Settings};
 pub use crate::error::Error;
@@ -75,7 +76,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Hub<S: Store = SqliteStore> {
     settings: Settings,
     store: S,
-    keys: Keys,
+    keys: Arc<Keys>,
     passwords: Arc<Passwords>,
 }
 
@@ -106,7 +107,12 @@ impl<S: Store> Hub<S> {
     pub async fn with_store(settings: Settings, store: S) -> Result<Hub<S>, Error> {
         settings.validate()?;
         store.migrate().await?;
-        let keys = Keys::open(&store, settings.hub_key.as_ref(), &settings.clock).await?;
+        let keys = Arc::new(Keys::open(&store, settings.hub_key.as_ref(), &settings.clock).await?);
+        store.set_audit_signer(keys.clone());
+        let chained = store.seal_audit_log().await?;
+        if chained > 0 {
+            tracing::info!(rows = chained, "chained the audit rows written before the log was a hash chain");
+        }
         Ok(Hub { settings, store, keys, passwords: Passwords::new() })
     }
 
@@ -224,6 +230,11 @@ impl<S: Store> Hub<S> {
         self.keys.kid()
     }
 
+    /// Checks the audit log's hash chain and its signed head (`keyway-hub audit verify`).
+    pub async fn verify_audit(&self) -> Result<AuditReport, Error> {
+        audit::chain::verify(&self.store, &self.keys).await
+    }
+
     /// Number of users.
     pub async fn user_count(&self) -> Result<u64, Error> {
         Ok(self.store.user_count().await?)
@@ -252,6 +263,7 @@ impl<S: Store> Hub<S> {
             passwords: self.passwords,
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone()),
+            refusals: Default::default(),
         }));
         let app = routes::router(state.clone());
 
@@ -266,13 +278,25 @@ impl<S: Store> Hub<S> {
             }
         });
         let (flush_stop, flush_stop_rx) = watch::channel(false);
+        let refusal_flusher = tokio::spawn(tasks::refusal_flush_loop(state.clone(), flush_stop_rx.clone()));
         let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));
         let sweeper = tokio::spawn(reviews::sweeper::sweep_loop(state.clone(), stop_rx.clone()));
         let key_watch = tokio::spawn(tasks::key_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(tasks::purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, key_watch, flusher, flush_stop })
+        Ok(RunningHub {
+            addr,
+            issuer,
+            stop: stop_tx,
+            server,
+            purger,
+            sweeper,
+            key_watch,
+            flusher,
+            refusal_flusher,
+            flush_stop,
+        })
     }
 }
 
@@ -287,6 +311,8 @@ pub struct RunningHub {
     purger: JoinHandle<()>,
     /// Writes credential last-used times behind; flushes once more when stopped.
     flusher: JoinHandle<()>,
+    /// Writes refusal summaries to the audit log; flushes once more when stopped.
+    refusal_flusher: JoinHandle<()>,
     flush_stop: watch::Sender<bool>,
     sweeper: JoinHandle<()>,
     /// Re-reads the signing keys and rotates them when due.
@@ -302,7 +328,9 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, sweeper, key_watch, flusher, flush_stop, addr, .. } = self;
+        let RunningHub {
+            stop, mut server, purger, sweeper, key_watch, flusher, refusal_flusher, flush_stop, addr, ..
+        } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
@@ -314,6 +342,7 @@ impl RunningHub {
         // After the server: uses recorded by the last requests are written too.
         let _ = flush_stop.send(true);
         let _ = flusher.await;
+        let _ = refusal_flusher.await;
         tracing::info!(%addr, "keyway hub stopped");
     }
 }

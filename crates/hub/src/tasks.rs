@@ -1,5 +1,5 @@
 //! The hub's background work besides the review sweeper: purging expired rows, writing
-//! credential last-used times behind, and watching the signing keys.
+//! credential last-used times and refusal summaries behind, and watching the signing keys.
 
 use std::time::Duration;
 
@@ -95,4 +95,22 @@ async fn check_keys<S: Store>(state: &AppState<S>) -> Result<(), crate::error::E
         state.keys.refresh(&state.store).await?;
     }
     Ok(())
+}
+/// Writes the refusals counted for the audit log every [`FLUSH_INTERVAL`] until `stop`, then
+/// once more (`crate::audit::refusals`).
+pub(crate) async fn refusal_flush_loop<S: Store>(state: AppState<S>, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(FLUSH_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = stop.changed() => true,
+            _ = interval.tick() => false,
+        };
+        if let Err(e) = state.refusals.flush(&state.store).await {
+            tracing::warn!(error = %report(&e), "writing refusal summaries to the audit log failed; kept for the next try");
+        }
+        if stopping {
+            return;
+        }
+    }
 }

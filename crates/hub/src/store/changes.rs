@@ -11,7 +11,7 @@ use keyway_api::reviews::ReviewSettings;
 
 use super::StoreError;
 use super::keys::SigningKeyRecord;
-use super::{AgentRecord, AuditEvent, CredentialRecord, ServiceAccountRecord, TokenHash};
+use super::{AgentRecord, AuditEvent, CodeRecord, CredentialRecord, LoginSession, ServiceAccountRecord, TokenHash};
 
 /// One write of a [`Change`].
 #[derive(Debug)]
@@ -64,6 +64,23 @@ pub enum Write<'a> {
         verify_until: i64,
     },
     PutKeySettings(&'a KeySettings),
+    /// Removes a pending authorization that has not expired (single use); `Unchanged` if none.
+    TakePending {
+        id: &'a str,
+        now: i64,
+    },
+    InsertLoginSession(&'a LoginSession),
+    InsertCode(&'a CodeRecord),
+    /// Ends a sign-in: marks its token family revoked; `Unchanged` if it was already or is unknown.
+    RevokeFamily {
+        id: &'a str,
+        now: i64,
+    },
+    /// Records an access token's `jti` as revoked until `expires_at` (idempotent: always `Done`).
+    RevokeAccessToken {
+        jti: &'a str,
+        expires_at: i64,
+    },
     /// Appends to the audit log.
     Audit(&'a AuditEvent),
 }

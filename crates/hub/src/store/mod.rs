@@ -28,7 +28,7 @@ pub use self::credentials::{
 pub use self::error::StoreError;
 pub use self::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
 pub use self::oauth::{
-    CodeRecord, Family, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
+    CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 pub use self::reviews::{CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome};
 pub use self::users::{UserRecord, UserStore};

@@ -25,6 +25,8 @@ use crate::store::error::StoreError;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The key audit appends sign the chain's head with.
+    signer: audit::SignerSlot,
 }
 
 impl SqliteStore {
@@ -54,7 +56,7 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
         };
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, signer: Default::default() })
     }
 
     /// Whether the database at `url` exists already (an in-memory database never does).

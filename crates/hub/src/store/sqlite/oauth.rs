@@ -3,11 +3,12 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, Sqlite, Transaction};
 
+use super::audit::insert_audit_in;
 use super::{SqliteStore, hash_col};
 use crate::secret::TokenHash;
 use crate::store::error::StoreError;
 use crate::store::oauth::{
-    CodeRecord, Family, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
+    CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 
 const CODE_COLUMNS: &str =
@@ -187,10 +188,17 @@ impl OAuthStore for SqliteStore {
         Ok(())
     }
 
-    async fn redeem_code<F>(&self, code_hash: &TokenHash, now: i64, check: F) -> Result<Redemption, StoreError>
+    async fn redeem_code<F>(
+        &self,
+        code_hash: &TokenHash,
+        now: i64,
+        audit: &impl GrantAudit,
+        check: F,
+    ) -> Result<Redemption, StoreError>
     where
         F: FnOnce(&CodeRecord) -> Result<NewFamily, &'static str> + Send,
     {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         // The UPDATE comes first so the transaction holds SQLite's write lock from here on:
         // a concurrent redemption waits and then sees the code used.
@@ -200,17 +208,19 @@ impl OAuthStore for SqliteStore {
         );
         let claimed = sqlx::query(&sql).bind(now).bind(code_hash.as_bytes()).fetch_optional(&mut *tx).await?;
         let Some(row) = claimed else {
-            let previous: Option<Option<String>> =
-                sqlx::query_scalar("SELECT family_id FROM authorization_codes WHERE code_hash = ?1")
+            let previous: Option<(Option<String>, String)> =
+                sqlx::query_as("SELECT family_id, user_id FROM authorization_codes WHERE code_hash = ?1")
                     .bind(code_hash.as_bytes())
                     .fetch_optional(&mut *tx)
                     .await?;
             let outcome = match previous {
                 None => Redemption::Unknown,
-                Some(family_id) => {
+                Some((family_id, user_id)) => {
                     if let Some(id) = &family_id {
                         revoke_family_tx(&mut tx, id, now).await?;
                     }
+                    let event = audit.code_replayed(&user_id, family_id.as_deref());
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
                     Redemption::Replayed { family_id }
                 }
             };
@@ -243,7 +253,9 @@ impl OAuthStore for SqliteStore {
         new: &TokenHash,
         client_id: &str,
         now: i64,
+        audit: &impl GrantAudit,
     ) -> Result<Rotation, StoreError> {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let claimed: Option<String> = sqlx::query_scalar(
             "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL RETURNING family_id",
@@ -261,6 +273,10 @@ impl OAuthStore for SqliteStore {
                 None => Rotation::Unknown,
                 Some(family_id) => {
                     revoke_family_tx(&mut tx, &family_id, now).await?;
+                    let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = ?1");
+                    let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
+                    let event = audit.refresh_reused(&family_from_row(&row)?);
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
                     Rotation::Reused { family_id }
                 }
             };
@@ -285,6 +301,7 @@ impl OAuthStore for SqliteStore {
             return Ok(Rotation::Refused(reason));
         }
         insert_refresh_tx(&mut tx, new, &family.id, now).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.refreshed(&family)]).await?;
         tx.commit().await?;
         Ok(Rotation::Rotated(family))
     }
