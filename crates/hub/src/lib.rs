@@ -23,12 +23,14 @@ mod error;
 mod http;
 mod jwt;
 mod keys;
+mod live_users;
 mod oauth;
 mod pat;
 mod principal;
 mod reviews;
 mod routes;
 mod secret;
+mod sessions;
 mod state;
 pub mod store;
 mod tasks;
@@ -123,6 +125,8 @@ impl<S: Store> Hub<S> {
             password_hash,
             roles,
             created_at: self.settings.clock.now(),
+            disabled: false,
+            deleted_at: None,
         };
         self.store.insert_user(&user).await?;
         tracing::info!(user = %user.id, username = %user.username, "user created");
@@ -213,6 +217,7 @@ impl<S: Store> Hub<S> {
             passwords: self.passwords,
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone()),
+            users: Default::default(),
         }));
         let app = routes::router(state.clone());
 
@@ -222,7 +227,8 @@ impl<S: Store> Hub<S> {
                 // Resolves on `true` or when the sender is dropped.
                 let _ = server_stop.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown).await {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });

@@ -7,6 +7,7 @@ use crate::clients::ClientRegistry;
 use crate::config::Settings;
 use crate::credentials::cache::Credentials;
 use crate::keys::Keys;
+use crate::live_users::LiveUsers;
 use crate::reviews::events::ReviewEvents;
 use crate::users::Passwords;
 
@@ -25,6 +26,8 @@ pub(crate) struct Shared<S> {
     pub(crate) credentials: Credentials,
     /// Live review events (SSE streams, waiters).
     pub(crate) reviews: ReviewEvents,
+    /// Users as requests see them (disabled, roles), invalidated by every user change.
+    pub(crate) users: LiveUsers,
 }
 
 impl<S> Shared<S> {

@@ -6,6 +6,7 @@ mod changes;
 mod credentials;
 mod oauth;
 mod reviews;
+mod user_changes;
 mod users;
 
 use std::str::FromStr as _;
