@@ -13,6 +13,7 @@
 //! ```
 
 mod access_token;
+mod accounts;
 mod api;
 mod audit;
 mod clients;

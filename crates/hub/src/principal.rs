@@ -29,6 +29,8 @@ pub(crate) struct Principal {
     pub(crate) class: TokenClass,
     pub(crate) scopes: Vec<String>,
     pub(crate) exp: i64,
+    /// The sign-in (token family) the JWT belongs to, if any.
+    pub(crate) sid: Option<String>,
 }
 
 impl Principal {
@@ -43,6 +45,7 @@ impl Principal {
             class: claims.token_class,
             scopes,
             exp: claims.exp,
+            sid: claims.sid,
         }
     }
 

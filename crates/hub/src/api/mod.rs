@@ -8,8 +8,11 @@ mod access;
 mod agents;
 mod credentials;
 pub(crate) mod exchange;
+mod groups;
 mod reviews;
 mod service_accounts;
+mod sessions;
+mod users;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -35,6 +38,9 @@ pub(crate) fn router<S: Store>() -> Router<AppState<S>> {
         .merge(service_accounts::router::<S>())
         .merge(reviews::router::<S>())
         .merge(exchange::router::<S>())
+        .merge(users::router::<S>())
+        .merge(groups::router::<S>())
+        .merge(sessions::router::<S>())
 }
 
 async fn me(principal: Principal) -> Json<Me> {
