@@ -229,7 +229,9 @@ impl<S: Store> Hub<S> {
                 let _ = server_stop.wait_for(|stop| *stop).await;
             };
             if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown).await {
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });

@@ -59,7 +59,12 @@ pub(crate) fn ended(family: &Family, limits: &SessionSettings, now: i64) -> Opti
     }
 }
 
-pub(crate) fn view(family: &Family, clients: &ClientRegistry, limits: &SessionSettings, sid: Option<&str>) -> SessionView {
+pub(crate) fn view(
+    family: &Family,
+    clients: &ClientRegistry,
+    limits: &SessionSettings,
+    sid: Option<&str>,
+) -> SessionView {
     SessionView {
         id: family.id.clone(),
         client_id: family.client_id.clone(),

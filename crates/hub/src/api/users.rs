@@ -52,7 +52,13 @@ pub(crate) fn can_manage_users(p: &Principal) -> Result<(), Error> {
 }
 
 /// The audit row of a change the caller made to user `u`.
-pub(crate) fn user_event(p: &Principal, at: i64, action: &str, u: &UserRecord, detail: serde_json::Value) -> AuditEvent {
+pub(crate) fn user_event(
+    p: &Principal,
+    at: i64,
+    action: &str,
+    u: &UserRecord,
+    detail: serde_json::Value,
+) -> AuditEvent {
     let mut detail = detail;
     if let Some(obj) = detail.as_object_mut() {
         obj.insert("username".into(), json!(u.username));
@@ -116,8 +122,7 @@ async fn create<S: Store>(
     can_manage_users(&p)?;
     let CreateUser { username, roles, password } = body;
     let username = username.trim().to_owned();
-    validate_username(&username)
-        .map_err(|e| Error::unprocessable(codes::VALIDATION_FAILED, e.to_string()))?;
+    validate_username(&username).map_err(|e| Error::unprocessable(codes::VALIDATION_FAILED, e.to_string()))?;
     let password = password.map(Password::new);
     if let Some(password) = &password {
         validate_new_password(&username, password)?;
@@ -175,7 +180,12 @@ async fn delete<S: Store>(
     Ok(Json(view(&u)))
 }
 
-async fn set_disabled<S: Store>(state: &AppState<S>, p: &Principal, id: &str, disabled: bool) -> Result<UserView, Error> {
+async fn set_disabled<S: Store>(
+    state: &AppState<S>,
+    p: &Principal,
+    id: &str,
+    disabled: bool,
+) -> Result<UserView, Error> {
     can_manage_users(p)?;
     let mut u = live(state, id).await?;
     if disabled && u.id == p.id {

@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::{Extension, Json};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use keyway_api::auth::TokenClass;
 use keyway_api::{TokenResponse, codes};
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,8 @@
 
 use std::future::Future;
 
-use keyway_api::credentials::CredentialSettings;
 use keyway_api::Role;
+use keyway_api::credentials::CredentialSettings;
 use keyway_api::reviews::ReviewSettings;
 use keyway_api::users::SessionSettings;
 

@@ -14,4 +14,6 @@ mod reviews;
 mod reviews_decide;
 mod reviews_live;
 mod reviews_settings;
+mod sessions;
 mod token;
+mod users;

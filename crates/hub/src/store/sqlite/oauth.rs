@@ -408,7 +408,10 @@ impl OAuthStore for SqliteStore {
             let v: i64 = row.try_get(col)?;
             u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("session_settings.{col} is negative")))
         };
-        Ok(Some(keyway_api::users::SessionSettings { absolute_secs: secs("absolute_secs")?, idle_secs: secs("idle_secs")? }))
+        Ok(Some(keyway_api::users::SessionSettings {
+            absolute_secs: secs("absolute_secs")?,
+            idle_secs: secs("idle_secs")?,
+        }))
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
