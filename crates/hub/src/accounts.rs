@@ -8,7 +8,6 @@ use keyway_api::codes;
 use keyway_api::users::{MIN_PASSWORD_CHARS, UserView};
 
 use crate::error::Error;
-use crate::live_users::user_changed;
 use crate::secret::{Password, TokenHash, random_base62};
 use crate::state::AppState;
 use crate::store::changes::{Applied, Change, Outcome, Write};
@@ -94,6 +93,13 @@ pub(crate) fn view(u: &UserRecord) -> UserView {
     }
 }
 
+/// After any change of user `id` (roles, disabled, deleted, password): forget what is cached
+/// about them and the credentials they own, so the next request reads them again.
+pub(crate) fn user_changed<S>(state: &AppState<S>, id: &str) {
+    state.users.invalidate(id);
+    state.credentials.cache.invalidate_owner(id);
+}
+
 /// The user `id`, not deleted, or `unknown_user`.
 pub(crate) async fn live<S: Store>(state: &AppState<S>, id: &str) -> Result<UserRecord, Error> {
     match state.store.user_by_id(id).await? {
@@ -131,7 +137,7 @@ mod tests {
     fn new_passwords_are_long_and_not_the_username() {
         assert!(validate_new_password("bob", &Password::new("short-pass")).is_err());
         assert!(validate_new_password("bob", &Password::new("Bob-is-my-name-1")).is_err());
-        assert!(validate_new_password("bob", &Password::new(&"x".repeat(1025))).is_err());
+        assert!(validate_new_password("bob", &Password::new("x".repeat(1025))).is_err());
         validate_new_password("bob", &Password::new("correct horse battery")).unwrap();
         let (code, hash) = new_code();
         assert_eq!(code.len(), CODE_CHARS);

@@ -3,7 +3,7 @@
 //! effect at once.
 //!
 //! # Consistency
-//! Every user change this process makes calls [`user_changed`] before it is answered, which
+//! Every user change this process makes calls `crate::accounts::user_changed` before it is answered, which
 //! drops the user's entry here and the cached credentials they own: the very next request
 //! reads the user again. With several hub nodes on one database another node learns of a
 //! change when its entry is reloaded: entries live at most [`USER_CACHE_TTL`] (the same bound
@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use keyway_api::Role;
 
 use crate::error::Error;
-use crate::state::Shared;
 use crate::store::Store;
 
 /// How long a cached user is trusted before it is read again (bounds cross-node staleness).
@@ -70,13 +69,6 @@ impl LiveUsers {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
-}
-
-/// After any change of user `id` (roles, disabled, deleted, password): forget what is cached
-/// about them and the credentials they own.
-pub(crate) fn user_changed<S>(state: &Shared<S>, id: &str) {
-    state.users.invalidate(id);
-    state.credentials.cache.invalidate_owner(id);
 }
 
 #[cfg(test)]

@@ -12,12 +12,11 @@ use super::login_page::{
     FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, internal_error_page, login_form,
     session_cookie, set_page_headers, set_password_form,
 };
-use crate::accounts::{code_matches, validate_new_password};
+use crate::accounts::{code_matches, user_changed, validate_new_password};
 use crate::audit::Audit;
 use crate::clock::secs;
 use crate::error::Error;
 use crate::http::{Body, Params, cookie};
-use crate::live_users::user_changed;
 use crate::secret::{CsrfToken, Password, SessionId};
 use crate::state::AppState;
 use crate::store::changes::{Applied, Change, Write};

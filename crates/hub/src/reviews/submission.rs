@@ -78,7 +78,7 @@ pub(crate) async fn check<S: Store>(
         ));
     }
     validate_links(&req.links)?;
-    let limits = settings(&state).await?;
+    let limits = settings(state).await?;
     let ttl = match req.ttl_secs {
         None => limits.default_ttl_secs.min(limits.max_ttl_secs),
         Some(0) => return Err(invalid("ttl_secs must be at least 1 second")),

@@ -265,7 +265,7 @@ async fn the_last_admin_is_never_removed() {
         ("POST", format!("/api/users/{alice_id}/disable")),
         ("DELETE", format!("/api/users/{alice_id}")),
     ] {
-        expect_error(on_other(&method, &path, &ann_admin).await.unwrap(), StatusCode::CONFLICT, "last_admin").await;
+        expect_error(on_other(method, &path, &ann_admin).await.unwrap(), StatusCode::CONFLICT, "last_admin").await;
     }
     let alice_now = user_named(&hub, &alice, USER).await;
     assert!(alice_now.roles.contains(&Role::Admin) && !alice_now.disabled && alice_now.deleted_at.is_none());

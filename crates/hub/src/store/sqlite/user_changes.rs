@@ -171,3 +171,46 @@ pub(super) async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<
         other => return Err(StoreError::Unstorable(format!("not a user write: {other:?}"))),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use keyway_api::Role;
+
+    use crate::store::changes::{Applied, Change, ChangeStore as _, Outcome, Write};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{Store as _, UserRecord, UserStore as _};
+
+    fn user(id: &str, roles: Vec<Role>) -> UserRecord {
+        UserRecord {
+            id: id.into(),
+            username: id.into(),
+            password_hash: "x".into(),
+            roles,
+            created_at: 1,
+            disabled: false,
+            deleted_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_that_would_leave_no_admin_keeps_nothing() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        store.insert_user(&user("a", vec![Role::Admin])).await.unwrap();
+        store.insert_user(&user("b", vec![Role::Admin, Role::Developer])).await.unwrap();
+        let dev = [Role::Developer];
+        let both = Change::new()
+            .then(Write::SetUserRoles { id: "a", roles: &dev })
+            .then(Write::SetUserDisabled { id: "b", disabled: true })
+            .then(Write::RequireActiveAdmin);
+        assert_eq!(store.apply(&both).await.unwrap(), Applied::Stopped { at: 2, outcome: Outcome::Unchanged });
+        assert_eq!(store.user_by_id("a").await.unwrap().unwrap().roles, vec![Role::Admin]);
+        assert!(!store.user_by_id("b").await.unwrap().unwrap().disabled);
+        let one = Change::new().then(Write::DeleteUser { id: "a", now: 5 }).then(Write::RequireActiveAdmin);
+        assert_eq!(store.apply(&one).await.unwrap(), Applied::Done);
+        let a = store.user_by_id("a").await.unwrap().unwrap();
+        assert_eq!((a.deleted_at, a.roles.len(), a.password_hash.as_str()), (Some(5), 0, ""));
+        let again = Change::new().then(Write::DeleteUser { id: "a", now: 6 });
+        assert_eq!(store.apply(&again).await.unwrap(), Applied::Stopped { at: 0, outcome: Outcome::Unchanged });
+    }
+}
