@@ -15,6 +15,7 @@ mod credentials;
 use serde_json::json;
 
 mod review;
+mod users;
 
 #[derive(Parser)]
 #[command(
@@ -88,6 +89,16 @@ enum Command {
     Review {
         #[command(subcommand)]
         command: review::ReviewCommand,
+    },
+    /// Users and groups: list, create, disable, enable, delete, roles, reset-password, logout.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
+    /// Your sign-ins: list them, end one or all; the session lifetimes (admins set them).
+    Sessions {
+        #[command(subcommand)]
+        command: users::SessionsCommand,
     },
 }
 
@@ -346,6 +357,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Agent { command } => credentials::agent(&cfg, &profile_name, command, cli.json).await.map(|()| 0),
         Command::ServiceAccount { command } => {
             credentials::service_account(&mut cfg, &profile_name, command, cli.json).await.map(|()| 0)
+        }
+        Command::Users { command } => {
+            let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
+            users::users(&client, command, cli.json).await.map(|()| 0).map_err(Failure::from)
+        }
+        Command::Sessions { command } => {
+            let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
+            users::sessions(&client, command, cli.json).await.map(|()| 0).map_err(Failure::from)
         }
     }
 }

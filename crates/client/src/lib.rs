@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod pkce;
 pub mod reviews;
 pub mod secret;
+pub mod users;
 pub mod vault;
 
 use std::sync::Arc;
