@@ -13,6 +13,7 @@
 //! ```
 
 mod access_token;
+mod accounts;
 mod api;
 mod audit;
 mod clients;
@@ -25,6 +26,7 @@ mod http;
 mod hub_key;
 mod jwt;
 mod keys;
+mod live_users;
 mod oauth;
 mod pat;
 mod policy;
@@ -33,6 +35,7 @@ mod reviews;
 mod routes;
 mod routing;
 mod secret;
+mod sessions;
 mod state;
 pub mod store;
 mod tasks;
@@ -140,6 +143,8 @@ impl<S: Store> Hub<S> {
             password_hash,
             roles,
             created_at: self.settings.clock.now(),
+            disabled: false,
+            deleted_at: None,
         };
         self.store.insert_user(&user).await?;
         tracing::info!(user = %user.id, username = %user.username, "user created");
@@ -264,6 +269,7 @@ impl<S: Store> Hub<S> {
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone()),
             refusals: Default::default(),
+            users: Default::default(),
         }));
         let app = routes::router(state.clone());
 
@@ -273,7 +279,10 @@ impl<S: Store> Hub<S> {
                 // Resolves on `true` or when the sender is dropped.
                 let _ = server_stop.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });

@@ -31,7 +31,7 @@ pub use self::oauth::{
     CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 pub use self::reviews::{CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome};
-pub use self::users::{UserRecord, UserStore};
+pub use self::users::{SetPasswordCode, UserFilter, UserRecord, UserStore};
 pub use crate::secret::TokenHash;
 
 /// Storage backend of the hub: every area, and the schema.

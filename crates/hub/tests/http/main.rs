@@ -17,4 +17,6 @@ mod reviews_decide;
 mod reviews_live;
 mod reviews_settings;
 mod roles;
+mod sessions;
 mod token;
+mod users;
