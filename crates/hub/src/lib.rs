@@ -24,6 +24,8 @@ mod error;
 mod http;
 mod jwt;
 mod keys;
+mod limits;
+mod net;
 mod oauth;
 mod pat;
 mod policy;
@@ -35,6 +37,7 @@ mod secret;
 mod state;
 pub mod store;
 mod tasks;
+mod throttle;
 mod users;
 
 use std::fmt;
@@ -48,9 +51,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::clock::Clock;
-pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_LISTEN, MAX_CODE_TTL, Settings};
+pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Settings};
 pub use crate::error::Error;
 pub use crate::keys::{Jwk, Jwks, key_id};
+pub use crate::net::IpNet;
 pub use crate::secret::Password;
 pub use crate::store::Store;
 pub use crate::store::sqlite::SqliteStore;
@@ -99,7 +103,8 @@ impl<S: Store> Hub<S> {
         settings.validate()?;
         store.migrate().await?;
         let keys = Keys::load_or_create(&store, settings.clock.now()).await?;
-        Ok(Hub { settings, store, keys, passwords: Passwords::new() })
+        let passwords = Passwords::new(settings.hash_queue);
+        Ok(Hub { settings, store, keys, passwords })
     }
 
     /// The settings the hub was opened with.
@@ -217,7 +222,10 @@ impl<S: Store> Hub<S> {
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone()),
         }));
-        let app = routes::router(state.clone());
+        let limits = limits::Limits::new(&issuer, addr, state.settings.request_timeout);
+        let app = routes::router(state.clone(), limits).into_make_service_with_connect_info::<net::Peer>();
+        let listener =
+            limits::CappedListener::new(listener, state.settings.max_connections, state.settings.write_stall);
 
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {

@@ -7,8 +7,8 @@ use axum::response::Response;
 
 use super::code::issue_code;
 use super::login_page::{
-    FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, internal_error_page, login_form,
-    session_cookie, set_page_headers,
+    FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, login_form, session_cookie,
+    set_page_headers,
 };
 use crate::clock::secs;
 use crate::error::Error;
@@ -16,12 +16,14 @@ use crate::http::{Body, Params, cookie};
 use crate::secret::{CsrfToken, Password, SessionId};
 use crate::state::AppState;
 use crate::store::{LoginSession, Store};
+use crate::throttle::{self, Attempt, ClientIp};
 use crate::users::validate_username;
 
 /// `POST /login`: checks CSRF and credentials, starts a browser session, issues the code.
 pub(crate) async fn login<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     Body(mut params): Body<Params>,
 ) -> Response {
     let cookie_name = params.get("request").and_then(csrf_cookie_name);
@@ -42,9 +44,10 @@ pub(crate) async fn login<S: Store>(
     let username = params.take("username").unwrap_or_default();
     let password = Password::new(params.take("password").unwrap_or_default());
     let request_id = params.take("request").unwrap_or_default();
-    match login_inner(&state, &request_id, &username, password).await {
+    let attempt = Attempt::new(&username, ip, &request_id);
+    match login_inner(&state, &request_id, &username, password, &attempt).await {
         Ok(response) => response,
-        Err(e) => internal_error_page(e),
+        Err(e) => throttle::error_response(e),
     }
 }
 
@@ -61,11 +64,15 @@ async fn login_inner<S: Store>(
     request_id: &str,
     username: &str,
     password: Password,
+    attempt: &Attempt,
 ) -> Result<Response, Error> {
     let now = state.now();
     let Some(pending) = state.store.pending(request_id, now).await? else {
         return Ok(expired_request());
     };
+    if let Some(wait) = attempt.locked(state).await? {
+        return Ok(throttle::locked_page(wait));
+    }
     let client_name = state.clients.get(&pending.client_id).map_or("Keyway", |c| c.name.as_str());
 
     // Same work for unknown users and wrong passwords: the dummy hash is verified instead.
@@ -76,6 +83,11 @@ async fn login_inner<S: Store>(
         _ => {
             // The username is not logged: people type passwords into it by mistake.
             tracing::info!("sign-in failed: wrong username or password");
+            if attempt.failed(state, user.as_ref().map(|u| u.id.as_str())).await? {
+                state.store.take_pending(request_id, now).await?;
+                attempt.forget_request(state).await?;
+                return Ok(throttle::used_up_page());
+            }
             let form = FormContext { request_id, client_name, redirect_uri: &pending.redirect_uri };
             return Ok(login_form(state, &form, username, Some(WRONG_CREDENTIALS), StatusCode::UNAUTHORIZED));
         }
@@ -85,6 +97,7 @@ async fn login_inner<S: Store>(
     let Some(pending) = state.store.take_pending(request_id, now).await? else {
         return Ok(expired_request());
     };
+    attempt.succeeded(state).await?;
     let session_id = SessionId::generate();
     let ttl = secs(state.settings.login_session_ttl);
     state

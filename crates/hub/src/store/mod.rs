@@ -14,6 +14,7 @@ pub mod error;
 pub mod oauth;
 pub mod reviews;
 pub mod sqlite;
+pub mod throttle;
 pub mod users;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use self::oauth::{
     CodeRecord, Family, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 pub use self::reviews::{CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome};
+pub use self::throttle::{ThrottleRecord, ThrottleStore};
 pub use self::users::{UserRecord, UserStore};
 pub use crate::secret::TokenHash;
 
@@ -36,7 +38,16 @@ pub use crate::secret::TokenHash;
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
 pub trait Store:
-    UserStore + OAuthStore + AuditStore + CredentialStore + ReviewStore + ChangeStore + Send + Sync + 'static
+    UserStore
+    + OAuthStore
+    + AuditStore
+    + CredentialStore
+    + ReviewStore
+    + ChangeStore
+    + ThrottleStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Creates or upgrades the schema.
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -6,6 +6,7 @@ mod changes;
 mod credentials;
 mod oauth;
 mod reviews;
+mod throttle;
 mod users;
 
 use std::str::FromStr as _;
