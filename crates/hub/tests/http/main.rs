@@ -17,5 +17,6 @@ mod reviews_decide;
 mod reviews_live;
 mod reviews_settings;
 mod roles;
+mod streams;
 mod throttle;
 mod token;
