@@ -6,7 +6,7 @@ use std::time::Duration;
 use keyway_api::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::common::*;
 
@@ -82,7 +82,7 @@ async fn a_caller_holds_at_most_eight_streams() {
 
 #[tokio::test]
 async fn a_stream_whose_client_stops_reading_is_ended() {
-    let hub = TestHub::start_with_users(|s| s.write_stall = Duration::from_secs(1), &[(REV, &[Role::Reviewer])]).await;
+    let hub = TestHub::start_with_users(|s| s.write_stall = Duration::from_secs(2), &[(REV, &[Role::Reviewer])]).await;
     let dev = access_token_of(&hub, USER).await;
     let rev = access_token_of(&hub, REV).await;
     let epoch = epoch(&hub, &dev, &rev).await;
@@ -98,6 +98,10 @@ async fn a_stream_whose_client_stops_reading_is_ended() {
         hub.url.trim_start_matches("http://")
     );
     stalled.write_all(head.as_bytes()).await.unwrap();
+    // Its answer has begun (it holds its place); the client reads no further.
+    let mut start = [0u8; 12];
+    stalled.read_exact(&mut start).await.unwrap();
+    assert_eq!(&start, b"HTTP/1.1 200");
 
     // Seven more streams fill rita's share while the stalled one lives…
     let mut held = Vec::new();
