@@ -74,7 +74,7 @@ pub(crate) enum Full {
 #[derive(Debug)]
 pub(crate) enum Replay {
     /// The next kept event after the position.
-    Next(Published),
+    Next(Box<Published>),
     /// Nothing after the position: the replay is done.
     UpToDate,
     /// The next event is no longer kept (the reader was too slow): the client must list again.
@@ -186,7 +186,7 @@ impl ReviewEvents {
         }
         // Sequence numbers in the buffer are consecutive.
         let index = usize::try_from(seq + 1 - oldest).unwrap_or(usize::MAX);
-        ring.recent.get(index).cloned().map_or(Replay::UpToDate, Replay::Next)
+        ring.recent.get(index).map_or(Replay::UpToDate, |p| Replay::Next(Box::new(p.clone())))
     }
 
     /// Subscribes, with the position after which the kept events are to be replayed.
