@@ -197,3 +197,26 @@ async fn a_full_hash_queue_answers_503_with_retry_after() {
     assert!(retry_after(&busy) >= 1);
     assert!(busy.text().await.unwrap().contains("busy"));
 }
+
+/// Figure: a guessing loop against one account from one address, as fast as the hub answers,
+/// for 30 s of real time: how many wrong passwords were checked and how many were refused.
+#[tokio::test]
+#[ignore = "a measurement; run with --ignored --nocapture"]
+async fn guessing_loop_allowed_and_throttled_per_minute() {
+    let hub = TestHub::start().await;
+    let started = std::time::Instant::now();
+    let (mut allowed, mut throttled) = (0u32, 0u32);
+    while started.elapsed() < Duration::from_secs(30) {
+        match attempt(&hub, USER, WRONG, None).await.status() {
+            StatusCode::UNAUTHORIZED => allowed += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("{other}"),
+        }
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    println!(
+        "guessing loop, 30 s: {allowed} wrong passwords checked ({:.1}/min), {throttled} refused with 429 ({:.0}/min)",
+        f64::from(allowed) / minutes,
+        f64::from(throttled) / minutes
+    );
+}
