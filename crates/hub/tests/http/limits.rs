@@ -94,3 +94,44 @@ async fn a_slow_request_times_out_while_a_stream_outlives_the_timeout() {
     .expect("the event within 10 s");
     assert!(seen.contains("event: created"), "{seen}");
 }
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let hub = TestHub::start_with(|s| s.max_connections = 1).await;
+    let addr = hub.url.trim_start_matches("http://").to_owned();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    // Reads until `n` answers came on `conn`.
+    async fn answers(conn: &mut TcpStream, n: usize) {
+        let mut seen = String::new();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while seen.matches("HTTP/1.1 200").count() < n {
+                let mut buf = [0u8; 1024];
+                let got = conn.read(&mut buf).await.unwrap();
+                assert!(got > 0, "closed after {seen}");
+                seen.push_str(&String::from_utf8_lossy(&buf[..got]));
+            }
+        })
+        .await
+        .expect("answers within 10 s");
+    }
+    // The first connection is answered and stays open (keep-alive): it holds the one slot.
+    let mut first = TcpStream::connect(&addr).await.unwrap();
+    first.write_all(head.as_bytes()).await.unwrap();
+    answers(&mut first, 1).await;
+    // The second is not taken in while the first is open, though the hub keeps answering the
+    // first in the meantime…
+    let mut second = TcpStream::connect(&addr).await.unwrap();
+    second.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..3 {
+        first.write_all(head.as_bytes()).await.unwrap();
+        answers(&mut first, 1).await;
+    }
+    let mut buf = [0u8; 64];
+    match second.try_read(&mut buf) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("a second connection was served past the cap of one: {other:?}"),
+    }
+    // …and is answered once the first closes.
+    drop(first);
+    answers(&mut second, 1).await;
+}
