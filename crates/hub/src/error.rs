@@ -224,7 +224,7 @@ impl IntoResponse for Error {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"keyway\""));
         }
         if let Error::Later { retry_after, .. } = &self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(&1).to_owned()));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
         }
         if let Error::InvalidToken(description) = &self {
             let value = format!(
