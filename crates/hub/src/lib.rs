@@ -22,6 +22,7 @@ mod credentials;
 mod ed25519;
 mod error;
 mod http;
+mod hub_key;
 mod jwt;
 mod keys;
 mod limits;
@@ -51,9 +52,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::clock::Clock;
-pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Settings};
+pub use crate::config::{
+    ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Settings,
+};
 pub use crate::error::Error;
-pub use crate::keys::{Jwk, Jwks, key_id};
+pub use crate::hub_key::HubKey;
+pub use crate::keys::{Jwk, Jwks, OVERLAP_SECS, key_id};
 pub use crate::net::IpNet;
 pub use crate::secret::Password;
 pub use crate::store::Store;
@@ -89,9 +93,15 @@ impl<S: Store> fmt::Debug for Hub<S> {
 
 impl Hub<SqliteStore> {
     /// Connects to the SQLite database in `settings` (creating it if missing), migrates it, and
-    /// loads the signing key (creating and storing one on first start).
+    /// loads the signing keys with `settings.hub_key` (creating and sealing one on first start,
+    /// sealing one an earlier version stored in clear). Without a hub key, or with one that is
+    /// not this database's, it fails with [`Error::HubKey`] and creates no key.
     pub async fn open(settings: Settings) -> Result<Hub, Error> {
         settings.validate()?;
+        if settings.hub_key.is_none() && !SqliteStore::exists(&settings.database_url) {
+            // Nothing is created without a key.
+            return Err(keys::no_hub_key(true));
+        }
         let store = SqliteStore::connect(&settings.database_url).await?;
         Hub::with_store(settings, store).await
     }
@@ -102,7 +112,7 @@ impl<S: Store> Hub<S> {
     pub async fn with_store(settings: Settings, store: S) -> Result<Hub<S>, Error> {
         settings.validate()?;
         store.migrate().await?;
-        let keys = Keys::load_or_create(&store, settings.clock.now()).await?;
+        let keys = Keys::open(&store, settings.hub_key.as_ref(), &settings.clock).await?;
         let passwords = Passwords::new(settings.hash_queue);
         Ok(Hub { settings, store, keys, passwords })
     }
@@ -193,6 +203,34 @@ impl<S: Store> Hub<S> {
         Ok(minted.secret.secret)
     }
 
+    /// Makes a new signing key current (`keyway-hub keys rotate`); the previous one keeps
+    /// verifying the tokens it signed for [`OVERLAP_SECS`]. Returns `(new kid, previous kid)`.
+    /// Running hubs on the same database pick the new key up by themselves.
+    pub async fn rotate_signing_key(&self) -> Result<(String, String), Error> {
+        let now = self.settings.clock.now();
+        let previous = self.keys.kid();
+        let rotated = self
+            .keys
+            .rotate(&self.store, now, |kid, previous, verify_until| {
+                Audit::by_operator(now, "key.rotate")
+                    .target("signing_key", kid)
+                    .detail(serde_json::json!({
+                        "previous": previous, "previous_verifies_until": verify_until, "via": "keyway-hub keys rotate"
+                    }))
+                    .event()
+            })
+            .await?;
+        match rotated {
+            Some(kid) => Ok((kid, previous)),
+            None => Err(Error::conflict("another process rotated the signing key at the same moment; try again")),
+        }
+    }
+
+    /// The kid of the current signing key.
+    pub fn signing_kid(&self) -> String {
+        self.keys.kid()
+    }
+
     /// Number of users.
     pub async fn user_count(&self) -> Result<u64, Error> {
         Ok(self.store.user_count().await?)
@@ -240,10 +278,11 @@ impl<S: Store> Hub<S> {
         let (flush_stop, flush_stop_rx) = watch::channel(false);
         let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));
         let sweeper = tokio::spawn(reviews::sweeper::sweep_loop(state.clone(), stop_rx.clone()));
+        let key_watch = tokio::spawn(tasks::key_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(tasks::purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, flush_stop })
+        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, key_watch, flusher, flush_stop })
     }
 }
 
@@ -260,6 +299,8 @@ pub struct RunningHub {
     flusher: JoinHandle<()>,
     flush_stop: watch::Sender<bool>,
     sweeper: JoinHandle<()>,
+    /// Re-reads the signing keys and rotates them when due.
+    key_watch: JoinHandle<()>,
 }
 
 impl fmt::Debug for RunningHub {
@@ -271,7 +312,7 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, sweeper, flusher, flush_stop, addr, .. } = self;
+        let RunningHub { stop, mut server, purger, sweeper, key_watch, flusher, flush_stop, addr, .. } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
@@ -279,6 +320,7 @@ impl RunningHub {
         }
         let _ = purger.await;
         let _ = sweeper.await;
+        let _ = key_watch.await;
         // After the server: uses recorded by the last requests are written too.
         let _ = flush_stop.send(true);
         let _ = flusher.await;

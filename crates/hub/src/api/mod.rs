@@ -8,6 +8,7 @@ mod access;
 mod agents;
 mod credentials;
 pub(crate) mod exchange;
+mod keys;
 mod reviews;
 mod service_accounts;
 
@@ -36,6 +37,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .merge(service_accounts::router::<S>())
         .merge(reviews::router::<S>())
         .merge(exchange::router::<S>())
+        .merge(keys::router::<S>())
 }
 
 async fn me(principal: Principal) -> Result<Json<Me>, Error> {

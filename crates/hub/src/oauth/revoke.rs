@@ -53,7 +53,8 @@ async fn revoke_refresh_token<S: Store>(state: &AppState<S>, client: &Client, to
 }
 
 async fn revoke_access_token<S: Store>(state: &AppState<S>, client: &Client, token: &str) -> Result<bool, Error> {
-    let Ok(claims) = jwt::verify::<AccessClaims>(&state.keys, token, jwt::TYP_ACCESS) else {
+    let Ok(claims) = jwt::verify_fresh::<AccessClaims, S>(&state.keys, &state.store, token, jwt::TYP_ACCESS).await
+    else {
         return Ok(false);
     };
     if claims.iss != state.issuer {

@@ -6,9 +6,11 @@
 use std::future::Future;
 
 use keyway_api::credentials::CredentialSettings;
+use keyway_api::keys::KeySettings;
 use keyway_api::reviews::ReviewSettings;
 
 use super::StoreError;
+use super::keys::SigningKeyRecord;
 use super::{AgentRecord, AuditEvent, CredentialRecord, ServiceAccountRecord, TokenHash};
 
 /// One write of a [`Change`].
@@ -53,6 +55,15 @@ pub enum Write<'a> {
     },
     SetCredentialSettings(&'a CredentialSettings),
     PutReviewSettings(&'a ReviewSettings),
+    /// Makes `next` the current signing key and gives `current` until `verify_until`;
+    /// `Unchanged` if `current` is no longer the current key (another hub rotated first).
+    RotateSigningKey {
+        current: &'a str,
+        next: &'a SigningKeyRecord,
+        now: i64,
+        verify_until: i64,
+    },
+    PutKeySettings(&'a KeySettings),
     /// Appends to the audit log.
     Audit(&'a AuditEvent),
 }

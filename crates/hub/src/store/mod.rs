@@ -1,5 +1,5 @@
-//! Persistence, by area: [`UserStore`], [`OAuthStore`], [`AuditStore`], [`CredentialStore`] and
-//! [`ReviewStore`], together a [`Store`]. Handlers are generic over [`Store`] so another backend
+//! Persistence, by area: [`UserStore`], [`OAuthStore`], [`AuditStore`], [`CredentialStore`],
+//! [`ReviewStore`] and [`KeyStore`], together a [`Store`]. Handlers are generic over [`Store`] so another backend
 //! (e.g. Postgres) can be added next to [`sqlite::SqliteStore`] without touching them.
 //!
 //! Secrets never reach a store in clear: codes, refresh tokens and session ids are passed as
@@ -11,6 +11,7 @@ pub mod audit;
 pub mod changes;
 pub mod credentials;
 pub mod error;
+pub mod keys;
 pub mod oauth;
 pub mod reviews;
 pub mod sqlite;
@@ -26,6 +27,7 @@ pub use self::credentials::{
     AgentRecord, CredentialFilter, CredentialRecord, CredentialStore, CredentialUse, ServiceAccountRecord,
 };
 pub use self::error::StoreError;
+pub use self::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
 pub use self::oauth::{
     CodeRecord, Family, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
@@ -44,6 +46,7 @@ pub trait Store:
     + CredentialStore
     + ReviewStore
     + ChangeStore
+    + KeyStore
     + ThrottleStore
     + Send
     + Sync

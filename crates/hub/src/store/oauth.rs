@@ -1,5 +1,5 @@
 //! The OAuth flow's state: pending authorizations, login sessions, authorization codes, token
-//! families and their refresh tokens, revoked access tokens, the signing key.
+//! families and their refresh tokens, revoked access tokens.
 
 use std::future::Future;
 
@@ -96,15 +96,6 @@ pub enum Rotation {
 
 /// Storage of the OAuth flow's state.
 pub trait OAuthStore: Send + Sync {
-    /// Stores `candidate` as the signing key unless one exists; returns the oldest stored key
-    /// as `(kid, 32-byte Ed25519 seed)`.
-    fn signing_key_or_insert(
-        &self,
-        kid: &str,
-        seed: &[u8; 32],
-        now: i64,
-    ) -> impl Future<Output = Result<(String, zeroize::Zeroizing<Vec<u8>>), StoreError>> + Send;
-
     fn insert_pending(&self, pending: &PendingAuthorization) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The pending request if it exists and has not expired.
     fn pending(

@@ -4,6 +4,7 @@ use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use super::audit::insert_audit_in;
+use super::keys;
 use crate::store::StoreError;
 use crate::store::changes::{Applied, Change, ChangeStore, Outcome, Write};
 
@@ -149,6 +150,20 @@ async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<Outcome, St
                 .execute(&mut *conn)
                 .await?,
             )
+        }
+        Write::RotateSigningKey { current, next, now, verify_until } => {
+            if keys::rotate_in(conn, current, next, *now, *verify_until).await? {
+                Outcome::Done
+            } else {
+                Outcome::Unchanged
+            }
+        }
+        Write::PutKeySettings(s) => {
+            if keys::put_settings_in(conn, s).await? > 0 {
+                Outcome::Done
+            } else {
+                Outcome::Unchanged
+            }
         }
         Write::Audit(event) => {
             insert_audit_in(conn, event).await?;

@@ -4,6 +4,7 @@
 mod audit;
 mod changes;
 mod credentials;
+mod keys;
 mod oauth;
 mod reviews;
 mod throttle;
@@ -55,6 +56,12 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
         };
         Ok(SqliteStore { pool })
+    }
+
+    /// Whether the database at `url` exists already (an in-memory database never does).
+    pub fn exists(url: &str) -> bool {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        !in_memory && SqliteConnectOptions::from_str(url).is_ok_and(|o| o.get_filename().exists())
     }
 
     /// The underlying pool (for tests and administration).

@@ -2,7 +2,6 @@
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, Sqlite, Transaction};
-use zeroize::Zeroizing;
 
 use super::{SqliteStore, hash_col};
 use crate::secret::TokenHash;
@@ -104,30 +103,6 @@ async fn insert_refresh_tx(
 }
 
 impl OAuthStore for SqliteStore {
-    async fn signing_key_or_insert(
-        &self,
-        kid: &str,
-        seed: &[u8; 32],
-        now: i64,
-    ) -> Result<(String, Zeroizing<Vec<u8>>), StoreError> {
-        // One statement, so two hubs starting on a fresh database cannot both insert a key.
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, seed, created_at) \
-             SELECT ?1, 'EdDSA', ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
-        )
-        .bind(kid)
-        .bind(&seed[..])
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        let row = sqlx::query("SELECT kid, seed FROM signing_keys ORDER BY created_at, kid LIMIT 1")
-            .fetch_one(&self.pool)
-            .await?;
-        let kid: String = row.try_get("kid")?;
-        let seed = Zeroizing::new(row.try_get::<Vec<u8>, _>("seed")?);
-        Ok((kid, seed))
-    }
-
     async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO pending_authorizations \
