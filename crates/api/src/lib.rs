@@ -90,6 +90,15 @@ pub mod codes {
     pub const UNKNOWN_ROLE: &str = "unknown_role";
     /// The user is disabled (HTTP 403).
     pub const USER_DISABLED: &str = "user_disabled";
+    /// Too many attempts or streams: wait for `Retry-After` seconds (HTTP 429).
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// The hub is busy (a full queue or connection table): retry after `Retry-After` (HTTP 503).
+    pub const UNAVAILABLE: &str = "unavailable";
+    /// The request took longer than the hub's request timeout (HTTP 408).
+    pub const TIMEOUT: &str = "timeout";
+    /// The request's `Host` is not the hub's own (HTTP 421): a DNS-rebinding page, or a proxy
+    /// that does not pass the public host on.
+    pub const MISDIRECTED_REQUEST: &str = "misdirected_request";
 }
 
 /// Roles a user can hold; a user may hold several.

@@ -26,7 +26,9 @@ mod http;
 mod hub_key;
 mod jwt;
 mod keys;
+mod limits;
 mod live_users;
+mod net;
 mod oauth;
 mod pat;
 mod policy;
@@ -39,6 +41,7 @@ mod sessions;
 mod state;
 pub mod store;
 mod tasks;
+mod throttle;
 mod users;
 
 use std::fmt;
@@ -53,10 +56,13 @@ use tokio::task::JoinHandle;
 
 pub use crate::audit::chain::{AuditBreak, AuditReport};
 pub use crate::clock::Clock;
-pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, MAX_CODE_TTL, Settings};
+pub use crate::config::{
+    ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Settings,
+};
 pub use crate::error::Error;
 pub use crate::hub_key::HubKey;
 pub use crate::keys::{Jwk, Jwks, OVERLAP_SECS, key_id};
+pub use crate::net::IpNet;
 pub use crate::secret::Password;
 pub use crate::store::Store;
 pub use crate::store::sqlite::SqliteStore;
@@ -116,7 +122,8 @@ impl<S: Store> Hub<S> {
         if chained > 0 {
             tracing::info!(rows = chained, "chained the audit rows written before the log was a hash chain");
         }
-        Ok(Hub { settings, store, keys, passwords: Passwords::new() })
+        let passwords = Passwords::new(settings.hash_queue);
+        Ok(Hub { settings, store, keys, passwords })
     }
 
     /// The settings the hub was opened with.
@@ -271,7 +278,10 @@ impl<S: Store> Hub<S> {
             refusals: Default::default(),
             users: Default::default(),
         }));
-        let app = routes::router(state.clone());
+        let limits = limits::Limits::new(&issuer, addr, state.settings.request_timeout);
+        let app = routes::router(state.clone(), limits).into_make_service_with_connect_info::<net::Peer>();
+        let listener =
+            limits::CappedListener::new(listener, state.settings.max_connections, state.settings.write_stall);
 
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
@@ -279,10 +289,7 @@ impl<S: Store> Hub<S> {
                 // Resolves on `true` or when the sender is dropped.
                 let _ = server_stop.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!(error = %e, "the HTTP server stopped with an error");
             }
         });

@@ -21,6 +21,7 @@ use crate::secret::{CsrfToken, Password, SessionId};
 use crate::state::AppState;
 use crate::store::changes::{Applied, Change, Write};
 use crate::store::{LoginSession, PendingAuthorization, Store, UserRecord};
+use crate::throttle::{self, Attempt, ClientIp};
 use crate::users::validate_username;
 
 const DISABLED: &str = "This account is disabled. Ask an administrator.";
@@ -49,6 +50,7 @@ fn csrf_refused() -> Response {
 pub(crate) async fn login<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     Body(mut params): Body<Params>,
 ) -> Response {
     if !csrf_ok(&headers, &params) {
@@ -57,9 +59,10 @@ pub(crate) async fn login<S: Store>(
     let username = params.take("username").unwrap_or_default();
     let password = Password::new(params.take("password").unwrap_or_default());
     let request_id = params.take("request").unwrap_or_default();
-    match login_inner(&state, &request_id, &username, password).await {
+    let attempt = Attempt::new(&username, ip, &request_id);
+    match login_inner(&state, &request_id, &username, password, &attempt).await {
         Ok(response) => response,
-        Err(e) => internal_error_page(e),
+        Err(e) => throttle::error_response(e),
     }
 }
 
@@ -81,11 +84,15 @@ async fn login_inner<S: Store>(
     request_id: &str,
     username: &str,
     password: Password,
+    attempt: &Attempt,
 ) -> Result<Response, Error> {
     let now = state.now();
     let Some(pending) = state.store.pending(request_id, now).await? else {
         return Ok(expired_request());
     };
+    if let Some(wait) = attempt.locked(state).await? {
+        return Ok(throttle::locked_page(wait));
+    }
     let form = form_of(state, &pending);
 
     let user = if validate_username(username).is_ok() { state.store.user_by_name(username).await? } else { None };
@@ -124,9 +131,15 @@ async fn login_inner<S: Store>(
                 return Ok(login_form(state, &form, username, Some(DISABLED), StatusCode::FORBIDDEN));
             }
             tracing::info!("sign-in failed: wrong username or password");
+            if attempt.failed(state, user.as_ref().map(|u| u.id.as_str())).await? {
+                state.store.take_pending(request_id, now).await?;
+                attempt.forget_request(state).await?;
+                return Ok(throttle::used_up_page());
+            }
             return Ok(login_form(state, &form, username, Some(WRONG_CREDENTIALS), StatusCode::UNAUTHORIZED));
         }
     };
+    attempt.succeeded(state).await?;
     signed_in(state, request_id, &user, now).await
 }
 

@@ -1,10 +1,8 @@
 //! `POST /oauth/token`: authorization code (with PKCE) and refresh token grants.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::Json;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use keyway_api::auth::TokenClass;
 use keyway_api::{TokenResponse, codes};
 use serde::{Deserialize, Serialize};
@@ -21,6 +19,7 @@ use crate::secret::{AuthorizationCode, RefreshToken, random_id};
 use crate::sessions;
 use crate::state::AppState;
 use crate::store::{AuditEvent, Family, GrantAudit, NewFamily, Redemption, Rotation, Store, UserRecord};
+use crate::throttle::ClientIp;
 
 /// Claims of an ID token (OIDC Core §2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -53,10 +52,11 @@ pub(crate) fn client_of<'a, S>(state: &'a AppState<S>, params: &Params) -> Resul
 pub(crate) async fn token<S: Store>(
     State(state): State<AppState<S>>,
     headers: axum::http::HeaderMap,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(ip): ClientIp,
     Body(params): Body<Params>,
 ) -> Result<Response, Error> {
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string());
+    // From the socket, or from X-Forwarded-For behind a trusted proxy (`crate::throttle`).
+    let address = (!ip.is_unspecified()).then(|| ip.to_string());
     let address = address.as_deref();
     params.reject_duplicates()?;
     let body = match params.require("grant_type")? {

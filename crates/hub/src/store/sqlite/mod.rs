@@ -7,6 +7,7 @@ mod credentials;
 mod keys;
 mod oauth;
 mod reviews;
+mod throttle;
 mod user_changes;
 mod users;
 
