@@ -349,24 +349,13 @@ async fn people_whose_roles_allow_no_change_get_no_user_admin() {
     let dev = exchange_ok(&hub, &pats[2], ask.clone()).await;
     assert_eq!(dev.token_class, TokenClass::UserAdmin);
     // Each refusal is audited with its reason, in the summary rows written behind (each counts
-    // its refusals): poll until all eight are there, with a generous deadline.
+    // its refusals).
     let admin = session(&hub, USER).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let (for_roles, page) = loop {
-        let resp = http().get(hub.at("/api/audit?action=exchange.refused&limit=100")).bearer_auth(&admin).send().await;
-        let page: keyway_api::auth::Page<keyway_api::auth::AuditEntry> = resp.unwrap().json().await.unwrap();
-        let counted: u64 = page
-            .items
-            .iter()
-            .filter(|e| e.detail["reason"] == "roles")
-            .map(|e| e.detail["count"].as_u64().unwrap_or(1))
-            .sum();
-        if counted >= 8 || std::time::Instant::now() > deadline {
-            break (counted, page);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let for_roles = |rows: &[keyway_api::auth::AuditEntry]| -> u64 {
+        rows.iter().filter(|e| e.detail["reason"] == "roles").map(|e| e.detail["count"].as_u64().unwrap_or(1)).sum()
     };
-    assert_eq!(for_roles, 3 * 2 + 2);
-    assert!(page.items.iter().all(|e| e.detail["reason"] != "roles" || e.outcome == "user_admin_not_allowed"));
+    let rows = crate::audit::wait_for(&hub, &admin, "exchange.refused", |rows| for_roles(rows) >= 8).await;
+    assert_eq!(for_roles(&rows), 3 * 2 + 2);
+    assert!(rows.iter().all(|e| e.detail["reason"] != "roles" || e.outcome == "user_admin_not_allowed"));
     hub.stop().await;
 }

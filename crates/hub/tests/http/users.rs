@@ -322,15 +322,11 @@ async fn disabling_a_user_stops_their_sign_ins_jwts_and_pats_at_once() {
     let resp = submit_login(&browser, &hub, &request, &csrf, BOB, PASSWORD).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.text().await.unwrap().contains("disabled"));
-    // Refused exchanges are written behind as summary rows: poll, with a generous deadline.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let refused = loop {
-        let rows = audit_rows(&hub, &alice, "exchange.refused").await;
-        if rows.iter().any(|r| r.detail["reason"] == "owner_disabled") || std::time::Instant::now() > deadline {
-            break rows;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    // Refused exchanges are written behind as summary rows.
+    let refused = crate::audit::wait_for(&hub, &alice, "exchange.refused", |rows| {
+        rows.iter().any(|r| r.detail["reason"] == "owner_disabled")
+    })
+    .await;
     assert!(refused.iter().any(|r| r.detail["reason"] == "owner_disabled"), "{refused:?}");
     assert_eq!(audit_rows(&hub, &alice, "user.disable").await.len(), 1);
 
