@@ -125,15 +125,12 @@ pub trait OAuthStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Option<PendingAuthorization>, StoreError>> + Send;
 
-    fn insert_login_session(&self, session: &LoginSession) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The session if it exists and has not expired.
     fn login_session(
         &self,
         id_hash: &TokenHash,
         now: i64,
     ) -> impl Future<Output = Result<Option<LoginSession>, StoreError>> + Send;
-
-    fn insert_code(&self, code: &CodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Atomically marks the code used and, if `check` accepts it, creates the family `check`
     /// returns. A code that was already used revokes the family issued from it (RFC 9700

@@ -143,17 +143,6 @@ impl OAuthStore for SqliteStore {
         row.as_ref().map(pending_from_row).transpose()
     }
 
-    async fn insert_login_session(&self, s: &LoginSession) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO login_sessions (id_hash, user_id, auth_time, expires_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(s.id_hash.as_bytes())
-            .bind(&s.user_id)
-            .bind(s.auth_time)
-            .bind(s.expires_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn login_session(&self, id_hash: &TokenHash, now: i64) -> Result<Option<LoginSession>, StoreError> {
         let row = sqlx::query(
             "SELECT id_hash, user_id, auth_time, expires_at FROM login_sessions WHERE id_hash = ?1 AND expires_at > ?2",
@@ -171,27 +160,6 @@ impl OAuthStore for SqliteStore {
                 expires_at: row.try_get("expires_at")?,
             })),
         }
-    }
-
-    async fn insert_code(&self, c: &CodeRecord) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO authorization_codes ({CODE_COLUMNS}, used_at, family_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL)"
-        );
-        sqlx::query(&sql)
-            .bind(c.code_hash.as_bytes())
-            .bind(&c.client_id)
-            .bind(&c.redirect_uri)
-            .bind(&c.user_id)
-            .bind(&c.scope)
-            .bind(&c.nonce)
-            .bind(&c.code_challenge)
-            .bind(c.auth_time)
-            .bind(c.created_at)
-            .bind(c.expires_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn redeem_code<F>(
