@@ -15,6 +15,7 @@
 mod access_token;
 mod api;
 mod audit;
+mod backend;
 mod clients;
 mod clock;
 mod config;
@@ -47,12 +48,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::backend::Backend;
 pub use crate::clock::Clock;
 pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_LISTEN, MAX_CODE_TTL, Settings};
 pub use crate::error::Error;
 pub use crate::keys::{Jwk, Jwks, key_id};
 pub use crate::secret::Password;
 pub use crate::store::Store;
+pub use crate::store::postgres::PgStore;
 pub use crate::store::sqlite::SqliteStore;
 pub use crate::users::{MIN_PASSWORD_CHARS, validate_username};
 
@@ -84,12 +87,11 @@ impl<S: Store> fmt::Debug for Hub<S> {
 }
 
 impl Hub<SqliteStore> {
-    /// Connects to the SQLite database in `settings` (creating it if missing), migrates it, and
-    /// loads the signing key (creating and storing one on first start).
-    pub async fn open(settings: Settings) -> Result<Hub, Error> {
-        settings.validate()?;
-        let store = SqliteStore::connect(&settings.database_url).await?;
-        Hub::with_store(settings, store).await
+    /// Connects to the database in `settings` — SQLite (`sqlite://…`, created if missing) or
+    /// PostgreSQL (`postgres://…`), by the URL's scheme — migrates it, and loads the signing key
+    /// (creating and storing one on first start).
+    pub async fn open(settings: Settings) -> Result<AnyHub, Error> {
+        AnyHub::open(settings).await
     }
 }
 
@@ -236,6 +238,79 @@ impl<S: Store> Hub<S> {
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
         Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, flush_stop })
+    }
+}
+
+/// A hub opened on the backend its settings' database URL names (the hub is generic over its
+/// [`Store`]; this is a hub on either).
+#[derive(Debug)]
+pub enum AnyHub {
+    Sqlite(Hub<SqliteStore>),
+    Postgres(Hub<PgStore>),
+}
+
+/// Runs `$body` with `$hub` bound to the inner hub, whichever backend it is on.
+macro_rules! each {
+    ($self:expr, $hub:ident => $body:expr) => {
+        match $self {
+            AnyHub::Sqlite($hub) => $body,
+            AnyHub::Postgres($hub) => $body,
+        }
+    };
+}
+
+impl AnyHub {
+    async fn open(settings: Settings) -> Result<AnyHub, Error> {
+        settings.validate()?;
+        Ok(match Backend::of(&settings.database_url)? {
+            Backend::Sqlite => {
+                let store = SqliteStore::connect(&settings.database_url).await?;
+                AnyHub::Sqlite(Hub::with_store(settings, store).await?)
+            }
+            Backend::Postgres => {
+                let store = PgStore::connect(&settings.database_url).await?;
+                AnyHub::Postgres(Hub::with_store(settings, store).await?)
+            }
+        })
+    }
+
+    /// Which backend the hub is on.
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyHub::Sqlite(_) => Backend::Sqlite,
+            AnyHub::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// See [`Hub::settings`].
+    pub fn settings(&self) -> &Settings {
+        each!(self, hub => hub.settings())
+    }
+
+    /// See [`Hub::create_user`].
+    pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> Result<(), Error> {
+        each!(self, hub => hub.create_user(username, password, roles).await)
+    }
+
+    /// See [`Hub::mint_pat`].
+    pub async fn mint_pat(
+        &self,
+        username: &str,
+        agent: Option<&str>,
+        audience: keyway_api::auth::Audience,
+        days: Option<u32>,
+    ) -> Result<String, Error> {
+        each!(self, hub => hub.mint_pat(username, agent, audience, days).await)
+    }
+
+    /// See [`Hub::user_count`].
+    pub async fn user_count(&self) -> Result<u64, Error> {
+        each!(self, hub => hub.user_count().await)
+    }
+
+    /// See [`Hub::serve`].
+    pub async fn serve(self) -> Result<RunningHub, Error> {
+        each!(self, hub => hub.serve().await)
     }
 }
 

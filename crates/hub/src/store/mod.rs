@@ -12,6 +12,7 @@ pub mod changes;
 pub mod credentials;
 pub mod error;
 pub mod oauth;
+pub mod postgres;
 pub mod reviews;
 pub mod sqlite;
 pub mod users;

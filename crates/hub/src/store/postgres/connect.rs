@@ -1,0 +1,105 @@
+//! Connecting to PostgreSQL, and the schema's migrations.
+
+use std::fmt;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::Row as _;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+
+use crate::secret::TokenHash;
+use crate::store::Store;
+use crate::store::error::StoreError;
+
+/// Store backed by a PostgreSQL database. Several hubs may share one database.
+#[derive(Clone)]
+pub struct PgStore {
+    pub(super) pool: PgPool,
+}
+
+/// Never shows the connection string (it may hold a password).
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/db?sslmode=verify-full&…`). TLS is
+    /// as `sslmode` says (`disable` … `verify-full`, with `sslrootcert` for a private CA).
+    /// Fails at once, with the reason, when the server cannot be reached or refuses the login.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(redact(&e.to_string())))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The underlying pool (for tests and administration).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// `text` with anything that looks like a URL's password (`://user:password@`) masked.
+fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (head, tail) = rest.split_at(start + 3);
+        out.push_str(head);
+        let end = tail.find(['/', ' ', '?']).unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A 32-byte hash column.
+pub(super) fn hash_col(row: &PgRow, col: &str) -> Result<TokenHash, StoreError> {
+    let bytes: Vec<u8> = row.try_get(col)?;
+    TokenHash::from_slice(&bytes).ok_or_else(|| StoreError::Corrupt(format!("column {col} is not a 32-byte hash")))
+}
+
+impl Store for PgStore {
+    /// sqlx's migrator holds `pg_advisory_lock` (keyed by the database's name) while it
+    /// migrates, so hubs starting at the same moment run each migration once, in turn.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_a_url_is_masked() {
+        assert_eq!(
+            redact("bad url postgres://hub:s3cret@db.example:5432/keyway?sslmode=verify-full"),
+            "bad url postgres://hub:***@db.example:5432/keyway?sslmode=verify-full"
+        );
+        assert_eq!(redact("postgres://db.example/keyway"), "postgres://db.example/keyway");
+    }
+
+    #[tokio::test]
+    async fn the_store_never_shows_its_connection_string() {
+        let store =
+            PgStore { pool: PgPoolOptions::new().connect_lazy("postgres://hub:s3cret@127.0.0.1:1/keyway").unwrap() };
+        let shown = format!("{store:?} {:?}", store.pool());
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}

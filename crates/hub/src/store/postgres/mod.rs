@@ -1,0 +1,12 @@
+//! PostgreSQL backend, by area: each submodule implements its area's trait for [`PgStore`],
+//! in the same shape as the SQLite backend.
+
+mod audit;
+mod changes;
+mod connect;
+mod credentials;
+mod oauth;
+mod reviews;
+mod users;
+
+pub use self::connect::PgStore;
