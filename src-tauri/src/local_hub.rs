@@ -6,14 +6,14 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use keyway_api::desktop::CommandError;
-use keyway_hub::{Hub, RunningHub, Settings};
+use keyway_hub::{AnyHub, Hub, RunningHub, Settings};
 
 use crate::error::{CommandResult, from_hub, internal};
 
 /// The embedded hub, in one of three steps: nothing, opened (database ready), serving.
 #[derive(Default)]
 pub struct LocalHub {
-    opened: Option<Hub>,
+    opened: Option<AnyHub>,
     running: Option<RunningHub>,
 }
 
@@ -71,7 +71,7 @@ impl LocalHub {
         }
     }
 
-    async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&Hub> {
+    async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&AnyHub> {
         if self.opened.is_none() {
             // The folder holds the local hub's database (password hashes, the signing key):
             // the person's own alone.

@@ -171,3 +171,59 @@ impl ChangeStore for PgStore {
         Ok(Applied::Done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use keyway_api::Role;
+
+    use super::*;
+    use crate::store::{
+        AgentRecord, AuditEvent, AuditQuery, AuditStore, CredentialStore, Store, UserRecord, UserStore,
+    };
+
+    fn agent(id: &str, name: &str) -> AgentRecord {
+        AgentRecord {
+            id: id.into(),
+            owner_id: "u1".into(),
+            name: name.into(),
+            disabled: false,
+            created_at: 1,
+            owner_name: "alice".into(),
+            active_credentials: 0,
+        }
+    }
+
+    fn event(action: &str) -> AuditEvent {
+        crate::audit::Audit::by_operator(1, action).event()
+    }
+
+    #[tokio::test]
+    async fn a_change_that_stops_keeps_nothing_and_one_that_applies_keeps_all() {
+        let store = PgStore::connect(&keyway_test_support::postgres::database().unwrap()).await.unwrap();
+        store.migrate().await.unwrap();
+        let user = UserRecord {
+            id: "u1".into(),
+            username: "alice".into(),
+            password_hash: "x".into(),
+            roles: vec![Role::Developer],
+            created_at: 1,
+        };
+        store.insert_user(&user).await.unwrap();
+        let (first, taken, audit) = (agent("ag_1", "bot"), agent("ag_2", "BOT"), event("agent.create"));
+        let stopped =
+            Change::new().then(Write::InsertAgent(&first)).audit(&audit).then(Write::InsertAgent(&taken)).audit(&audit);
+        assert_eq!(store.apply(&stopped).await.unwrap(), Applied::Stopped { at: 2, outcome: Outcome::NameTaken });
+        assert!(store.agent("ag_1", 1).await.unwrap().is_none(), "the first write was rolled back");
+        let rows = |n| AuditQuery { limit: n, ..Default::default() };
+        assert!(store.audit_events(&rows(10)).await.unwrap().is_empty(), "no audit row of a change not made");
+
+        let applied = Change::new().then(Write::InsertAgent(&first)).audit(&audit);
+        assert_eq!(store.apply(&applied).await.unwrap(), Applied::Done);
+        assert!(store.agent("ag_1", 1).await.unwrap().is_some());
+        assert_eq!(store.audit_events(&rows(10)).await.unwrap().len(), 1);
+        // Nothing to change is reported, and its audit row is not written either.
+        let missing = Change::new().then(Write::RevokeCredential { id: "cr_none", now: 2 }).audit(&audit);
+        assert_eq!(store.apply(&missing).await.unwrap(), Applied::Stopped { at: 0, outcome: Outcome::Unchanged });
+        assert_eq!(store.audit_events(&rows(10)).await.unwrap().len(), 1);
+    }
+}

@@ -4,8 +4,8 @@ use std::fmt;
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use sqlx::Row as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 
 use crate::secret::TokenHash;
 use crate::store::Store;
@@ -30,6 +30,9 @@ impl PgStore {
     /// Fails at once, with the reason, when the server cannot be reached or refuses the login.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(redact(&e.to_string())))?;
+        // One connection first: the pool would retry a refused or failed login until its
+        // timeout and then say only that; this says why (refused, bad password, no TLS…).
+        options.connect().await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -93,6 +96,38 @@ mod tests {
             "bad url postgres://hub:***@db.example:5432/keyway?sslmode=verify-full"
         );
         assert_eq!(redact("postgres://db.example/keyway"), "postgres://db.example/keyway");
+    }
+
+    /// Hubs that start together on a fresh database: each migration runs once (under sqlx's
+    /// advisory lock) and all of them end up with the one signing key.
+    #[tokio::test]
+    async fn hubs_starting_at_once_migrate_once_and_share_one_signing_key() {
+        use crate::store::OAuthStore as _;
+        let url = keyway_test_support::postgres::database().unwrap();
+        let starts = (0..4u8).map(|i| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let store = PgStore::connect(&url).await.unwrap();
+                store.migrate().await.unwrap();
+                let (kid, _) = store.signing_key_or_insert(&format!("kid{i}"), &[i; 32], 1).await.unwrap();
+                (store, kid)
+            })
+        });
+        let mut kids = Vec::new();
+        let mut stores = Vec::new();
+        for start in starts {
+            let (store, kid) = start.await.unwrap();
+            kids.push(kid);
+            stores.push(store);
+        }
+        kids.dedup();
+        assert_eq!(kids.len(), 1, "one key for every hub: {kids:?}");
+        let pool = stores[0].pool();
+        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(pool).await.unwrap();
+        assert_eq!(keys, 1);
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await.unwrap();
+        assert_eq!(applied as usize, sqlx::migrate!("./migrations/postgres").iter().count());
     }
 
     #[tokio::test]
