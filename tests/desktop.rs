@@ -112,6 +112,17 @@ async fn first_run_with_a_local_hub_creates_the_owner_and_signs_in() -> Result<(
     // The embedded hub keeps its database in the app's data dir.
     let data = sb.dir.path().join("data/app.keyway.desktop");
     ensure!(data.join("hub.db").is_file(), "no hub.db in {}", data.display());
+    // Its signing key is sealed under a key the app keeps in the OS keychain.
+    let hub_key = keychain_lookup("local/hub_key")?.context("no keychain entry for the local hub's key")?;
+    let hub_key = keyway_hub::HubKey::parse(&hub_key).context("the local hub's key in the keychain")?;
+    let mut db = std::fs::read(data.join("hub.db"))?;
+    // The app is running: recent pages may still be in the WAL.
+    db.extend(std::fs::read(data.join("hub.db-wal")).unwrap_or_default());
+    let sealed_with = hub_key.id();
+    ensure!(
+        db.windows(sealed_with.len()).any(|w| w == sealed_with.as_bytes()),
+        "hub.db names no signing key sealed with the keychain's key {sealed_with}"
+    );
 
     click(&app, "#sign-out").await?;
     app.wait().at_most(WAIT).for_element(Locator::Css("#sign-in")).await?;

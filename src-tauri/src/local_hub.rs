@@ -6,9 +6,14 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use keyway_api::desktop::CommandError;
-use keyway_hub::{AnyHub, Hub, RunningHub, Settings};
+use keyway_client::secret::SecretString;
+use keyway_client::vault::{SecretKind, Vault};
+use keyway_hub::{AnyHub, Hub, HubKey, RunningHub, Settings};
 
 use crate::error::{CommandResult, from_hub, internal};
+
+/// The keychain profile of the local hub's key: service `keyway`, account `local/hub_key`.
+const KEY_PROFILE: &str = "local";
 
 /// The embedded hub, in one of three steps: nothing, opened (database ready), serving.
 #[derive(Default)]
@@ -78,15 +83,51 @@ impl LocalHub {
             private_dir(data_dir)
                 .map_err(|e| internal(format!("Could not create the data folder {}: {e}", data_dir.display())))?;
             let port = free_loopback_port(port)?;
+            let vault = Vault::open()?;
+            let (hub_key, made) = hub_key(&vault)?;
             let settings = Settings {
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
                 database_url: format!("sqlite://{}", database_path(data_dir).display()),
+                hub_key: Some(hub_key),
                 ..Default::default()
             };
-            self.opened = Some(Hub::open(settings).await.map_err(from_hub)?);
+            match Hub::open(settings).await {
+                Ok(hub) => self.opened = Some(hub),
+                Err(error) => {
+                    if made {
+                        // The new key opened nothing: leave the keychain as it was.
+                        let _ = vault.delete(KEY_PROFILE, SecretKind::LocalHubKey);
+                    }
+                    return Err(match error {
+                        keyway_hub::Error::HubKey(why) => internal(format!(
+                            "The local hub's key in the OS keychain (service “keyway”, account “{KEY_PROFILE}/hub_key”) \
+                             does not open its database {}: {why}",
+                            database_path(data_dir).display()
+                        )),
+                        other => from_hub(other),
+                    });
+                }
+            }
         }
         self.opened.as_ref().ok_or_else(|| internal("The local hub is not open."))
     }
+}
+
+/// The local hub's key from the OS keychain, or a new one stored there first (a new database,
+/// or one from before its signing key was sealed). Says whether it was made now.
+fn hub_key(vault: &Vault) -> CommandResult<(HubKey, bool)> {
+    if let Some(text) = vault.get(KEY_PROFILE, SecretKind::LocalHubKey)? {
+        let key = HubKey::parse(text.secret()).map_err(|e| {
+            internal(format!(
+                "The local hub's key in the OS keychain (account “{KEY_PROFILE}/hub_key”) is unusable: {e}"
+            ))
+        })?;
+        return Ok((key, false));
+    }
+    let key = HubKey::generate();
+    vault.set(KEY_PROFILE, SecretKind::LocalHubKey, &SecretString::new(key.to_text().to_string()))?;
+    tracing::info!(hub_key = %key.id(), "stored a new key for the local hub in the OS keychain");
+    Ok((key, true))
 }
 
 pub fn database_path(data_dir: &Path) -> PathBuf {

@@ -53,6 +53,7 @@ impl TestHub {
         let settings = Settings {
             listen: "127.0.0.1:0".parse()?,
             database_url: format!("sqlite://{}", dir.path().join("hub.db").display()),
+            hub_key: Some(keyway_hub::HubKey::generate()),
             ..Settings::default()
         };
         let hub = Hub::open(settings).await?;

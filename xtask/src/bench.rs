@@ -15,8 +15,25 @@ const BENCH_PASSWORD: &str = "bench-password-not-secret";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange|approvals|desktop> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|desktop|audit> [keyway-bench options]");
     };
+    if name == "audit" {
+        // `keyway-hub audit verify` over 100,000 rows: an ignored test of the hub, in release.
+        return run(cargo().args([
+            "nextest",
+            "run",
+            "--release",
+            "-p",
+            "keyway-hub",
+            "--test",
+            "audit_chain",
+            "--run-ignored",
+            "only",
+            "--no-capture",
+            "-E",
+            "test(verify_time)",
+        ]));
+    }
     if name == "approvals" {
         // The approvals driver runs its own hub in-process on a fresh database.
         return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", "approvals"]).args(rest));
@@ -28,25 +45,30 @@ pub fn bench(args: &[String]) -> Result<()> {
     let result = (|| -> Result<()> {
         let database = format!("sqlite://{}", dir.join("hub.db").display());
         let hub = bin.join("keyway-hub");
-        user_add(&hub, &database)?;
+        // The hub key that seals the signing key: every command on the database takes it.
+        let key_file = dir.join("hub.key");
+        new_key(&hub, &key_file)?;
+        let key_file = key_file.to_str().context("the temp dir is not UTF-8")?;
+        user_add(&hub, &database, key_file)?;
         let mut env: Vec<(&str, String)> = Vec::new();
         match name.as_str() {
             "exchange" => {
-                env.push(("KEYWAY_BENCH_PAT", mint(&hub, &database, "bench-agent")?));
-                env.push(("KEYWAY_BENCH_REVOKE_PAT", mint(&hub, &database, "bench-revoked")?));
+                env.push(("KEYWAY_BENCH_PAT", mint(&hub, &database, key_file, "bench-agent")?));
+                env.push(("KEYWAY_BENCH_REVOKE_PAT", mint(&hub, &database, key_file, "bench-revoked")?));
                 // Well formed, but from another database: unknown to this hub.
                 let other = format!("sqlite://{}", dir.join("other.db").display());
-                user_add(&hub, &other)?;
-                env.push(("KEYWAY_BENCH_UNKNOWN_PAT", mint(&hub, &other, "bench-agent")?));
+                user_add(&hub, &other, key_file)?;
+                env.push(("KEYWAY_BENCH_UNKNOWN_PAT", mint(&hub, &other, key_file, "bench-agent")?));
                 env.push(("KEYWAY_BENCH_USER", BENCH_USER.to_owned()));
                 env.push(("KEYWAY_BENCH_PASSWORD", BENCH_PASSWORD.to_owned()));
             }
-            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop)"),
+            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop, audit)"),
         }
         let port = free_port()?;
         let mut server = Server(
             Command::new(&hub)
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &database])
+                .args(["--key-file", key_file])
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::null())
                 .spawn()
@@ -91,9 +113,17 @@ impl Drop for Server {
     }
 }
 
-fn user_add(hub: &Path, database: &str) -> Result<()> {
+fn new_key(hub: &Path, key_file: &Path) -> Result<()> {
+    let status = Command::new(hub).args(["keys", "new-key", "--out"]).arg(key_file).status()?;
+    if !status.success() {
+        bail!("keyway-hub keys new-key failed");
+    }
+    Ok(())
+}
+
+fn user_add(hub: &Path, database: &str, key_file: &str) -> Result<()> {
     let mut child = Command::new(hub)
-        .args(["user", "add", BENCH_USER, "--role", "developer", "--database", database])
+        .args(["user", "add", BENCH_USER, "--role", "developer", "--database", database, "--key-file", key_file])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;
@@ -108,9 +138,10 @@ fn user_add(hub: &Path, database: &str) -> Result<()> {
     Ok(())
 }
 
-fn mint(hub: &Path, database: &str, agent: &str) -> Result<String> {
+fn mint(hub: &Path, database: &str, key_file: &str, agent: &str) -> Result<String> {
     let out = Command::new(hub)
         .args(["pat", "mint", "--user", BENCH_USER, "--agent", agent, "--database", database])
+        .args(["--key-file", key_file])
         .output()?;
     if !out.status.success() {
         bail!("keyway-hub pat mint failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 pub mod auth;
 pub mod credentials;
 pub mod desktop;
+pub mod keys;
 pub mod reviews;
 
 /// The built-in public native client (RFC 8252) used by the desktop app and the CLI.

@@ -54,8 +54,12 @@ pub fn main(args: &[String]) -> Result<()> {
 async fn run(o: Options) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let database_url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let settings =
-        Settings { listen: "127.0.0.1:0".parse()?, database_url: database_url.clone(), ..Settings::default() };
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: database_url.clone(),
+        hub_key: Some(keyway_hub::HubKey::generate()),
+        ..Settings::default()
+    };
     let hub = Hub::open(settings).await?;
     hub.create_user("dev", PASSWORD, &[Role::Developer]).await?;
     hub.create_user("rev", PASSWORD, &[Role::Reviewer]).await?;

@@ -11,6 +11,7 @@ use keyway_client::credentials::Source;
 use keyway_client::login::{self, LoginOptions};
 use keyway_client::{Client, Error, SessionInfo, Vault};
 
+mod audit;
 mod credentials;
 use serde_json::json;
 
@@ -88,6 +89,11 @@ enum Command {
     Review {
         #[command(subcommand)]
         command: review::ReviewCommand,
+    },
+    /// The hub's audit log (auditors and admins): list with filters, export as JSON Lines or CSV.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
 }
 
@@ -346,6 +352,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Agent { command } => credentials::agent(&cfg, &profile_name, command, cli.json).await.map(|()| 0),
         Command::ServiceAccount { command } => {
             credentials::service_account(&mut cfg, &profile_name, command, cli.json).await.map(|()| 0)
+        }
+        Command::Audit { command } => {
+            let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
+            audit::run(&client, command, cli.json).await.map(|()| 0)
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Used by the `keyway` CLI and the desktop app. Long-lived secrets (refresh tokens) live only in
 //! the OS keychain ([`vault`]); access tokens only in memory.
 
+pub mod audit;
 pub mod config;
 pub mod credentials;
 pub mod error;

@@ -19,6 +19,8 @@ pub enum SecretKind {
     Pat,
     /// A service account's token (`kwp_s_…`).
     ServiceToken,
+    /// The key that seals the signing keys of the desktop's local hub (profile `local`).
+    LocalHubKey,
 }
 
 impl SecretKind {
@@ -27,6 +29,7 @@ impl SecretKind {
             SecretKind::RefreshToken => "refresh_token",
             SecretKind::Pat => "pat",
             SecretKind::ServiceToken => "service_token",
+            SecretKind::LocalHubKey => "hub_key",
         }
     }
 }

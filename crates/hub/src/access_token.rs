@@ -123,10 +123,11 @@ pub(crate) fn issue<S>(state: &AppState<S>, grant: Grant<'_>, now: i64) -> Resul
 
 /// Verifies an access token: signature, type, issuer, audience, lifetime, revocation.
 pub(crate) async fn validate<S: Store>(state: &AppState<S>, token: &str) -> Result<AccessClaims, Error> {
-    let claims: AccessClaims = jwt::verify(&state.keys, token, jwt::TYP_ACCESS).map_err(|e| {
-        tracing::debug!(error = %e, "access token refused");
-        Error::InvalidToken("the access token is invalid".into())
-    })?;
+    let claims: AccessClaims =
+        jwt::verify_fresh(&state.keys, &state.store, token, jwt::TYP_ACCESS).await.map_err(|e| {
+            tracing::debug!(error = %e, "access token refused");
+            Error::InvalidToken("the access token is invalid".into())
+        })?;
     let now = state.now();
     if claims.iss != state.issuer || claims.aud != AUDIENCE {
         return Err(Error::InvalidToken("the access token was not issued for this hub".into()));

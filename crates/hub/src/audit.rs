@@ -2,6 +2,9 @@
 //! to what, and how it ended. Rows are written by the store, in the transaction of the change
 //! they record wherever the store method takes them.
 
+pub(crate) mod chain;
+pub(crate) mod refusals;
+
 use keyway_api::credentials::CredentialKind;
 use serde_json::Value;
 
@@ -39,6 +42,16 @@ impl Audit {
     /// Done by a person known by id and name (not through a bearer JWT).
     pub(crate) fn by_user(id: &str, name: &str, at: i64, action: &str) -> Audit {
         Audit::new(at, action, "user", Some(id.to_owned()), Some(name.to_owned()))
+    }
+
+    /// Done by a person known by id only (from a token family; the name is not at hand).
+    pub(crate) fn by_user_id(id: &str, at: i64, action: &str) -> Audit {
+        Audit::new(at, action, "user", Some(id.to_owned()), None)
+    }
+
+    /// Done by whoever a JWT names (its principal kind, subject and name).
+    pub(crate) fn by_subject(kind: &str, id: &str, name: &str, at: i64, action: &str) -> Audit {
+        Audit::new(at, action, kind, Some(id.to_owned()), Some(name.to_owned()))
     }
 
     /// Done by an agent known by id and name.

@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::time::Duration;
 
 use url::Url;
 
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::hub_key::HubKey;
 
 /// Environment variable overriding [`Settings::listen`].
 pub const ENV_LISTEN: &str = "KEYWAY_HUB_LISTEN";
@@ -15,6 +17,10 @@ pub const ENV_LISTEN: &str = "KEYWAY_HUB_LISTEN";
 pub const ENV_DATABASE: &str = "KEYWAY_HUB_DATABASE";
 /// Environment variable overriding [`Settings::issuer`].
 pub const ENV_ISSUER: &str = "KEYWAY_HUB_ISSUER";
+/// Environment variable naming the hub key file ([`Settings::hub_key`]).
+pub const ENV_KEY_FILE: &str = "KEYWAY_HUB_KEY_FILE";
+/// Environment variable holding the hub key itself ([`Settings::hub_key`]).
+pub const ENV_KEY: &str = "KEYWAY_HUB_KEY";
 
 /// Longest lifetime an authorization code may have (RFC 9700 §4.1.2 recommends short-lived codes).
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(60);
@@ -36,6 +42,13 @@ pub struct Settings {
     pub code_ttl: Duration,
     /// Lifetime of the browser's login session cookie.
     pub login_session_ttl: Duration,
+    /// The key that seals the signing keys in the database; the same on every hub of one
+    /// database. Required: a hub without one refuses to start, even on a new database.
+    /// [`Settings::from_env`] reads it from `KEYWAY_HUB_KEY_FILE` or `KEYWAY_HUB_KEY`.
+    pub hub_key: Option<HubKey>,
+    /// How often the signing keys are re-read from the database (a rotation by another
+    /// process) and checked for automatic rotation.
+    pub key_refresh_interval: Duration,
     /// Time source; tests pass an adjustable one.
     pub clock: Clock,
 }
@@ -50,6 +63,8 @@ impl Default for Settings {
             session_lifetime: Duration::from_secs(30 * 24 * 3600),
             code_ttl: MAX_CODE_TTL,
             login_session_ttl: Duration::from_secs(12 * 3600),
+            hub_key: None,
+            key_refresh_interval: Duration::from_secs(30),
             clock: Clock::system(),
         }
     }
@@ -66,6 +81,8 @@ impl fmt::Debug for Settings {
             .field("session_lifetime", &self.session_lifetime)
             .field("code_ttl", &self.code_ttl)
             .field("login_session_ttl", &self.login_session_ttl)
+            .field("hub_key", &self.hub_key)
+            .field("key_refresh_interval", &self.key_refresh_interval)
             .field("clock", &self.clock)
             .finish()
     }
@@ -73,14 +90,36 @@ impl fmt::Debug for Settings {
 
 impl Settings {
     /// Defaults, overridden by `KEYWAY_HUB_LISTEN`, `KEYWAY_HUB_DATABASE` and `KEYWAY_HUB_ISSUER`
-    /// when they are set and non-empty.
+    /// when they are set and non-empty, with the hub key from `KEYWAY_HUB_KEY_FILE` or
+    /// `KEYWAY_HUB_KEY` (see [`Settings::from_env_with_key_file`]).
     pub fn from_env() -> Result<Settings, Error> {
-        Settings::from_lookup(|name| std::env::var(name).ok())
+        Settings::from_env_with_key_file(None)
     }
 
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+    /// [`Settings::from_env`], with the hub key found the one way every `keyway-hub` command
+    /// finds it: the file `key_file` (`--key-file`) if given, else the file named by
+    /// `KEYWAY_HUB_KEY_FILE`, else the key in `KEYWAY_HUB_KEY`. A key file must be its owner's
+    /// alone (no group or other permissions). Setting both variables is refused as ambiguous.
+    pub fn from_env_with_key_file(key_file: Option<&Path>) -> Result<Settings, Error> {
+        Settings::from_lookup(key_file, |name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(key_file: Option<&Path>, lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Error> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let mut settings = Settings::default();
+        let hub_key = match (key_file, get(ENV_KEY_FILE), get(ENV_KEY)) {
+            (Some(path), _, _) => Some(HubKey::from_file(path)?),
+            (None, Some(_), Some(_)) => {
+                return Err(Error::HubKey(format!(
+                    "both {ENV_KEY_FILE} and {ENV_KEY} are set; set only one (or pass --key-file)"
+                )));
+            }
+            (None, Some(path), None) => Some(HubKey::from_file(Path::new(&path))?),
+            (None, None, Some(text)) => Some(
+                HubKey::parse(&zeroize::Zeroizing::new(text)).map_err(|e| Error::HubKey(format!("{ENV_KEY}: {e}")))?,
+            ),
+            (None, None, None) => None,
+        };
+        let mut settings = Settings { hub_key, ..Settings::default() };
         if let Some(listen) = get(ENV_LISTEN) {
             settings.listen = listen.parse().map_err(|_| Error::InvalidSetting {
                 name: ENV_LISTEN,
@@ -114,6 +153,11 @@ impl Settings {
             || self.login_session_ttl > Duration::from_secs(30 * 24 * 3600)
         {
             return bad("login_session_ttl", "must be between 1 second and 30 days");
+        }
+        if self.key_refresh_interval < Duration::from_millis(10)
+            || self.key_refresh_interval > Duration::from_secs(3600)
+        {
+            return bad("key_refresh_interval", "must be between 10 milliseconds and 1 hour");
         }
         if self.database_url.trim().is_empty() {
             return bad("database_url", "must not be empty");
@@ -182,19 +226,50 @@ mod tests {
             (ENV_DATABASE, "sqlite:///tmp/x.db"),
             (ENV_ISSUER, "https://hub.example.com/"),
         ]);
-        let s = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        let s = Settings::from_lookup(None, |k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(s.listen.port(), 9999);
         assert_eq!(s.database_url, "sqlite:///tmp/x.db");
         assert_eq!(s.issuer.as_deref(), Some("https://hub.example.com"));
 
-        let bad = Settings::from_lookup(|k| (k == ENV_LISTEN).then(|| "nope".to_owned()));
+        let bad = Settings::from_lookup(None, |k| (k == ENV_LISTEN).then(|| "nope".to_owned()));
         assert!(matches!(bad, Err(Error::InvalidSetting { name: ENV_LISTEN, .. })));
     }
 
     #[test]
-    fn debug_redacts_database_url() {
-        let s = Settings { database_url: "postgres://u:secret@h/db".into(), ..Settings::default() };
-        assert!(!format!("{s:?}").contains("secret"));
+    fn debug_redacts_database_url_and_hub_key() {
+        let key = HubKey::generate();
+        let text = key.to_text();
+        let s = Settings { database_url: "postgres://u:secret@h/db".into(), hub_key: Some(key), ..Settings::default() };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret"));
+        assert!(!shown.contains(text.as_str()));
+    }
+
+    #[test]
+    fn the_hub_key_comes_from_the_flag_then_the_file_variable_then_the_key_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (flag, file) = (dir.path().join("flag.key"), dir.path().join("env.key"));
+        let (flag_key, file_key, env_key) = (HubKey::generate(), HubKey::generate(), HubKey::generate());
+        flag_key.write_new_file(&flag).unwrap();
+        file_key.write_new_file(&file).unwrap();
+        let file_name = file.display().to_string();
+        let env_text = env_key.to_text().to_string();
+        let id = |s: Settings| s.hub_key.map(|k| k.id());
+
+        let only_key = |k: &str| (k == ENV_KEY).then(|| env_text.clone());
+        assert_eq!(id(Settings::from_lookup(None, only_key).unwrap()), Some(env_key.id()));
+        let only_file = |k: &str| (k == ENV_KEY_FILE).then(|| file_name.clone());
+        assert_eq!(id(Settings::from_lookup(None, only_file).unwrap()), Some(file_key.id()));
+        let both = |k: &str| match k {
+            ENV_KEY => Some(env_text.clone()),
+            ENV_KEY_FILE => Some(file_name.clone()),
+            _ => None,
+        };
+        assert!(Settings::from_lookup(None, both).unwrap_err().to_string().contains("set only one"));
+        assert_eq!(id(Settings::from_lookup(Some(&flag), both).unwrap()), Some(flag_key.id()));
+        assert_eq!(id(Settings::from_lookup(None, |_| None).unwrap()), None);
+        let malformed = Settings::from_lookup(None, |k| (k == ENV_KEY).then(|| "not a key".to_owned()));
+        assert!(malformed.unwrap_err().to_string().contains(ENV_KEY));
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum Error {
     Migration(#[source] sqlx::migrate::MigrateError),
     #[error("the stored signing key is unusable: {0}")]
     SigningKey(String),
+    /// The hub key (which seals the signing keys) is missing, unreadable or not this
+    /// database's.
+    #[error("{0}")]
+    HubKey(String),
     #[error("internal error: {0}")]
     Internal(String),
 
@@ -127,6 +131,7 @@ impl Error {
                 | Error::Database(_)
                 | Error::Migration(_)
                 | Error::SigningKey(_)
+                | Error::HubKey(_)
                 | Error::Internal(_)
         )
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::keys::Keys;
+use crate::store::KeyStore;
 
 /// Tokens longer than this are refused before any decoding.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -44,13 +45,15 @@ pub(crate) enum JwtError {
 
 /// Signs `claims` as a compact JWS with header `{alg: EdDSA, typ, kid}`.
 pub(crate) fn sign<C: Serialize>(keys: &Keys, typ: &str, claims: &C) -> Result<String, Error> {
-    let header = Header { alg: "EdDSA".into(), typ: Some(typ.into()), kid: Some(keys.kid().into()) };
+    // One key for the header's kid and the signature, whatever rotates meanwhile.
+    let key = keys.current();
+    let header = Header { alg: "EdDSA".into(), typ: Some(typ.into()), kid: Some(key.kid().into()) };
     let header = serde_json::to_vec(&header).map_err(|e| Error::Internal(format!("encoding JWT header: {e}")))?;
     let claims = serde_json::to_vec(claims).map_err(|e| Error::Internal(format!("encoding JWT claims: {e}")))?;
     let mut token = URL_SAFE_NO_PAD.encode(header);
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(claims));
-    let signature = keys.sign(token.as_bytes());
+    let signature = key.sign(token.as_bytes());
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
     Ok(token)
@@ -63,8 +66,23 @@ fn typ_matches(actual: Option<&str>, expected: &str) -> bool {
     actual.eq_ignore_ascii_case(expected)
 }
 
-/// Verifies the signature and `typ` of a compact JWS and returns its claims. Claim checks
-/// (`iss`, `exp`, …) are the caller's.
+/// [`verify`], re-reading the keys once when the token names a kid this process does not know
+/// (another process may have rotated the key).
+pub(crate) async fn verify_fresh<C: DeserializeOwned, S: KeyStore>(
+    keys: &Keys,
+    store: &S,
+    token: &str,
+    expected_typ: &str,
+) -> Result<C, JwtError> {
+    match verify(keys, token, expected_typ) {
+        Err(JwtError::UnknownKey) if keys.refresh_for_unknown_kid(store).await => verify(keys, token, expected_typ),
+        other => other,
+    }
+}
+
+/// Verifies the signature and `typ` of a compact JWS and returns its claims, with the key its
+/// `kid` names (the current key or a previous one in its overlap). Claim checks (`iss`, `exp`,
+/// …) are the caller's.
 pub(crate) fn verify<C: DeserializeOwned>(keys: &Keys, token: &str, expected_typ: &str) -> Result<C, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed);

@@ -23,6 +23,7 @@ mod credentials;
 mod ed25519;
 mod error;
 mod http;
+mod hub_key;
 mod jwt;
 mod keys;
 mod oauth;
@@ -48,11 +49,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::audit::chain::{AuditBreak, AuditReport};
 pub use crate::backend::Backend;
 pub use crate::clock::Clock;
-pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_LISTEN, MAX_CODE_TTL, Settings};
+pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, MAX_CODE_TTL, Settings};
 pub use crate::error::Error;
-pub use crate::keys::{Jwk, Jwks, key_id};
+pub use crate::hub_key::HubKey;
+pub use crate::keys::{Jwk, Jwks, OVERLAP_SECS, key_id};
 pub use crate::secret::Password;
 pub use crate::store::Store;
 pub use crate::store::postgres::PgStore;
@@ -76,7 +79,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Hub<S: Store = SqliteStore> {
     settings: Settings,
     store: S,
-    keys: Keys,
+    keys: Arc<Keys>,
     passwords: Arc<Passwords>,
 }
 
@@ -88,8 +91,10 @@ impl<S: Store> fmt::Debug for Hub<S> {
 
 impl Hub<SqliteStore> {
     /// Connects to the database in `settings` — SQLite (`sqlite://…`, created if missing) or
-    /// PostgreSQL (`postgres://…`), by the URL's scheme — migrates it, and loads the signing key
-    /// (creating and storing one on first start).
+    /// PostgreSQL (`postgres://…`), by the URL's scheme — migrates it, and loads the signing keys
+    /// with `settings.hub_key` (creating and sealing one on first start, sealing one an earlier
+    /// version stored in clear). Without a hub key, or with one that is not this database's, it
+    /// fails with [`Error::HubKey`] and creates no key.
     pub async fn open(settings: Settings) -> Result<AnyHub, Error> {
         AnyHub::open(settings).await
     }
@@ -100,7 +105,12 @@ impl<S: Store> Hub<S> {
     pub async fn with_store(settings: Settings, store: S) -> Result<Hub<S>, Error> {
         settings.validate()?;
         store.migrate().await?;
-        let keys = Keys::load_or_create(&store, settings.clock.now()).await?;
+        let keys = Arc::new(Keys::open(&store, settings.hub_key.as_ref(), &settings.clock).await?);
+        store.set_audit_signer(keys.clone());
+        let chained = store.seal_audit_log().await?;
+        if chained > 0 {
+            tracing::info!(rows = chained, "chained the audit rows written before the log was a hash chain");
+        }
         Ok(Hub { settings, store, keys, passwords: Passwords::new() })
     }
 
@@ -190,6 +200,39 @@ impl<S: Store> Hub<S> {
         Ok(minted.secret.secret)
     }
 
+    /// Makes a new signing key current (`keyway-hub keys rotate`); the previous one keeps
+    /// verifying the tokens it signed for [`OVERLAP_SECS`]. Returns `(new kid, previous kid)`.
+    /// Running hubs on the same database pick the new key up by themselves.
+    pub async fn rotate_signing_key(&self) -> Result<(String, String), Error> {
+        let now = self.settings.clock.now();
+        let previous = self.keys.kid();
+        let rotated = self
+            .keys
+            .rotate(&self.store, now, |kid, previous, verify_until| {
+                Audit::by_operator(now, "key.rotate")
+                    .target("signing_key", kid)
+                    .detail(serde_json::json!({
+                        "previous": previous, "previous_verifies_until": verify_until, "via": "keyway-hub keys rotate"
+                    }))
+                    .event()
+            })
+            .await?;
+        match rotated {
+            Some(kid) => Ok((kid, previous)),
+            None => Err(Error::conflict("another process rotated the signing key at the same moment; try again")),
+        }
+    }
+
+    /// The kid of the current signing key.
+    pub fn signing_kid(&self) -> String {
+        self.keys.kid()
+    }
+
+    /// Checks the audit log's hash chain and its signed head (`keyway-hub audit verify`).
+    pub async fn verify_audit(&self) -> Result<AuditReport, Error> {
+        audit::chain::verify(&self.store, &self.keys).await
+    }
+
     /// Number of users.
     pub async fn user_count(&self) -> Result<u64, Error> {
         Ok(self.store.user_count().await?)
@@ -218,6 +261,7 @@ impl<S: Store> Hub<S> {
             passwords: self.passwords,
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone()),
+            refusals: Default::default(),
         }));
         let app = routes::router(state.clone());
 
@@ -232,12 +276,25 @@ impl<S: Store> Hub<S> {
             }
         });
         let (flush_stop, flush_stop_rx) = watch::channel(false);
+        let refusal_flusher = tokio::spawn(tasks::refusal_flush_loop(state.clone(), flush_stop_rx.clone()));
         let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));
         let sweeper = tokio::spawn(reviews::sweeper::sweep_loop(state.clone(), stop_rx.clone()));
+        let key_watch = tokio::spawn(tasks::key_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(tasks::purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
-        Ok(RunningHub { addr, issuer, stop: stop_tx, server, purger, sweeper, flusher, flush_stop })
+        Ok(RunningHub {
+            addr,
+            issuer,
+            stop: stop_tx,
+            server,
+            purger,
+            sweeper,
+            key_watch,
+            flusher,
+            refusal_flusher,
+            flush_stop,
+        })
     }
 }
 
@@ -264,6 +321,10 @@ impl AnyHub {
         settings.validate()?;
         Ok(match Backend::of(&settings.database_url)? {
             Backend::Sqlite => {
+                if settings.hub_key.is_none() && !SqliteStore::exists(&settings.database_url) {
+                    // Nothing is created without a key.
+                    return Err(keys::no_hub_key(true));
+                }
                 let store = SqliteStore::connect(&settings.database_url).await?;
                 AnyHub::Sqlite(Hub::with_store(settings, store).await?)
             }
@@ -303,6 +364,21 @@ impl AnyHub {
         each!(self, hub => hub.mint_pat(username, agent, audience, days).await)
     }
 
+    /// See [`Hub::rotate_signing_key`].
+    pub async fn rotate_signing_key(&self) -> Result<(String, String), Error> {
+        each!(self, hub => hub.rotate_signing_key().await)
+    }
+
+    /// See [`Hub::signing_kid`].
+    pub fn signing_kid(&self) -> String {
+        each!(self, hub => hub.signing_kid())
+    }
+
+    /// See [`Hub::verify_audit`].
+    pub async fn verify_audit(&self) -> Result<AuditReport, Error> {
+        each!(self, hub => hub.verify_audit().await)
+    }
+
     /// See [`Hub::user_count`].
     pub async fn user_count(&self) -> Result<u64, Error> {
         each!(self, hub => hub.user_count().await)
@@ -325,8 +401,12 @@ pub struct RunningHub {
     purger: JoinHandle<()>,
     /// Writes credential last-used times behind; flushes once more when stopped.
     flusher: JoinHandle<()>,
+    /// Writes refusal summaries to the audit log; flushes once more when stopped.
+    refusal_flusher: JoinHandle<()>,
     flush_stop: watch::Sender<bool>,
     sweeper: JoinHandle<()>,
+    /// Re-reads the signing keys and rotates them when due.
+    key_watch: JoinHandle<()>,
 }
 
 impl fmt::Debug for RunningHub {
@@ -338,7 +418,9 @@ impl fmt::Debug for RunningHub {
 impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
-        let RunningHub { stop, mut server, purger, sweeper, flusher, flush_stop, addr, .. } = self;
+        let RunningHub {
+            stop, mut server, purger, sweeper, key_watch, flusher, refusal_flusher, flush_stop, addr, ..
+        } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
             tracing::warn!("requests still running after the grace period; aborting them");
@@ -346,9 +428,11 @@ impl RunningHub {
         }
         let _ = purger.await;
         let _ = sweeper.await;
+        let _ = key_watch.await;
         // After the server: uses recorded by the last requests are written too.
         let _ = flush_stop.send(true);
         let _ = flusher.await;
+        let _ = refusal_flusher.await;
         tracing::info!(%addr, "keyway hub stopped");
     }
 }

@@ -37,6 +37,54 @@ enum Command {
         #[command(subcommand)]
         command: PatCommand,
     },
+    /// Manage the hub key and the signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new hub key (base64url of 32 random bytes): printed on stdout, or written to a new
+    /// file only its owner may read (0600) with --out.
+    NewKey {
+        /// Write the key to this new file instead of stdout (an existing file is never replaced).
+        #[arg(long, value_name = "PATH")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Make a new signing key current. The previous key keeps verifying the tokens it signed
+    /// until they expire; running hubs on the database pick the new key up by themselves.
+    Rotate {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the audit log's hash chain and its signed head. Exits 0 on an intact log; on a
+    /// changed, removed or reordered row, non-zero naming the first bad row's id.
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+async fn audit_verify(database: DatabaseArg) -> anyhow::Result<()> {
+    let hub = Hub::open(settings(database)?).await.context("could not open the hub database")?;
+    let report = hub.verify_audit().await?;
+    if let Some(broken) = report.broken {
+        bail!("{broken} ({} rows before it verified)", report.rows);
+    }
+    let kid = report.kid.as_deref().unwrap_or("-");
+    println!("audit log intact: {} rows, last row {}, head signed by key {kid}", report.rows, report.last_id);
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +118,10 @@ struct DatabaseArg {
     /// Database URL [default: sqlite://keyway-hub.db, or $KEYWAY_HUB_DATABASE].
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// File holding the hub key that seals the signing keys (mode 0600) [default:
+    /// $KEYWAY_HUB_KEY_FILE, or the key itself in $KEYWAY_HUB_KEY].
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -116,8 +168,10 @@ fn init_logging(default_filter: &str) {
         .try_init();
 }
 
+/// The settings of every command that opens the database: the environment, `--database`,
+/// and the hub key found the one way (`--key-file`, `KEYWAY_HUB_KEY_FILE`, `KEYWAY_HUB_KEY`).
 fn settings(database: DatabaseArg) -> anyhow::Result<Settings> {
-    let mut settings = Settings::from_env()?;
+    let mut settings = Settings::from_env_with_key_file(database.key_file.as_deref())?;
     if let Some(url) = database.database {
         settings.database_url = url;
     }
@@ -211,11 +265,33 @@ async fn user_add(name: String, roles: Vec<Role>, database: DatabaseArg) -> anyh
     Ok(())
 }
 
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::NewKey { out: None } => {
+            let key = keyway_hub::HubKey::generate();
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", key.to_text().as_str())?;
+            out.flush()?;
+        }
+        KeysCommand::NewKey { out: Some(path) } => {
+            let key = keyway_hub::HubKey::generate();
+            key.write_new_file(&path)?;
+            eprintln!("wrote a new hub key ({}) to {}; pass it with --key-file", key.id(), path.display());
+        }
+        KeysCommand::Rotate { database } => {
+            let hub = Hub::open(settings(database)?).await.context("could not open the hub database")?;
+            let (kid, previous) = hub.rotate_signing_key().await?;
+            println!("signing key {kid} is current; {previous} verifies the tokens it signed until they expire");
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(match cli.command {
         Command::Serve(_) => "info",
-        Command::User { .. } | Command::Pat { .. } => "warn",
+        Command::User { .. } | Command::Pat { .. } | Command::Keys { .. } | Command::Audit { .. } => "warn",
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -230,12 +306,14 @@ fn main() -> ExitCode {
             Command::User { command: UserCommand::Add { name, roles, database } } => {
                 user_add(name, roles, database).await
             }
+            Command::Audit { command: AuditCommand::Verify { database } } => audit_verify(database).await,
             Command::Pat { command: PatCommand::Mint { user, agent, audience, days, database } } => {
                 let hub = Hub::open(settings(database)?).await.context("could not open the hub database")?;
                 let secret = hub.mint_pat(&user, agent.as_deref(), audience, days).await?;
                 println!("{secret}");
                 Ok(())
             }
+            Command::Keys { command } => keys(command).await,
         }
     });
     match result {

@@ -52,9 +52,9 @@ pub(crate) enum Rule {
     /// `POST /api/service-accounts`, `…/{id}/rotate`, `…/{id}/revoke`, rotating a service
     /// token: admins.
     ServiceAccountsManage,
-    /// `GET /api/settings/credentials`: auditors and admins.
+    /// `GET /api/settings/credentials`, `GET /api/settings/keys`: auditors and admins.
     SettingsRead,
-    /// `PUT /api/settings/credentials`, `PUT /api/settings/reviews`: admins.
+    /// `PUT /api/settings/credentials`, `PUT /api/settings/reviews`, `PUT /api/settings/keys`: admins.
     SettingsWrite,
     /// `POST /api/reviews`, `POST /api/reviews/{id}/cancel`: developers, agents, service accounts.
     ReviewsSubmit,

@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::audit::refusals::Refusals;
 use crate::clients::ClientRegistry;
 use crate::config::Settings;
 use crate::credentials::cache::Credentials;
@@ -13,7 +14,7 @@ use crate::users::Passwords;
 /// Everything handlers share.
 pub(crate) struct Shared<S> {
     pub(crate) store: S,
-    pub(crate) keys: Keys,
+    pub(crate) keys: Arc<Keys>,
     pub(crate) settings: Settings,
     /// Issuer URL without a trailing slash.
     pub(crate) issuer: String,
@@ -25,6 +26,8 @@ pub(crate) struct Shared<S> {
     pub(crate) credentials: Credentials,
     /// Live review events (SSE streams, waiters).
     pub(crate) reviews: ReviewEvents,
+    /// Refusals counted for the audit log, written behind as summary rows.
+    pub(crate) refusals: Refusals,
 }
 
 impl<S> Shared<S> {

@@ -1,10 +1,11 @@
-//! The hub's background work besides the review sweeper: purging expired rows and writing
-//! credential last-used times behind.
+//! The hub's background work besides the review sweeper: purging expired rows, writing
+//! credential last-used times and refusal summaries behind, and watching the signing keys.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::audit::Audit;
 use crate::credentials::cache::FLUSH_INTERVAL;
 use crate::error::report;
 use crate::state::AppState;
@@ -42,6 +43,71 @@ pub(crate) async fn flush_loop<S: Store>(state: AppState<S>, mut stop: watch::Re
         };
         if let Err(e) = state.credentials.usage.flush(&state.store).await {
             tracing::warn!(error = %report(&e), "writing credential last-used times failed");
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Every `Settings::key_refresh_interval` until `stop`: re-reads the signing keys (a rotation
+/// by another process on the database), rotates the key when the admin's period says it is
+/// due, and drops the sealed seeds of keys past their overlap.
+pub(crate) async fn key_loop<S: Store>(state: AppState<S>, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(state.settings.key_refresh_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate; the keys were just loaded.
+    interval.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = interval.tick() => {
+                if let Err(e) = check_keys(&state).await {
+                    tracing::warn!(error = %report(&e), "checking the signing keys failed");
+                }
+            }
+        }
+    }
+}
+
+async fn check_keys<S: Store>(state: &AppState<S>) -> Result<(), crate::error::Error> {
+    state.keys.refresh(&state.store).await?;
+    let now = state.now();
+    let settings = state.store.key_settings().await?;
+    if state.keys.due_for_rotation(settings.rotation_days, now) {
+        let days = settings.rotation_days;
+        // Another hub on the database may rotate at the same moment: only one rotation applies.
+        state
+            .keys
+            .rotate(&state.store, now, |kid, previous, verify_until| {
+                Audit::by_hub(now, "key.rotate")
+                    .target("signing_key", kid)
+                    .detail(serde_json::json!({
+                        "previous": previous, "previous_verifies_until": verify_until, "rotation_days": days
+                    }))
+                    .event()
+            })
+            .await?;
+    }
+    let dropped = state.store.drop_expired_seeds(now).await?;
+    if dropped > 0 {
+        tracing::info!(keys = dropped, "dropped the seeds of signing keys past their overlap");
+        state.keys.refresh(&state.store).await?;
+    }
+    Ok(())
+}
+/// Writes the refusals counted for the audit log every [`FLUSH_INTERVAL`] until `stop`, then
+/// once more (`crate::audit::refusals`).
+pub(crate) async fn refusal_flush_loop<S: Store>(state: AppState<S>, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(FLUSH_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = stop.changed() => true,
+            _ = interval.tick() => false,
+        };
+        if let Err(e) = state.refusals.flush(&state.store).await {
+            tracing::warn!(error = %report(&e), "writing refusal summaries to the audit log failed; kept for the next try");
         }
         if stopping {
             return;

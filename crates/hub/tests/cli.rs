@@ -12,11 +12,15 @@ use reqwest::StatusCode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyway-hub");
 
-fn user_add(database_url: &str, args: &[&str], stdin: &str) -> Output {
+fn user_add(database_url: &str, key_file: &std::path::Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(BIN)
         .args(["user", "add"])
         .args(args)
         .args(["--database", database_url])
+        .arg("--key-file")
+        .arg(key_file)
+        .env_remove("KEYWAY_HUB_KEY")
+        .env_remove("KEYWAY_HUB_KEY_FILE")
         .env_remove("KEYWAY_HUB_DATABASE")
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
@@ -37,8 +41,10 @@ fn stderr_of(out: &Output) -> String {
 async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let (key, key_file) = key_file_in(dir.path());
 
-    let out = user_add(&database_url, &["bob", "--role", "developer", "--role", "reviewer"], "bobs secret pw\n");
+    let out =
+        user_add(&database_url, &key_file, &["bob", "--role", "developer", "--role", "reviewer"], "bobs secret pw\n");
     assert!(out.status.success(), "stderr: {}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user bob"));
 
@@ -47,7 +53,11 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
     assert!(!stderr_of(&out).contains("bobs secret pw"));
 
     let db = database_url.clone();
-    let hub = TestHub::start_with(move |s| s.database_url = db).await;
+    let hub = TestHub::start_with(move |s| {
+        s.database_url = db;
+        s.hub_key = Some(key);
+    })
+    .await;
     let browser = browser();
     let flow = Flow::new(&v4(44001));
     let code = get_code_as(&browser, &hub, &flow, "bob", "bobs secret pw").await;
@@ -63,6 +73,8 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
 async fn user_add_failures_are_one_line_and_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let (_, key_file) = key_file_in(dir.path());
+    let user_add = |database_url: &str, args: &[&str], stdin: &str| user_add(database_url, &key_file, args, stdin);
 
     let weak = user_add(&database_url, &["carol", "--role", "admin"], "short\n");
     assert!(!weak.status.success());
@@ -96,9 +108,12 @@ async fn user_add_failures_are_one_line_and_non_zero() {
 async fn serve_prints_its_address_and_serves() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let (_, key_file) = key_file_in(dir.path());
     let mut child = KillOnDrop(
         Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", &database_url])
+            .arg("--key-file")
+            .arg(&key_file)
             .env_remove("KEYWAY_HUB_ISSUER")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -22,6 +22,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_keyway-hub");
 fn run(args: &[&str], env_database: Option<&str>, stdin: &str) -> Output {
     let mut command = Command::new(BIN);
     command.args(args).env_remove("KEYWAY_HUB_DATABASE").env_remove("RUST_LOG").env_remove("KEYWAY_HUB_ISSUER");
+    command.env_remove("KEYWAY_HUB_KEY_FILE").env("KEYWAY_HUB_KEY", key_text());
     if let Some(url) = env_database {
         command.env("KEYWAY_HUB_DATABASE", url);
     }
@@ -37,6 +38,12 @@ fn run(args: &[&str], env_database: Option<&str>, stdin: &str) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
+}
+
+/// One hub key for the whole test process: every database here is sealed with it.
+fn key_text() -> String {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| keyway_hub::HubKey::generate().to_text().to_string()).clone()
 }
 
 fn stderr_of(out: &Output) -> String {
@@ -58,7 +65,12 @@ async fn user_add_and_pat_mint_work_on_a_postgres_url_from_the_flag_or_the_envir
 
     // A hub on that database signs bob in and takes his PAT.
     let url = db.clone();
-    let hub = TestHub::start_with(move |s| s.database_url = url).await;
+    let key = keyway_hub::HubKey::parse(&key_text()).unwrap();
+    let hub = TestHub::start_with(move |s| {
+        s.database_url = url;
+        s.hub_key = Some(key);
+    })
+    .await;
     let browser = browser();
     let flow = Flow::new(&v4(44011));
     let code = get_code_as(&browser, &hub, &flow, "bob", "bobs secret pw").await;

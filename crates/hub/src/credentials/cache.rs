@@ -5,7 +5,7 @@
 //! The happy path of an exchange touches no database: the credential's metadata (hash, owner,
 //! roles, agent, audience, scopes, expiry, revocation) comes from [`Cache`], and its use is
 //! recorded in [`Usage`], which a background task writes in one transaction per second (and
-//! once more at shutdown). Failures are rare and always audited synchronously.
+//! once more at shutdown). Refusals are counted for the audit log the same way (`crate::audit::refusals`).
 //!
 //! # Consistency
 //! Every change this process makes (revoke, rotate, agent disable or rename, service account

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq as _;
 use super::cache::Cached;
 use super::dead_reason;
 use crate::access_token::{self, Grant};
-use crate::audit::{self, Audit};
+use crate::audit::Audit;
 use crate::error::Error;
 use crate::pat::{Token, letter};
 use crate::policy::{may_change, service_account_roles, user_admin_refused};
@@ -51,8 +51,9 @@ impl From<ExchangeRequest> for ExchangeAsk {
     }
 }
 
-/// Audits a refused exchange and returns the refusal. The row is one append with no change
-/// of its own; a failure to write it fails the request.
+/// Audits a refused exchange and returns the refusal. Refusals change nothing and anyone can
+/// send them, so they are counted in memory and written as summary rows at the next flush
+/// (`crate::audit::refusals`): no write on the request path.
 pub(crate) async fn refuse<S: Store>(
     state: &AppState<S>,
     credential: Option<&CredentialRecord>,
@@ -63,10 +64,9 @@ pub(crate) async fn refuse<S: Store>(
     let event = Audit::by_holder(credential, state.now(), "exchange.refused")
         .target_opt("credential", public_id)
         .outcome(err.code())
-        .detail(json!({ "reason": reason }));
-    if let Err(e) = audit::record(&state.store, event).await {
-        return e;
-    }
+        .detail(json!({ "reason": reason }))
+        .event();
+    state.refusals.record(event);
     err
 }
 

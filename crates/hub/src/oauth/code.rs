@@ -9,7 +9,7 @@ use crate::clock::secs;
 use crate::error::Error;
 use crate::secret::AuthorizationCode;
 use crate::state::AppState;
-use crate::store::{CodeRecord, PendingAuthorization, Store};
+use crate::store::{CodeRecord, PendingAuthorization};
 
 /// Appends query parameters to a redirect URI.
 pub(crate) fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> String {
@@ -32,36 +32,42 @@ pub(crate) fn found(location: &str) -> Response {
     response
 }
 
-/// Issues an authorization code for `pending` and redirects back to the client with it.
-pub(crate) async fn issue_code<S: Store>(
+/// A new authorization code for `pending`, and the record the store keeps of it (its hash).
+pub(crate) fn new_code<S>(
     state: &AppState<S>,
     pending: &PendingAuthorization,
     user_id: &str,
     auth_time: i64,
-) -> Result<Response, Error> {
+) -> (AuthorizationCode, CodeRecord) {
     let code = AuthorizationCode::generate();
     let now = state.now();
-    state
-        .store
-        .insert_code(&CodeRecord {
-            code_hash: code.hash(),
-            client_id: pending.client_id.clone(),
-            redirect_uri: pending.redirect_uri.clone(),
-            user_id: user_id.to_owned(),
-            scope: pending.scope.clone(),
-            nonce: pending.nonce.clone(),
-            code_challenge: pending.code_challenge.clone(),
-            auth_time,
-            created_at: now,
-            expires_at: now + secs(state.settings.code_ttl),
-        })
-        .await?;
-    tracing::info!(client = %pending.client_id, user = %user_id, "issued an authorization code");
+    let record = CodeRecord {
+        code_hash: code.hash(),
+        client_id: pending.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        user_id: user_id.to_owned(),
+        scope: pending.scope.clone(),
+        nonce: pending.nonce.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        auth_time,
+        created_at: now,
+        expires_at: now + secs(state.settings.code_ttl),
+    };
+    (code, record)
+}
+
+/// The redirect back to the client with a stored code.
+pub(crate) fn code_redirect<S>(
+    state: &AppState<S>,
+    pending: &PendingAuthorization,
+    code: &AuthorizationCode,
+) -> Response {
+    tracing::info!(client = %pending.client_id, "issued an authorization code");
     let location = redirect_with(
         &pending.redirect_uri,
         &[("code", code.expose()), ("state", &pending.state), ("iss", &state.issuer)],
     );
-    Ok(found(&location))
+    found(&location)
 }
 
 #[cfg(test)]

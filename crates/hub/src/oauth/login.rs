@@ -5,16 +5,18 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use super::code::issue_code;
+use super::code::{code_redirect, new_code};
 use super::login_page::{
     FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, internal_error_page, login_form,
     session_cookie, set_page_headers,
 };
+use crate::audit::{self, Audit};
 use crate::clock::secs;
 use crate::error::Error;
 use crate::http::{Body, Params, cookie};
 use crate::secret::{CsrfToken, Password, SessionId};
 use crate::state::AppState;
+use crate::store::changes::{Applied, Change, Write};
 use crate::store::{LoginSession, Store};
 use crate::users::validate_username;
 
@@ -73,31 +75,48 @@ async fn login_inner<S: Store>(
     let verified = state.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if verified => user,
-        _ => {
-            // The username is not logged: people type passwords into it by mistake.
+        user => {
+            // The username is not logged: people type passwords into it by mistake. A failed
+            // sign-in changes nothing: its row is one append of its own.
             tracing::info!("sign-in failed: wrong username or password");
+            let failed = match &user {
+                Some(u) => Audit::by_user(&u.id, &u.username, now, "session.sign_in_failed")
+                    .detail(serde_json::json!({ "reason": "wrong_password", "client": pending.client_id })),
+                None => Audit::by_holder(None, now, "session.sign_in_failed")
+                    .detail(serde_json::json!({ "reason": "unknown_user", "client": pending.client_id })),
+            };
+            audit::record(&state.store, failed.target("client", &pending.client_id).outcome("invalid_credential"))
+                .await?;
             let form = FormContext { request_id, client_name, redirect_uri: &pending.redirect_uri };
             return Ok(login_form(state, &form, username, Some(WRONG_CREDENTIALS), StatusCode::UNAUTHORIZED));
         }
     };
 
-    // Single use: a second submission of the same form finds nothing.
-    let Some(pending) = state.store.take_pending(request_id, now).await? else {
-        return Ok(expired_request());
-    };
+    // One change: the request is used up (a second submission of the same form finds nothing),
+    // the browser session and the code are stored, and the sign-in is audited.
     let session_id = SessionId::generate();
     let ttl = secs(state.settings.login_session_ttl);
-    state
-        .store
-        .insert_login_session(&LoginSession {
-            id_hash: session_id.hash(),
-            user_id: user.id.clone(),
-            auth_time: now,
-            expires_at: now.saturating_add(ttl),
-        })
-        .await?;
+    let session = LoginSession {
+        id_hash: session_id.hash(),
+        user_id: user.id.clone(),
+        auth_time: now,
+        expires_at: now.saturating_add(ttl),
+    };
+    let (code, code_record) = new_code(state, &pending, &user.id, now);
+    let event = Audit::by_user(&user.id, &user.username, now, "session.sign_in")
+        .target("client", &pending.client_id)
+        .detail(serde_json::json!({ "method": "password" }))
+        .event();
+    let change = Change::new()
+        .then(Write::TakePending { id: request_id, now })
+        .then(Write::InsertLoginSession(&session))
+        .then(Write::InsertCode(&code_record))
+        .audit(&event);
+    if let Applied::Stopped { .. } = state.store.apply(&change).await? {
+        return Ok(expired_request());
+    }
     tracing::info!(user = %user.id, username = ?user.username, "signed in");
-    let mut response = issue_code(state, &pending, &user.id, now).await?;
+    let mut response = code_redirect(state, &pending, &code);
     let headers = response.headers_mut();
     set_page_headers(headers);
     let mut cookies = vec![session_cookie(&session_id, ttl, state.secure_cookies)];

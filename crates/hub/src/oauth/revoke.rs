@@ -7,6 +7,7 @@ use keyway_api::codes;
 
 use super::token::client_of;
 use crate::access_token::AccessClaims;
+use crate::audit::Audit;
 use crate::clients::Client;
 use crate::error::Error;
 use crate::http::{Body, Params, no_store};
@@ -14,6 +15,7 @@ use crate::jwt;
 use crate::secret::RefreshToken;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::store::changes::{Change, Write};
 
 fn wrong_client() -> Error {
     Error::oauth(codes::UNAUTHORIZED_CLIENT, "the token was issued to another client")
@@ -47,13 +49,20 @@ async fn revoke_refresh_token<S: Store>(state: &AppState<S>, client: &Client, to
     if family.client_id != client.id {
         return Err(wrong_client());
     }
-    state.store.revoke_family(&family.id, state.now()).await?;
+    let now = state.now();
+    let event = Audit::by_user_id(&family.user_id, now, "session.logout")
+        .target("session", &family.id)
+        .detail(serde_json::json!({ "client": client.id }))
+        .event();
+    // Already ended: nothing changes, and nothing is audited.
+    state.store.apply(&Change::new().then(Write::RevokeFamily { id: &family.id, now }).audit(&event)).await?;
     tracing::info!(client = %client.id, family = %family.id, "refresh token revoked; session ended");
     Ok(true)
 }
 
 async fn revoke_access_token<S: Store>(state: &AppState<S>, client: &Client, token: &str) -> Result<bool, Error> {
-    let Ok(claims) = jwt::verify::<AccessClaims>(&state.keys, token, jwt::TYP_ACCESS) else {
+    let Ok(claims) = jwt::verify_fresh::<AccessClaims, S>(&state.keys, &state.store, token, jwt::TYP_ACCESS).await
+    else {
         return Ok(false);
     };
     if claims.iss != state.issuer {
@@ -62,8 +71,15 @@ async fn revoke_access_token<S: Store>(state: &AppState<S>, client: &Client, tok
     if claims.client_id != client.id {
         return Err(wrong_client());
     }
-    if claims.exp > state.now() {
-        state.store.revoke_access_token(&claims.jti, claims.exp).await?;
+    let now = state.now();
+    if claims.exp > now {
+        let event =
+            Audit::by_subject(claims.principal.as_str(), &claims.sub, &claims.preferred_username, now, "token.revoke")
+                .target("access_token", &claims.jti)
+                .detail(serde_json::json!({ "client": client.id, "session": claims.sid }))
+                .event();
+        let revoke = Write::RevokeAccessToken { jti: &claims.jti, expires_at: claims.exp };
+        state.store.apply(&Change::new().then(revoke).audit(&event)).await?;
         tracing::info!(client = %client.id, jti = %claims.jti, "access token revoked");
     }
     Ok(true)

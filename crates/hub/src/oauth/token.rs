@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pkce;
 use crate::access_token::{self, Grant};
+use crate::audit::Audit;
 use crate::clients::Client;
 use crate::clock::secs;
 use crate::error::Error;
@@ -16,7 +17,7 @@ use crate::http::{Body, Params, no_store};
 use crate::jwt;
 use crate::secret::{AuthorizationCode, RefreshToken, random_id};
 use crate::state::AppState;
-use crate::store::{Family, NewFamily, Redemption, Rotation, Store, UserRecord};
+use crate::store::{AuditEvent, Family, GrantAudit, NewFamily, Redemption, Rotation, Store, UserRecord};
 
 /// Claims of an ID token (OIDC Core §2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,6 +69,37 @@ pub(crate) async fn token<S: Store>(
     Ok(no_store(Json(body).into_response()))
 }
 
+/// The audit rows of the grants, by the family's person through `client`.
+struct TokenAudit<'a> {
+    now: i64,
+    client: &'a str,
+}
+
+impl GrantAudit for TokenAudit<'_> {
+    fn refreshed(&self, family: &Family) -> AuditEvent {
+        Audit::by_user_id(&family.user_id, self.now, "session.refresh")
+            .target("session", &family.id)
+            .detail(serde_json::json!({ "client": self.client }))
+            .event()
+    }
+
+    fn refresh_reused(&self, family: &Family) -> AuditEvent {
+        Audit::by_user_id(&family.user_id, self.now, "session.refresh_reused")
+            .target("session", &family.id)
+            .outcome(codes::INVALID_GRANT)
+            .detail(serde_json::json!({ "client": self.client, "revoked": true }))
+            .event()
+    }
+
+    fn code_replayed(&self, user_id: &str, family_id: Option<&str>) -> AuditEvent {
+        Audit::by_user_id(user_id, self.now, "session.code_replayed")
+            .target_opt("session", family_id)
+            .outcome(codes::INVALID_GRANT)
+            .detail(serde_json::json!({ "client": self.client, "revoked": family_id.is_some() }))
+            .event()
+    }
+}
+
 fn issues_refresh_token(client: &Client, scope: &str) -> bool {
     client.always_refresh || has_scope(scope, "offline_access")
 }
@@ -87,7 +119,7 @@ async fn authorization_code<S: Store>(state: &AppState<S>, params: &Params) -> R
     let refresh_hash = refresh.hash();
     let outcome = state
         .store
-        .redeem_code(&code.hash(), now, |c| {
+        .redeem_code(&code.hash(), now, &TokenAudit { now, client: &client.id }, |c| {
             if c.client_id != client.id {
                 return Err("the authorization code was issued to another client");
             }
@@ -163,7 +195,11 @@ async fn refresh_token<S: Store>(state: &AppState<S>, params: &Params) -> Result
     };
 
     let new = RefreshToken::generate();
-    let family = match state.store.rotate_refresh_token(&old.hash(), &new.hash(), &client.id, now).await? {
+    let family = match state
+        .store
+        .rotate_refresh_token(&old.hash(), &new.hash(), &client.id, now, &TokenAudit { now, client: &client.id })
+        .await?
+    {
         Rotation::Rotated(family) => family,
         Rotation::Unknown => return Err(Error::invalid_grant("the refresh token is invalid")),
         Rotation::Refused(reason) => return Err(Error::invalid_grant(reason)),

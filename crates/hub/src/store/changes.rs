@@ -6,10 +6,12 @@
 use std::future::Future;
 
 use keyway_api::credentials::CredentialSettings;
+use keyway_api::keys::KeySettings;
 use keyway_api::reviews::ReviewSettings;
 
 use super::StoreError;
-use super::{AgentRecord, AuditEvent, CredentialRecord, ServiceAccountRecord, TokenHash};
+use super::keys::SigningKeyRecord;
+use super::{AgentRecord, AuditEvent, CodeRecord, CredentialRecord, LoginSession, ServiceAccountRecord, TokenHash};
 
 /// One write of a [`Change`].
 #[derive(Debug)]
@@ -53,6 +55,32 @@ pub enum Write<'a> {
     },
     SetCredentialSettings(&'a CredentialSettings),
     PutReviewSettings(&'a ReviewSettings),
+    /// Makes `next` the current signing key and gives `current` until `verify_until`;
+    /// `Unchanged` if `current` is no longer the current key (another hub rotated first).
+    RotateSigningKey {
+        current: &'a str,
+        next: &'a SigningKeyRecord,
+        now: i64,
+        verify_until: i64,
+    },
+    PutKeySettings(&'a KeySettings),
+    /// Removes a pending authorization that has not expired (single use); `Unchanged` if none.
+    TakePending {
+        id: &'a str,
+        now: i64,
+    },
+    InsertLoginSession(&'a LoginSession),
+    InsertCode(&'a CodeRecord),
+    /// Ends a sign-in: marks its token family revoked; `Unchanged` if it was already or is unknown.
+    RevokeFamily {
+        id: &'a str,
+        now: i64,
+    },
+    /// Records an access token's `jti` as revoked until `expires_at` (idempotent: always `Done`).
+    RevokeAccessToken {
+        jti: &'a str,
+        expires_at: i64,
+    },
     /// Appends to the audit log.
     Audit(&'a AuditEvent),
 }

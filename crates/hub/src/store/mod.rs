@@ -1,5 +1,5 @@
-//! Persistence, by area: [`UserStore`], [`OAuthStore`], [`AuditStore`], [`CredentialStore`] and
-//! [`ReviewStore`], together a [`Store`]. Handlers are generic over [`Store`] so another backend
+//! Persistence, by area: [`UserStore`], [`OAuthStore`], [`AuditStore`], [`CredentialStore`],
+//! [`ReviewStore`] and [`KeyStore`], together a [`Store`]. Handlers are generic over [`Store`] so another backend
 //! (e.g. Postgres) can be added next to [`sqlite::SqliteStore`] without touching them.
 //!
 //! Secrets never reach a store in clear: codes, refresh tokens and session ids are passed as
@@ -11,6 +11,7 @@ pub mod audit;
 pub mod changes;
 pub mod credentials;
 pub mod error;
+pub mod keys;
 pub mod oauth;
 pub mod postgres;
 pub mod reviews;
@@ -26,8 +27,9 @@ pub use self::credentials::{
     AgentRecord, CredentialFilter, CredentialRecord, CredentialStore, CredentialUse, ServiceAccountRecord,
 };
 pub use self::error::StoreError;
+pub use self::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
 pub use self::oauth::{
-    CodeRecord, Family, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
+    CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 pub use self::reviews::{CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome};
 pub use self::users::{UserRecord, UserStore};
@@ -37,7 +39,7 @@ pub use crate::secret::TokenHash;
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
 pub trait Store:
-    UserStore + OAuthStore + AuditStore + CredentialStore + ReviewStore + ChangeStore + Send + Sync + 'static
+    UserStore + OAuthStore + AuditStore + CredentialStore + ReviewStore + ChangeStore + KeyStore + Send + Sync + 'static
 {
     /// Creates or upgrades the schema.
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -1,8 +1,9 @@
 //! The OAuth flow's state: pending authorizations, login sessions, authorization codes, token
-//! families and their refresh tokens, revoked access tokens, the signing key.
+//! families and their refresh tokens, revoked access tokens.
 
 use std::future::Future;
 
+use super::AuditEvent;
 use super::error::StoreError;
 use crate::secret::TokenHash;
 
@@ -94,17 +95,18 @@ pub enum Rotation {
     Rotated(Family),
 }
 
+/// The audit rows the token grants write in the transaction of what they change.
+pub trait GrantAudit: Send + Sync {
+    /// A refresh token of `family` was rotated.
+    fn refreshed(&self, family: &Family) -> AuditEvent;
+    /// A used refresh token came back: `family` is revoked.
+    fn refresh_reused(&self, family: &Family) -> AuditEvent;
+    /// A used code of `user_id` came back: the family issued from it, if any, is revoked.
+    fn code_replayed(&self, user_id: &str, family_id: Option<&str>) -> AuditEvent;
+}
+
 /// Storage of the OAuth flow's state.
 pub trait OAuthStore: Send + Sync {
-    /// Stores `candidate` as the signing key unless one exists; returns the oldest stored key
-    /// as `(kid, 32-byte Ed25519 seed)`.
-    fn signing_key_or_insert(
-        &self,
-        kid: &str,
-        seed: &[u8; 32],
-        now: i64,
-    ) -> impl Future<Output = Result<(String, zeroize::Zeroizing<Vec<u8>>), StoreError>> + Send;
-
     fn insert_pending(&self, pending: &PendingAuthorization) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The pending request if it exists and has not expired.
     fn pending(
@@ -131,11 +133,13 @@ pub trait OAuthStore: Send + Sync {
 
     /// Atomically marks the code used and, if `check` accepts it, creates the family `check`
     /// returns. A code that was already used revokes the family issued from it (RFC 9700
-    /// §4.2.4). Concurrent redemptions of one code cannot both succeed.
+    /// §4.2.4), audited with `audit` in the same transaction. Concurrent redemptions of one
+    /// code cannot both succeed.
     fn redeem_code<F>(
         &self,
         code_hash: &TokenHash,
         now: i64,
+        audit: &impl GrantAudit,
         check: F,
     ) -> impl Future<Output = Result<Redemption, StoreError>> + Send
     where
@@ -143,13 +147,15 @@ pub trait OAuthStore: Send + Sync {
 
     /// Atomically marks `old` used and stores `new` in the same family (rotation), after
     /// checking the family is live and belongs to `client_id`. Presenting a used token revokes
-    /// the family (RFC 9700 §4.14.2).
+    /// the family (RFC 9700 §4.14.2). Rotation and reuse are audited with `audit` in the same
+    /// transaction.
     fn rotate_refresh_token(
         &self,
         old: &TokenHash,
         new: &TokenHash,
         client_id: &str,
         now: i64,
+        audit: &impl GrantAudit,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
     /// The family a refresh token belongs to (used or not).

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, VerifyingKey};
 use keyway_api::{DESKTOP_CLIENT_ID, Role};
-use keyway_hub::{Clock, Hub, RunningHub, Settings};
+use keyway_hub::{Clock, Hub, HubKey, RunningHub, Settings};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -21,8 +21,18 @@ pub struct TestHub {
     pub url: String,
     pub clock: Clock,
     pub database_url: String,
+    /// The hub key the database's signing keys are sealed with.
+    pub hub_key: HubKey,
     running: Option<RunningHub>,
     dir: TempDir,
+}
+
+/// A new hub key in a `0600` file `hub.key` in `dir`, for commands run with `--key-file`.
+pub fn key_file_in(dir: &std::path::Path) -> (HubKey, std::path::PathBuf) {
+    let key = HubKey::generate();
+    let path = dir.join("hub.key");
+    key.write_new_file(&path).expect("write the hub key file");
+    (key, path)
 }
 
 impl TestHub {
@@ -53,10 +63,13 @@ impl TestHub {
         let mut settings = Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: database_url.clone(),
+            hub_key: Some(HubKey::generate()),
             clock: clock.clone(),
             ..Settings::default()
         };
         tweak(&mut settings);
+        let hub_key = settings.hub_key.clone().expect("tests give the hub a key");
+        let database_url = settings.database_url.clone();
         let hub = Hub::open(settings).await.expect("open hub");
         hub.create_user(USER, PASSWORD, &[Role::Developer, Role::Admin]).await.expect("create user");
         for (name, roles) in users {
@@ -69,7 +82,12 @@ impl TestHub {
         let running = hub.serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;
-        (TestHub { url, clock, database_url, running: Some(running), dir }, pats)
+        (TestHub { url, clock, database_url, hub_key, running: Some(running), dir }, pats)
+    }
+
+    /// The temp dir the database lives in.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub fn at(&self, path: &str) -> String {
@@ -83,21 +101,54 @@ impl TestHub {
         self.dir
     }
 
-    /// Stops the hub and starts a new one on the same database.
-    pub async fn restart_same_db(self) -> TestHub {
+    /// Stops the hub and starts a new one on the same database and, so that the issuer (and
+    /// so the tokens issued before) stays the same, the same address.
+    pub async fn restart_same_address(self) -> TestHub {
+        self.restart_same_address_after(|| async {}).await
+    }
+
+    /// [`TestHub::restart_same_address`], running `between` while the hub is stopped.
+    pub async fn restart_same_address_after<F, Fut>(self, between: F) -> TestHub
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let listen = self.running.as_ref().expect("running").addr;
         let database_url = self.database_url.clone();
         let clock = self.clock.clone();
+        let hub_key = self.hub_key.clone();
         let dir = self.stop().await;
+        between().await;
         let settings = Settings {
-            listen: "127.0.0.1:0".parse().unwrap(),
+            listen,
             database_url: database_url.clone(),
+            hub_key: Some(hub_key.clone()),
             clock: clock.clone(),
             ..Settings::default()
         };
         let running = Hub::open(settings).await.expect("reopen").serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;
-        TestHub { url, clock, database_url, running: Some(running), dir }
+        TestHub { url, clock, database_url, hub_key, running: Some(running), dir }
+    }
+
+    /// Stops the hub and starts a new one on the same database.
+    pub async fn restart_same_db(self) -> TestHub {
+        let database_url = self.database_url.clone();
+        let clock = self.clock.clone();
+        let hub_key = self.hub_key.clone();
+        let dir = self.stop().await;
+        let settings = Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: database_url.clone(),
+            hub_key: Some(hub_key.clone()),
+            clock: clock.clone(),
+            ..Settings::default()
+        };
+        let running = Hub::open(settings).await.expect("reopen").serve().await.expect("serve");
+        let url = running.issuer.clone();
+        wait_ready(&url).await;
+        TestHub { url, clock, database_url, hub_key, running: Some(running), dir }
     }
 }
 

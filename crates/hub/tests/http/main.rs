@@ -4,6 +4,7 @@
 mod common;
 
 mod api;
+mod audit;
 mod authorize;
 mod credentials;
 mod credentials_agents;

@@ -103,6 +103,8 @@ const MATRIX: &[Row] = &[
     ("GET /api/reviews/{id}/wait",      [NOPE,    SCOPE,   NOPE,    NOPE,    NOPE,    SCOPE,   NOPE,    NOPE,    NOPE,    NOPE,    UNAUTH]),
     ("GET /api/settings/reviews",       [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      UNAUTH]),
     ("PUT /api/settings/reviews",       [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   BAD,     ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("GET /api/settings/keys",          [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("PUT /api/settings/keys",          [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   BAD,     ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
     ("POST /auth/exchange {\"requested_token_class\": \"user_admin\"}", [OK, CRED, NOADMIN, NOADMIN, OK, CRED, CRED, CRED, CRED, CRED, UNAUTH]),
     ("POST /auth/exchange {\"requested_token_class\": \"user_access\"}", [OK, CRED, OK, OK, OK, CRED, CRED, CRED, CRED, CRED, UNAUTH]),
     ("POST /auth/enroll",               [CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    UNAUTH]),

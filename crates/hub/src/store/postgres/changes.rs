@@ -4,7 +4,9 @@ use sqlx::PgConnection;
 
 use super::PgStore;
 use super::audit::insert_audit_in;
+use super::keys;
 use crate::store::StoreError;
+use crate::store::audit::AuditSigner;
 use crate::store::changes::{Applied, Change, ChangeStore, Outcome, Write};
 
 /// `Done` if the statement changed a row, else `Unchanged`.
@@ -21,7 +23,7 @@ fn unique(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> Result<
     }
 }
 
-async fn write(conn: &mut PgConnection, w: &Write<'_>) -> Result<Outcome, StoreError> {
+async fn write(conn: &mut PgConnection, signer: &dyn AuditSigner, w: &Write<'_>) -> Result<Outcome, StoreError> {
     Ok(match w {
         Write::InsertCredential(c) => changed(
             sqlx::query(
@@ -150,8 +152,75 @@ async fn write(conn: &mut PgConnection, w: &Write<'_>) -> Result<Outcome, StoreE
                 .await?,
             )
         }
+        Write::RotateSigningKey { current, next, now, verify_until } => {
+            if keys::rotate_in(conn, current, next, *now, *verify_until).await? {
+                Outcome::Done
+            } else {
+                Outcome::Unchanged
+            }
+        }
+        Write::PutKeySettings(s) => {
+            if keys::put_settings_in(conn, s).await? > 0 {
+                Outcome::Done
+            } else {
+                Outcome::Unchanged
+            }
+        }
+        Write::TakePending { id, now } => changed(
+            sqlx::query("DELETE FROM pending_authorizations WHERE id = $1 AND expires_at > $2")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?,
+        ),
+        Write::InsertLoginSession(s) => changed(
+            sqlx::query("INSERT INTO login_sessions (id_hash, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(s.id_hash.as_bytes())
+                .bind(&s.user_id)
+                .bind(s.auth_time)
+                .bind(s.expires_at)
+                .execute(&mut *conn)
+                .await?,
+        ),
+        Write::InsertCode(c) => changed(
+            sqlx::query(
+                "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope, nonce, \
+                    code_challenge, auth_time, created_at, expires_at, used_at, family_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL)",
+            )
+            .bind(c.code_hash.as_bytes())
+            .bind(&c.client_id)
+            .bind(&c.redirect_uri)
+            .bind(&c.user_id)
+            .bind(&c.scope)
+            .bind(&c.nonce)
+            .bind(&c.code_challenge)
+            .bind(c.auth_time)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .execute(&mut *conn)
+            .await?,
+        ),
+        Write::RevokeFamily { id, now } => changed(
+            sqlx::query("UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?,
+        ),
+        Write::RevokeAccessToken { jti, expires_at } => {
+            sqlx::query(
+                "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(revoked_access_tokens.expires_at, EXCLUDED.expires_at)",
+            )
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *conn)
+            .await?;
+            Outcome::Done
+        }
         Write::Audit(event) => {
-            insert_audit_in(conn, event).await?;
+            insert_audit_in(conn, signer, &[event]).await?;
             Outcome::Done
         }
     })
@@ -159,9 +228,10 @@ async fn write(conn: &mut PgConnection, w: &Write<'_>) -> Result<Outcome, StoreE
 
 impl ChangeStore for PgStore {
     async fn apply(&self, change: &Change<'_>) -> Result<Applied, StoreError> {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         for (at, w) in change.writes.iter().enumerate() {
-            let outcome = write(&mut tx, w).await?;
+            let outcome = write(&mut tx, signer.as_ref(), w).await?;
             if outcome != Outcome::Done {
                 tx.rollback().await?;
                 return Ok(Applied::Stopped { at, outcome });
@@ -201,6 +271,7 @@ mod tests {
     async fn a_change_that_stops_keeps_nothing_and_one_that_applies_keeps_all() {
         let store = PgStore::connect(&keyway_test_support::postgres::database().unwrap()).await.unwrap();
         store.migrate().await.unwrap();
+        store.set_audit_signer(std::sync::Arc::new(crate::keys::Keys::from_seed(&[1; 32])));
         let user = UserRecord {
             id: "u1".into(),
             username: "alice".into(),

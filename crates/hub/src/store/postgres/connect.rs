@@ -15,6 +15,8 @@ use crate::store::error::StoreError;
 #[derive(Clone)]
 pub struct PgStore {
     pub(super) pool: PgPool,
+    /// The key audit appends sign the chain's head with.
+    pub(super) signer: super::audit::SignerSlot,
 }
 
 /// Never shows the connection string (it may hold a password).
@@ -38,7 +40,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, signer: Default::default() })
     }
 
     /// The underlying pool (for tests and administration).
@@ -99,32 +101,43 @@ mod tests {
     }
 
     /// Hubs that start together on a fresh database: each migration runs once (under sqlx's
-    /// advisory lock) and all of them end up with the one signing key.
+    /// advisory lock) and exactly one of them stores the first signing key.
     #[tokio::test]
-    async fn hubs_starting_at_once_migrate_once_and_share_one_signing_key() {
-        use crate::store::OAuthStore as _;
+    async fn hubs_starting_at_once_migrate_once_and_store_one_first_signing_key() {
+        use crate::store::{KeyStore as _, Sealed, SigningKeyRecord};
         let url = keyway_test_support::postgres::database().unwrap();
         let starts = (0..4u8).map(|i| {
             let url = url.clone();
             tokio::spawn(async move {
                 let store = PgStore::connect(&url).await.unwrap();
                 store.migrate().await.unwrap();
-                let (kid, _) = store.signing_key_or_insert(&format!("kid{i}"), &[i; 32], 1).await.unwrap();
-                (store, kid)
+                let key = SigningKeyRecord {
+                    kid: format!("kid{i}"),
+                    public_key: [i; 32],
+                    sealed: Some(Sealed {
+                        version: 1,
+                        key_id: "hk".into(),
+                        nonce: vec![i; 24],
+                        ciphertext: vec![i; 48],
+                    }),
+                    created_at: 1,
+                    retired_at: None,
+                    verify_until: None,
+                };
+                let stored = store.insert_first_signing_key(&key).await.unwrap();
+                (store, stored)
             })
         });
-        let mut kids = Vec::new();
+        let mut stored = 0;
         let mut stores = Vec::new();
         for start in starts {
-            let (store, kid) = start.await.unwrap();
-            kids.push(kid);
+            let (store, first) = start.await.unwrap();
+            stored += usize::from(first);
             stores.push(store);
         }
-        kids.dedup();
-        assert_eq!(kids.len(), 1, "one key for every hub: {kids:?}");
+        assert_eq!(stored, 1, "exactly one hub stored the first key");
         let pool = stores[0].pool();
-        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(pool).await.unwrap();
-        assert_eq!(keys, 1);
+        assert_eq!(stores[0].signing_keys().await.unwrap().len(), 1);
         let applied: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await.unwrap();
         assert_eq!(applied as usize, sqlx::migrate!("./migrations/postgres").iter().count());
@@ -132,8 +145,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_store_never_shows_its_connection_string() {
-        let store =
-            PgStore { pool: PgPoolOptions::new().connect_lazy("postgres://hub:s3cret@127.0.0.1:1/keyway").unwrap() };
+        let store = PgStore {
+            pool: PgPoolOptions::new().connect_lazy("postgres://hub:s3cret@127.0.0.1:1/keyway").unwrap(),
+            signer: Default::default(),
+        };
         let shown = format!("{store:?} {:?}", store.pool());
         assert!(!shown.contains("s3cret"), "{shown}");
     }

@@ -5,6 +5,7 @@ mod audit;
 mod changes;
 mod connect;
 mod credentials;
+mod keys;
 mod oauth;
 mod reviews;
 mod users;

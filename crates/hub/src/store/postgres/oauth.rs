@@ -2,14 +2,14 @@
 
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row as _, Transaction};
-use zeroize::Zeroizing;
 
 use super::PgStore;
+use super::audit::insert_audit_in;
 use super::connect::hash_col;
 use crate::secret::TokenHash;
 use crate::store::error::StoreError;
 use crate::store::oauth::{
-    CodeRecord, Family, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
+    CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 
 const CODE_COLUMNS: &str =
@@ -105,34 +105,6 @@ async fn insert_refresh_tx(
 }
 
 impl OAuthStore for PgStore {
-    async fn signing_key_or_insert(
-        &self,
-        kid: &str,
-        seed: &[u8; 32],
-        now: i64,
-    ) -> Result<(String, Zeroizing<Vec<u8>>), StoreError> {
-        // Under a transaction-scoped advisory lock, so two hubs starting on a fresh database
-        // cannot both insert a key (READ COMMITTED would let both see the table empty).
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('keyway.signing_keys'))").execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, seed, created_at) \
-             SELECT $1, 'EdDSA', $2, $3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
-        )
-        .bind(kid)
-        .bind(&seed[..])
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query("SELECT kid, seed FROM signing_keys ORDER BY created_at, kid LIMIT 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let kid: String = row.try_get("kid")?;
-        let seed = Zeroizing::new(row.try_get::<Vec<u8>, _>("seed")?);
-        Ok((kid, seed))
-    }
-
     async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO pending_authorizations \
@@ -217,10 +189,17 @@ impl OAuthStore for PgStore {
         Ok(())
     }
 
-    async fn redeem_code<F>(&self, code_hash: &TokenHash, now: i64, check: F) -> Result<Redemption, StoreError>
+    async fn redeem_code<F>(
+        &self,
+        code_hash: &TokenHash,
+        now: i64,
+        audit: &impl GrantAudit,
+        check: F,
+    ) -> Result<Redemption, StoreError>
     where
         F: FnOnce(&CodeRecord) -> Result<NewFamily, &'static str> + Send,
     {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         // The UPDATE locks the code's row: a concurrent redemption waits for this transaction
         // and then, re-reading the row, finds it used.
@@ -230,17 +209,19 @@ impl OAuthStore for PgStore {
         );
         let claimed = sqlx::query(&sql).bind(now).bind(code_hash.as_bytes()).fetch_optional(&mut *tx).await?;
         let Some(row) = claimed else {
-            let previous: Option<Option<String>> =
-                sqlx::query_scalar("SELECT family_id FROM authorization_codes WHERE code_hash = $1 FOR UPDATE")
+            let previous: Option<(Option<String>, String)> =
+                sqlx::query_as("SELECT family_id, user_id FROM authorization_codes WHERE code_hash = $1 FOR UPDATE")
                     .bind(code_hash.as_bytes())
                     .fetch_optional(&mut *tx)
                     .await?;
             let outcome = match previous {
                 None => Redemption::Unknown,
-                Some(family_id) => {
+                Some((family_id, user_id)) => {
                     if let Some(id) = &family_id {
                         revoke_family_tx(&mut tx, id, now).await?;
                     }
+                    let event = audit.code_replayed(&user_id, family_id.as_deref());
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
                     Redemption::Replayed { family_id }
                 }
             };
@@ -273,7 +254,9 @@ impl OAuthStore for PgStore {
         new: &TokenHash,
         client_id: &str,
         now: i64,
+        audit: &impl GrantAudit,
     ) -> Result<Rotation, StoreError> {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let claimed: Option<String> = sqlx::query_scalar(
             "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL RETURNING family_id",
@@ -292,6 +275,10 @@ impl OAuthStore for PgStore {
                 None => Rotation::Unknown,
                 Some(family_id) => {
                     revoke_family_tx(&mut tx, &family_id, now).await?;
+                    let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = $1");
+                    let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
+                    let event = audit.refresh_reused(&family_from_row(&row)?);
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
                     Rotation::Reused { family_id }
                 }
             };
@@ -317,6 +304,7 @@ impl OAuthStore for PgStore {
             return Ok(Rotation::Refused(reason));
         }
         insert_refresh_tx(&mut tx, new, &family.id, now).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.refreshed(&family)]).await?;
         tx.commit().await?;
         Ok(Rotation::Rotated(family))
     }

@@ -8,6 +8,7 @@ use sqlx::{PgConnection, Postgres, Row as _, Transaction};
 
 use super::PgStore;
 use super::audit::insert_audit_in;
+use crate::store::audit::AuditSigner;
 use crate::store::error::StoreError;
 use crate::store::reviews::{
     CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome,
@@ -192,6 +193,7 @@ async fn lock_request(tx: &mut Transaction<'_, Postgres>, id: &str) -> Result<Op
 /// Marks a locked pending request expired as of its `expires_at`, recording the expiry.
 async fn expire_locked(
     tx: &mut Transaction<'_, Postgres>,
+    signer: &dyn AuditSigner,
     record: &mut ReviewRecord,
     audit: &impl ReviewAudit,
 ) -> Result<(), StoreError> {
@@ -205,7 +207,7 @@ async fn expire_locked(
     record.request.status = ReviewStatus::Expired;
     record.request.decided_at = Some(at);
     record.request.decisions.push(Decision { verdict: Verdict::Expire, actor: None, reason: None, at });
-    insert_audit_in(tx, &audit.expiry(record)).await
+    insert_audit_in(tx, signer, &[&audit.expiry(record)]).await
 }
 
 /// `sql` with each `?` placeholder numbered in order (`$1`, `$2`, …), as PostgreSQL wants.
@@ -228,6 +230,7 @@ impl ReviewStore for PgStore {
         let r = &record.request;
         let payload = r.payload.as_ref().unwrap_or(&serde_json::Value::Null).to_string();
         let links = serde_json::to_string(&r.links).map_err(|e| StoreError::Unstorable(e.to_string()))?;
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO review_requests (id, title, kind, payload, content_type, links, submitter_kind, \
@@ -256,7 +259,7 @@ impl ReviewStore for PgStore {
         stored.request.approvals = 0;
         stored.request.decided_at = None;
         stored.request.decisions.clear();
-        insert_audit_in(&mut tx, &audit.change(&stored)).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.change(&stored)]).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -355,6 +358,7 @@ impl ReviewStore for PgStore {
         F: FnOnce(&ReviewRecord) -> Result<Decided, R> + Send,
         R: Send,
     {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let Some(mut record) = lock_request(&mut tx, id).await? else {
             return Ok(VoteOutcome::Unknown);
@@ -364,7 +368,7 @@ impl ReviewStore for PgStore {
             return Ok(VoteOutcome::Final { record, expired_now: false });
         }
         if now >= record.request.expires_at {
-            expire_locked(&mut tx, &mut record, audit).await?;
+            expire_locked(&mut tx, signer.as_ref(), &mut record, audit).await?;
             tx.commit().await?;
             return Ok(VoteOutcome::Final { record, expired_now: true });
         }
@@ -397,7 +401,7 @@ impl ReviewStore for PgStore {
             .execute(&mut *tx)
             .await?;
         r.decisions.push(decision);
-        insert_audit_in(&mut tx, &audit.change(&record)).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.change(&record)]).await?;
         tx.commit().await?;
         Ok(VoteOutcome::Recorded(record))
     }
@@ -413,6 +417,7 @@ impl ReviewStore for PgStore {
     where
         F: FnOnce(&ReviewRecord) -> bool + Send,
     {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let Some(mut record) = lock_request(&mut tx, id).await? else {
             return Ok(CancelOutcome::Unknown);
@@ -426,7 +431,7 @@ impl ReviewStore for PgStore {
             return Ok(CancelOutcome::Final { record, expired_now: false });
         }
         if now >= record.request.expires_at {
-            expire_locked(&mut tx, &mut record, audit).await?;
+            expire_locked(&mut tx, signer.as_ref(), &mut record, audit).await?;
             tx.commit().await?;
             return Ok(CancelOutcome::Final { record, expired_now: true });
         }
@@ -440,7 +445,7 @@ impl ReviewStore for PgStore {
         r.status = ReviewStatus::Cancelled;
         r.decided_at = Some(now);
         r.decisions.push(Decision { verdict: Verdict::Cancel, actor: Some(actor.clone()), reason: None, at: now });
-        insert_audit_in(&mut tx, &audit.change(&record)).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.change(&record)]).await?;
         tx.commit().await?;
         Ok(CancelOutcome::Cancelled(record))
     }
@@ -451,6 +456,7 @@ impl ReviewStore for PgStore {
         limit: u32,
         audit: &impl ReviewAudit,
     ) -> Result<Vec<ReviewRecord>, StoreError> {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE review_requests SET status = 'expired', decided_at = expires_at \
@@ -467,7 +473,7 @@ impl ReviewStore for PgStore {
         }
         attach_decisions(&mut tx, &mut records).await?;
         for r in &records {
-            insert_audit_in(&mut tx, &audit.expiry(r)).await?;
+            insert_audit_in(&mut tx, signer.as_ref(), &[&audit.expiry(r)]).await?;
         }
         tx.commit().await?;
         records.sort_by_key(|r| r.seq);

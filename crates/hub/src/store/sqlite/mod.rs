@@ -4,6 +4,7 @@
 mod audit;
 mod changes;
 mod credentials;
+mod keys;
 mod oauth;
 mod reviews;
 mod users;
@@ -24,6 +25,8 @@ use crate::store::error::StoreError;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The key audit appends sign the chain's head with.
+    signer: audit::SignerSlot,
 }
 
 impl SqliteStore {
@@ -53,7 +56,13 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
         };
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, signer: Default::default() })
+    }
+
+    /// Whether the database at `url` exists already (an in-memory database never does).
+    pub fn exists(url: &str) -> bool {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        !in_memory && SqliteConnectOptions::from_str(url).is_ok_and(|o| o.get_filename().exists())
     }
 
     /// The underlying pool (for tests and administration).

@@ -2,13 +2,13 @@
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, Sqlite, Transaction};
-use zeroize::Zeroizing;
 
+use super::audit::insert_audit_in;
 use super::{SqliteStore, hash_col};
 use crate::secret::TokenHash;
 use crate::store::error::StoreError;
 use crate::store::oauth::{
-    CodeRecord, Family, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
+    CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 
 const CODE_COLUMNS: &str =
@@ -104,30 +104,6 @@ async fn insert_refresh_tx(
 }
 
 impl OAuthStore for SqliteStore {
-    async fn signing_key_or_insert(
-        &self,
-        kid: &str,
-        seed: &[u8; 32],
-        now: i64,
-    ) -> Result<(String, Zeroizing<Vec<u8>>), StoreError> {
-        // One statement, so two hubs starting on a fresh database cannot both insert a key.
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, seed, created_at) \
-             SELECT ?1, 'EdDSA', ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
-        )
-        .bind(kid)
-        .bind(&seed[..])
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        let row = sqlx::query("SELECT kid, seed FROM signing_keys ORDER BY created_at, kid LIMIT 1")
-            .fetch_one(&self.pool)
-            .await?;
-        let kid: String = row.try_get("kid")?;
-        let seed = Zeroizing::new(row.try_get::<Vec<u8>, _>("seed")?);
-        Ok((kid, seed))
-    }
-
     async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO pending_authorizations \
@@ -212,10 +188,17 @@ impl OAuthStore for SqliteStore {
         Ok(())
     }
 
-    async fn redeem_code<F>(&self, code_hash: &TokenHash, now: i64, check: F) -> Result<Redemption, StoreError>
+    async fn redeem_code<F>(
+        &self,
+        code_hash: &TokenHash,
+        now: i64,
+        audit: &impl GrantAudit,
+        check: F,
+    ) -> Result<Redemption, StoreError>
     where
         F: FnOnce(&CodeRecord) -> Result<NewFamily, &'static str> + Send,
     {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         // The UPDATE comes first so the transaction holds SQLite's write lock from here on:
         // a concurrent redemption waits and then sees the code used.
@@ -225,17 +208,19 @@ impl OAuthStore for SqliteStore {
         );
         let claimed = sqlx::query(&sql).bind(now).bind(code_hash.as_bytes()).fetch_optional(&mut *tx).await?;
         let Some(row) = claimed else {
-            let previous: Option<Option<String>> =
-                sqlx::query_scalar("SELECT family_id FROM authorization_codes WHERE code_hash = ?1")
+            let previous: Option<(Option<String>, String)> =
+                sqlx::query_as("SELECT family_id, user_id FROM authorization_codes WHERE code_hash = ?1")
                     .bind(code_hash.as_bytes())
                     .fetch_optional(&mut *tx)
                     .await?;
             let outcome = match previous {
                 None => Redemption::Unknown,
-                Some(family_id) => {
+                Some((family_id, user_id)) => {
                     if let Some(id) = &family_id {
                         revoke_family_tx(&mut tx, id, now).await?;
                     }
+                    let event = audit.code_replayed(&user_id, family_id.as_deref());
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
                     Redemption::Replayed { family_id }
                 }
             };
@@ -268,7 +253,9 @@ impl OAuthStore for SqliteStore {
         new: &TokenHash,
         client_id: &str,
         now: i64,
+        audit: &impl GrantAudit,
     ) -> Result<Rotation, StoreError> {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let claimed: Option<String> = sqlx::query_scalar(
             "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL RETURNING family_id",
@@ -286,6 +273,10 @@ impl OAuthStore for SqliteStore {
                 None => Rotation::Unknown,
                 Some(family_id) => {
                     revoke_family_tx(&mut tx, &family_id, now).await?;
+                    let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = ?1");
+                    let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
+                    let event = audit.refresh_reused(&family_from_row(&row)?);
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
                     Rotation::Reused { family_id }
                 }
             };
@@ -310,6 +301,7 @@ impl OAuthStore for SqliteStore {
             return Ok(Rotation::Refused(reason));
         }
         insert_refresh_tx(&mut tx, new, &family.id, now).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.refreshed(&family)]).await?;
         tx.commit().await?;
         Ok(Rotation::Rotated(family))
     }

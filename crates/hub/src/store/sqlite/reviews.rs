@@ -8,6 +8,7 @@ use sqlx::{Row as _, Sqlite, SqliteConnection, Transaction};
 
 use super::SqliteStore;
 use super::audit::insert_audit_in;
+use crate::store::audit::AuditSigner;
 use crate::store::error::StoreError;
 use crate::store::reviews::{
     CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome,
@@ -194,6 +195,7 @@ async fn lock_request(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<Opti
 /// Marks a locked pending request expired as of its `expires_at`, recording the expiry.
 async fn expire_locked(
     tx: &mut Transaction<'_, Sqlite>,
+    signer: &dyn AuditSigner,
     record: &mut ReviewRecord,
     audit: &impl ReviewAudit,
 ) -> Result<(), StoreError> {
@@ -207,7 +209,7 @@ async fn expire_locked(
     record.request.status = ReviewStatus::Expired;
     record.request.decided_at = Some(at);
     record.request.decisions.push(Decision { verdict: Verdict::Expire, actor: None, reason: None, at });
-    insert_audit_in(tx, &audit.expiry(record)).await
+    insert_audit_in(tx, signer, &[&audit.expiry(record)]).await
 }
 
 impl ReviewStore for SqliteStore {
@@ -215,6 +217,7 @@ impl ReviewStore for SqliteStore {
         let r = &record.request;
         let payload = r.payload.as_ref().unwrap_or(&serde_json::Value::Null).to_string();
         let links = serde_json::to_string(&r.links).map_err(|e| StoreError::Unstorable(e.to_string()))?;
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO review_requests (id, title, kind, payload, content_type, links, submitter_kind, \
@@ -243,7 +246,7 @@ impl ReviewStore for SqliteStore {
         stored.request.approvals = 0;
         stored.request.decided_at = None;
         stored.request.decisions.clear();
-        insert_audit_in(&mut tx, &audit.change(&stored)).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.change(&stored)]).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -341,6 +344,7 @@ impl ReviewStore for SqliteStore {
         F: FnOnce(&ReviewRecord) -> Result<Decided, R> + Send,
         R: Send,
     {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let Some(mut record) = lock_request(&mut tx, id).await? else {
             return Ok(VoteOutcome::Unknown);
@@ -350,7 +354,7 @@ impl ReviewStore for SqliteStore {
             return Ok(VoteOutcome::Final { record, expired_now: false });
         }
         if now >= record.request.expires_at {
-            expire_locked(&mut tx, &mut record, audit).await?;
+            expire_locked(&mut tx, signer.as_ref(), &mut record, audit).await?;
             tx.commit().await?;
             return Ok(VoteOutcome::Final { record, expired_now: true });
         }
@@ -383,7 +387,7 @@ impl ReviewStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         r.decisions.push(decision);
-        insert_audit_in(&mut tx, &audit.change(&record)).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.change(&record)]).await?;
         tx.commit().await?;
         Ok(VoteOutcome::Recorded(record))
     }
@@ -399,6 +403,7 @@ impl ReviewStore for SqliteStore {
     where
         F: FnOnce(&ReviewRecord) -> bool + Send,
     {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let Some(mut record) = lock_request(&mut tx, id).await? else {
             return Ok(CancelOutcome::Unknown);
@@ -412,7 +417,7 @@ impl ReviewStore for SqliteStore {
             return Ok(CancelOutcome::Final { record, expired_now: false });
         }
         if now >= record.request.expires_at {
-            expire_locked(&mut tx, &mut record, audit).await?;
+            expire_locked(&mut tx, signer.as_ref(), &mut record, audit).await?;
             tx.commit().await?;
             return Ok(CancelOutcome::Final { record, expired_now: true });
         }
@@ -426,7 +431,7 @@ impl ReviewStore for SqliteStore {
         r.status = ReviewStatus::Cancelled;
         r.decided_at = Some(now);
         r.decisions.push(Decision { verdict: Verdict::Cancel, actor: Some(actor.clone()), reason: None, at: now });
-        insert_audit_in(&mut tx, &audit.change(&record)).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.change(&record)]).await?;
         tx.commit().await?;
         Ok(CancelOutcome::Cancelled(record))
     }
@@ -437,6 +442,7 @@ impl ReviewStore for SqliteStore {
         limit: u32,
         audit: &impl ReviewAudit,
     ) -> Result<Vec<ReviewRecord>, StoreError> {
+        let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE review_requests SET status = 'expired', decided_at = expires_at \
@@ -452,7 +458,7 @@ impl ReviewStore for SqliteStore {
         }
         attach_decisions(&mut tx, &mut records).await?;
         for r in &records {
-            insert_audit_in(&mut tx, &audit.expiry(r)).await?;
+            insert_audit_in(&mut tx, signer.as_ref(), &[&audit.expiry(r)]).await?;
         }
         tx.commit().await?;
         records.sort_by_key(|r| r.seq);
