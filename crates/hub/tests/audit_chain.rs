@@ -16,17 +16,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_keyway-hub");
 struct Db {
     _dir: tempfile::TempDir,
     url: String,
+    /// The hub key the database is sealed with.
+    key: keyway_hub::HubKey,
 }
 
 impl Db {
     fn new() -> Db {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-        Db { _dir: dir, url }
+        Db { _dir: dir, url, key: keyway_hub::HubKey::generate() }
     }
 
     fn settings(&self) -> Settings {
-        Settings { database_url: self.url.clone(), ..Settings::default() }
+        Settings { database_url: self.url.clone(), hub_key: Some(self.key.clone()), ..Settings::default() }
     }
 
     async fn pool(&self) -> SqlitePool {
@@ -50,6 +52,8 @@ fn verify(db: &Db) -> Output {
         .args(["audit", "verify", "--database", &db.url])
         .env_remove("KEYWAY_HUB_DATABASE")
         .env_remove("RUST_LOG")
+        .env_remove("KEYWAY_HUB_KEY_FILE")
+        .env("KEYWAY_HUB_KEY", db.key.to_text().as_str())
         .output()
         .expect("run keyway-hub audit verify")
 }
