@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod desktop;
 pub mod keys;
 pub mod reviews;
+pub mod users;
 
 /// The built-in public native client (RFC 8252) used by the desktop app and the CLI.
 pub const DESKTOP_CLIENT_ID: &str = "keyway-desktop";
@@ -73,6 +74,31 @@ pub mod codes {
     /// A `user_admin` JWT was asked for by a person whose roles allow no change (only
     /// `developer` and `admin` make changes) (HTTP 403).
     pub const USER_ADMIN_NOT_ALLOWED: &str = "user_admin_not_allowed";
+    /// The change would leave no enabled admin (HTTP 409).
+    pub const LAST_ADMIN: &str = "last_admin";
+    /// An admin may not take away their own admin role, disable or delete themselves (HTTP 409).
+    pub const SELF_DEMOTION: &str = "self_demotion";
+    /// No such user (HTTP 404).
+    pub const UNKNOWN_USER: &str = "unknown_user";
+    /// A user of that name exists, or existed (HTTP 409).
+    pub const USER_EXISTS: &str = "user_exists";
+    /// A new password is too short, too long or the username (HTTP 422).
+    pub const WEAK_PASSWORD: &str = "weak_password";
+    /// The current password given to change it is wrong (HTTP 403).
+    pub const WRONG_PASSWORD: &str = "wrong_password";
+    /// No such role, hence no such group (HTTP 404).
+    pub const UNKNOWN_ROLE: &str = "unknown_role";
+    /// The user is disabled (HTTP 403).
+    pub const USER_DISABLED: &str = "user_disabled";
+    /// Too many attempts or streams: wait for `Retry-After` seconds (HTTP 429).
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// The hub is busy (a full queue or connection table): retry after `Retry-After` (HTTP 503).
+    pub const UNAVAILABLE: &str = "unavailable";
+    /// The request took longer than the hub's request timeout (HTTP 408).
+    pub const TIMEOUT: &str = "timeout";
+    /// The request's `Host` is not the hub's own (HTTP 421): a DNS-rebinding page, or a proxy
+    /// that does not pass the public host on.
+    pub const MISDIRECTED_REQUEST: &str = "misdirected_request";
 }
 
 /// Roles a user can hold; a user may hold several.

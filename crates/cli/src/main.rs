@@ -16,6 +16,7 @@ mod credentials;
 use serde_json::json;
 
 mod review;
+mod users;
 
 #[derive(Parser)]
 #[command(
@@ -94,6 +95,16 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Users and groups: list, create, disable, enable, delete, roles, reset-password, logout.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
+    /// Your sign-ins: list them, end one or all; the session lifetimes (admins set them).
+    Sessions {
+        #[command(subcommand)]
+        command: users::SessionsCommand,
     },
 }
 
@@ -356,6 +367,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Audit { command } => {
             let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
             audit::run(&client, command, cli.json).await.map(|()| 0)
+        }
+        Command::Users { command } => {
+            let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
+            users::users(&client, command, cli.json).await.map(|()| 0).map_err(Failure::from)
+        }
+        Command::Sessions { command } => {
+            let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
+            users::sessions(&client, command, cli.json).await.map(|()| 0).map_err(Failure::from)
         }
     }
 }

@@ -188,7 +188,7 @@ impl Client {
         Ok(())
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
         let class = match self.default_class()? {
             TokenClass::UserAdmin => TokenClass::UserAccess,
             c => c,
@@ -196,7 +196,12 @@ impl Client {
         self.call(Request::new(Method::GET, path, Auth::Jwt(class))).await
     }
 
-    async fn admin<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T, Error> {
+    pub(crate) async fn admin<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
         self.call(Request::new(method, path, Auth::Jwt(TokenClass::UserAdmin)).json(body)?).await
     }
 

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod pkce;
 pub mod reviews;
 pub mod secret;
+pub mod users;
 pub mod vault;
 
 use std::sync::Arc;

@@ -10,6 +10,7 @@ use url::Url;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::hub_key::HubKey;
+use crate::net::IpNet;
 
 /// Environment variable overriding [`Settings::listen`].
 pub const ENV_LISTEN: &str = "KEYWAY_HUB_LISTEN";
@@ -21,6 +22,9 @@ pub const ENV_ISSUER: &str = "KEYWAY_HUB_ISSUER";
 pub const ENV_KEY_FILE: &str = "KEYWAY_HUB_KEY_FILE";
 /// Environment variable holding the hub key itself ([`Settings::hub_key`]).
 pub const ENV_KEY: &str = "KEYWAY_HUB_KEY";
+
+/// Environment variable adding to [`Settings::trusted_proxies`] (comma-separated).
+pub const ENV_TRUSTED_PROXIES: &str = "KEYWAY_HUB_TRUSTED_PROXIES";
 
 /// Longest lifetime an authorization code may have (RFC 9700 §4.1.2 recommends short-lived codes).
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(60);
@@ -42,6 +46,19 @@ pub struct Settings {
     pub code_ttl: Duration,
     /// Lifetime of the browser's login session cookie.
     pub login_session_ttl: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (sign-in throttling by address);
+    /// without one, the socket's address is the client's.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Password hashes running or waiting at once; beyond it sign-in answers `503`. 0: four
+    /// per core.
+    pub hash_queue: usize,
+    /// Longest time a request may take (streams and waits are exempt, and bounded in number).
+    pub request_timeout: Duration,
+    /// Open connections at most; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// A connection whose writes make no progress for this long is closed (a client that
+    /// stopped reading a stream).
+    pub write_stall: Duration,
     /// The key that seals the signing keys in the database; the same on every hub of one
     /// database. Required: a hub without one refuses to start, even on a new database.
     /// [`Settings::from_env`] reads it from `KEYWAY_HUB_KEY_FILE` or `KEYWAY_HUB_KEY`.
@@ -63,6 +80,11 @@ impl Default for Settings {
             session_lifetime: Duration::from_secs(30 * 24 * 3600),
             code_ttl: MAX_CODE_TTL,
             login_session_ttl: Duration::from_secs(12 * 3600),
+            trusted_proxies: Vec::new(),
+            hash_queue: 0,
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            write_stall: Duration::from_secs(30),
             hub_key: None,
             key_refresh_interval: Duration::from_secs(30),
             clock: Clock::system(),
@@ -81,6 +103,11 @@ impl fmt::Debug for Settings {
             .field("session_lifetime", &self.session_lifetime)
             .field("code_ttl", &self.code_ttl)
             .field("login_session_ttl", &self.login_session_ttl)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("hash_queue", &self.hash_queue)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("write_stall", &self.write_stall)
             .field("hub_key", &self.hub_key)
             .field("key_refresh_interval", &self.key_refresh_interval)
             .field("clock", &self.clock)
@@ -132,6 +159,13 @@ impl Settings {
         if let Some(issuer) = get(ENV_ISSUER) {
             settings.issuer = Some(normalize_issuer(&issuer)?);
         }
+        if let Some(proxies) = get(ENV_TRUSTED_PROXIES) {
+            for proxy in proxies.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let net =
+                    proxy.parse().map_err(|reason| Error::InvalidSetting { name: ENV_TRUSTED_PROXIES, reason })?;
+                settings.trusted_proxies.push(net);
+            }
+        }
         Ok(settings)
     }
 
@@ -153,6 +187,15 @@ impl Settings {
             || self.login_session_ttl > Duration::from_secs(30 * 24 * 3600)
         {
             return bad("login_session_ttl", "must be between 1 second and 30 days");
+        }
+        if self.request_timeout < Duration::from_secs(1) || self.request_timeout > Duration::from_secs(3600) {
+            return bad("request_timeout", "must be between 1 second and 1 hour");
+        }
+        if self.write_stall < Duration::from_secs(1) {
+            return bad("write_stall", "must be at least 1 second");
+        }
+        if self.max_connections == 0 {
+            return bad("max_connections", "must be at least 1");
         }
         if self.key_refresh_interval < Duration::from_millis(10)
             || self.key_refresh_interval > Duration::from_secs(3600)

@@ -63,6 +63,10 @@ pub enum Error {
     /// A coded refusal of a Keyway API route (`keyway_api::codes`), answered as it is.
     #[error("{message}")]
     Api { status: StatusCode, code: &'static str, message: Cow<'static, str> },
+    /// A refusal to try again later (`429 rate_limited`, `503 unavailable`), with the seconds to
+    /// wait in `Retry-After`.
+    #[error("{message}")]
+    Later { status: StatusCode, code: &'static str, message: Cow<'static, str>, retry_after: u64 },
 }
 
 /// `err` and its sources on one line, `outer: inner: innermost`.
@@ -122,6 +126,26 @@ impl Error {
         Error::api(StatusCode::NOT_FOUND, codes::NOT_FOUND, message)
     }
 
+    /// `429 rate_limited` with `Retry-After: retry_after`.
+    pub(crate) fn rate_limited(message: impl Into<Cow<'static, str>>, retry_after: u64) -> Error {
+        Error::Later {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: codes::RATE_LIMITED,
+            message: message.into(),
+            retry_after,
+        }
+    }
+
+    /// `503 unavailable` with `Retry-After: retry_after`.
+    pub(crate) fn unavailable(message: impl Into<Cow<'static, str>>, retry_after: u64) -> Error {
+        Error::Later {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: codes::UNAVAILABLE,
+            message: message.into(),
+            retry_after,
+        }
+    }
+
     /// True for failures of the hub itself rather than of the request.
     pub fn is_internal(&self) -> bool {
         matches!(
@@ -142,7 +166,7 @@ impl Error {
             Error::OAuth { code, .. } if *code == codes::INVALID_CLIENT => StatusCode::UNAUTHORIZED,
             Error::OAuth { .. } => StatusCode::BAD_REQUEST,
             Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Error::Api { status, .. } => *status,
+            Error::Api { status, .. } | Error::Later { status, .. } => *status,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -157,7 +181,7 @@ impl Error {
         match self {
             Error::OAuth { code, .. } => code,
             Error::InvalidToken(_) => codes::INVALID_TOKEN,
-            Error::Api { code, .. } => code,
+            Error::Api { code, .. } | Error::Later { code, .. } => code,
             Error::NotFound(_) => codes::NOT_FOUND,
             Error::MethodNotAllowed | Error::PayloadTooLarge => codes::INVALID_REQUEST,
             Error::UserExists | Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => {
@@ -203,6 +227,9 @@ impl IntoResponse for Error {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Error::Api { status: StatusCode::UNAUTHORIZED, .. } = &self {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"keyway\""));
+        }
+        if let Error::Later { retry_after, .. } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
         }
         if let Error::InvalidToken(description) = &self {
             let value = format!(

@@ -13,6 +13,7 @@
 //! ```
 
 mod access_token;
+mod accounts;
 mod api;
 mod audit;
 mod backend;
@@ -26,6 +27,9 @@ mod http;
 mod hub_key;
 mod jwt;
 mod keys;
+mod limits;
+mod live_users;
+mod net;
 mod oauth;
 mod pat;
 mod policy;
@@ -34,9 +38,11 @@ mod reviews;
 mod routes;
 mod routing;
 mod secret;
+mod sessions;
 mod state;
 pub mod store;
 mod tasks;
+mod throttle;
 mod users;
 
 use std::fmt;
@@ -52,10 +58,13 @@ use tokio::task::JoinHandle;
 pub use crate::audit::chain::{AuditBreak, AuditReport};
 pub use crate::backend::Backend;
 pub use crate::clock::Clock;
-pub use crate::config::{ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, MAX_CODE_TTL, Settings};
+pub use crate::config::{
+    ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Settings,
+};
 pub use crate::error::Error;
 pub use crate::hub_key::HubKey;
 pub use crate::keys::{Jwk, Jwks, OVERLAP_SECS, key_id};
+pub use crate::net::IpNet;
 pub use crate::secret::Password;
 pub use crate::store::Store;
 pub use crate::store::postgres::PgStore;
@@ -111,7 +120,8 @@ impl<S: Store> Hub<S> {
         if chained > 0 {
             tracing::info!(rows = chained, "chained the audit rows written before the log was a hash chain");
         }
-        Ok(Hub { settings, store, keys, passwords: Passwords::new() })
+        let passwords = Passwords::new(settings.hash_queue);
+        Ok(Hub { settings, store, keys, passwords })
     }
 
     /// The settings the hub was opened with.
@@ -138,6 +148,8 @@ impl<S: Store> Hub<S> {
             password_hash,
             roles,
             created_at: self.settings.clock.now(),
+            disabled: false,
+            deleted_at: None,
         };
         self.store.insert_user(&user).await?;
         tracing::info!(user = %user.id, username = %user.username, "user created");
@@ -262,8 +274,12 @@ impl<S: Store> Hub<S> {
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone()),
             refusals: Default::default(),
+            users: Default::default(),
         }));
-        let app = routes::router(state.clone());
+        let limits = limits::Limits::new(&issuer, addr, state.settings.request_timeout);
+        let app = routes::router(state.clone(), limits).into_make_service_with_connect_info::<net::Peer>();
+        let listener =
+            limits::CappedListener::new(listener, state.settings.max_connections, state.settings.write_stall);
 
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {

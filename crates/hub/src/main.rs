@@ -134,6 +134,14 @@ struct ServeArgs {
     /// Public URL of the hub [default: http://<listen address>, or $KEYWAY_HUB_ISSUER].
     #[arg(long, value_name = "URL")]
     issuer: Option<String>,
+    /// A proxy (address or range like 10.0.0.0/8) whose X-Forwarded-For names the client;
+    /// repeat for several [also: $KEYWAY_HUB_TRUSTED_PROXIES, comma-separated].
+    #[arg(long = "trusted-proxy", value_name = "IP/CIDR", value_parser = parse_proxy)]
+    trusted_proxies: Vec<keyway_hub::IpNet>,
+}
+
+fn parse_proxy(s: &str) -> Result<keyway_hub::IpNet, String> {
+    s.parse()
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +194,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(issuer) = args.issuer {
         settings.issuer = Some(issuer);
     }
+    settings.trusted_proxies.extend(args.trusted_proxies);
     let hub = Hub::open(settings).await.context("could not open the hub")?;
     if hub.user_count().await? == 0 {
         tracing::warn!("there are no users yet; add one with `keyway-hub user add NAME --role ROLE`");

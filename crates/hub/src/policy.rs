@@ -63,6 +63,16 @@ pub(crate) enum Rule {
     ReviewsRead,
     /// `POST /api/reviews/{id}/decision`: reviewers (people).
     ReviewsDecide,
+    /// `GET /api/users`, `…/{id}`, `GET /api/groups`, `…/{role}`, `GET /api/settings/sessions`:
+    /// auditors and admins.
+    UsersRead,
+    /// `POST /api/users`, `DELETE /api/users/{id}`, `…/disable`, `…/enable`, `…/roles`,
+    /// `…/password`, `…/logout`, `PUT`/`DELETE /api/groups/{role}/members/{user_id}`,
+    /// `PUT /api/settings/sessions`: admins.
+    UsersManage,
+    /// `GET`/`DELETE /api/me/sessions`, `DELETE /api/me/sessions/{id}`, `PUT /api/me/password`:
+    /// every person, for their own account.
+    Account,
 }
 
 /// The scopes a rule needs of the JWT.
@@ -109,7 +119,7 @@ const fn queue(roles: &'static [Role], scopes: Scopes) -> Need {
 }
 
 impl Rule {
-    pub(crate) const ALL: [Rule; 18] = [
+    pub(crate) const ALL: [Rule; 21] = [
         Rule::Anyone,
         Rule::AuditRead,
         Rule::CredentialsRead,
@@ -128,6 +138,9 @@ impl Rule {
         Rule::ReviewsSubmit,
         Rule::ReviewsRead,
         Rule::ReviewsDecide,
+        Rule::UsersRead,
+        Rule::UsersManage,
+        Rule::Account,
     ];
 
     /// The matrix.
@@ -154,6 +167,9 @@ impl Rule {
             Rule::ReviewsSubmit => queue(DEVELOPER, All(&[scopes::REVIEWS_SUBMIT])),
             Rule::ReviewsRead => queue(&Role::ALL, OneOf(&[scopes::REVIEWS_READ, scopes::REVIEWS_SUBMIT])),
             Rule::ReviewsDecide => read(REVIEWER, All(&[scopes::REVIEWS_DECIDE])),
+            Rule::UsersRead => read(AUDIT, None),
+            Rule::UsersManage => change(ADMIN, &[]),
+            Rule::Account => read(&[], None),
         }
     }
 }

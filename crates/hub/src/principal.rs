@@ -29,6 +29,8 @@ pub(crate) struct Principal {
     pub(crate) class: TokenClass,
     pub(crate) scopes: Vec<String>,
     pub(crate) exp: i64,
+    /// The sign-in (token family) the JWT belongs to, if any.
+    pub(crate) sid: Option<String>,
 }
 
 impl Principal {
@@ -43,6 +45,7 @@ impl Principal {
             class: claims.token_class,
             scopes,
             exp: claims.exp,
+            sid: claims.sid,
         }
     }
 
@@ -110,6 +113,30 @@ impl<S: Store> FromRequestParts<AppState<S>> for Principal {
                 ));
             }
         }
-        Ok(Principal::from_claims(claims))
+        let principal = Principal::from_claims(claims);
+        live_user_check(state, &principal).await?;
+        Ok(principal)
     }
+}
+
+/// A person's JWT (or their agent's) works only while the person is enabled, and a person's
+/// JWT only with roles they still hold: disabling a user or taking a role away takes effect
+/// at once (see `crate::live_users`).
+async fn live_user_check<S: Store>(state: &AppState<S>, p: &Principal) -> Result<(), Error> {
+    let user_id = match p.kind {
+        PrincipalKind::User => Some(p.id.as_str()),
+        PrincipalKind::Agent => p.owner.as_deref(),
+        _ => None,
+    };
+    let Some(user_id) = user_id else { return Ok(()) };
+    let live = state.users.get(&state.store, user_id).await?;
+    let Some(live) = live.filter(|l| l.active) else {
+        return Err(Error::InvalidToken("the user this token acts for is disabled or deleted".into()));
+    };
+    if p.kind == PrincipalKind::User && !p.roles.iter().all(|r| live.roles.contains(r)) {
+        return Err(Error::InvalidToken(
+            "this token carries a role the user no longer holds: sign in again or exchange for a new token".into(),
+        ));
+    }
+    Ok(())
 }

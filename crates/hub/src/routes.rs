@@ -23,7 +23,7 @@ pub(crate) fn routes<S: Store>() -> Routes<S> {
 }
 
 /// The hub's router: its routes, the fallbacks and the layers.
-pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
+pub(crate) fn router<S: Store>(state: AppState<S>, limits: crate::limits::Limits) -> Router {
     routes::<S>()
         .into_router()
         .fallback(not_found)
@@ -36,6 +36,7 @@ pub(crate) fn router<S: Store>(state: AppState<S>) -> Router {
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             Error::Internal("a request handler panicked".into()).into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(limits), crate::limits::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -8,6 +8,7 @@ use crate::clients::ClientRegistry;
 use crate::config::Settings;
 use crate::credentials::cache::Credentials;
 use crate::keys::Keys;
+use crate::live_users::LiveUsers;
 use crate::reviews::events::ReviewEvents;
 use crate::users::Passwords;
 
@@ -28,6 +29,8 @@ pub(crate) struct Shared<S> {
     pub(crate) reviews: ReviewEvents,
     /// Refusals counted for the audit log, written behind as summary rows.
     pub(crate) refusals: Refusals,
+    /// Users as requests see them (disabled, roles), invalidated by every user change.
+    pub(crate) users: LiveUsers,
 }
 
 impl<S> Shared<S> {

@@ -27,6 +27,9 @@ pub(crate) async fn purge_loop<S: Store>(state: AppState<S>, mut stop: watch::Re
                     Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
                     Err(e) => tracing::warn!(error = %report(&e), "purging expired rows failed"),
                 }
+                if let Err(e) = crate::throttle::purge(&state.store, state.now()).await {
+                    tracing::warn!(error = %report(&e), "purging sign-in counters failed");
+                }
             }
         }
     }

@@ -53,25 +53,38 @@ pub fn validate_password(password: &Password) -> Result<(), Error> {
 }
 
 /// Hashes and verifies passwords on the blocking pool, a few at a time (each run takes
-/// 19 MiB and tens of milliseconds of CPU).
+/// 19 MiB and tens of milliseconds of CPU), with a bounded queue: when it is full a request is
+/// refused at once (`503 unavailable`) instead of waiting behind a flood.
 #[derive(Debug)]
 pub(crate) struct Passwords {
     permits: Semaphore,
+    /// Runs in progress or waiting.
+    queue: Semaphore,
     /// Hash of a random password, verified against when the user does not exist so that
     /// "unknown user" takes as long as "wrong password".
     dummy: OnceLock<String>,
 }
 
 impl Passwords {
-    pub(crate) fn new() -> Arc<Passwords> {
+    /// `queue` runs in progress or waiting at most (0: four per core).
+    pub(crate) fn new(queue: usize) -> Arc<Passwords> {
         let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1);
-        Arc::new(Passwords { permits: Semaphore::new(parallel * 2), dummy: OnceLock::new() })
+        let queue = if queue == 0 { parallel * 4 } else { queue };
+        Arc::new(Passwords {
+            permits: Semaphore::new(parallel * 2),
+            queue: Semaphore::new(queue),
+            dummy: OnceLock::new(),
+        })
     }
 
     async fn run<T: Send + 'static>(
         self: &Arc<Self>,
         job: impl FnOnce(&Passwords) -> T + Send + 'static,
     ) -> Result<T, Error> {
+        let _slot = self
+            .queue
+            .try_acquire()
+            .map_err(|_| Error::unavailable("the hub is busy checking passwords; try again in a moment", 1))?;
         let _permit = self.permits.acquire().await.map_err(|_| Error::Internal("password pool closed".into()))?;
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || job(&this))
@@ -156,7 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_and_verify() {
-        let p = Passwords::new();
+        let p = Passwords::new(0);
         let hash = p.hash(Password::new("correct horse")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(p.verify(Password::new("correct horse"), Some(hash.clone())).await.unwrap());

@@ -8,7 +8,7 @@ use keyway_api::Role;
 use keyway_api::auth::Audience;
 use keyway_hub::store::AuditStore as _;
 use keyway_hub::store::audit::{ChainRow, GENESIS, head_message, row_hash};
-use keyway_hub::{AnyHub, Hub, Settings, SqliteStore};
+use keyway_hub::{AnyHub, Hub, HubKey, Settings, SqliteStore};
 use sqlx::SqlitePool;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyway-hub");
@@ -16,15 +16,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_keyway-hub");
 struct Db {
     _dir: tempfile::TempDir,
     url: String,
-    /// The hub key the database is sealed with.
-    key: keyway_hub::HubKey,
+    key: HubKey,
+    /// The same key in a 0600 file, for the binary.
+    key_file: String,
 }
 
 impl Db {
     fn new() -> Db {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-        Db { _dir: dir, url, key: keyway_hub::HubKey::generate() }
+        let key = HubKey::generate();
+        let key_file = dir.path().join("hub.key");
+        key.write_new_file(&key_file).unwrap();
+        Db { url, key, key_file: key_file.display().to_string(), _dir: dir }
     }
 
     fn settings(&self) -> Settings {
@@ -49,11 +53,9 @@ async fn log_with(n: usize) -> Db {
 
 fn verify(db: &Db) -> Output {
     Command::new(BIN)
-        .args(["audit", "verify", "--database", &db.url])
+        .args(["audit", "verify", "--database", &db.url, "--key-file", &db.key_file])
         .env_remove("KEYWAY_HUB_DATABASE")
         .env_remove("RUST_LOG")
-        .env_remove("KEYWAY_HUB_KEY_FILE")
-        .env("KEYWAY_HUB_KEY", db.key.to_text().as_str())
         .output()
         .expect("run keyway-hub audit verify")
 }

@@ -9,9 +9,12 @@ mod agents;
 mod audit;
 mod credentials;
 pub(crate) mod exchange;
+mod groups;
 mod keys;
 mod reviews;
 mod service_accounts;
+mod sessions;
+mod users;
 
 use axum::Json;
 use axum::routing::get;
@@ -34,6 +37,9 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .merge(reviews::router::<S>())
         .merge(exchange::router::<S>())
         .merge(keys::router::<S>())
+        .merge(users::router::<S>())
+        .merge(groups::router::<S>())
+        .merge(sessions::router::<S>())
 }
 
 async fn me(principal: Principal) -> Result<Json<Me>, Error> {

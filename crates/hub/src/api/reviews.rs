@@ -36,7 +36,7 @@ use crate::http::{Body, DEFAULT_PAGE, MAX_PAGE, cursor, page_of, query};
 use crate::policy::Rule;
 use crate::principal::Principal;
 use crate::reviews::audit::{self as review_audit, TransitionAudit};
-use crate::reviews::events::Published;
+use crate::reviews::events::{Full, Published, Replay, STREAMS_PER_PRINCIPAL, Slot, WAITS_PER_PRINCIPAL};
 use crate::reviews::rules::{self, Refusal};
 use crate::reviews::submission::{self, TTL_CEILING_SECS, invalid, kb, payload_too_large, settings};
 use crate::reviews::sweeper::sweep;
@@ -321,6 +321,10 @@ async fn wait<S: Store>(
     params: Result<Query<WaitParams>, QueryRejection>,
 ) -> Result<Json<ReviewRequest>, Error> {
     principal.require(Rule::ReviewsRead)?;
+    let _slot = state
+        .reviews
+        .admit("wait", &principal.id, WAITS_PER_PRINCIPAL)
+        .map_err(|f| full(f, "waits", WAITS_PER_PRINCIPAL))?;
     let Query(params) = params.map_err(|_| Error::bad_request("timeout must be a whole number of seconds"))?;
     let timeout = Duration::from_secs(params.timeout.unwrap_or(DEFAULT_WAIT_SECS).min(MAX_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + timeout;
@@ -361,10 +365,25 @@ fn event_name(e: &ReviewEvent) -> &'static str {
     }
 }
 
+/// A stream or wait refused: the caller's share is taken (`429`), or the hub's (`503`).
+fn full(f: Full, what: &str, per: usize) -> Error {
+    match f {
+        Full::Principal => {
+            Error::rate_limited(format!("at most {per} {what} per caller are open at once; close one first"), 5)
+        }
+        Full::Hub => Error::unavailable(format!("the hub holds as many {what} as it can; try again shortly"), 5),
+    }
+}
+
 struct Subscription<S> {
     rx: broadcast::Receiver<Published>,
-    missed: std::collections::VecDeque<Published>,
+    /// Replaying the kept events after this sequence number (read one at a time).
+    replay: Option<u64>,
+    /// The last sequence number sent or passed over: live events up to it were replayed.
+    seen: u64,
     resync: bool,
+    /// Counts this stream against the caller's share while it lives.
+    _slot: Slot,
     state: AppState<S>,
     principal: Principal,
     /// The stream ends when the bearer JWT expires; the client reconnects with a fresh one.
@@ -383,7 +402,8 @@ fn sse_event<S>(state: &AppState<S>, principal: &Principal, p: &Published) -> Ev
 }
 
 /// `GET /api/reviews/events`: every transition the caller may see, as it happens. Honours
-/// `Last-Event-ID` for the last 1024 events; sends `event: resync` when it cannot.
+/// `Last-Event-ID` for the last 1024 events, read from the shared buffer as the client takes
+/// them; sends `event: resync` when it cannot. At most 8 streams per caller (`429`).
 async fn events<S: Store>(
     State(state): State<AppState<S>>,
     principal: Principal,
@@ -392,11 +412,17 @@ async fn events<S: Store>(
     principal.require(Rule::ReviewsRead)?;
     let left = u64::try_from(principal.exp.saturating_sub(state.now())).unwrap_or(0);
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let slot = state
+        .reviews
+        .admit("sse", &principal.id, STREAMS_PER_PRINCIPAL)
+        .map_err(|f| full(f, "event streams", STREAMS_PER_PRINCIPAL))?;
     let backlog = state.reviews.subscribe_after(last);
     let sub = Subscription {
         rx: backlog.rx,
-        missed: backlog.missed.into(),
+        replay: backlog.replay_after,
+        seen: backlog.replay_after.unwrap_or(0),
         resync: backlog.resync,
+        _slot: slot,
         state: state.clone(),
         principal,
         ends: tokio::time::Instant::now() + Duration::from_secs(left),
@@ -411,17 +437,29 @@ async fn events<S: Store>(
             sub.resync = false;
             return Some((Ok(Event::default().event("resync").data("{}")), sub));
         }
-        while let Some(p) = sub.missed.pop_front() {
-            if event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
-                let event = sse_event(&sub.state, &sub.principal, &p);
-                return Some((Ok(event), sub));
+        while let Some(at) = sub.replay {
+            match sub.state.reviews.replay_after(at) {
+                Replay::Next(p) => {
+                    sub.replay = Some(p.seq);
+                    sub.seen = p.seq;
+                    if event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
+                        let event = sse_event(&sub.state, &sub.principal, &p);
+                        return Some((Ok(event), sub));
+                    }
+                }
+                Replay::UpToDate => sub.replay = None,
+                // The client read slower than events passed through the buffer.
+                Replay::Gone => {
+                    sub.replay = None;
+                    return Some((Ok(Event::default().event("resync").data("{}")), sub));
+                }
             }
         }
         loop {
             tokio::select! {
                 got = sub.rx.recv() => match got {
                     Ok(p) => {
-                        if !event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
+                        if p.seq <= sub.seen || !event_visible(&sub.principal, p.event.request(), p.owner.as_deref()) {
                             continue;
                         }
                         let event = sse_event(&sub.state, &sub.principal, &p);

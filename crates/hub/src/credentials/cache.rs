@@ -40,6 +40,8 @@ pub(crate) struct Cached {
     pub(crate) record: CredentialRecord,
     /// The owner's roles (user PATs).
     pub(crate) owner_roles: Vec<Role>,
+    /// The owner is neither disabled nor deleted.
+    pub(crate) owner_active: bool,
     loaded: Instant,
     /// Set by the one request that reloads a stale entry; the others keep using it meanwhile.
     refreshing: AtomicBool,
@@ -101,11 +103,17 @@ impl Cache {
         let Some(record) = store.credential(id).await? else {
             return Ok(None);
         };
-        let owner_roles = match store.user_by_id(&record.owner_id).await? {
-            Some(u) => u.roles,
+        let (owner_roles, owner_active) = match store.user_by_id(&record.owner_id).await? {
+            Some(u) => (u.roles.clone(), u.is_active()),
             None => return Ok(None),
         };
-        Ok(Some(Arc::new(Cached { record, owner_roles, loaded: Instant::now(), refreshing: AtomicBool::new(false) })))
+        Ok(Some(Arc::new(Cached {
+            record,
+            owner_roles,
+            owner_active,
+            loaded: Instant::now(),
+            refreshing: AtomicBool::new(false),
+        })))
     }
 
     pub(crate) fn invalidate(&self, id: &str) {
@@ -120,6 +128,12 @@ impl Cache {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, live| live.record.agent_id.as_deref() != Some(agent_id));
+    }
+
+    /// Drops every entry a user owns (their roles or state changed).
+    pub(crate) fn invalidate_owner(&self, owner_id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).retain(|_, live| live.record.owner_id != owner_id);
     }
 
     /// Drops every entry of a service account.

@@ -89,6 +89,11 @@ pub(crate) async fn authenticate<S: Store>(state: &AppState<S>, raw: &str) -> Re
     if let Some(reason) = dead_reason(&live.record, state.now()) {
         return Err(refuse(state, Some(&live.record), Some(&id), reason, invalid_credential()).await);
     }
+    // A disabled or deleted person's PATs (and their agents') stop working; a service token
+    // belongs to its service account, not to the admin who minted it.
+    if !live.owner_active && live.record.kind != CredentialKind::ServiceToken {
+        return Err(refuse(state, Some(&live.record), Some(&id), "owner_disabled", invalid_credential()).await);
+    }
     Ok((token, live))
 }
 
@@ -276,7 +281,7 @@ pub(crate) async fn exchange_session<S: Store>(
         let err = invalid_credential();
         return Err(refuse(state, None, None, "not_a_sign_in_token", err).await);
     };
-    let Some(user) = state.store.user_by_id(&claims.sub).await? else {
+    let Some(user) = state.store.user_by_id(&claims.sub).await?.filter(|u| u.is_active()) else {
         return Err(refuse(state, None, None, "user_gone", invalid_credential()).await);
     };
     if !matches!(ask.class, TokenClass::UserAccess | TokenClass::UserAdmin) {

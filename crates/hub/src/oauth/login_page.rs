@@ -89,6 +89,34 @@ pub(crate) fn render_login(
     document("Sign in to Keyway", &body)
 }
 
+/// The form a person with a one-time code sets their password in. It posts to
+/// `/login/set-password`; the code itself is not in it (the hub bound it to this request).
+pub(crate) fn render_set_password(request_id: &str, csrf: &str, username: &str, error: Option<&str>) -> String {
+    let error_html = match error {
+        Some(message) => format!("<p class=\"error\" role=\"alert\" id=\"set-error\">{}</p>\n", escape(message)),
+        None => String::new(),
+    };
+    let described_by = if error.is_some() { " aria-describedby=\"set-error\"" } else { "" };
+    let body = format!(
+        "<h1>Choose your password</h1>\n<p>Signing in as <strong>{username}</strong>. Choose a password of at \
+         least {min} characters.</p>\n{error_html}\
+         <form method=\"post\" action=\"/login/set-password\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <input type=\"hidden\" name=\"username\" value=\"{username}\">\n\
+         <label for=\"password\">New password</label>\n\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required autofocus{described_by}>\n\
+         <label for=\"confirm\">Repeat the new password</label>\n\
+         <input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" required>\n\
+         <button type=\"submit\">Set password and sign in</button>\n</form>\n",
+        username = escape(username),
+        min = keyway_api::users::MIN_PASSWORD_CHARS,
+        request = escape(request_id),
+        csrf = escape(csrf),
+    );
+    document("Choose your password", &body)
+}
+
 /// A page with a heading and a message.
 pub(crate) fn render_message(title: &str, message: &str) -> String {
     document(title, &format!("<h1>{}</h1>\n<p>{}</p>\n", escape(title), escape(message)))
@@ -199,8 +227,28 @@ pub(crate) fn login_form<S>(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    form_page(state, form, status, |csrf| render_login(form.request_id, csrf, form.client_name, username, error))
+}
+
+/// The set-password form with a fresh CSRF token (cookie + hidden field).
+pub(crate) fn set_password_form<S>(
+    state: &AppState<S>,
+    form: &FormContext<'_>,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    form_page(state, form, status, |csrf| render_set_password(form.request_id, csrf, username, error))
+}
+
+fn form_page<S>(
+    state: &AppState<S>,
+    form: &FormContext<'_>,
+    status: StatusCode,
+    render: impl FnOnce(&str) -> String,
+) -> Response {
     let csrf = CsrfToken::generate();
-    let body = render_login(form.request_id, csrf.expose(), form.client_name, username, error);
+    let body = render(csrf.expose());
     let cookies: Vec<String> = csrf_cookie_name(form.request_id)
         .map(|name| csrf_cookie(&name, &csrf, state.secure_cookies))
         .into_iter()

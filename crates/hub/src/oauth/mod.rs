@@ -24,6 +24,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/oauth/jwks", get(discovery::jwks::<S>))
         .route("/oauth/authorize", get(authorize::authorize::<S>))
         .route("/login", post(login::login::<S>))
+        .route("/login/set-password", post(login::set_password::<S>))
         .route("/oauth/token", post(token::token::<S>))
         .route("/oauth/revoke", post(revoke::revoke::<S>))
         .route("/oauth/userinfo", get(userinfo::userinfo::<S>).post(userinfo::userinfo::<S>))

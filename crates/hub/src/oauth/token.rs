@@ -16,8 +16,10 @@ use crate::error::Error;
 use crate::http::{Body, Params, no_store};
 use crate::jwt;
 use crate::secret::{AuthorizationCode, RefreshToken, random_id};
+use crate::sessions;
 use crate::state::AppState;
 use crate::store::{AuditEvent, Family, GrantAudit, NewFamily, Redemption, Rotation, Store, UserRecord};
+use crate::throttle::ClientIp;
 
 /// Claims of an ID token (OIDC Core §2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,15 +52,19 @@ pub(crate) fn client_of<'a, S>(state: &'a AppState<S>, params: &Params) -> Resul
 pub(crate) async fn token<S: Store>(
     State(state): State<AppState<S>>,
     headers: axum::http::HeaderMap,
+    ClientIp(ip): ClientIp,
     Body(params): Body<Params>,
 ) -> Result<Response, Error> {
+    // From the socket, or from X-Forwarded-For behind a trusted proxy (`crate::throttle`).
+    let address = (!ip.is_unspecified()).then(|| ip.to_string());
+    let address = address.as_deref();
     params.reject_duplicates()?;
     let body = match params.require("grant_type")? {
         keyway_api::credentials::GRANT_TOKEN_EXCHANGE => {
             return crate::api::exchange::token_exchange_grant(&state, &headers, &params).await;
         }
-        "authorization_code" => authorization_code(&state, &params).await?,
-        "refresh_token" => refresh_token(&state, &params).await?,
+        "authorization_code" => authorization_code(&state, &params, address).await?,
+        "refresh_token" => refresh_token(&state, &params, address).await?,
         _ => {
             return Err(Error::oauth(
                 codes::UNSUPPORTED_GRANT_TYPE,
@@ -104,7 +110,11 @@ fn issues_refresh_token(client: &Client, scope: &str) -> bool {
     client.always_refresh || has_scope(scope, "offline_access")
 }
 
-async fn authorization_code<S: Store>(state: &AppState<S>, params: &Params) -> Result<TokenResponse, Error> {
+async fn authorization_code<S: Store>(
+    state: &AppState<S>,
+    params: &Params,
+    address: Option<&str>,
+) -> Result<TokenResponse, Error> {
     let client = client_of(state, params)?;
     let code = AuthorizationCode::from_wire(params.require("code")?.to_owned());
     let redirect_uri = params.require("redirect_uri")?;
@@ -114,7 +124,9 @@ async fn authorization_code<S: Store>(state: &AppState<S>, params: &Params) -> R
     }
 
     let now = state.now();
-    let session_lifetime = secs(state.settings.session_lifetime);
+    let limits = sessions::limits(state).await?;
+    let session_lifetime =
+        secs(state.settings.session_lifetime).min(i64::try_from(limits.absolute_secs).unwrap_or(i64::MAX));
     let refresh = RefreshToken::generate();
     let refresh_hash = refresh.hash();
     let outcome = state
@@ -146,6 +158,8 @@ async fn authorization_code<S: Store>(state: &AppState<S>, params: &Params) -> R
                     created_at: now,
                     expires_at,
                     revoked_at: None,
+                    last_used_at: Some(now),
+                    address: address.map(str::to_owned),
                 },
                 refresh_token: issues_refresh_token(client, &c.scope).then_some(refresh_hash),
             })
@@ -169,7 +183,11 @@ async fn authorization_code<S: Store>(state: &AppState<S>, params: &Params) -> R
     issue_tokens(state, &user, &family, code.nonce, refresh, now)
 }
 
-async fn refresh_token<S: Store>(state: &AppState<S>, params: &Params) -> Result<TokenResponse, Error> {
+async fn refresh_token<S: Store>(
+    state: &AppState<S>,
+    params: &Params,
+    address: Option<&str>,
+) -> Result<TokenResponse, Error> {
     let client = client_of(state, params)?;
     let old = RefreshToken::from_wire(params.require("refresh_token")?.to_owned());
     let now = state.now();
@@ -208,21 +226,29 @@ async fn refresh_token<S: Store>(state: &AppState<S>, params: &Params) -> Result
             return Err(Error::invalid_grant("the refresh token was already used; the session has been revoked"));
         }
     };
+    // The lifetimes the admins set, checked at every refresh (they may have changed since).
+    let limits = sessions::limits(state).await?;
+    if let Some(reason) = sessions::ended(&family, &limits, now) {
+        state.store.revoke_family(&family.id, now).await?;
+        return Err(Error::invalid_grant(reason));
+    }
     let user = live_user(state, &family, now).await?;
+    state.store.touch_family(&family.id, now, address).await?;
     let mut family = family;
+    family.expires_at = sessions::end_of(&family, &limits);
     if let Some(scope) = narrowed {
         family.scope = scope;
     }
     issue_tokens(state, &user, &family, None, Some(new), now)
 }
 
-/// The family's user; a deleted user ends the family.
+/// The family's user; a deleted or disabled user ends the family.
 async fn live_user<S: Store>(state: &AppState<S>, family: &Family, now: i64) -> Result<UserRecord, Error> {
     match state.store.user_by_id(&family.user_id).await? {
-        Some(user) => Ok(user),
-        None => {
+        Some(user) if user.is_active() => Ok(user),
+        _ => {
             state.store.revoke_family(&family.id, now).await?;
-            Err(Error::invalid_grant("the user no longer exists"))
+            Err(Error::invalid_grant("the user is disabled or no longer exists"))
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Live fan-out of review events to SSE streams and waiters, with the replay buffer that
 //! `Last-Event-ID` reads.
 
-use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use keyway_api::reviews::{ReviewEvent, ReviewRequest};
 use tokio::sync::{broadcast, watch};
@@ -13,6 +13,12 @@ use crate::store::ReviewRecord;
 const EVENT_BUFFER: usize = 4096;
 /// Events kept for `Last-Event-ID` replay.
 pub(crate) const REPLAY: usize = 1024;
+/// SSE streams one principal may hold open at once.
+pub(crate) const STREAMS_PER_PRINCIPAL: usize = 8;
+/// Long-poll waits one principal may hold open at once.
+pub(crate) const WAITS_PER_PRINCIPAL: usize = 32;
+/// Streams and waits of everyone together.
+pub(crate) const STREAMS_IN_ALL: usize = 4096;
 
 /// Live fan-out of review events to SSE streams and waiters.
 ///
@@ -26,6 +32,53 @@ pub(crate) struct ReviewEvents {
     ring: Mutex<Ring>,
     /// Flips to true when the hub shuts down: streams and waiters end at once.
     stop: watch::Receiver<bool>,
+    /// Streams and waits open, by `kind:principal`, and in all.
+    open: Arc<Mutex<Open>>,
+}
+
+#[derive(Default)]
+struct Open {
+    by: HashMap<String, usize>,
+    all: usize,
+}
+
+/// An open stream or wait: counted until dropped.
+pub(crate) struct Slot {
+    open: Arc<Mutex<Open>>,
+    key: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.all = open.all.saturating_sub(1);
+        if let Some(n) = open.by.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.by.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Why a stream or wait was not opened.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// The principal holds its share already.
+    Principal,
+    /// The hub holds [`STREAMS_IN_ALL`].
+    Hub,
+}
+
+/// Where a replay stands.
+#[derive(Debug)]
+pub(crate) enum Replay {
+    /// The next kept event after the position.
+    Next(Box<Published>),
+    /// Nothing after the position: the replay is done.
+    UpToDate,
+    /// The next event is no longer kept (the reader was too slow): the client must list again.
+    Gone,
 }
 
 #[derive(Default)]
@@ -43,10 +96,13 @@ pub(crate) struct Published {
     pub(crate) owner: Option<String>,
 }
 
-/// What an SSE subscriber starts with.
+/// What an SSE subscriber starts with. The missed events are not copied: the stream reads them
+/// one at a time from the shared buffer ([`ReviewEvents::replay_after`]), as fast as the client
+/// takes them.
 pub(crate) struct Backlog {
     pub(crate) rx: broadcast::Receiver<Published>,
-    pub(crate) missed: Vec<Published>,
+    /// Replay the kept events after this sequence number first.
+    pub(crate) replay_after: Option<u64>,
     /// The requested position could not be replayed: the client must list again.
     pub(crate) resync: bool,
 }
@@ -56,7 +112,13 @@ impl ReviewEvents {
         let mut epoch = crate::secret::random_id();
         epoch.retain(|c| c.is_ascii_alphanumeric());
         epoch.truncate(12);
-        ReviewEvents { events: broadcast::channel(EVENT_BUFFER).0, epoch, ring: Default::default(), stop }
+        ReviewEvents {
+            events: broadcast::channel(EVENT_BUFFER).0,
+            epoch,
+            ring: Default::default(),
+            stop,
+            open: Default::default(),
+        }
     }
 
     /// Resolves when the hub is shutting down.
@@ -94,12 +156,45 @@ impl ReviewEvents {
         format!("{}-{seq}", self.epoch)
     }
 
-    /// Subscribes, with the events after `last_event_id` that are still kept.
+    /// Counts one stream or wait of `kind` for `principal`, at most `per_principal` of them.
+    pub(crate) fn admit(&self, kind: &str, principal: &str, per_principal: usize) -> Result<Slot, Full> {
+        let key = format!("{kind}:{principal}");
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if open.all >= STREAMS_IN_ALL {
+            return Err(Full::Hub);
+        }
+        let n = open.by.entry(key.clone()).or_default();
+        if *n >= per_principal {
+            return Err(Full::Principal);
+        }
+        *n += 1;
+        open.all += 1;
+        Ok(Slot { open: Arc::clone(&self.open), key })
+    }
+
+    /// The first kept event after `seq` (one clone, under the lock for a moment).
+    pub(crate) fn replay_after(&self, seq: u64) -> Replay {
+        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(oldest) = ring.recent.front().map(|p| p.seq) else {
+            return Replay::UpToDate;
+        };
+        if seq >= ring.next {
+            return Replay::UpToDate;
+        }
+        if seq + 1 < oldest {
+            return Replay::Gone;
+        }
+        // Sequence numbers in the buffer are consecutive.
+        let index = usize::try_from(seq + 1 - oldest).unwrap_or(usize::MAX);
+        ring.recent.get(index).map_or(Replay::UpToDate, |p| Replay::Next(Box::new(p.clone())))
+    }
+
+    /// Subscribes, with the position after which the kept events are to be replayed.
     pub(crate) fn subscribe_after(&self, last_event_id: Option<&str>) -> Backlog {
         let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let rx = self.events.subscribe();
         let Some(last) = last_event_id else {
-            return Backlog { rx, missed: vec![], resync: false };
+            return Backlog { rx, replay_after: None, resync: false };
         };
         let seq = last
             .split_once('-')
@@ -108,10 +203,8 @@ impl ReviewEvents {
             .filter(|n| *n <= ring.next);
         let oldest = ring.recent.front().map_or(ring.next + 1, |p| p.seq);
         match seq {
-            Some(n) if n + 1 >= oldest => {
-                Backlog { rx, missed: ring.recent.iter().filter(|p| p.seq > n).cloned().collect(), resync: false }
-            }
-            _ => Backlog { rx, missed: vec![], resync: true },
+            Some(n) if n + 1 >= oldest => Backlog { rx, replay_after: Some(n), resync: false },
+            _ => Backlog { rx, replay_after: None, resync: true },
         }
     }
 }
@@ -149,20 +242,44 @@ mod tests {
         let live = ReviewEvents::new(rx);
         // Before anything happened, any id of this hub is up to date.
         let fresh = live.subscribe_after(Some(&live.event_id(0)));
-        assert!(!fresh.resync && fresh.missed.is_empty());
+        assert!(!fresh.resync && matches!(live.replay_after(0), Replay::UpToDate));
         for n in 1..=REPLAY + 100 {
             live.publish_with_owner(ReviewEvent::Created { request: request(n) }, None);
         }
         let recent = live.subscribe_after(Some(&live.event_id((REPLAY + 50) as u64)));
         assert!(!recent.resync);
-        let ids: Vec<u64> = recent.missed.iter().map(|p| p.seq).collect();
-        assert_eq!(ids, ((REPLAY + 51) as u64..=(REPLAY + 100) as u64).collect::<Vec<_>>());
+        let replayed = |from: u64| {
+            let (mut at, mut ids) = (from, Vec::new());
+            while let Replay::Next(p) = live.replay_after(at) {
+                at = p.seq;
+                ids.push(p.seq);
+            }
+            ids
+        };
+        assert_eq!(recent.replay_after, Some((REPLAY + 50) as u64));
+        assert_eq!(replayed((REPLAY + 50) as u64), ((REPLAY + 51) as u64..=(REPLAY + 100) as u64).collect::<Vec<_>>());
         // The oldest kept event is 101: asking from 100 works, from 99 it cannot.
-        assert_eq!(live.subscribe_after(Some(&live.event_id(100))).missed.len(), REPLAY);
+        assert_eq!(live.subscribe_after(Some(&live.event_id(100))).replay_after, Some(100));
+        assert_eq!(replayed(100).len(), REPLAY);
+        assert!(matches!(live.replay_after(99), Replay::Gone));
         assert!(live.subscribe_after(Some(&live.event_id(99))).resync);
         for stale in ["otherhub-5", "nonsense", &live.event_id(10_000)] {
             assert!(live.subscribe_after(Some(stale)).resync, "{stale}");
         }
         assert!(!live.subscribe_after(None).resync);
+    }
+
+    #[test]
+    fn streams_are_counted_per_principal_until_dropped() {
+        let (_stop, rx) = watch::channel(false);
+        let live = ReviewEvents::new(rx);
+        let held: Vec<Slot> = (0..3).map(|_| live.admit("sse", "p1", 3).unwrap()).collect();
+        assert_eq!(live.admit("sse", "p1", 3).err(), Some(Full::Principal));
+        let other = live.admit("sse", "p2", 3).unwrap();
+        let wait = live.admit("wait", "p1", 3).unwrap();
+        drop(held);
+        let again = live.admit("sse", "p1", 3).unwrap();
+        drop((other, wait, again));
+        assert_eq!(live.open.lock().unwrap().all, 0);
     }
 }

@@ -5,13 +5,17 @@
 
 use std::future::Future;
 
+use keyway_api::Role;
 use keyway_api::credentials::CredentialSettings;
 use keyway_api::keys::KeySettings;
 use keyway_api::reviews::ReviewSettings;
+use keyway_api::users::SessionSettings;
 
 use super::StoreError;
 use super::keys::SigningKeyRecord;
-use super::{AgentRecord, AuditEvent, CodeRecord, CredentialRecord, LoginSession, ServiceAccountRecord, TokenHash};
+use super::{
+    AgentRecord, AuditEvent, CodeRecord, CredentialRecord, LoginSession, ServiceAccountRecord, TokenHash, UserRecord,
+};
 
 /// One write of a [`Change`].
 #[derive(Debug)]
@@ -81,6 +85,58 @@ pub enum Write<'a> {
         jti: &'a str,
         expires_at: i64,
     },
+    /// `NameTaken` if the name is taken (by a user, or a deleted user's tombstone).
+    InsertUser(&'a UserRecord),
+    /// Replaces the password hash of a user not deleted (`""`: none, until a one-time code is
+    /// used); `Unchanged` for no such user.
+    SetUserPassword {
+        id: &'a str,
+        hash: &'a str,
+    },
+    /// Stores a user's one-time set-password code, replacing any earlier one.
+    PutSetPasswordCode {
+        user_id: &'a str,
+        hash: &'a TokenHash,
+        now: i64,
+        expires_at: i64,
+    },
+    /// Removes a user's set-password code; `Done` whether there was one or not.
+    ClearSetPasswordCode {
+        user_id: &'a str,
+    },
+    /// `Unchanged` for no such user (or a deleted one).
+    SetUserDisabled {
+        id: &'a str,
+        disabled: bool,
+    },
+    /// Replaces the user's roles; `Unchanged` for no such user (or a deleted one).
+    SetUserRoles {
+        id: &'a str,
+        roles: &'a [Role],
+    },
+    /// Makes the user a tombstone: no password, no roles, disabled, `deleted_at` set; revokes
+    /// the credentials they minted (not service tokens, which belong to their service
+    /// account), disables their agents, ends their sessions. `Unchanged` for no such user.
+    DeleteUser {
+        id: &'a str,
+        now: i64,
+    },
+    /// Revokes every sign-in (token family) of the user and their browser sessions; `Done`
+    /// whether there were any or not.
+    EndUserSessions {
+        user_id: &'a str,
+        now: i64,
+    },
+    /// Revokes one live sign-in of the user; `Unchanged` if there is no such live one.
+    EndSession {
+        user_id: &'a str,
+        id: &'a str,
+        now: i64,
+    },
+    /// `Unchanged` unless at least one enabled, undeleted user holds `admin` (after the writes
+    /// before it): appended to every change that could remove the last admin.
+    RequireActiveAdmin,
+    PutSessionSettings(&'a SessionSettings),
     /// Appends to the audit log.
     Audit(&'a AuditEvent),
 }

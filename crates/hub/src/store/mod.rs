@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod postgres;
 pub mod reviews;
 pub mod sqlite;
+pub mod throttle;
 pub mod users;
 
 use std::future::Future;
@@ -32,14 +33,25 @@ pub use self::oauth::{
     CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 pub use self::reviews::{CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome};
-pub use self::users::{UserRecord, UserStore};
+pub use self::throttle::{ThrottleRecord, ThrottleStore};
+pub use self::users::{SetPasswordCode, UserFilter, UserRecord, UserStore};
 pub use crate::secret::TokenHash;
 
 /// Storage backend of the hub: every area, and the schema.
 ///
 /// Methods return `Send` futures so handlers can be generic over the backend.
 pub trait Store:
-    UserStore + OAuthStore + AuditStore + CredentialStore + ReviewStore + ChangeStore + KeyStore + Send + Sync + 'static
+    UserStore
+    + OAuthStore
+    + AuditStore
+    + CredentialStore
+    + ReviewStore
+    + ChangeStore
+    + KeyStore
+    + ThrottleStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Creates or upgrades the schema.
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

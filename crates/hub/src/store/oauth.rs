@@ -58,6 +58,10 @@ pub struct Family {
     /// Absolute end of the sign-in, whatever the rotations.
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// Last refresh (or the code exchange that began it).
+    pub last_used_at: Option<i64>,
+    /// The client address it was last used from.
+    pub address: Option<String>,
 }
 
 /// What to create when an authorization code is redeemed.
@@ -177,6 +181,20 @@ pub trait OAuthStore: Send + Sync {
         family_id: Option<&str>,
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A user's live sign-ins (not revoked, not ended), newest first.
+    fn sessions_of(&self, user_id: &str, now: i64) -> impl Future<Output = Result<Vec<Family>, StoreError>> + Send;
+    /// Records a use of the family: when, and from which client address.
+    fn touch_family(
+        &self,
+        id: &str,
+        now: i64,
+        address: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The session lifetimes an admin set, if any.
+    fn session_settings(
+        &self,
+    ) -> impl Future<Output = Result<Option<keyway_api::users::SessionSettings>, StoreError>> + Send;
 
     /// Deletes expired rows; returns how many.
     fn purge_expired(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;

@@ -14,6 +14,9 @@ fn normalized(html: &str, username: &str) -> String {
 }
 
 async fn failed_login(hub: &TestHub, username: &str, password: &str) -> (StatusCode, String, Duration) {
+    // Each attempt in a throttling window of its own: this compares the failures, not the
+    // throttle (`throttle.rs` tests that).
+    hub.clock.advance(Duration::from_secs(3600));
     let browser = browser();
     let flow = Flow::new(&v4(42000));
     let (request, csrf) = open_login_page(&browser, hub, &flow).await;

@@ -55,6 +55,8 @@ const INVALID: E = (422, "validation_failed");
 const CLASS: E = (422, "class_not_allowed");
 const SCOPE: E = (403, "insufficient_scope");
 const NOADMIN: E = (403, "user_admin_not_allowed");
+const NOUSER: E = (404, "unknown_user");
+const NOGROUP: E = (404, "unknown_role");
 /// An HTML page (the sign-in's own errors are shown to the person, not coded).
 const PAGE: E = (400, "<page>");
 
@@ -110,6 +112,28 @@ const MATRIX: &[Row] = &[
     ("POST /auth/enroll",               [CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    UNAUTH]),
     ("POST /auth/service-account/token", [CRED,   CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED]),
     ("POST /oauth/introspect",          [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     UNAUTH]),
+    ("POST /login/set-password",        [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("GET /api/users",                  [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("POST /api/users {\"username\": \"made\", \"password\": \"a long enough secret\"}", [ADMIN, ROLE, ADMIN, ADMIN, ADMIN, MADE, ADMIN, ADMIN, ADMIN, ADMIN, UNAUTH]),
+    ("GET /api/users/{id}",             [ROLE,    ROLE,    ROLE,    NOUSER,  NOUSER,  NOUSER,  KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("DELETE /api/users/{id}",          [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOUSER,  ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("POST /api/users/{id}/disable",    [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOUSER,  ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("POST /api/users/{id}/enable",     [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOUSER,  ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("PUT /api/users/{id}/roles {\"roles\": [\"developer\"]}", [ADMIN, ROLE, ADMIN, ADMIN, ADMIN, NOUSER, ADMIN, ADMIN, ADMIN, ADMIN, UNAUTH]),
+    ("POST /api/users/{id}/password",   [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOUSER,  ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("POST /api/users/{id}/logout",     [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOUSER,  ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("GET /api/groups",                 [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("GET /api/groups/{role}",          [ROLE,    ROLE,    ROLE,    NOGROUP, NOGROUP, NOGROUP, KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("PUT /api/groups/{role}/members/{user_id}", [ADMIN, ROLE,    ADMIN,   ADMIN,   ADMIN,   NOGROUP, ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("DELETE /api/groups/{role}/members/{user_id}", [ADMIN, ROLE, ADMIN,   ADMIN,   ADMIN,   NOGROUP, ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("GET /api/settings/sessions",      [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("PUT /api/settings/sessions",      [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   BAD,     ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("GET /api/me/sessions",            [OK,      OK,      OK,      OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("DELETE /api/me/sessions/{id}",    [NOPE,    NOPE,    NOPE,    NOPE,    NOPE,    NOPE,    KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("PUT /api/me/password",            [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    // Last: it ends each person's sign-ins, and with them the user_admin JWTs exchanged from
+    // them (the developer's and the admin's, called right after).
+    ("DELETE /api/me/sessions",         [OK,      UNAUTH,  OK,      OK,      OK,      UNAUTH,  KIND,    KIND,    KIND,    KIND,    UNAUTH]),
 ];
 
 const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
@@ -171,7 +195,7 @@ async fn call(
     body: &serde_json::Value,
     bearer: Option<&str>,
 ) -> reqwest::Response {
-    let url = hub.at(&target.replace("{id}", ID));
+    let url = hub.at(&target.replace("{id}", ID).replace("{role}", ID).replace("{user_id}", ID));
     let mut req = http().request(method.clone(), url);
     if let Some(b) = bearer {
         req = req.bearer_auth(b);
@@ -199,7 +223,9 @@ async fn answer(resp: reqwest::Response) -> (u16, String) {
 }
 
 fn name_of(e: &(u16, String)) -> String {
-    let known: [(&str, E); 14] = [
+    let known: [(&str, E); 16] = [
+        ("NOUSER", NOUSER),
+        ("NOGROUP", NOGROUP),
         ("SCOPE", SCOPE),
         ("OK", OK),
         ("MADE", MADE),
@@ -322,11 +348,24 @@ async fn people_whose_roles_allow_no_change_get_no_user_admin() {
     }
     let dev = exchange_ok(&hub, &pats[2], ask.clone()).await;
     assert_eq!(dev.token_class, TokenClass::UserAdmin);
-    // Each refusal is audited with its reason.
+    // Each refusal is audited with its reason, in the summary rows written behind (each counts
+    // its refusals): poll until all eight are there, with a generous deadline.
     let admin = session(&hub, USER).await;
-    let resp = http().get(hub.at("/api/audit?action=exchange.refused&limit=100")).bearer_auth(&admin).send().await;
-    let page: keyway_api::auth::Page<keyway_api::auth::AuditEntry> = resp.unwrap().json().await.unwrap();
-    let for_roles = page.items.iter().filter(|e| e.detail["reason"] == "roles").count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (for_roles, page) = loop {
+        let resp = http().get(hub.at("/api/audit?action=exchange.refused&limit=100")).bearer_auth(&admin).send().await;
+        let page: keyway_api::auth::Page<keyway_api::auth::AuditEntry> = resp.unwrap().json().await.unwrap();
+        let counted: u64 = page
+            .items
+            .iter()
+            .filter(|e| e.detail["reason"] == "roles")
+            .map(|e| e.detail["count"].as_u64().unwrap_or(1))
+            .sum();
+        if counted >= 8 || std::time::Instant::now() > deadline {
+            break (counted, page);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(for_roles, 3 * 2 + 2);
     assert!(page.items.iter().all(|e| e.detail["reason"] != "roles" || e.outcome == "user_admin_not_allowed"));
     hub.stop().await;

@@ -223,6 +223,7 @@ async fn write(conn: &mut PgConnection, signer: &dyn AuditSigner, w: &Write<'_>)
             insert_audit_in(conn, signer, &[event]).await?;
             Outcome::Done
         }
+        other => super::user_changes::write(conn, other).await?,
     })
 }
 
@@ -230,6 +231,9 @@ impl ChangeStore for PgStore {
     async fn apply(&self, change: &Change<'_>) -> Result<Applied, StoreError> {
         let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
+        if change.writes.iter().any(|w| matches!(w, Write::RequireActiveAdmin)) {
+            super::user_changes::lock_admins(&mut tx).await?;
+        }
         for (at, w) in change.writes.iter().enumerate() {
             let outcome = write(&mut tx, signer.as_ref(), w).await?;
             if outcome != Outcome::Done {
@@ -278,6 +282,8 @@ mod tests {
             password_hash: "x".into(),
             roles: vec![Role::Developer],
             created_at: 1,
+            disabled: false,
+            deleted_at: None,
         };
         store.insert_user(&user).await.unwrap();
         let (first, taken, audit) = (agent("ag_1", "bot"), agent("ag_2", "BOT"), event("agent.create"));

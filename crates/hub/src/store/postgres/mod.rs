@@ -8,6 +8,8 @@ mod credentials;
 mod keys;
 mod oauth;
 mod reviews;
+mod throttle;
+mod user_changes;
 mod users;
 
 pub use self::connect::PgStore;

@@ -30,7 +30,8 @@ fn code_from_row(row: &PgRow) -> Result<CodeRecord, StoreError> {
     })
 }
 
-const FAMILY_COLUMNS: &str = "id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at";
+const FAMILY_COLUMNS: &str =
+    "id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at, last_used_at, address";
 
 fn family_from_row(row: &PgRow) -> Result<Family, StoreError> {
     Ok(Family {
@@ -42,6 +43,8 @@ fn family_from_row(row: &PgRow) -> Result<Family, StoreError> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        address: row.try_get("address")?,
     })
 }
 
@@ -73,8 +76,9 @@ async fn revoke_family_tx(tx: &mut Transaction<'_, Postgres>, id: &str, now: i64
 
 async fn insert_family_tx(tx: &mut Transaction<'_, Postgres>, family: &Family) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at, \
+            last_used_at, address) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&family.id)
     .bind(&family.user_id)
@@ -84,6 +88,8 @@ async fn insert_family_tx(tx: &mut Transaction<'_, Postgres>, family: &Family) -
     .bind(family.created_at)
     .bind(family.expires_at)
     .bind(family.revoked_at)
+    .bind(family.last_used_at)
+    .bind(&family.address)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -364,6 +370,43 @@ impl OAuthStore for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(!live)
+    }
+
+    async fn sessions_of(&self, user_id: &str, now: i64) -> Result<Vec<Family>, StoreError> {
+        let sql = format!(
+            "SELECT {FAMILY_COLUMNS} FROM token_families \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id"
+        );
+        let rows = sqlx::query(&sql).bind(user_id).bind(now).fetch_all(&self.pool).await?;
+        rows.iter().map(family_from_row).collect()
+    }
+
+    async fn touch_family(&self, id: &str, now: i64, address: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE token_families SET last_used_at = GREATEST(COALESCE(last_used_at, $1), $1), \
+             address = COALESCE($2, address) WHERE id = $3",
+        )
+        .bind(now)
+        .bind(address)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_settings(&self) -> Result<Option<keyway_api::users::SessionSettings>, StoreError> {
+        let row = sqlx::query("SELECT absolute_secs, idle_secs FROM session_settings WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let secs = |col: &str| -> Result<u64, StoreError> {
+            let v: i64 = row.try_get(col)?;
+            u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("session_settings.{col} is negative")))
+        };
+        Ok(Some(keyway_api::users::SessionSettings {
+            absolute_secs: secs("absolute_secs")?,
+            idle_secs: secs("idle_secs")?,
+        }))
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {

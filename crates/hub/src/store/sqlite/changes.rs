@@ -223,6 +223,7 @@ async fn write(conn: &mut SqliteConnection, signer: &dyn AuditSigner, w: &Write<
             insert_audit_in(conn, signer, &[event]).await?;
             Outcome::Done
         }
+        other => super::user_changes::write(conn, other).await?,
     })
 }
 
@@ -278,6 +279,8 @@ mod tests {
             password_hash: "x".into(),
             roles: vec![Role::Developer],
             created_at: 1,
+            disabled: false,
+            deleted_at: None,
         };
         store.insert_user(&user).await.unwrap();
         let (first, taken, audit) = (agent("ag_1", "bot"), agent("ag_2", "BOT"), event("agent.create"));

@@ -7,6 +7,8 @@ mod credentials;
 mod keys;
 mod oauth;
 mod reviews;
+mod throttle;
+mod user_changes;
 mod users;
 
 use std::str::FromStr as _;

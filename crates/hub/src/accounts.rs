@@ -1,0 +1,148 @@
+//! Managing users: the rules of a new password, one-time set-password codes, the user view,
+//! and how a user change is applied (all or nothing, never leaving the hub without an enabled
+//! admin) and then made visible at once. No HTTP here: the routes are in `crate::api::users`,
+//! `crate::api::groups` and `crate::api::sessions`.
+
+use axum::http::StatusCode;
+use keyway_api::codes;
+use keyway_api::users::{MIN_PASSWORD_CHARS, UserView};
+
+use crate::error::Error;
+use crate::secret::{Password, TokenHash, random_base62};
+use crate::state::AppState;
+use crate::store::changes::{Applied, Change, Outcome, Write};
+use crate::store::{SetPasswordCode, Store, UserRecord};
+use crate::users::MAX_PASSWORD_BYTES;
+
+/// Characters of a set-password code: 24 base62 characters, 142 bits from the OS CSPRNG.
+const CODE_CHARS: usize = 24;
+
+pub(crate) fn unknown_user() -> Error {
+    Error::api(StatusCode::NOT_FOUND, codes::UNKNOWN_USER, "No such user")
+}
+
+pub(crate) fn user_exists(name: &str) -> Error {
+    Error::api(
+        StatusCode::CONFLICT,
+        codes::USER_EXISTS,
+        format!("A user named '{name}' exists (or existed: a deleted user's name stays taken)"),
+    )
+}
+
+pub(crate) fn last_admin() -> Error {
+    Error::api(
+        StatusCode::CONFLICT,
+        codes::LAST_ADMIN,
+        "This would leave the hub without an enabled admin: make another user an admin first",
+    )
+}
+
+pub(crate) fn self_demotion(what: &str) -> Error {
+    Error::api(
+        StatusCode::CONFLICT,
+        codes::SELF_DEMOTION,
+        format!("You cannot {what} yourself: ask another admin to do it"),
+    )
+}
+
+/// A password a person chooses or an admin gives: at least [`MIN_PASSWORD_CHARS`] characters,
+/// at most [`MAX_PASSWORD_BYTES`] bytes, and not the username.
+pub(crate) fn validate_new_password(username: &str, password: &Password) -> Result<(), Error> {
+    let p = password.expose();
+    let weak = |why: String| Error::unprocessable(codes::WEAK_PASSWORD, why);
+    if p.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(weak(format!("The password must be at least {MIN_PASSWORD_CHARS} characters long")));
+    }
+    if p.len() > MAX_PASSWORD_BYTES {
+        return Err(weak(format!("The password must be at most {MAX_PASSWORD_BYTES} bytes long")));
+    }
+    if p.trim().eq_ignore_ascii_case(username) || p.to_lowercase().contains(&username.to_lowercase()) {
+        return Err(weak("The password must not contain the username".to_owned()));
+    }
+    Ok(())
+}
+
+/// A new one-time set-password code and its hash.
+pub(crate) fn new_code() -> (String, TokenHash) {
+    let code = random_base62(CODE_CHARS);
+    let hash = TokenHash::of(&code);
+    (code, hash)
+}
+
+/// True if `typed` is the code (constant time; the stored code has not expired, or the store
+/// would not have returned it).
+pub(crate) fn code_matches(code: &SetPasswordCode, typed: &str) -> bool {
+    let typed = TokenHash::of(typed);
+    ct_eq_bytes(typed.as_bytes(), code.code_hash.as_bytes())
+}
+
+fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.ct_eq(b).into()
+}
+
+pub(crate) fn view(u: &UserRecord) -> UserView {
+    UserView {
+        id: u.id.clone(),
+        username: u.username.clone(),
+        roles: u.roles.clone(),
+        created_at: u.created_at,
+        disabled: u.disabled,
+        deleted_at: u.deleted_at,
+        password_set: !u.password_hash.is_empty(),
+    }
+}
+
+/// After any change of user `id` (roles, disabled, deleted, password): forget what is cached
+/// about them and the credentials they own, so the next request reads them again.
+pub(crate) fn user_changed<S>(state: &AppState<S>, id: &str) {
+    state.users.invalidate(id);
+    state.credentials.cache.invalidate_owner(id);
+}
+
+/// The user `id`, not deleted, or `unknown_user`.
+pub(crate) async fn live<S: Store>(state: &AppState<S>, id: &str) -> Result<UserRecord, Error> {
+    match state.store.user_by_id(id).await? {
+        Some(u) if u.deleted_at.is_none() => Ok(u),
+        _ => Err(unknown_user()),
+    }
+}
+
+/// Applies a change of user `id` in one transaction, then forgets what is cached about them
+/// so the next request sees it. A stop is answered: the last-admin guard as `last_admin`, a
+/// taken name as `user_exists`, anything else (the user is gone) as `unknown_user`.
+pub(crate) async fn apply<S: Store>(
+    state: &AppState<S>,
+    change: &Change<'_>,
+    id: &str,
+    name: &str,
+) -> Result<(), Error> {
+    let applied = state.store.apply(change).await?;
+    user_changed(state, id);
+    match applied {
+        Applied::Done => Ok(()),
+        Applied::Stopped { at, .. } if matches!(change.writes.get(at), Some(Write::RequireActiveAdmin)) => {
+            Err(last_admin())
+        }
+        Applied::Stopped { outcome: Outcome::NameTaken, .. } => Err(user_exists(name)),
+        Applied::Stopped { .. } => Err(unknown_user()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_are_long_and_not_the_username() {
+        assert!(validate_new_password("bob", &Password::new("short-pass")).is_err());
+        assert!(validate_new_password("bob", &Password::new("Bob-is-my-name-1")).is_err());
+        assert!(validate_new_password("bob", &Password::new("x".repeat(1025))).is_err());
+        validate_new_password("bob", &Password::new("correct horse battery")).unwrap();
+        let (code, hash) = new_code();
+        assert_eq!(code.len(), CODE_CHARS);
+        let stored = SetPasswordCode { user_id: "u".into(), code_hash: hash, expires_at: 1, request_id: None };
+        assert!(code_matches(&stored, &code));
+        assert!(!code_matches(&stored, "wrong"));
+    }
+}

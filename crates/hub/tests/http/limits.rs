@@ -1,0 +1,137 @@
+//! Limits on every route: the hub answers only its own `Host`, requests time out with a coded
+//! error, and streams are exempt from that timeout.
+
+use std::time::Duration;
+
+use keyway_api::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use crate::common::*;
+
+/// Sends `head` (and `body`) on a raw connection and reads the answer until the hub closes it.
+async fn raw(hub: &TestHub, head: &str, body: &[u8]) -> String {
+    let addr = hub.url.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), conn.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 20 s")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn host_of(hub: &TestHub) -> String {
+    hub.url.trim_start_matches("http://").to_owned()
+}
+
+#[tokio::test]
+async fn a_request_for_another_host_is_refused() {
+    let hub = TestHub::start().await;
+    let port = hub.url.rsplit(':').next().unwrap().to_owned();
+    for path in ["/.well-known/openid-configuration", "/api/me", "/oauth/authorize"] {
+        // What a DNS-rebinding page's request looks like: the hub's address, the page's name.
+        let head = format!("GET {path} HTTP/1.1\r\nHost: rebind.attacker.test:{port}\r\nConnection: close\r\n\r\n");
+        let answer = raw(&hub, &head, b"").await;
+        assert!(answer.starts_with("HTTP/1.1 421"), "{path}: {answer}");
+        assert!(answer.contains(r#""error":"misdirected_request""#), "{answer}");
+    }
+    let own = format!(
+        "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        host_of(&hub)
+    );
+    assert!(raw(&hub, &own, b"").await.starts_with("HTTP/1.1 200"));
+    let local = format!(
+        "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    );
+    assert!(raw(&hub, &local, b"").await.starts_with("HTTP/1.1 200"));
+    // The issuer from the URL (what reqwest, the CLI and the app send) works as ever.
+    let resp = reqwest::get(hub.at("/.well-known/openid-configuration")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_slow_request_times_out_while_a_stream_outlives_the_timeout() {
+    let hub =
+        TestHub::start_with_users(|s| s.request_timeout = Duration::from_secs(1), &[("rita", &[Role::Reviewer])]).await;
+    let dev = access_token_of(&hub, USER).await;
+    let rev = access_token_of(&hub, "rita").await;
+    let mut events = reqwest::Client::new().get(hub.at("/api/reviews/events")).bearer_auth(&rev).send().await.unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let greeting = events.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&greeting).contains("subscribed"));
+
+    // A body that never arrives in full: the hub gives up after its timeout.
+    let head = format!(
+        "POST /api/reviews HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {dev}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        host_of(&hub)
+    );
+    let answer = raw(&hub, &head, br#"{"title": "never fin"#).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""error":"timeout""#), "{answer}");
+
+    // The stream, open longer than the timeout by now, still carries events.
+    let resp = reqwest::Client::new()
+        .post(hub.at("/api/reviews"))
+        .bearer_auth(&dev)
+        .json(&json!({"title": "after the timeout"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let mut seen = String::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !seen.contains("after the timeout") {
+            let chunk = events.chunk().await.unwrap().expect("the stream is still open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .expect("the event within 10 s");
+    assert!(seen.contains("event: created"), "{seen}");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let hub = TestHub::start_with(|s| s.max_connections = 1).await;
+    let addr = hub.url.trim_start_matches("http://").to_owned();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    // Reads until `n` answers came on `conn`.
+    async fn answers(conn: &mut TcpStream, n: usize) {
+        let mut seen = String::new();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while seen.matches("HTTP/1.1 200").count() < n {
+                let mut buf = [0u8; 1024];
+                let got = conn.read(&mut buf).await.unwrap();
+                assert!(got > 0, "closed after {seen}");
+                seen.push_str(&String::from_utf8_lossy(&buf[..got]));
+            }
+        })
+        .await
+        .expect("answers within 10 s");
+    }
+    // The first connection is answered and stays open (keep-alive): it holds the one slot.
+    let mut first = TcpStream::connect(&addr).await.unwrap();
+    first.write_all(head.as_bytes()).await.unwrap();
+    answers(&mut first, 1).await;
+    // The second is not taken in while the first is open, though the hub keeps answering the
+    // first in the meantime…
+    let mut second = TcpStream::connect(&addr).await.unwrap();
+    second.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..3 {
+        first.write_all(head.as_bytes()).await.unwrap();
+        answers(&mut first, 1).await;
+    }
+    let mut buf = [0u8; 64];
+    match second.try_read(&mut buf) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("a second connection was served past the cap of one: {other:?}"),
+    }
+    // …and is answered once the first closes.
+    drop(first);
+    answers(&mut second, 1).await;
+}
