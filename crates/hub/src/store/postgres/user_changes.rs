@@ -192,3 +192,51 @@ pub(super) async fn write(conn: &mut PgConnection, w: &Write<'_>) -> Result<Outc
         other => return Err(StoreError::Unstorable(format!("not a user write: {other:?}"))),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use keyway_api::Role;
+
+    use crate::store::changes::{Applied, Change, ChangeStore as _, Write};
+    use crate::store::postgres::PgStore;
+    use crate::store::{AuditStore as _, Store as _, UserRecord, UserStore as _};
+
+    fn admin(id: &str) -> UserRecord {
+        UserRecord {
+            id: id.into(),
+            username: id.into(),
+            password_hash: "x".into(),
+            roles: vec![Role::Admin],
+            created_at: 1,
+            disabled: false,
+            deleted_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn two_admins_removed_at_once_leave_one() {
+        let store = PgStore::connect(&keyway_test_support::postgres::database().unwrap()).await.unwrap();
+        store.migrate().await.unwrap();
+        store.set_audit_signer(std::sync::Arc::new(crate::keys::Keys::from_seed(&[1; 32])));
+        for round in 0..20 {
+            let (a, b) = (format!("a{round}"), format!("b{round}"));
+            store.insert_user(&admin(&a)).await.unwrap();
+            store.insert_user(&admin(&b)).await.unwrap();
+            if round > 0 {
+                // Only this round's two are admins.
+                let prev = [format!("a{}", round - 1), format!("b{}", round - 1)];
+                for id in &prev {
+                    let c = Change::new().then(Write::DeleteUser { id, now: 2 });
+                    store.apply(&c).await.unwrap();
+                }
+            }
+            let dev = [Role::Developer];
+            let demote =
+                Change::new().then(Write::SetUserRoles { id: &a, roles: &dev }).then(Write::RequireActiveAdmin);
+            let delete = Change::new().then(Write::DeleteUser { id: &b, now: 3 }).then(Write::RequireActiveAdmin);
+            let (x, y) = tokio::join!(store.apply(&demote), store.apply(&delete));
+            let done = [x.unwrap(), y.unwrap()].iter().filter(|o| **o == Applied::Done).count();
+            assert_eq!(done, 1, "round {round}: exactly one of the two changes may apply");
+        }
+    }
+}
