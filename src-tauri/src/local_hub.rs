@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use keyway_api::desktop::CommandError;
 use keyway_client::secret::SecretString;
 use keyway_client::vault::{SecretKind, Vault};
-use keyway_hub::{Hub, HubKey, RunningHub, Settings};
+use keyway_hub::{AnyHub, Hub, HubKey, RunningHub, Settings};
 
 use crate::error::{CommandResult, from_hub, internal};
 
@@ -18,7 +18,7 @@ const KEY_PROFILE: &str = "local";
 /// The embedded hub, in one of three steps: nothing, opened (database ready), serving.
 #[derive(Default)]
 pub struct LocalHub {
-    opened: Option<Hub>,
+    opened: Option<AnyHub>,
     running: Option<RunningHub>,
 }
 
@@ -76,7 +76,7 @@ impl LocalHub {
         }
     }
 
-    async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&Hub> {
+    async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&AnyHub> {
         if self.opened.is_none() {
             // The folder holds the local hub's database (password hashes, the signing key):
             // the person's own alone.

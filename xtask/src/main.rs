@@ -43,6 +43,8 @@ const APT_PACKAGES: &[&str] = &[
     "xclip",
     // The exchange benchmark's fixed load generator.
     "wrk",
+    // The hub's PostgreSQL backend: its tests start a throwaway server from these binaries.
+    "postgresql",
 ];
 const TRUNK_VERSION: &str = "0.21.14";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
@@ -386,7 +388,14 @@ fn headless(nextest_args: &[String]) -> Result<()> {
     for (k, v) in &envs {
         c.env(k, v);
     }
-    let result = run(&mut c);
+    let mut result = run(&mut c);
+    // The hub's HTTP suite once more, on PostgreSQL (a throwaway server the tests start).
+    let mut pg = cargo();
+    pg.args(["nextest", "run", "-p", "keyway-hub", "--test", "http", "--no-fail-fast"])
+        .args(nextest_args)
+        .env("KEYWAY_TEST_BACKEND", "postgres");
+    let on_postgres = run(&mut pg);
+    result = result.and(on_postgres);
     stop_xvfb(xvfb);
     let _ = std::fs::remove_dir_all(&scratch);
     result

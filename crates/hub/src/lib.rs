@@ -16,6 +16,7 @@ mod access_token;
 mod accounts;
 mod api;
 mod audit;
+mod backend;
 mod clients;
 mod clock;
 mod config;
@@ -55,6 +56,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::audit::chain::{AuditBreak, AuditReport};
+pub use crate::backend::Backend;
 pub use crate::clock::Clock;
 pub use crate::config::{
     ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Settings,
@@ -65,6 +67,7 @@ pub use crate::keys::{Jwk, Jwks, OVERLAP_SECS, key_id};
 pub use crate::net::IpNet;
 pub use crate::secret::Password;
 pub use crate::store::Store;
+pub use crate::store::postgres::PgStore;
 pub use crate::store::sqlite::SqliteStore;
 pub use crate::users::{MIN_PASSWORD_CHARS, validate_username};
 
@@ -96,18 +99,13 @@ impl<S: Store> fmt::Debug for Hub<S> {
 }
 
 impl Hub<SqliteStore> {
-    /// Connects to the SQLite database in `settings` (creating it if missing), migrates it, and
-    /// loads the signing keys with `settings.hub_key` (creating and sealing one on first start,
-    /// sealing one an earlier version stored in clear). Without a hub key, or with one that is
-    /// not this database's, it fails with [`Error::HubKey`] and creates no key.
-    pub async fn open(settings: Settings) -> Result<Hub, Error> {
-        settings.validate()?;
-        if settings.hub_key.is_none() && !SqliteStore::exists(&settings.database_url) {
-            // Nothing is created without a key.
-            return Err(keys::no_hub_key(true));
-        }
-        let store = SqliteStore::connect(&settings.database_url).await?;
-        Hub::with_store(settings, store).await
+    /// Connects to the database in `settings` — SQLite (`sqlite://…`, created if missing) or
+    /// PostgreSQL (`postgres://…`), by the URL's scheme — migrates it, and loads the signing keys
+    /// with `settings.hub_key` (creating and sealing one on first start, sealing one an earlier
+    /// version stored in clear). Without a hub key, or with one that is not this database's, it
+    /// fails with [`Error::HubKey`] and creates no key.
+    pub async fn open(settings: Settings) -> Result<AnyHub, Error> {
+        AnyHub::open(settings).await
     }
 }
 
@@ -313,6 +311,98 @@ impl<S: Store> Hub<S> {
             refusal_flusher,
             flush_stop,
         })
+    }
+}
+
+/// A hub opened on the backend its settings' database URL names (the hub is generic over its
+/// [`Store`]; this is a hub on either).
+#[derive(Debug)]
+pub enum AnyHub {
+    Sqlite(Hub<SqliteStore>),
+    Postgres(Hub<PgStore>),
+}
+
+/// Runs `$body` with `$hub` bound to the inner hub, whichever backend it is on.
+macro_rules! each {
+    ($self:expr, $hub:ident => $body:expr) => {
+        match $self {
+            AnyHub::Sqlite($hub) => $body,
+            AnyHub::Postgres($hub) => $body,
+        }
+    };
+}
+
+impl AnyHub {
+    async fn open(settings: Settings) -> Result<AnyHub, Error> {
+        settings.validate()?;
+        Ok(match Backend::of(&settings.database_url)? {
+            Backend::Sqlite => {
+                if settings.hub_key.is_none() && !SqliteStore::exists(&settings.database_url) {
+                    // Nothing is created without a key.
+                    return Err(keys::no_hub_key(true));
+                }
+                let store = SqliteStore::connect(&settings.database_url).await?;
+                AnyHub::Sqlite(Hub::with_store(settings, store).await?)
+            }
+            Backend::Postgres => {
+                let store = PgStore::connect(&settings.database_url).await?;
+                AnyHub::Postgres(Hub::with_store(settings, store).await?)
+            }
+        })
+    }
+
+    /// Which backend the hub is on.
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyHub::Sqlite(_) => Backend::Sqlite,
+            AnyHub::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// See [`Hub::settings`].
+    pub fn settings(&self) -> &Settings {
+        each!(self, hub => hub.settings())
+    }
+
+    /// See [`Hub::create_user`].
+    pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> Result<(), Error> {
+        each!(self, hub => hub.create_user(username, password, roles).await)
+    }
+
+    /// See [`Hub::mint_pat`].
+    pub async fn mint_pat(
+        &self,
+        username: &str,
+        agent: Option<&str>,
+        audience: keyway_api::auth::Audience,
+        days: Option<u32>,
+    ) -> Result<String, Error> {
+        each!(self, hub => hub.mint_pat(username, agent, audience, days).await)
+    }
+
+    /// See [`Hub::rotate_signing_key`].
+    pub async fn rotate_signing_key(&self) -> Result<(String, String), Error> {
+        each!(self, hub => hub.rotate_signing_key().await)
+    }
+
+    /// See [`Hub::signing_kid`].
+    pub fn signing_kid(&self) -> String {
+        each!(self, hub => hub.signing_kid())
+    }
+
+    /// See [`Hub::verify_audit`].
+    pub async fn verify_audit(&self) -> Result<AuditReport, Error> {
+        each!(self, hub => hub.verify_audit().await)
+    }
+
+    /// See [`Hub::user_count`].
+    pub async fn user_count(&self) -> Result<u64, Error> {
+        each!(self, hub => hub.user_count().await)
+    }
+
+    /// See [`Hub::serve`].
+    pub async fn serve(self) -> Result<RunningHub, Error> {
+        each!(self, hub => hub.serve().await)
     }
 }
 

@@ -8,7 +8,7 @@ use keyway_api::Role;
 use keyway_api::auth::Audience;
 use keyway_hub::store::AuditStore as _;
 use keyway_hub::store::audit::{ChainRow, GENESIS, head_message, row_hash};
-use keyway_hub::{Hub, HubKey, Settings, SqliteStore};
+use keyway_hub::{AnyHub, Hub, HubKey, Settings, SqliteStore};
 use sqlx::SqlitePool;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyway-hub");
@@ -262,7 +262,7 @@ async fn a_log_from_before_the_chain_is_chained_at_the_first_start() {
 #[tokio::test]
 async fn hubs_sharing_a_database_append_one_chain() {
     let db = log_with(0).await;
-    let hubs: Vec<Arc<Hub>> = vec![
+    let hubs: Vec<Arc<AnyHub>> = vec![
         Arc::new(Hub::open(db.settings()).await.unwrap()),
         Arc::new(Hub::open(db.settings()).await.unwrap()),
         Arc::new(Hub::open(db.settings()).await.unwrap()),

@@ -3,7 +3,9 @@
 //! browser (authorization code + PKCE S256).
 //!
 //! It speaks only HTTP to the hub, so keyway-hub's own tests can use it without a dependency
-//! circle.
+//! circle. [`postgres`] starts a throwaway PostgreSQL server for the hub's tests on that backend.
+
+pub mod postgres;
 
 use anyhow::{Context as _, Result, anyhow, ensure};
 use base64::Engine as _;

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod error;
 pub mod keys;
 pub mod oauth;
+pub mod postgres;
 pub mod reviews;
 pub mod sqlite;
 pub mod throttle;

@@ -58,7 +58,7 @@ impl TestHub {
         pat_owners: &[&str],
     ) -> (TestHub, Vec<String>) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let database_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let database_url = database_url(&dir);
         let clock = Clock::system();
         let mut settings = Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -149,6 +149,39 @@ impl TestHub {
         let url = running.issuer.clone();
         wait_ready(&url).await;
         TestHub { url, clock, database_url, hub_key, running: Some(running), dir }
+    }
+}
+
+/// True when this run tests the hub on PostgreSQL (`KEYWAY_TEST_BACKEND=postgres`), else SQLite.
+pub fn on_postgres() -> bool {
+    keyway_test_support::postgres::wanted()
+}
+
+/// A fresh database for one hub: a SQLite file in `dir`, or a new database on the test
+/// PostgreSQL server.
+fn database_url(dir: &TempDir) -> String {
+    if on_postgres() {
+        keyway_test_support::postgres::database().expect("a database on the test PostgreSQL server")
+    } else {
+        format!("sqlite://{}", dir.path().join("hub.db").display())
+    }
+}
+
+impl TestHub {
+    /// Runs statements on the hub's database behind its back (a second connection): `sqlite`
+    /// on SQLite, `postgres` in order on PostgreSQL.
+    pub async fn execute_on_db(&self, sqlite: &str, postgres: &[&str]) {
+        if on_postgres() {
+            let db = sqlx::PgPool::connect(&self.database_url).await.expect("connect to the hub's database");
+            for sql in postgres {
+                sqlx::query(sql).execute(&db).await.expect(sql);
+            }
+            db.close().await;
+        } else {
+            let db = sqlx::SqlitePool::connect(&self.database_url).await.expect("connect to the hub's database");
+            sqlx::query(sqlite).execute(&db).await.expect(sqlite);
+            db.close().await;
+        }
     }
 }
 

@@ -218,13 +218,15 @@ async fn a_transition_whose_audit_row_cannot_be_written_does_not_happen() {
     let cancel = |id: &str| http().post(hub.at(&format!("/api/reviews/{id}/cancel"))).bearer_auth(&dev).send();
 
     // The audit log fails every insert (a second connection to the hub's database).
-    let db = sqlx::SqlitePool::connect(&hub.database_url).await.unwrap();
-    sqlx::query(
+    hub.execute_on_db(
         "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit log full'); END",
+        &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit log full'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ],
     )
-    .execute(&db)
-    .await
-    .unwrap();
+    .await;
     let refused = [
         decide(&hub, &rev, &r.id, "approve", None).await,
         cancel(&r.id).await.unwrap(),
@@ -238,7 +240,7 @@ async fn a_transition_whose_audit_row_cannot_be_written_does_not_happen() {
     assert!(unchanged.decisions.is_empty(), "a vote without its audit row was kept: {:?}", unchanged.decisions);
     assert_eq!(list(&hub, &rev, "").await.items.len(), 1, "a request without its audit row was kept");
 
-    sqlx::query("DROP TRIGGER refuse_audit").execute(&db).await.unwrap();
+    hub.execute_on_db("DROP TRIGGER refuse_audit", &["DROP TRIGGER refuse_audit ON audit_events"]).await;
     let decided: ReviewRequest = decide(&hub, &rev, &r.id, "approve", None).await.json().await.unwrap();
     assert_eq!(decided.status, ReviewStatus::Approved);
     let rows: Vec<_> = audit(&hub, &adm, "review.decide")

@@ -1,0 +1,15 @@
+//! PostgreSQL backend, by area: each submodule implements its area's trait for [`PgStore`],
+//! in the same shape as the SQLite backend.
+
+mod audit;
+mod changes;
+mod connect;
+mod credentials;
+mod keys;
+mod oauth;
+mod reviews;
+mod throttle;
+mod user_changes;
+mod users;
+
+pub use self::connect::PgStore;

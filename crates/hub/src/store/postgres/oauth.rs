@@ -1,0 +1,398 @@
+//! The OAuth flow's state on PostgreSQL.
+
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row as _, Transaction};
+
+use super::PgStore;
+use super::audit::insert_audit_in;
+use super::connect::hash_col;
+use crate::secret::TokenHash;
+use crate::store::error::StoreError;
+use crate::store::oauth::{
+    CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
+};
+
+const CODE_COLUMNS: &str =
+    "code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time, created_at, expires_at";
+
+fn code_from_row(row: &PgRow) -> Result<CodeRecord, StoreError> {
+    Ok(CodeRecord {
+        code_hash: hash_col(row, "code_hash")?,
+        client_id: row.try_get("client_id")?,
+        redirect_uri: row.try_get("redirect_uri")?,
+        user_id: row.try_get("user_id")?,
+        scope: row.try_get("scope")?,
+        nonce: row.try_get("nonce")?,
+        code_challenge: row.try_get("code_challenge")?,
+        auth_time: row.try_get("auth_time")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+const FAMILY_COLUMNS: &str =
+    "id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at, last_used_at, address";
+
+fn family_from_row(row: &PgRow) -> Result<Family, StoreError> {
+    Ok(Family {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        client_id: row.try_get("client_id")?,
+        scope: row.try_get("scope")?,
+        auth_time: row.try_get("auth_time")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        address: row.try_get("address")?,
+    })
+}
+
+const PENDING_COLUMNS: &str =
+    "id, client_id, redirect_uri, scope, state, nonce, code_challenge, created_at, expires_at";
+
+fn pending_from_row(row: &PgRow) -> Result<PendingAuthorization, StoreError> {
+    Ok(PendingAuthorization {
+        id: row.try_get("id")?,
+        client_id: row.try_get("client_id")?,
+        redirect_uri: row.try_get("redirect_uri")?,
+        scope: row.try_get("scope")?,
+        state: row.try_get("state")?,
+        nonce: row.try_get("nonce")?,
+        code_challenge: row.try_get("code_challenge")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+async fn revoke_family_tx(tx: &mut Transaction<'_, Postgres>, id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE token_families SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert_family_tx(tx: &mut Transaction<'_, Postgres>, family: &Family) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at, \
+            last_used_at, address) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&family.id)
+    .bind(&family.user_id)
+    .bind(&family.client_id)
+    .bind(&family.scope)
+    .bind(family.auth_time)
+    .bind(family.created_at)
+    .bind(family.expires_at)
+    .bind(family.revoked_at)
+    .bind(family.last_used_at)
+    .bind(&family.address)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_refresh_tx(
+    tx: &mut Transaction<'_, Postgres>,
+    hash: &TokenHash,
+    family_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, created_at, used_at) VALUES ($1, $2, $3, NULL)")
+        .bind(hash.as_bytes())
+        .bind(family_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl OAuthStore for PgStore {
+    async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pending_authorizations \
+             (id, client_id, redirect_uri, scope, state, nonce, code_challenge, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&p.id)
+        .bind(&p.client_id)
+        .bind(&p.redirect_uri)
+        .bind(&p.scope)
+        .bind(&p.state)
+        .bind(&p.nonce)
+        .bind(&p.code_challenge)
+        .bind(p.created_at)
+        .bind(p.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn pending(&self, id: &str, now: i64) -> Result<Option<PendingAuthorization>, StoreError> {
+        let sql = format!("SELECT {PENDING_COLUMNS} FROM pending_authorizations WHERE id = $1 AND expires_at > $2");
+        let row = sqlx::query(&sql).bind(id).bind(now).fetch_optional(&self.pool).await?;
+        row.as_ref().map(pending_from_row).transpose()
+    }
+
+    async fn take_pending(&self, id: &str, now: i64) -> Result<Option<PendingAuthorization>, StoreError> {
+        let sql =
+            format!("DELETE FROM pending_authorizations WHERE id = $1 AND expires_at > $2 RETURNING {PENDING_COLUMNS}");
+        let row = sqlx::query(&sql).bind(id).bind(now).fetch_optional(&self.pool).await?;
+        row.as_ref().map(pending_from_row).transpose()
+    }
+
+    async fn login_session(&self, id_hash: &TokenHash, now: i64) -> Result<Option<LoginSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id_hash, user_id, auth_time, expires_at FROM login_sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash.as_bytes())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(LoginSession {
+                id_hash: hash_col(&row, "id_hash")?,
+                user_id: row.try_get("user_id")?,
+                auth_time: row.try_get("auth_time")?,
+                expires_at: row.try_get("expires_at")?,
+            })),
+        }
+    }
+
+    async fn redeem_code<F>(
+        &self,
+        code_hash: &TokenHash,
+        now: i64,
+        audit: &impl GrantAudit,
+        check: F,
+    ) -> Result<Redemption, StoreError>
+    where
+        F: FnOnce(&CodeRecord) -> Result<NewFamily, &'static str> + Send,
+    {
+        let signer = self.signer.get()?;
+        let mut tx = self.pool.begin().await?;
+        // The UPDATE locks the code's row: a concurrent redemption waits for this transaction
+        // and then, re-reading the row, finds it used.
+        let sql = format!(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
+             RETURNING {CODE_COLUMNS}"
+        );
+        let claimed = sqlx::query(&sql).bind(now).bind(code_hash.as_bytes()).fetch_optional(&mut *tx).await?;
+        let Some(row) = claimed else {
+            let previous: Option<(Option<String>, String)> =
+                sqlx::query_as("SELECT family_id, user_id FROM authorization_codes WHERE code_hash = $1 FOR UPDATE")
+                    .bind(code_hash.as_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let outcome = match previous {
+                None => Redemption::Unknown,
+                Some((family_id, user_id)) => {
+                    if let Some(id) = &family_id {
+                        revoke_family_tx(&mut tx, id, now).await?;
+                    }
+                    let event = audit.code_replayed(&user_id, family_id.as_deref());
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
+                    Redemption::Replayed { family_id }
+                }
+            };
+            tx.commit().await?;
+            return Ok(outcome);
+        };
+        let code = code_from_row(&row)?;
+        let outcome = match check(&code) {
+            Err(reason) => Redemption::Refused(reason),
+            Ok(NewFamily { family, refresh_token }) => {
+                insert_family_tx(&mut tx, &family).await?;
+                if let Some(hash) = &refresh_token {
+                    insert_refresh_tx(&mut tx, hash, &family.id, now).await?;
+                }
+                sqlx::query("UPDATE authorization_codes SET family_id = $1 WHERE code_hash = $2")
+                    .bind(&family.id)
+                    .bind(code_hash.as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+                Redemption::Issued { code, family }
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        client_id: &str,
+        now: i64,
+        audit: &impl GrantAudit,
+    ) -> Result<Rotation, StoreError> {
+        let signer = self.signer.get()?;
+        let mut tx = self.pool.begin().await?;
+        let claimed: Option<String> = sqlx::query_scalar(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL RETURNING family_id",
+        )
+        .bind(now)
+        .bind(old.as_bytes())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(family_id) = claimed else {
+            let used: Option<String> =
+                sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE")
+                    .bind(old.as_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let outcome = match used {
+                None => Rotation::Unknown,
+                Some(family_id) => {
+                    revoke_family_tx(&mut tx, &family_id, now).await?;
+                    let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = $1");
+                    let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
+                    let event = audit.refresh_reused(&family_from_row(&row)?);
+                    insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
+                    Rotation::Reused { family_id }
+                }
+            };
+            tx.commit().await?;
+            return Ok(outcome);
+        };
+        // Locked so a concurrent revocation of the family lands before or after, not between.
+        let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = $1 FOR UPDATE");
+        let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
+        let family = family_from_row(&row)?;
+        let refusal = if family.revoked_at.is_some() {
+            Some("the refresh token has been revoked")
+        } else if family.expires_at <= now {
+            Some("the session has ended; sign in again")
+        } else if family.client_id != client_id {
+            Some("the refresh token was issued to another client")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            // Leave the token as it was: refusing must not look like a use.
+            tx.rollback().await?;
+            return Ok(Rotation::Refused(reason));
+        }
+        insert_refresh_tx(&mut tx, new, &family.id, now).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.refreshed(&family)]).await?;
+        tx.commit().await?;
+        Ok(Rotation::Rotated(family))
+    }
+
+    async fn family_of_refresh_token(&self, token: &TokenHash) -> Result<Option<Family>, StoreError> {
+        let sql = format!(
+            "SELECT {FAMILY_COLUMNS} FROM token_families \
+             WHERE id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)"
+        );
+        let row = sqlx::query(&sql).bind(token.as_bytes()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(family_from_row).transpose()
+    }
+
+    async fn family(&self, id: &str) -> Result<Option<Family>, StoreError> {
+        let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(family_from_row).transpose()
+    }
+
+    async fn revoke_family(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE token_families SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(revoked_access_tokens.expires_at, EXCLUDED.expires_at)",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn access_token_revoked(&self, jti: &str, family_id: Option<&str>, now: i64) -> Result<bool, StoreError> {
+        let Some(family_id) = family_id else {
+            let revoked: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1)")
+                    .bind(jti)
+                    .fetch_one(&self.pool)
+                    .await?;
+            return Ok(revoked);
+        };
+        let live: bool = sqlx::query_scalar(
+            "SELECT NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) \
+                AND EXISTS (SELECT 1 FROM token_families WHERE id = $2 AND revoked_at IS NULL AND expires_at > $3)",
+        )
+        .bind(jti)
+        .bind(family_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(!live)
+    }
+
+    async fn sessions_of(&self, user_id: &str, now: i64) -> Result<Vec<Family>, StoreError> {
+        let sql = format!(
+            "SELECT {FAMILY_COLUMNS} FROM token_families \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id"
+        );
+        let rows = sqlx::query(&sql).bind(user_id).bind(now).fetch_all(&self.pool).await?;
+        rows.iter().map(family_from_row).collect()
+    }
+
+    async fn touch_family(&self, id: &str, now: i64, address: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE token_families SET last_used_at = GREATEST(COALESCE(last_used_at, $1), $1), \
+             address = COALESCE($2, address) WHERE id = $3",
+        )
+        .bind(now)
+        .bind(address)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_settings(&self) -> Result<Option<keyway_api::users::SessionSettings>, StoreError> {
+        let row = sqlx::query("SELECT absolute_secs, idle_secs FROM session_settings WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let secs = |col: &str| -> Result<u64, StoreError> {
+            let v: i64 = row.try_get(col)?;
+            u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("session_settings.{col} is negative")))
+        };
+        Ok(Some(keyway_api::users::SessionSettings {
+            absolute_secs: secs("absolute_secs")?,
+            idle_secs: secs("idle_secs")?,
+        }))
+    }
+
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut removed = 0;
+        for sql in [
+            "DELETE FROM pending_authorizations WHERE expires_at <= $1",
+            "DELETE FROM login_sessions WHERE expires_at <= $1",
+            "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
+            // Families go when their sign-in has ended; their refresh tokens cascade and the
+            // codes they came from lose their family_id.
+            "DELETE FROM token_families WHERE expires_at <= $1",
+            // Used codes are kept while their family lives so a replay can still revoke it.
+            "DELETE FROM authorization_codes WHERE expires_at <= $1 AND family_id IS NULL",
+        ] {
+            removed += sqlx::query(sql).bind(now).execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+}
