@@ -143,6 +143,22 @@ impl KeySet {
     }
 }
 
+/// Checks, writing nothing, that `hub_key` opens what [`Keys::open`] needs of `records`: the
+/// current key whole (its seed opens and matches its kid and public key), and every other
+/// sealed seed too. The current key's kid; `None` when there is no key yet.
+pub(crate) fn check_hub_key(records: &[SigningKeyRecord], hub_key: &HubKey) -> Result<Option<String>, Error> {
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let set = KeySet::load(records, hub_key)?;
+    for record in records {
+        if let Some(sealed) = &record.sealed {
+            hub_key.open(&record.kid, sealed)?;
+        }
+    }
+    Ok(Some(set.current.kid.clone()))
+}
+
 /// The signing keys, shared by every handler; see the module docs.
 pub(crate) struct Keys {
     hub_key: HubKey,

@@ -29,6 +29,7 @@ mod jwt;
 mod keys;
 mod limits;
 mod live_users;
+mod migrate_store;
 mod net;
 mod oauth;
 mod pat;
@@ -64,6 +65,7 @@ pub use crate::config::{
 pub use crate::error::Error;
 pub use crate::hub_key::HubKey;
 pub use crate::keys::{Jwk, Jwks, OVERLAP_SECS, key_id};
+pub use crate::migrate_store::{MigrateError, MigrateOptions, MigrateReport, migrate_store};
 pub use crate::net::IpNet;
 pub use crate::secret::Password;
 pub use crate::store::Store;

@@ -47,6 +47,58 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Copy a hub's SQLite database into a PostgreSQL database (every user, credential,
+    /// sign-in, review, audit row and signing key), so the hub moves to PostgreSQL. Stop the hub
+    /// first. The source is only read; the copy is one transaction on the target.
+    MigrateStore(MigrateArgs),
+}
+
+/// A database URL given on the command line, never shown in `Debug` (it may hold a password).
+#[derive(Clone)]
+struct DatabaseUrl(String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl([redacted])")
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<DatabaseUrl, Self::Err> {
+        Ok(DatabaseUrl(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// The SQLite database to copy, opened read-only and never changed [default:
+    /// $KEYWAY_HUB_DATABASE, or sqlite://keyway-hub.db].
+    #[arg(long, value_name = "URL")]
+    from: Option<DatabaseUrl>,
+    /// The PostgreSQL database to copy into (postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…),
+    /// migrated first as the hub does at start. It must hold no hub rows, unless --force.
+    #[arg(long, value_name = "URL")]
+    to: DatabaseUrl,
+    /// File holding the hub key the source's signing keys are sealed with (mode 0600); it must
+    /// open them, and it opens them on the target too [default: $KEYWAY_HUB_KEY_FILE, or the
+    /// key itself in $KEYWAY_HUB_KEY].
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<std::path::PathBuf>,
+    /// If the target holds rows, delete every row of its hub tables first, in the copy's
+    /// transaction: the target then holds exactly the source (and keeps its rows if the copy
+    /// fails).
+    #[arg(long)]
+    force: bool,
+}
+
+async fn migrate_store(args: MigrateArgs) -> anyhow::Result<()> {
+    let settings = Settings::from_env_with_key_file(args.key_file.as_deref())?;
+    let from = args.from.map_or(settings.database_url, |u| u.0);
+    let options = keyway_hub::MigrateOptions { from, to: args.to.0, hub_key: settings.hub_key, force: args.force };
+    let report = keyway_hub::migrate_store(options).await?;
+    println!("{report}");
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,6 +353,8 @@ fn main() -> ExitCode {
     init_logging(match cli.command {
         Command::Serve(_) => "info",
         Command::User { .. } | Command::Pat { .. } | Command::Keys { .. } | Command::Audit { .. } => "warn",
+        // sqlx would warn of each slow batch of the copy.
+        Command::MigrateStore(_) => "warn,sqlx=error",
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -323,6 +377,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Keys { command } => keys(command).await,
+            Command::MigrateStore(args) => migrate_store(args).await,
         }
     });
     match result {

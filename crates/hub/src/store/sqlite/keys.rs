@@ -10,10 +10,10 @@ use super::SqliteStore;
 use crate::store::error::StoreError;
 use crate::store::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
 
-const KEY_COLUMNS: &str =
+pub(crate) const KEY_COLUMNS: &str =
     "kid, public_key, seal_version, sealed_with, nonce, sealed_seed, created_at, retired_at, verify_until";
 
-fn key_from_row(row: &SqliteRow) -> Result<SigningKeyRecord, StoreError> {
+pub(crate) fn key_from_row(row: &SqliteRow) -> Result<SigningKeyRecord, StoreError> {
     let kid: String = row.try_get("kid")?;
     let public: Vec<u8> = row.try_get("public_key")?;
     let public_key: [u8; 32] = public

@@ -4,7 +4,7 @@
 mod audit;
 mod changes;
 mod credentials;
-mod keys;
+pub(crate) mod keys;
 mod oauth;
 mod reviews;
 mod throttle;
