@@ -85,6 +85,22 @@ impl TestHub {
         (TestHub { url, clock, database_url, hub_key, running: Some(running), dir }, pats)
     }
 
+    /// A hub on an existing database (no user is added), listening on `settings.listen`.
+    pub async fn open_existing(settings: Settings) -> TestHub {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (clock, database_url) = (settings.clock.clone(), settings.database_url.clone());
+        let hub_key = settings.hub_key.clone().expect("tests give the hub a key");
+        let running = Hub::open(settings).await.expect("open hub").serve().await.expect("serve");
+        let url = running.issuer.clone();
+        wait_ready(&url).await;
+        TestHub { url, clock, database_url, hub_key, running: Some(running), dir }
+    }
+
+    /// The address the hub listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().expect("running").addr
+    }
+
     /// The temp dir the database lives in.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
