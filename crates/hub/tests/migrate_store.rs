@@ -481,4 +481,12 @@ async fn bad_urls_and_unreachable_databases_fail_with_one_line_and_no_password()
         assert!(!err.contains(password) && !text(&out.stdout).contains(password), "the password is shown: {err}");
     }
     assert!(!dir.path().join("nothing.db").exists(), "a missing source is not created");
+
+    // With the right password the copy is made, and the summary names the target without it.
+    let owned = format!("keyway_mig_db_{}", std::process::id());
+    server.sql(&format!("CREATE DATABASE {owned} OWNER {role}")).unwrap();
+    let out = migrate(&source, &server.url(&owned, &role, Some("right-pass-1")), &key_file, false);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(stdout.contains(&format!("{role}:***@")) && !stdout.contains("right-pass-1"), "{stdout}");
 }
