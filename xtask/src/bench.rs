@@ -15,7 +15,7 @@ const BENCH_PASSWORD: &str = "bench-password-not-secret";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange|approvals|desktop|audit> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|hubs|desktop|audit> [keyway-bench options]");
     };
     if name == "audit" {
         // `keyway-hub audit verify` over 100,000 rows: an ignored test of the hub, in release.
@@ -34,9 +34,10 @@ pub fn bench(args: &[String]) -> Result<()> {
             "test(verify_time)",
         ]));
     }
-    if name == "approvals" {
-        // The approvals driver runs its own hub in-process on a fresh database.
-        return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", "approvals"]).args(rest));
+    if name == "approvals" || name == "hubs" {
+        // These drivers run their own hubs in-process on a fresh database (hubs: on a
+        // throwaway PostgreSQL server).
+        return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", name]).args(rest));
     }
     run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
     let bin = root().join("target/release");
@@ -62,7 +63,7 @@ pub fn bench(args: &[String]) -> Result<()> {
                 env.push(("KEYWAY_BENCH_USER", BENCH_USER.to_owned()));
                 env.push(("KEYWAY_BENCH_PASSWORD", BENCH_PASSWORD.to_owned()));
             }
-            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop, audit)"),
+            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, hubs, desktop, audit)"),
         }
         let port = free_port()?;
         let mut server = Server(

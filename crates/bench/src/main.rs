@@ -3,6 +3,7 @@
 
 mod approvals;
 mod exchange;
+mod hubs;
 mod wrk;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Two hubs on one PostgreSQL database: a decision and a revocation made on one, seen on
+    /// the other, and exchanges split across both (runs its own server and hubs).
+    Hubs {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +39,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Exchange(args) => runtime()?.block_on(exchange::run(args)),
         Command::Approvals { args } => approvals::main(&args),
+        Command::Hubs { args } => hubs::main(&args),
     }
 }
 

@@ -17,6 +17,8 @@ pub struct PgStore {
     pub(super) pool: PgPool,
     /// The key audit appends sign the chain's head with.
     pub(super) signer: super::audit::SignerSlot,
+    /// The periodic-work lease's connection (`super::notices`).
+    pub(super) lease: std::sync::Arc<tokio::sync::Mutex<super::notices::Lease>>,
 }
 
 /// Never shows the connection string (it may hold a password).
@@ -40,7 +42,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool, signer: Default::default() })
+        Ok(PgStore { pool, signer: Default::default(), lease: Default::default() })
     }
 
     /// The underlying pool (for tests and administration).
@@ -148,6 +150,7 @@ mod tests {
         let store = PgStore {
             pool: PgPoolOptions::new().connect_lazy("postgres://hub:s3cret@127.0.0.1:1/keyway").unwrap(),
             signer: Default::default(),
+            lease: Default::default(),
         };
         let shown = format!("{store:?} {:?}", store.pool());
         assert!(!shown.contains("s3cret"), "{shown}");

@@ -5,6 +5,7 @@ mod audit;
 mod changes;
 mod credentials;
 mod keys;
+mod notices;
 mod oauth;
 mod reviews;
 mod throttle;
