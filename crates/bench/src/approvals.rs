@@ -5,7 +5,8 @@
 //! loopback HTTP:
 //! - the first page (50) of the pending queue as a reviewer, and of the developer's own;
 //! - a decision (approve) on a pending request;
-//! - the time from sending a decision until all 10 open SSE subscribers have received it.
+//! - the time from sending a decision until all 10 open SSE subscribers (10 reviewers) have
+//!   received it.
 //!
 //! Options: `--pending N` (100000), `--samples N` (300), `--fanout N` decisions (50),
 //! `--subscribers N` (10).
@@ -37,7 +38,7 @@ fn options(args: &[String]) -> Result<Options> {
             "--pending" => o.pending = u32::try_from(n)?,
             "--samples" => o.samples = n.clamp(1, 100_000),
             "--fanout" => o.fanout = n.clamp(1, 10_000),
-            "--subscribers" => o.subscribers = n.clamp(1, 1000),
+            "--subscribers" => o.subscribers = n.clamp(1, 200),
             other => bail!("unknown option {other} (expected --pending, --samples, --fanout, --subscribers)"),
         }
     }
@@ -63,6 +64,10 @@ async fn run(o: Options) -> Result<()> {
     let hub = Hub::open(settings).await?;
     hub.create_user("dev", PASSWORD, &[Role::Developer]).await?;
     hub.create_user("rev", PASSWORD, &[Role::Reviewer]).await?;
+    // Each subscriber is its own reviewer: one person holds at most 8 streams.
+    for n in 0..o.subscribers {
+        hub.create_user(&format!("watch{n}"), PASSWORD, &[Role::Reviewer]).await?;
+    }
 
     let t = Instant::now();
     bulk_insert(&database_url, o.pending).await?;
@@ -107,7 +112,9 @@ async fn run(o: Options) -> Result<()> {
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<usize>();
     let mut subs = Vec::new();
     for n in 0..o.subscribers {
-        let resp = http.get(format!("{base}/api/reviews/events")).bearer_auth(&rev).send().await?.error_for_status()?;
+        let watcher = access_token(&base, &format!("watch{n}")).await?;
+        let resp =
+            http.get(format!("{base}/api/reviews/events")).bearer_auth(&watcher).send().await?.error_for_status()?;
         subs.push(tokio::spawn(subscriber(n, resp, tx.clone(), ready_tx.clone())));
     }
     for _ in 0..o.subscribers {
