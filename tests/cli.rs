@@ -124,6 +124,27 @@ async fn login_keeps_the_session_only_in_the_keychain_and_logout_revokes_it() ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_whoami_and_logout_work_against_a_hub_on_postgres() -> Result<()> {
+    let hub = TestHub::start_on_postgres(&[("ada", PASSWORD, &[Role::Developer])]).await?;
+    let sb = Sandbox::new()?;
+    let p = profile("pg");
+    let account = format!("{p}/refresh_token");
+    let out = login(&sb, &["--server", &hub.url, "--profile", &p], "ada", PASSWORD).await?;
+    ensure!(out.status.success(), "login failed: {}", String::from_utf8_lossy(&out.stderr));
+    let refresh = keychain_lookup(&account)?.context("no keychain entry after login")?;
+    let who = keyway(&sb).args(["whoami", "--json", "--profile", &p]).output()?;
+    ensure!(who.status.success(), "whoami: {}", String::from_utf8_lossy(&who.stderr));
+    assert_eq!(json_of(&who)?["username"], "ada");
+    assert_ne!(keychain_lookup(&account)?.context("entry vanished after whoami")?, refresh, "rotated on PostgreSQL");
+    let bye = keyway(&sb).args(["logout", "--json", "--profile", &p]).output()?;
+    ensure!(bye.status.success(), "logout: {}", String::from_utf8_lossy(&bye.stderr));
+    assert_eq!(json_of(&bye)?["revoked_at_server"], true);
+    assert_eq!(keychain_lookup(&account)?, None);
+    hub.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_session_revoked_at_the_hub_asks_to_sign_in_again() -> Result<()> {
     let hub = TestHub::start(&[("bob", PASSWORD, &[Role::Developer])]).await?;
     let sb = Sandbox::new()?;

@@ -49,10 +49,25 @@ impl TestHub {
         users: &[(&str, &str, &[Role])],
         pats: &[(&str, Option<&str>)],
     ) -> Result<(TestHub, Vec<String>)> {
+        TestHub::start_on(None, users, pats).await
+    }
+
+    /// Like [`TestHub::start`], on a fresh database of the throwaway PostgreSQL server
+    /// (`keyway_test_support::postgres`) instead of a SQLite file.
+    pub async fn start_on_postgres(users: &[(&str, &str, &[Role])]) -> Result<TestHub> {
+        let database_url = keyway_test_support::postgres::database()?;
+        Ok(TestHub::start_on(Some(database_url), users, &[]).await?.0)
+    }
+
+    async fn start_on(
+        database_url: Option<String>,
+        users: &[(&str, &str, &[Role])],
+        pats: &[(&str, Option<&str>)],
+    ) -> Result<(TestHub, Vec<String>)> {
         let dir = tempfile::tempdir()?;
         let settings = Settings {
             listen: "127.0.0.1:0".parse()?,
-            database_url: format!("sqlite://{}", dir.path().join("hub.db").display()),
+            database_url: database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("hub.db").display())),
             hub_key: Some(keyway_hub::HubKey::generate()),
             ..Settings::default()
         };

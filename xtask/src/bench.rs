@@ -1,5 +1,6 @@
-//! `cargo xtask bench <name>`: a release hub on 127.0.0.1 with a fresh SQLite database, seeded
-//! for the benchmark, then `keyway-bench <name>` against it (bounded in time), then cleanup.
+//! `cargo xtask bench <name>`: a release hub on 127.0.0.1 with a fresh database (SQLite, then
+//! PostgreSQL on a throwaway server), seeded for the benchmark, then `keyway-bench <name>`
+//! against it (bounded in time), then cleanup.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -15,7 +16,7 @@ const BENCH_PASSWORD: &str = "bench-password-not-secret";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange|approvals|desktop|audit> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|hubs|desktop|audit> [keyway-bench options]");
     };
     if name == "audit" {
         // `keyway-hub audit verify` over 100,000 rows: an ignored test of the hub, in release.
@@ -34,16 +35,60 @@ pub fn bench(args: &[String]) -> Result<()> {
             "test(verify_time)",
         ]));
     }
-    if name == "approvals" {
-        // The approvals driver runs its own hub in-process on a fresh database.
-        return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", "approvals"]).args(rest));
+    if name == "approvals" || name == "hubs" {
+        // These drivers run their own hubs in-process on a fresh database (hubs: on a
+        // throwaway PostgreSQL server).
+        return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", name]).args(rest));
     }
     run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
+    if name != "exchange" {
+        bail!("unknown benchmark '{name}' (known: exchange, approvals, hubs, desktop, audit)");
+    }
+    // On SQLite, then on PostgreSQL, in one run (`--backend sqlite|postgres` for one).
+    let (backends, rest) = backends_of(rest)?;
+    for backend in backends {
+        exchange_on(backend, &rest)?;
+    }
+    Ok(())
+}
+
+/// `--backend B` taken out of the options: the backends to run on.
+fn backends_of(rest: &[String]) -> Result<(Vec<&'static str>, Vec<String>)> {
+    let mut backends = vec!["sqlite", "postgres"];
+    let mut others = Vec::new();
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--backend" {
+            backends = match it.next().map(String::as_str) {
+                Some("sqlite") => vec!["sqlite"],
+                Some("postgres") => vec!["postgres"],
+                other => bail!("--backend is sqlite or postgres, not {other:?}"),
+            };
+        } else {
+            others.push(arg.clone());
+        }
+    }
+    Ok((backends, others))
+}
+
+/// The exchange benchmark against one release hub on `backend`.
+fn exchange_on(backend: &str, rest: &[String]) -> Result<()> {
     let bin = root().join("target/release");
-    let dir = std::env::temp_dir().join(format!("keyway-bench-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("keyway-bench-{}-{backend}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    // PostgreSQL: a throwaway server for as long as `pg` lives (its databases on stdout).
+    let mut pg = None;
     let result = (|| -> Result<()> {
-        let database = format!("sqlite://{}", dir.join("hub.db").display());
+        let (database, other) = if backend == "postgres" {
+            let (server, urls) = PgServer::start(&bin.join("keyway-bench"))?;
+            pg = Some(server);
+            urls
+        } else {
+            (
+                format!("sqlite://{}", dir.join("hub.db").display()),
+                format!("sqlite://{}", dir.join("other.db").display()),
+            )
+        };
         let hub = bin.join("keyway-hub");
         // The hub key that seals the signing key: every command on the database takes it.
         let key_file = dir.join("hub.key");
@@ -51,19 +96,13 @@ pub fn bench(args: &[String]) -> Result<()> {
         let key_file = key_file.to_str().context("the temp dir is not UTF-8")?;
         user_add(&hub, &database, key_file)?;
         let mut env: Vec<(&str, String)> = Vec::new();
-        match name.as_str() {
-            "exchange" => {
-                env.push(("KEYWAY_BENCH_PAT", mint(&hub, &database, key_file, "bench-agent")?));
-                env.push(("KEYWAY_BENCH_REVOKE_PAT", mint(&hub, &database, key_file, "bench-revoked")?));
-                // Well formed, but from another database: unknown to this hub.
-                let other = format!("sqlite://{}", dir.join("other.db").display());
-                user_add(&hub, &other, key_file)?;
-                env.push(("KEYWAY_BENCH_UNKNOWN_PAT", mint(&hub, &other, key_file, "bench-agent")?));
-                env.push(("KEYWAY_BENCH_USER", BENCH_USER.to_owned()));
-                env.push(("KEYWAY_BENCH_PASSWORD", BENCH_PASSWORD.to_owned()));
-            }
-            other => bail!("unknown benchmark '{other}' (known: exchange, approvals, desktop, audit)"),
-        }
+        env.push(("KEYWAY_BENCH_PAT", mint(&hub, &database, key_file, "bench-agent")?));
+        env.push(("KEYWAY_BENCH_REVOKE_PAT", mint(&hub, &database, key_file, "bench-revoked")?));
+        // Well formed, but from another database: unknown to this hub.
+        user_add(&hub, &other, key_file)?;
+        env.push(("KEYWAY_BENCH_UNKNOWN_PAT", mint(&hub, &other, key_file, "bench-agent")?));
+        env.push(("KEYWAY_BENCH_USER", BENCH_USER.to_owned()));
+        env.push(("KEYWAY_BENCH_PASSWORD", BENCH_PASSWORD.to_owned()));
         let port = free_port()?;
         let mut server = Server(
             Command::new(&hub)
@@ -76,12 +115,13 @@ pub fn bench(args: &[String]) -> Result<()> {
         );
         wait_listening(port, &mut server.0)?;
         let mut cmd = Command::new(bin.join("keyway-bench"));
-        cmd.arg(name)
+        cmd.arg("exchange")
             .args(["--url", &format!("http://127.0.0.1:{port}")])
             .args(["--hub-pid", &server.0.id().to_string()])
+            .args(["--backend", backend])
             .args(rest);
         // Not `run`: it would print the command with the PAT in its environment.
-        eprintln!("xtask: keyway-bench {name} --url http://127.0.0.1:{port} {}", rest.join(" "));
+        eprintln!("xtask: keyway-bench exchange --url http://127.0.0.1:{port} --backend {backend} {}", rest.join(" "));
         for (k, v) in &env {
             cmd.env(k, v);
         }
@@ -91,8 +131,38 @@ pub fn bench(args: &[String]) -> Result<()> {
         }
         Ok(())
     })();
+    drop(pg);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// `keyway-bench pg-server`: a throwaway PostgreSQL server that lives until its stdin closes.
+struct PgServer(Child);
+
+impl PgServer {
+    /// Starts it and reads the URLs of its two fresh databases.
+    fn start(bench: &Path) -> Result<(PgServer, (String, String))> {
+        use std::io::BufRead as _;
+        let mut child = Command::new(bench)
+            .arg("pg-server")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting keyway-bench pg-server")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut next = || -> Result<String> { lines.next().context("pg-server ended early")?.map_err(Into::into) };
+        let urls = (next()?, next()?);
+        Ok((PgServer(child), urls))
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        // Closing stdin ends it; its exit handler stops the server and removes its directory.
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
 }
 
 /// Stops the hub (SIGTERM to its own pid, so it flushes; then waits) when dropped.

@@ -5,10 +5,14 @@
 //! loopback HTTP:
 //! - the first page (50) of the pending queue as a reviewer, and of the developer's own;
 //! - a decision (approve) on a pending request;
-//! - the time from sending a decision until all 10 open SSE subscribers have received it.
+//! - the time from sending a decision until all 10 open SSE subscribers (10 reviewers) have
+//!   received it.
+//!
+//! It runs on SQLite, then on PostgreSQL (a throwaway server, the tests' harness), in one run;
+//! `--backend sqlite|postgres` runs one.
 //!
 //! Options: `--pending N` (100000), `--samples N` (300), `--fanout N` decisions (50),
-//! `--subscribers N` (10).
+//! `--subscribers N` (10), `--backend B` (both).
 
 use std::time::{Duration, Instant};
 
@@ -25,20 +29,50 @@ struct Options {
     samples: usize,
     fanout: usize,
     subscribers: usize,
+    backends: Vec<Backend>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
 }
 
 fn options(args: &[String]) -> Result<Options> {
-    let mut o = Options { pending: 100_000, samples: 300, fanout: 50, subscribers: 10 };
+    let mut o = Options {
+        pending: 100_000,
+        samples: 300,
+        fanout: 50,
+        subscribers: 10,
+        backends: vec![Backend::Sqlite, Backend::Postgres],
+    };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        if flag == "--backend" {
+            o.backends = match value.as_str() {
+                "sqlite" => vec![Backend::Sqlite],
+                "postgres" => vec![Backend::Postgres],
+                other => bail!("--backend is sqlite or postgres, not '{other}'"),
+            };
+            continue;
+        }
         let n: usize = value.parse().with_context(|| format!("{flag} takes a number, not '{value}'"))?;
         match flag.as_str() {
             "--pending" => o.pending = u32::try_from(n)?,
             "--samples" => o.samples = n.clamp(1, 100_000),
             "--fanout" => o.fanout = n.clamp(1, 10_000),
-            "--subscribers" => o.subscribers = n.clamp(1, 1000),
-            other => bail!("unknown option {other} (expected --pending, --samples, --fanout, --subscribers)"),
+            "--subscribers" => o.subscribers = n.clamp(1, 200),
+            other => bail!("unknown option {other} (expected --pending, --samples, --fanout, --subscribers, --backend)"),
         }
     }
     ensure!(o.pending as usize >= o.samples + o.fanout, "--pending must cover --samples + --fanout decisions");
@@ -48,12 +82,18 @@ fn options(args: &[String]) -> Result<Options> {
 pub fn main(args: &[String]) -> Result<()> {
     let o = options(args)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(run(o))
+    for backend in o.backends.clone() {
+        rt.block_on(run(&o, backend))?;
+    }
+    Ok(())
 }
 
-async fn run(o: Options) -> Result<()> {
+async fn run(o: &Options, backend: Backend) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let database_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("hub.db").display()),
+        Backend::Postgres => keyway_test_support::postgres::database()?,
+    };
     let settings = Settings {
         listen: "127.0.0.1:0".parse()?,
         database_url: database_url.clone(),
@@ -63,9 +103,16 @@ async fn run(o: Options) -> Result<()> {
     let hub = Hub::open(settings).await?;
     hub.create_user("dev", PASSWORD, &[Role::Developer]).await?;
     hub.create_user("rev", PASSWORD, &[Role::Reviewer]).await?;
+    // Each subscriber is its own reviewer: one person holds at most 8 streams.
+    for n in 0..o.subscribers {
+        hub.create_user(&format!("watch{n}"), PASSWORD, &[Role::Reviewer]).await?;
+    }
 
     let t = Instant::now();
-    bulk_insert(&database_url, o.pending).await?;
+    match backend {
+        Backend::Sqlite => bulk_insert(&database_url, o.pending).await?,
+        Backend::Postgres => bulk_insert_postgres(&database_url, o.pending).await?,
+    }
     eprintln!("inserted {} pending requests in {:.2?}", o.pending, t.elapsed());
 
     let running = hub.serve().await?;
@@ -107,7 +154,9 @@ async fn run(o: Options) -> Result<()> {
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<usize>();
     let mut subs = Vec::new();
     for n in 0..o.subscribers {
-        let resp = http.get(format!("{base}/api/reviews/events")).bearer_auth(&rev).send().await?.error_for_status()?;
+        let watcher = access_token(&base, &format!("watch{n}")).await?;
+        let resp =
+            http.get(format!("{base}/api/reviews/events")).bearer_auth(&watcher).send().await?.error_for_status()?;
         subs.push(tokio::spawn(subscriber(n, resp, tx.clone(), ready_tx.clone())));
     }
     for _ in 0..o.subscribers {
@@ -141,7 +190,11 @@ async fn run(o: Options) -> Result<()> {
     let (op50, op99) = (percentile(&own_page, 50.0), percentile(&own_page, 99.0));
     let (dp50, dp99) = (percentile(&decide_times, 50.0), percentile(&decide_times, 99.0));
     let (fo50, fomax) = (percentile(&fanout, 50.0), fanout.iter().max().copied().unwrap_or_default());
-    println!("approvals benchmark: {} pending requests in SQLite, release hub over loopback HTTP", o.pending);
+    println!(
+        "approvals benchmark: {} pending requests in {}, release hub over loopback HTTP",
+        o.pending,
+        backend.name()
+    );
     println!(
         "  first page (50, status=pending, reviewer)  p50 {:>8.2} ms  p99 {:>8.2} ms  ({} samples)",
         ms(fp50),
@@ -170,6 +223,7 @@ async fn run(o: Options) -> Result<()> {
     println!(
         "{}",
         json!({
+            "backend": backend.name(),
             "pending": o.pending,
             "first_page_ms": {"p50": ms(fp50), "p99": ms(fp99)},
             "own_page_ms": {"p50": ms(op50), "p99": ms(op99)},
@@ -201,6 +255,30 @@ async fn bulk_insert(database_url: &str, n: u32) -> Result<()> {
     .execute(pool)
     .await?;
     sqlx::query("PRAGMA optimize").execute(pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// [`bulk_insert`] on PostgreSQL.
+async fn bulk_insert_postgres(database_url: &str, n: u32) -> Result<()> {
+    let store = keyway_hub::PgStore::connect(database_url).await?;
+    let pool = store.pool();
+    let dev_id: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'dev'").fetch_one(pool).await?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    sqlx::query(
+        "INSERT INTO review_requests (id, title, kind, payload, content_type, links, submitter_kind, submitter_id, \
+             submitter_name, submitter_owner, created_at, expires_at, threshold, approvals, status, decided_at) \
+         SELECT 'bench' || lpad(i::text, 7, '0'), 'Benchmark request ' || i, 'guardrail_output', \
+             json_build_object('i', i, 'text', 'a guardrail output to check')::text, 'json', '[]', 'user', $2, 'dev', \
+             NULL, $3 - 3600 + i / 100, $3 + 86400, 1, 0, 'pending', NULL \
+         FROM generate_series(1, $1) AS i",
+    )
+    .bind(i64::from(n))
+    .bind(&dev_id)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    sqlx::query("ANALYZE review_requests").execute(pool).await?;
     pool.close().await;
     Ok(())
 }

@@ -24,6 +24,9 @@ pub struct Args {
     /// JWT class to ask for.
     #[arg(long, default_value = "agent_access")]
     pub class: String,
+    /// The hub's database backend, for the report.
+    #[arg(long, default_value = "sqlite")]
+    pub backend: String,
 }
 
 /// The credentials the benchmark uses, from the environment (never argv).
@@ -122,7 +125,13 @@ fn measure(dir: &Path, name: &str, base: &str, script: &Script<'_>, args: &Args)
 }
 
 fn print(rows: &[(&str, Measured)], args: &Args) {
-    println!("\nwrk -t{} -c{} -d{}s, one hub, one run", wrk::THREADS, wrk::CONNECTIONS, args.seconds);
+    println!(
+        "\nwrk -t{} -c{} -d{}s, one hub on {}, one run",
+        wrk::THREADS,
+        wrk::CONNECTIONS,
+        args.seconds,
+        args.backend
+    );
     println!("{:<24} {:>10} {:>9} {:>9} {:>14} {:>8}", "", "rate/s", "p50 ms", "p99 ms", "hub CPU µs/req", "errors");
     for (label, m) in rows {
         let cpu = m.cpu_us_per_request.map_or("-".to_owned(), |c| format!("{c:.1}"));

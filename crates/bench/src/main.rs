@@ -3,6 +3,7 @@
 
 mod approvals;
 mod exchange;
+mod hubs;
 mod wrk;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,15 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Two hubs on one PostgreSQL database: a decision and a revocation made on one, seen on
+    /// the other, and exchanges split across both (runs its own server and hubs).
+    Hubs {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// A throwaway PostgreSQL server (the tests' harness): prints the URLs of two fresh
+    /// databases, one per line, and stops the server when its standard input closes.
+    PgServer,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +42,18 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Exchange(args) => runtime()?.block_on(exchange::run(args)),
         Command::Approvals { args } => approvals::main(&args),
+        Command::Hubs { args } => hubs::main(&args),
+        Command::PgServer => {
+            use std::io::{Read as _, Write as _};
+            let mut out = std::io::stdout();
+            for _ in 0..2 {
+                writeln!(out, "{}", keyway_test_support::postgres::database()?)?;
+            }
+            out.flush()?;
+            // Until the caller closes our stdin (or goes away).
+            let _ = std::io::stdin().read_to_end(&mut Vec::new());
+            Ok(())
+        }
     }
 }
 

@@ -94,10 +94,10 @@ pub(crate) fn view(u: &UserRecord) -> UserView {
 }
 
 /// After any change of user `id` (roles, disabled, deleted, password): forget what is cached
-/// about them and the credentials they own, so the next request reads them again.
-pub(crate) fn user_changed<S>(state: &AppState<S>, id: &str) {
-    state.users.invalidate(id);
-    state.credentials.cache.invalidate_owner(id);
+/// about them and the credentials they own, here and on the other hubs of the database, so
+/// the next request reads them again.
+pub(crate) async fn user_changed<S: Store>(state: &AppState<S>, id: &str) {
+    crate::notices::changed(state, &[crate::notices::Notice::User(id)]).await;
 }
 
 /// The user `id`, not deleted, or `unknown_user`.
@@ -118,7 +118,7 @@ pub(crate) async fn apply<S: Store>(
     name: &str,
 ) -> Result<(), Error> {
     let applied = state.store.apply(change).await?;
-    user_changed(state, id);
+    user_changed(state, id).await;
     match applied {
         Applied::Done => Ok(()),
         Applied::Stopped { at, .. } if matches!(change.writes.get(at), Some(Write::RequireActiveAdmin)) => {

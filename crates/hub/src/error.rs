@@ -28,6 +28,10 @@ pub enum Error {
     Database(#[source] sqlx::Error),
     #[error("database migration failed")]
     Migration(#[source] sqlx::migrate::MigrateError),
+    /// The database cannot be reached (at start: the hub stops; on a request: `503
+    /// unavailable` with `Retry-After`, the cause logged).
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
     #[error("the stored signing key is unusable: {0}")]
     SigningKey(String),
     /// The hub key (which seals the signing keys) is missing, unreadable or not this
@@ -68,6 +72,11 @@ pub enum Error {
     #[error("{message}")]
     Later { status: StatusCode, code: &'static str, message: Cow<'static, str>, retry_after: u64 },
 }
+
+/// What a request is told while the database cannot be reached (the cause is only logged).
+pub(crate) const UNAVAILABLE_MESSAGE: &str = "the hub cannot reach its database right now; try again shortly";
+/// `Retry-After` of a `503 unavailable` for an unreachable database, in seconds.
+pub(crate) const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 /// `err` and its sources on one line, `outer: inner: innermost`.
 pub(crate) fn report(err: &dyn std::error::Error) -> String {
@@ -154,6 +163,7 @@ impl Error {
                 | Error::Bind { .. }
                 | Error::Database(_)
                 | Error::Migration(_)
+                | Error::Unavailable(_)
                 | Error::SigningKey(_)
                 | Error::HubKey(_)
                 | Error::Internal(_)
@@ -170,6 +180,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::UserExists => StatusCode::CONFLICT,
             Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -184,6 +195,7 @@ impl Error {
             Error::Api { code, .. } | Error::Later { code, .. } => code,
             Error::NotFound(_) => codes::NOT_FOUND,
             Error::MethodNotAllowed | Error::PayloadTooLarge => codes::INVALID_REQUEST,
+            Error::Unavailable(_) => codes::UNAVAILABLE,
             Error::UserExists | Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => {
                 codes::INVALID_REQUEST
             }
@@ -193,7 +205,11 @@ impl Error {
 
     /// The body sent to the client.
     pub fn body(&self) -> ErrorBody {
-        let message = if self.is_internal() { "internal server error".to_owned() } else { self.to_string() };
+        let message = match self {
+            Error::Unavailable(_) => UNAVAILABLE_MESSAGE.to_owned(),
+            _ if self.is_internal() => "internal server error".to_owned(),
+            _ => self.to_string(),
+        };
         // OAuth endpoints (RFC 6749 §5.2, RFC 6750 §3) also carry `error_description`.
         let oauth = matches!(self, Error::OAuth { .. } | Error::InvalidToken(_)) || self.is_internal();
         ErrorBody { error: self.code().to_owned(), error_description: oauth.then(|| message.clone()), message }
@@ -201,12 +217,14 @@ impl Error {
 }
 
 /// The one place a store's error becomes the hub's: database failures are internal
-/// (`500 server_error`), a taken user name is [`Error::UserExists`].
+/// (`500 server_error`), an unreachable database is `503 unavailable`, a taken user name is
+/// [`Error::UserExists`].
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         match e {
             StoreError::InvalidUrl(reason) => Error::InvalidSetting { name: "database_url", reason },
             StoreError::Database(e) => Error::Database(e),
+            StoreError::Unavailable(e) => Error::Unavailable(e),
             StoreError::Migration(e) => Error::Migration(e),
             StoreError::Corrupt(what) | StoreError::Unstorable(what) => Error::Internal(what),
             StoreError::UserExists => Error::UserExists,
@@ -230,6 +248,9 @@ impl IntoResponse for Error {
         }
         if let Error::Later { retry_after, .. } = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+        }
+        if let Error::Unavailable(_) = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_SECS));
         }
         if let Error::InvalidToken(description) = &self {
             let value = format!(
@@ -268,6 +289,12 @@ mod tests {
         let exists = Error::from(StoreError::UserExists);
         assert!(matches!(exists, Error::UserExists));
         assert_eq!(exists.status(), StatusCode::CONFLICT);
+        let down = Error::from(StoreError::from(sqlx::Error::PoolTimedOut));
+        assert!(down.is_internal(), "an outage is the hub's failure, never the request's");
+        assert_eq!((down.status(), down.code()), (StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE));
+        assert_eq!(down.body().message, UNAVAILABLE_MESSAGE);
+        let response = down.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], UNAVAILABLE_RETRY_SECS.to_string());
         let url = Error::from(StoreError::InvalidUrl("bad".into()));
         assert!(matches!(url, Error::InvalidSetting { name: "database_url", .. }));
     }

@@ -31,6 +31,7 @@ mod limits;
 mod live_users;
 mod migrate_store;
 mod net;
+mod notices;
 mod oauth;
 mod pat;
 mod policy;
@@ -231,6 +232,13 @@ impl<S: Store> Hub<S> {
                     .event()
             })
             .await?;
+        if rotated.is_some() {
+            // Running hubs re-read their keys at once (they would within their refresh interval).
+            let notice = format!("{}|k", notices::new_origin());
+            if let Err(e) = self.store.notify(&[notice]).await {
+                tracing::warn!(error = %error::report(&e), "telling the running hubs of the rotation failed");
+            }
+        }
         match rotated {
             Some(kid) => Ok((kid, previous)),
             None => Err(Error::conflict("another process rotated the signing key at the same moment; try again")),
@@ -265,6 +273,7 @@ impl<S: Store> Hub<S> {
         self.passwords.warm_up().await?;
 
         let (stop_tx, stop_rx) = watch::channel(false);
+        let shared = self.store.shared();
         let state = AppState(Arc::new(Shared {
             store: self.store,
             keys: self.keys,
@@ -274,7 +283,8 @@ impl<S: Store> Hub<S> {
             clients: ClientRegistry::builtin(),
             passwords: self.passwords,
             credentials: Default::default(),
-            reviews: ReviewEvents::new(stop_rx.clone()),
+            reviews: ReviewEvents::new(stop_rx.clone(), shared),
+            origin: notices::new_origin(),
             refusals: Default::default(),
             users: Default::default(),
         }));
@@ -298,6 +308,7 @@ impl<S: Store> Hub<S> {
         let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));
         let sweeper = tokio::spawn(reviews::sweeper::sweep_loop(state.clone(), stop_rx.clone()));
         let key_watch = tokio::spawn(tasks::key_loop(state.clone(), stop_rx.clone()));
+        let listener = tokio::spawn(notices::listen_loop(state.clone(), stop_rx.clone()));
         let purger = tokio::spawn(tasks::purge_loop(state, stop_rx));
 
         tracing::info!(%addr, %issuer, "keyway hub listening on http://{addr}");
@@ -309,6 +320,7 @@ impl<S: Store> Hub<S> {
             purger,
             sweeper,
             key_watch,
+            listener,
             flusher,
             refusal_flusher,
             flush_stop,
@@ -425,6 +437,8 @@ pub struct RunningHub {
     sweeper: JoinHandle<()>,
     /// Re-reads the signing keys and rotates them when due.
     key_watch: JoinHandle<()>,
+    /// Applies the other hubs' notices (shared database only).
+    listener: JoinHandle<()>,
 }
 
 impl fmt::Debug for RunningHub {
@@ -437,7 +451,17 @@ impl RunningHub {
     /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and returns.
     pub async fn shutdown(self) {
         let RunningHub {
-            stop, mut server, purger, sweeper, key_watch, flusher, refusal_flusher, flush_stop, addr, ..
+            stop,
+            mut server,
+            purger,
+            sweeper,
+            key_watch,
+            listener,
+            flusher,
+            refusal_flusher,
+            flush_stop,
+            addr,
+            ..
         } = self;
         let _ = stop.send(true);
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
@@ -447,6 +471,7 @@ impl RunningHub {
         let _ = purger.await;
         let _ = sweeper.await;
         let _ = key_watch.await;
+        let _ = listener.await;
         // After the server: uses recorded by the last requests are written too.
         let _ = flush_stop.send(true);
         let _ = flusher.await;

@@ -5,9 +5,9 @@
 //! # Consistency
 //! Every user change this process makes calls `crate::accounts::user_changed` before it is answered, which
 //! drops the user's entry here and the cached credentials they own: the very next request
-//! reads the user again. With several hub nodes on one database another node learns of a
-//! change when its entry is reloaded: entries live at most [`USER_CACHE_TTL`] (the same bound
-//! as the credential cache).
+//! reads the user again. With several hubs on one database the others are told at once
+//! (`crate::notices`); should that notice be lost, entries live at most [`USER_CACHE_TTL`]
+//! (the same bound as the credential cache).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,6 +68,12 @@ impl LiveUsers {
     pub(crate) fn invalidate(&self, id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    /// Forgets every user (changes may have been missed).
+    pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 

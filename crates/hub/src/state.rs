@@ -31,6 +31,8 @@ pub(crate) struct Shared<S> {
     pub(crate) refusals: Refusals,
     /// Users as requests see them (disabled, roles), invalidated by every user change.
     pub(crate) users: LiveUsers,
+    /// This process's tag on the notices it sends the other hubs (`crate::notices`).
+    pub(crate) origin: String,
 }
 
 impl<S> Shared<S> {

@@ -14,7 +14,8 @@ use crate::store::Store;
 /// How often expired codes, sessions and tokens are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Deletes expired rows every [`PURGE_INTERVAL`] until `stop`.
+/// Deletes expired rows every [`PURGE_INTERVAL`] until `stop`, on the hub holding the
+/// periodic-work lease.
 pub(crate) async fn purge_loop<S: Store>(state: AppState<S>, mut stop: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(PURGE_INTERVAL);
     loop {
@@ -22,6 +23,10 @@ pub(crate) async fn purge_loop<S: Store>(state: AppState<S>, mut stop: watch::Re
             // Only `true` is ever sent; an error means the sender is gone: stop either way.
             _ = stop.changed() => return,
             _ = interval.tick() => {
+                if !crate::notices::leads(&state).await {
+                    continue;
+                }
+                crate::notices::prune(&state).await;
                 match state.store.purge_expired(state.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
@@ -75,6 +80,10 @@ pub(crate) async fn key_loop<S: Store>(state: AppState<S>, mut stop: watch::Rece
 
 async fn check_keys<S: Store>(state: &AppState<S>) -> Result<(), crate::error::Error> {
     state.keys.refresh(&state.store).await?;
+    // Rotating and dropping old seeds is periodic work for one hub; every hub re-reads.
+    if !crate::notices::leads(state).await {
+        return Ok(());
+    }
     let now = state.now();
     let settings = state.store.key_settings().await?;
     if state.keys.due_for_rotation(settings.rotation_days, now) {
@@ -91,11 +100,12 @@ async fn check_keys<S: Store>(state: &AppState<S>) -> Result<(), crate::error::E
                     .event()
             })
             .await?;
+        crate::notices::changed(state, &[crate::notices::Notice::Keys]).await;
     }
     let dropped = state.store.drop_expired_seeds(now).await?;
     if dropped > 0 {
         tracing::info!(keys = dropped, "dropped the seeds of signing keys past their overlap");
-        state.keys.refresh(&state.store).await?;
+        crate::notices::changed(state, &[crate::notices::Notice::Keys]).await;
     }
     Ok(())
 }

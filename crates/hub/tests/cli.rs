@@ -147,3 +147,42 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A SQLite database the hub cannot open (a path under a file, an unknown option) stops `serve`
+/// and `user add` at start with one line and a non-zero exit.
+#[test]
+fn a_sqlite_database_the_hub_cannot_open_stops_it_at_start_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key_file) = key_file_in(dir.path());
+    let under_a_file = format!("sqlite://{}/hub.db", key_file.display());
+    let unknown_mode = format!("sqlite://{}?mode=bogus", dir.path().join("hub.db").display());
+    for (url, says) in [(under_a_file.as_str(), "Not a directory"), (unknown_mode.as_str(), "unknown value \"bogus\"")]
+    {
+        let serve = run_bounded(
+            Command::new(BIN)
+                .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+                .arg("--key-file")
+                .arg(&key_file)
+                .env_remove("RUST_LOG"),
+        );
+        let add = user_add(url, &key_file, &["erin", "--role", "developer"], "long enough pw\n");
+        for out in [serve, add] {
+            let err = stderr_of(&out);
+            assert!(!out.status.success(), "{url}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+            assert!(err.starts_with("error: ") && err.contains("database_url") && err.contains(says), "{url}: {err}");
+        }
+    }
+}
+
+/// Runs `command` to its end, killed after a minute (a start that should fail and serves
+/// instead must not hang the test).
+fn run_bounded(command: &mut Command) -> Output {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}

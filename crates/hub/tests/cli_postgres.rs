@@ -1,6 +1,7 @@
 //! The `keyway-hub` binary on PostgreSQL: the backend is picked by the database URL's scheme
-//! (`--database` or `KEYWAY_HUB_DATABASE`), and a database it cannot use stops it at start with
-//! a clear one-line message, a non-zero exit and no password in sight. Runs on a throwaway
+//! (`--database` or `KEYWAY_HUB_DATABASE`), and a database it cannot use (a wrong URL, a wrong
+//! password, no server) stops `serve`, `user add` and `pat mint` at start with a clear one-line
+//! message, a non-zero exit and no password in sight. Runs on a throwaway
 //! server (keyway_test_support::postgres) whatever `KEYWAY_TEST_BACKEND` says.
 
 #[path = "http/common.rs"]
@@ -94,18 +95,28 @@ fn a_database_the_hub_cannot_use_stops_it_at_start_with_a_clear_message() {
     let role = format!("keyway_pw_{}", std::process::id());
     server.sql(&format!("CREATE ROLE {role} LOGIN PASSWORD 'right-pass-1'")).unwrap();
     let wrong_password = server.url("postgres", &role, Some("wrong-pass-2"));
+    // A socket directory no server listens in.
+    let no_server = tempfile::tempdir().unwrap();
+    let no_socket = format!("postgres://keyway:socket-pass-6@localhost/keyway?host={}", no_server.path().display());
     let cases = [
         (wrong_password.as_str(), "password authentication failed", "wrong-pass-2"),
-        ("postgres://keyway:unreach-pass-3@127.0.0.1:1/keyway", "Connection refused", "unreach-pass-3"),
+        (
+            "postgres://keyway:unreach-pass-3@127.0.0.1:1/keyway",
+            "cannot reach PostgreSQL at 127.0.0.1:1: Connection refused",
+            "unreach-pass-3",
+        ),
+        (no_socket.as_str(), "cannot reach PostgreSQL at the socket in", "socket-pass-6"),
         ("postgres://keyway:url-pass-4@localhost:notaport/keyway", "invalid", "url-pass-4"),
+        ("postgres://keyway:url-pass-7@[::1/keyway", "invalid", "url-pass-7"),
         ("mysql://keyway:scheme-pass-5@localhost/keyway", "must start with sqlite:, postgres://", "scheme-pass-5"),
     ];
     for (url, says, password) in cases {
-        for (args, env) in [
-            (vec!["serve", "--listen", "127.0.0.1:0", "--database", url], None),
-            (vec!["pat", "mint", "--user", "bob"], Some(url)),
+        for (args, env, stdin) in [
+            (vec!["serve", "--listen", "127.0.0.1:0", "--database", url], None, ""),
+            (vec!["user", "add", "bob", "--role", "developer"], Some(url), "long enough pw\n"),
+            (vec!["pat", "mint", "--user", "bob"], Some(url), ""),
         ] {
-            let out = run(&args, env, "");
+            let out = run(&args, env, stdin);
             let err = stderr_of(&out);
             assert!(!out.status.success(), "{args:?} on {url} should fail: {err}");
             assert_eq!(err.trim().lines().count(), 1, "one line: {err}");

@@ -3,6 +3,8 @@
 //! directory (no TCP port at all), trust authentication for the `postgres` superuser and
 //! password authentication (SCRAM) for every other role. One server per test process, started
 //! on first use; [`database`] gives each caller a fresh database on it, so tests run in parallel.
+//! A test that needs to stop and start a server under a running hub makes its own with
+//! [`private`].
 //!
 //! The server goes away with the process: the postmaster is started with a parent-death signal
 //! (SIGKILL) from a thread that lives as long as the process, and an exit handler shuts it down
@@ -80,31 +82,8 @@ impl Server {
     fn start() -> Result<Server> {
         let bin = bin_dir()?;
         let user = RunAs::pick()?;
-        let template = template(&bin, &user)?;
-        let dir = std::env::temp_dir().join(format!("keyway-pg-{}-{}", std::process::id(), crate::random_b64(6)));
-        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        user.own(&dir)?;
-        let data = dir.join("data");
-        let mut cp = user.command(Path::new("cp"), false);
-        cp.arg("-a").arg(&template).arg(&data);
-        run(cp).context("copying the template cluster")?;
-        std::fs::write(dir.join("pg_hba.conf"), HBA).context("writing pg_hba.conf")?;
-        user.own(&dir.join("pg_hba.conf"))?;
-        let log = std::fs::File::create(dir.join("postgres.log")).context("creating the server log")?;
-        let mut postgres = user.command(&bin.join("postgres"), true);
-        postgres
-            .arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(&dir)
-            .args(["-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
-            .arg("-c")
-            .arg(format!("hba_file={}", dir.join("pg_hba.conf").display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        let pid = spawn_for_life(postgres)?;
+        let dir = new_cluster(&bin, &user)?;
+        let pid = spawn_for_life(postgres_command(&bin, &user, &dir)?)?;
         let server = Server { dir, pid, bin };
         STOP.get_or_init(|| (server.pid, server.dir.clone()));
         // SAFETY: `stop_at_exit` is an `extern "C" fn()` that only reads a static.
@@ -133,6 +112,139 @@ impl Server {
         let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
         bail!("the test PostgreSQL server did not start:\n{log}")
     }
+}
+
+/// A new cluster directory (a copy of the template, `data/` and `pg_hba.conf`), owned by `user`.
+fn new_cluster(bin: &Path, user: &RunAs) -> Result<PathBuf> {
+    let template = template(bin, user)?;
+    let dir = std::env::temp_dir().join(format!("keyway-pg-{}-{}", std::process::id(), crate::random_b64(6)));
+    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    user.own(&dir)?;
+    let mut cp = user.command(Path::new("cp"), false);
+    cp.arg("-a").arg(&template).arg(dir.join("data"));
+    run(cp).context("copying the template cluster")?;
+    std::fs::write(dir.join("pg_hba.conf"), HBA).context("writing pg_hba.conf")?;
+    user.own(&dir.join("pg_hba.conf"))?;
+    Ok(dir)
+}
+
+/// `postgres` on the cluster in `dir`: its socket in `dir`, no TCP, its output appended to
+/// `dir/postgres.log`, killed when the spawning thread ends.
+fn postgres_command(bin: &Path, user: &RunAs, dir: &Path) -> Result<Command> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("postgres.log"))
+        .context("opening the server log")?;
+    let mut postgres = user.command(&bin.join("postgres"), true);
+    postgres
+        .arg("-D")
+        .arg(dir.join("data"))
+        .arg("-k")
+        .arg(dir)
+        .args(["-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off"])
+        .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
+        .arg("-c")
+        .arg(format!("hba_file={}", dir.join("pg_hba.conf").display()))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    Ok(postgres)
+}
+
+/// A server of the caller's own, apart from the process's shared one ([`server`]), that it may
+/// stop and start again on the same data (an outage under a running hub). Made like the
+/// shared one (a socket only, in its own temporary directory); dropping it stops it at once
+/// and removes the directory.
+#[derive(Debug)]
+pub struct PrivateServer {
+    server: Server,
+    user: RunAs,
+    /// The thread that spawned the running postmaster and waits for it (its end is the
+    /// postmaster's).
+    running: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A new private server, started.
+pub fn private() -> Result<PrivateServer> {
+    let bin = bin_dir()?;
+    let user = RunAs::pick()?;
+    let dir = new_cluster(&bin, &user)?;
+    let mut private = PrivateServer { server: Server { dir, pid: 0, bin }, user, running: None };
+    private.start()?;
+    Ok(private)
+}
+
+impl PrivateServer {
+    /// The server (its URLs, `sql`).
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// A fresh, empty database on it, owned by the superuser: its URL.
+    pub fn database(&self) -> Result<String> {
+        let name = format!("keyway_{}", NEXT_DB.fetch_add(1, Ordering::Relaxed));
+        self.server.sql(&format!("CREATE DATABASE {name}"))?;
+        Ok(self.server.url(&name, "postgres", None))
+    }
+
+    /// Starts the server (again) on its data and waits until it accepts connections.
+    pub fn start(&mut self) -> Result<()> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let command = postgres_command(&self.server.bin, &self.user, &self.server.dir)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::Builder::new()
+            .name("postgres-private".into())
+            .spawn(move || match command_spawn(command) {
+                Ok(mut child) => {
+                    let _ = tx.send(Ok(child.id()));
+                    let _ = child.wait();
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            })
+            .context("starting the server's parent thread")?;
+        self.server.pid = rx.recv().context("the server's parent thread ended")?.map_err(|e| anyhow!(e))?;
+        self.running = Some(waiter);
+        self.server.wait_ready()
+    }
+
+    /// Stops the server (fast shutdown: clients are disconnected, the data is kept) and waits
+    /// until it is gone.
+    pub fn stop(&mut self) -> Result<()> {
+        self.halt(libc::SIGINT, Duration::from_secs(60))
+    }
+
+    /// Sends `signal` to the postmaster, waits up to `grace` for it to end, then kills it.
+    fn halt(&mut self, signal: libc::c_int, grace: Duration) -> Result<()> {
+        let Some(waiter) = self.running.take() else { return Ok(()) };
+        let pid = self.server.pid as libc::pid_t;
+        // SAFETY: a signal to the child this handle started; its waiter has not reaped it yet.
+        unsafe { libc::kill(pid, signal) };
+        let deadline = std::time::Instant::now() + grace;
+        while !waiter.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if !waiter.is_finished() {
+            // SAFETY: as above; the waiter reaps it.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        waiter.join().map_err(|_| anyhow!("the server's parent thread panicked"))
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = self.halt(libc::SIGQUIT, Duration::from_secs(5));
+        let _ = std::fs::remove_dir_all(&self.server.dir);
+    }
+}
+
+fn command_spawn(mut command: Command) -> std::result::Result<std::process::Child, String> {
+    command.spawn().map_err(|e| format!("starting postgres: {e}"))
 }
 
 /// The superuser on the socket needs no password; every other role does.
@@ -226,6 +338,7 @@ fn run(mut command: Command) -> Result<()> {
 
 /// Who runs the server: this user, or the `postgres` system user when this is root (PostgreSQL
 /// refuses to run as root).
+#[derive(Debug)]
 struct RunAs {
     /// (uid, gid) to switch to, when root.
     switch: Option<(u32, u32)>,

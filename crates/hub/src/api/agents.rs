@@ -15,6 +15,7 @@ use crate::audit::Audit;
 use crate::credentials::issue::{AgentChoice, agent_created, agent_for, agent_name_taken, apply, validate_name};
 use crate::error::Error;
 use crate::http::{Body, query};
+use crate::notices::Notice;
 use crate::policy::{Rule, manages_all};
 use crate::principal::Principal;
 use crate::routing::Routes;
@@ -117,7 +118,7 @@ async fn update_agent<S: Store>(
         _ => Error::missing("no such agent"),
     })
     .await?;
-    state.credentials.cache.invalidate_agent(&agent.id);
+    crate::notices::changed(&state, &[Notice::Agent(&agent.id)]).await;
     let agent = state.store.agent(&agent.id, state.now()).await?.ok_or_else(|| Error::missing("no such agent"))?;
     Ok(Json(agent_view(&agent)))
 }

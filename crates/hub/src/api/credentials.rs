@@ -25,6 +25,7 @@ use crate::credentials::issue::{
 use crate::credentials::{status, view};
 use crate::error::Error;
 use crate::http::{Body, cursor, page_of, query};
+use crate::notices::Notice;
 use crate::pat::Token;
 use crate::policy::{Rule, manages_all};
 use crate::principal::Principal;
@@ -237,7 +238,7 @@ async fn revoke<S: Store>(
     let event = change_event(&p, now, "credential.revoke", "credential", &c.id, detail);
     // Already revoked: nothing changes, and nothing is audited.
     state.store.apply(&Change::new().then(Write::RevokeCredential { id: &c.id, now }).audit(&event)).await?;
-    state.credentials.cache.invalidate(&c.id);
+    crate::notices::changed(&state, &[Notice::Credential(&c.id)]).await;
     let c = state.store.credential(&c.id).await?.ok_or_else(|| Error::missing("the credential is gone"))?;
     Ok(Json(view(&c, now)))
 }
@@ -273,7 +274,7 @@ async fn rotate<S: Store>(
     let event = change_event(&p, now, "credential.rotate", "credential", &c.id, json!({ "kind": c.kind.as_str() }));
     let writes = Change::new().then(Write::ReplaceCredentialSecret { id: &c.id, hash: &hash }).audit(&event);
     apply(&state.store, &writes, |_, _| Error::conflict("only an active credential can be rotated")).await?;
-    state.credentials.cache.invalidate(&c.id);
+    crate::notices::changed(&state, &[Notice::Credential(&c.id)]).await;
     Ok(created(MintedSecret { credential: view(&c, now), secret: token.expose().to_owned() }))
 }
 

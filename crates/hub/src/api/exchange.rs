@@ -29,6 +29,7 @@ use crate::credentials::issue::{
 };
 use crate::error::Error;
 use crate::http::{Body, Params, bearer_token, no_store};
+use crate::notices::Notice;
 use crate::pat::{CREDENTIAL_PREFIX, Token, letter};
 use crate::policy::{Rule, reads_all};
 use crate::principal::Principal;
@@ -244,7 +245,7 @@ async fn enroll<S: Store>(
         .audit(&redeemed)
         .audit(&minted_event);
     let applied = state.store.apply(&writes).await?;
-    state.credentials.cache.invalidate(&c.id);
+    crate::notices::changed(&state, &[Notice::Credential(&c.id)]).await;
     match applied {
         Applied::Done => {}
         Applied::Stopped { at: 0, .. } => {

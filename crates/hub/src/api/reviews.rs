@@ -102,10 +102,10 @@ fn already_decided(r: &ReviewRequest) -> Error {
 
 /// A vote or cancel that found the request final: announces the expiry if this very call
 /// expired it (the store has audited it), and returns the "already decided" refusal.
-fn already_final<S: Store>(state: &AppState<S>, rec: ReviewRecord, expired_now: bool) -> Error {
+async fn already_final<S: Store>(state: &AppState<S>, rec: ReviewRecord, expired_now: bool) -> Error {
     let err = already_decided(&rec.request);
     if expired_now {
-        state.reviews.announce(rec, |request| ReviewEvent::Expired { request });
+        crate::notices::announce(state, rec, |request| ReviewEvent::Expired { request }).await;
     }
     err
 }
@@ -141,7 +141,7 @@ async fn submit<S: Store>(
     };
     let stored = state.store.insert_review(&record_in, &audit).await?;
     let response = stored.request.clone();
-    state.reviews.announce(stored, |request| ReviewEvent::Created { request });
+    crate::notices::announce(&state, stored, |request| ReviewEvent::Created { request }).await;
     Ok((StatusCode::CREATED, Json(response)))
 }
 
@@ -246,7 +246,7 @@ async fn decide<S: Store>(
                 "You submitted this request (or own the agent that did): another reviewer must decide it",
             ))
         }
-        VoteOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now)),
+        VoteOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now).await),
         VoteOutcome::Refused { refusal: Refusal::AlreadyVoted, record: rec } => {
             let r = &rec.request;
             let missing = r.threshold.saturating_sub(r.approvals);
@@ -260,14 +260,14 @@ async fn decide<S: Store>(
         }
         VoteOutcome::Refused { refusal: Refusal::NotAVote, .. } => Err(invalid("verdict must be approve or reject")),
         VoteOutcome::Refused { refusal: Refusal::NotPending | Refusal::Expired, record: rec } => {
-            Err(already_final(&state, rec, false))
+            Err(already_final(&state, rec, false).await)
         }
         VoteOutcome::Recorded(rec) => {
             let response = for_caller(&principal, &rec, now);
             if rec.request.status.is_final() {
-                state.reviews.announce(rec, |request| ReviewEvent::Decided { request });
+                crate::notices::announce(&state, rec, |request| ReviewEvent::Decided { request }).await;
             } else {
-                state.reviews.announce(rec, |request| ReviewEvent::Voted { request });
+                crate::notices::announce(&state, rec, |request| ReviewEvent::Voted { request }).await;
             }
             Ok(Json(response))
         }
@@ -298,10 +298,10 @@ async fn cancel<S: Store>(
                 Err(not_found(&id))
             }
         }
-        CancelOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now)),
+        CancelOutcome::Final { record: rec, expired_now } => Err(already_final(&state, rec, expired_now).await),
         CancelOutcome::Cancelled(rec) => {
             let response = for_caller(&principal, &rec, now);
-            state.reviews.announce(rec, |request| ReviewEvent::Cancelled { request });
+            crate::notices::announce(&state, rec, |request| ReviewEvent::Cancelled { request }).await;
             Ok(Json(response))
         }
     }

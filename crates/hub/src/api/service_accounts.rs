@@ -20,6 +20,7 @@ use crate::credentials::issue::{
 use crate::credentials::view;
 use crate::error::Error;
 use crate::http::Body;
+use crate::notices::Notice;
 use crate::policy::Rule;
 use crate::principal::Principal;
 use crate::routing::Routes;
@@ -161,9 +162,8 @@ pub(crate) async fn rotate_service_token<S: Store>(
     let writes = writes.audit(&event);
     let changed_meanwhile = |_, _| Error::conflict("the service account's tokens changed meanwhile: rotate again");
     apply(&state.store, &writes, changed_meanwhile).await?;
-    for c in &old {
-        state.credentials.cache.invalidate(&c.id);
-    }
+    let notices: Vec<Notice<'_>> = old.iter().map(|c| Notice::Credential(&c.id)).collect();
+    crate::notices::changed(state, &notices).await;
     Ok(minted.secret)
 }
 
@@ -200,7 +200,7 @@ async fn revoke_service_account<S: Store>(
     let event = change_event(&p, now, "service_account.revoke", "service_account", &id, json!({}));
     let writes = Change::new().then(Write::DisableServiceAccount { id: &id, now }).audit(&event);
     apply(&state.store, &writes, |_, _| Error::missing("no such service account")).await?;
-    state.credentials.cache.invalidate_service_account(&id);
+    crate::notices::changed(&state, &[Notice::ServiceAccount(&id)]).await;
     let sa = state.store.service_account(&id).await?.ok_or_else(|| Error::missing("no such service account"))?;
     Ok(Json(sa_view(&state, &sa).await?))
 }

@@ -10,11 +10,15 @@
 //! # Consistency
 //! Every change this process makes (revoke, rotate, agent disable or rename, service account
 //! revoke) invalidates the affected entries before the change is answered, so on one node a
-//! revoked PAT fails its very next exchange. With several hub nodes on one database, another
-//! node learns of the change when its entry is reloaded: entries live at most [`CACHE_TTL`], so
-//! a revocation takes effect everywhere within that bound. A deployment that needs it faster
-//! would broadcast invalidations (e.g. Postgres `LISTEN/NOTIFY` on a `credential_changes`
-//! channel carrying the public id) and call [`Cache::invalidate`] on receipt.
+//! revoked PAT fails its very next exchange. With several hubs on one database, the change's
+//! notice (`crate::notices`) makes every other hub drop the entry at once; should a notice be
+//! lost, entries live at most [`CACHE_TTL`], so a revocation takes effect everywhere within
+//! that bound.
+//!
+//! Ids that name no credential are remembered too, for [`ABSENT_TTL`]: a client retrying an
+//! unknown PAT is refused from memory, as fast as a revoked one. Ids are random (71 bits), so
+//! only a guess could name an id before it is minted, and even then it would be read again
+//! after [`ABSENT_TTL`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +35,11 @@ use crate::store::{CredentialRecord, CredentialUse, Store};
 pub(crate) const CACHE_TTL: Duration = Duration::from_secs(10);
 /// Most entries kept; beyond it the cache is emptied (a flood of distinct ids cannot grow it).
 const CACHE_MAX: usize = 100_000;
+/// How long an id that names no credential is remembered.
+pub(crate) const ABSENT_TTL: Duration = Duration::from_secs(10);
+/// Most unknown ids remembered; beyond it they are forgotten (a flood of distinct ids reads
+/// the database for each, as without this).
+const ABSENT_MAX: usize = 10_000;
 /// How often the write-behind buffer is flushed.
 pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -57,6 +66,8 @@ impl Cached {
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     entries: RwLock<HashMap<String, Arc<Cached>>>,
+    /// Ids that named no credential, and when that was read.
+    absent: RwLock<HashMap<String, Instant>>,
     /// Bumped by every invalidation: a load that started before one is not cached (it may
     /// have read the row before the change).
     generation: AtomicU64,
@@ -78,6 +89,9 @@ impl Cache {
                 None => None,
             }
         };
+        if stale.is_none() && self.known_absent(id) {
+            return Ok(None);
+        }
         let generation = self.generation.load(Ordering::Acquire);
         let loaded = Self::load(store, id).await;
         if let (Err(_), Some(stale)) = (&loaded, &stale) {
@@ -85,6 +99,7 @@ impl Cache {
         }
         let Some(live) = loaded? else {
             self.invalidate(id);
+            self.remember_absent(id, generation);
             return Ok(None);
         };
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
@@ -116,9 +131,39 @@ impl Cache {
         })))
     }
 
+    fn known_absent(&self, id: &str) -> bool {
+        let absent = self.absent.read().unwrap_or_else(|p| p.into_inner());
+        absent.get(id).is_some_and(|at| at.elapsed() < ABSENT_TTL)
+    }
+
+    /// Remembers that `id` names nothing, unless something changed since the read began.
+    fn remember_absent(&self, id: &str, generation: u64) {
+        let mut absent = self.absent.write().unwrap_or_else(|p| p.into_inner());
+        // `invalidate` above bumped the generation once.
+        if self.generation.load(Ordering::Acquire) != generation + 1 {
+            return;
+        }
+        if absent.len() >= ABSENT_MAX {
+            absent.retain(|_, at| at.elapsed() < ABSENT_TTL);
+            if absent.len() >= ABSENT_MAX {
+                absent.clear();
+            }
+        }
+        absent.insert(id.to_owned(), Instant::now());
+    }
+
+    /// Forgets `id`, found or not (it was changed, minted or removed).
     pub(crate) fn invalidate(&self, id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.absent.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    /// Forgets everything (changes may have been missed).
+    pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.absent.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// Drops every entry bound to `agent_id` (agent disabled or renamed).
@@ -204,4 +249,54 @@ impl Usage {
 pub(crate) struct Credentials {
     pub(crate) cache: Cache,
     pub(crate) usage: Usage,
+}
+
+#[cfg(test)]
+mod tests {
+    use keyway_api::auth::Audience;
+    use keyway_api::credentials::CredentialKind;
+
+    use super::*;
+    use crate::store::changes::{Change, Write};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{AuditStore as _, ChangeStore as _, NewCredential, UserRecord, UserStore as _};
+
+    #[tokio::test]
+    async fn an_unknown_id_is_answered_from_memory_until_it_is_invalidated() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        store.set_audit_signer(Arc::new(crate::keys::Keys::from_seed(&[1; 32])));
+        let user = UserRecord {
+            id: "u1".into(),
+            username: "alice".into(),
+            password_hash: String::new(),
+            roles: vec![Role::Developer],
+            created_at: 1,
+            disabled: false,
+            deleted_at: None,
+        };
+        store.insert_user(&user).await.unwrap();
+        let (record, _token) = NewCredential {
+            kind: CredentialKind::UserPat,
+            name: "pat".into(),
+            owner_id: "u1",
+            owner_name: "alice",
+            agent: None,
+            service_account: None,
+            audience: Audience::Cli,
+            scopes: vec![],
+            created_at: 1,
+            expires_at: None,
+            enroll_agent_name: None,
+            enroll_pat_days: None,
+        }
+        .issue();
+        let cache = Cache::default();
+        assert!(cache.get(&store, &record.id).await.unwrap().is_none());
+        // Stored behind the cache's back (as another hub would, had its notice been lost).
+        store.apply(&Change::new().then(Write::InsertCredential(&record))).await.unwrap();
+        assert!(cache.get(&store, &record.id).await.unwrap().is_none(), "the unknown id is remembered");
+        cache.invalidate(&record.id);
+        assert!(cache.get(&store, &record.id).await.unwrap().is_some());
+    }
 }

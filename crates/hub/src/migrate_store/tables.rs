@@ -30,7 +30,8 @@ const fn seeded(name: &'static str) -> Table {
     Table { name, handling: Handling::Seeded }
 }
 
-/// Every table of the hub's schema (both backends have the same ones), parents first.
+/// Every table of the hub's schema (both backends have the same ones, besides the bookkeeping
+/// of [`is_bookkeeping`]), parents first.
 ///
 /// Expired rows (sign-in requests, codes, browser sessions, set-password codes, revoked access
 /// token ids, throttle windows) are copied too: the copy is the source as it is, row for row, the
@@ -70,9 +71,11 @@ pub(crate) const TABLES: &[Table] = &[
     },
 ];
 
-/// Tables of a hub database that are no hub data: sqlx's migration record and SQLite's own.
+/// Tables of a hub database that are no hub data: sqlx's migration record, SQLite's own, and
+/// PostgreSQL's `review_events` (review events on their way between the hubs of one database,
+/// kept for minutes; a SQLite hub has none).
 pub(crate) fn is_bookkeeping(name: &str) -> bool {
-    name == "_sqlx_migrations" || name.starts_with("sqlite_")
+    name == "_sqlx_migrations" || name.starts_with("sqlite_") || name == "review_events"
 }
 
 #[cfg(test)]

@@ -198,7 +198,7 @@ async fn set_password_inner<S: Store>(
         .then(Write::ClearSetPasswordCode { user_id: &user.id })
         .audit(&event);
     let applied = state.store.apply(&change).await?;
-    user_changed(state, &user.id);
+    user_changed(state, &user.id).await;
     if applied != Applied::Done {
         return Ok(code_expired());
     }

@@ -166,10 +166,20 @@ pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> Resp
     html(status, render_message(title, message), &[])
 }
 
-/// Logs an internal failure and shows a generic page.
+/// Logs an internal failure and shows a generic page (`503` with `Retry-After` while the
+/// database cannot be reached).
 pub(crate) fn internal_error_page(err: Error) -> Response {
     if err.is_internal() {
         tracing::error!(error = %crate::error::report(&err), "sign-in request failed");
+    }
+    if let Error::Unavailable(_) = err {
+        let mut page = error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The hub is unavailable",
+            "The Keyway hub cannot reach its database right now. Please try again in a moment.",
+        );
+        page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::error::UNAVAILABLE_RETRY_SECS));
+        return page;
     }
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -19,16 +19,23 @@ pub(crate) const STREAMS_PER_PRINCIPAL: usize = 8;
 pub(crate) const WAITS_PER_PRINCIPAL: usize = 32;
 /// Streams and waits of everyone together.
 pub(crate) const STREAMS_IN_ALL: usize = 4096;
+/// The epoch of event ids on a database several hubs share.
+const SHARED_EPOCH: &str = "db";
 
 /// Live fan-out of review events to SSE streams and waiters.
 ///
-/// Every event gets an id `<epoch>-<n>` (the epoch is random per hub process); the last
-/// [`REPLAY`] events are kept so an SSE client reconnecting with `Last-Event-ID` gets what it
-/// missed. When that is not possible (too old, or another hub process) it is sent a `resync`
-/// event and lists the queue again.
+/// Every event gets an id `<epoch>-<n>`; the last [`REPLAY`] events are kept so an SSE client
+/// reconnecting with `Last-Event-ID` gets what it missed. When that is not possible (too old,
+/// or another database) it is sent a `resync` event and lists the queue again.
+///
+/// On a database several hubs share, `n` is the event's id in the database and the epoch is
+/// the same on every hub, and each hub publishes the events in the order their notices arrive,
+/// which PostgreSQL makes the same on every hub (commit order): a client may reconnect to any
+/// hub with the id it last saw. On an embedded database the epoch is random per process and
+/// `n` counts this process's events.
 pub(crate) struct ReviewEvents {
-    events: broadcast::Sender<Published>,
     epoch: String,
+    shared: bool,
     ring: Mutex<Ring>,
     /// Flips to true when the hub shuts down: streams and waiters end at once.
     stop: watch::Receiver<bool>,
@@ -81,8 +88,9 @@ pub(crate) enum Replay {
     Gone,
 }
 
-#[derive(Default)]
 struct Ring {
+    /// Replaced by [`ReviewEvents::reset`], which ends every receiver of the old one.
+    events: broadcast::Sender<Published>,
     next: u64,
     recent: VecDeque<Published>,
 }
@@ -91,7 +99,10 @@ struct Ring {
 /// wire).
 #[derive(Clone, Debug)]
 pub(crate) struct Published {
+    /// This process's count (consecutive): where the stream is in the buffer.
     pub(crate) seq: u64,
+    /// The id clients see: the database's on a shared database, else `seq`.
+    pub(crate) id: u64,
     pub(crate) event: ReviewEvent,
     pub(crate) owner: Option<String>,
 }
@@ -108,14 +119,20 @@ pub(crate) struct Backlog {
 }
 
 impl ReviewEvents {
-    pub(crate) fn new(stop: watch::Receiver<bool>) -> ReviewEvents {
-        let mut epoch = crate::secret::random_id();
-        epoch.retain(|c| c.is_ascii_alphanumeric());
-        epoch.truncate(12);
+    /// `shared`: the database is shared by several hubs (see the type's documentation).
+    pub(crate) fn new(stop: watch::Receiver<bool>, shared: bool) -> ReviewEvents {
+        let epoch = if shared {
+            SHARED_EPOCH.to_owned()
+        } else {
+            let mut epoch = crate::secret::random_id();
+            epoch.retain(|c| c.is_ascii_alphanumeric());
+            epoch.truncate(12);
+            epoch
+        };
         ReviewEvents {
-            events: broadcast::channel(EVENT_BUFFER).0,
             epoch,
-            ring: Default::default(),
+            shared,
+            ring: Mutex::new(Ring { events: broadcast::channel(EVENT_BUFFER).0, next: 0, recent: VecDeque::new() }),
             stop,
             open: Default::default(),
         }
@@ -128,28 +145,42 @@ impl ReviewEvents {
         let _ = stop.wait_for(|s| *s).await;
     }
 
-    /// Pushes a transition to subscribers (without the payload: clients fetch it when shown).
-    pub(crate) fn announce(&self, rec: ReviewRecord, event: impl FnOnce(ReviewRequest) -> ReviewEvent) {
+    /// The event of a transition as subscribers get it (without the payload: clients fetch it
+    /// when shown), and the owning user of an agent submitter.
+    pub(crate) fn prepare(
+        rec: ReviewRecord,
+        event: impl FnOnce(ReviewRequest) -> ReviewEvent,
+    ) -> (ReviewEvent, Option<String>) {
         let mut request = rec.request;
         request.payload = None;
-        self.publish_with_owner(event(request), rec.submitter_owner);
+        (event(request), rec.submitter_owner)
     }
 
-    fn publish_with_owner(&self, event: ReviewEvent, owner: Option<String>) {
+    /// Pushes an event to subscribers, with its database id on a shared database.
+    pub(crate) fn publish(&self, event: ReviewEvent, owner: Option<String>, id: Option<u64>) {
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         ring.next += 1;
-        let published = Published { seq: ring.next, event, owner };
+        let seq = ring.next;
+        let published = Published { seq, id: id.unwrap_or(seq), event, owner };
         if ring.recent.len() == REPLAY {
             ring.recent.pop_front();
         }
         ring.recent.push_back(published.clone());
         // Sent under the lock, so a subscriber registering concurrently sees each event once:
         // either in its backlog or on its receiver. No subscriber is not an error.
-        let _ = self.events.send(published);
+        let _ = ring.events.send(published);
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Published> {
-        self.events.subscribe()
+        self.ring.lock().unwrap_or_else(PoisonError::into_inner).events.subscribe()
+    }
+
+    /// Forgets the kept events and ends every stream and wait (they reconnect, and are told to
+    /// list again): events may have been missed, e.g. while the notices' connection was down.
+    pub(crate) fn reset(&self) {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        ring.recent.clear();
+        ring.events = broadcast::channel(EVENT_BUFFER).0;
     }
 
     pub(crate) fn event_id(&self, seq: u64) -> String {
@@ -192,15 +223,21 @@ impl ReviewEvents {
     /// Subscribes, with the position after which the kept events are to be replayed.
     pub(crate) fn subscribe_after(&self, last_event_id: Option<&str>) -> Backlog {
         let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        let rx = self.events.subscribe();
+        let rx = ring.events.subscribe();
         let Some(last) = last_event_id else {
             return Backlog { rx, replay_after: None, resync: false };
         };
-        let seq = last
-            .split_once('-')
-            .filter(|(epoch, _)| *epoch == self.epoch)
-            .and_then(|(_, n)| n.parse::<u64>().ok())
-            .filter(|n| *n <= ring.next);
+        let id =
+            last.split_once('-').filter(|(epoch, _)| *epoch == self.epoch).and_then(|(_, n)| n.parse::<u64>().ok());
+        if self.shared {
+            // Where the client's last event is in this hub's buffer, if it is there.
+            let at = id.and_then(|id| ring.recent.iter().rev().find(|p| p.id == id)).map(|p| p.seq);
+            return match at {
+                Some(seq) => Backlog { rx, replay_after: Some(seq), resync: false },
+                None => Backlog { rx, replay_after: None, resync: true },
+            };
+        }
+        let seq = id.filter(|n| *n <= ring.next);
         let oldest = ring.recent.front().map_or(ring.next + 1, |p| p.seq);
         match seq {
             Some(n) if n + 1 >= oldest => Backlog { rx, replay_after: Some(n), resync: false },
@@ -239,12 +276,12 @@ mod tests {
     #[test]
     fn replay_gives_what_was_missed_or_asks_for_a_resync() {
         let (_stop, rx) = watch::channel(false);
-        let live = ReviewEvents::new(rx);
+        let live = ReviewEvents::new(rx, false);
         // Before anything happened, any id of this hub is up to date.
         let fresh = live.subscribe_after(Some(&live.event_id(0)));
         assert!(!fresh.resync && matches!(live.replay_after(0), Replay::UpToDate));
         for n in 1..=REPLAY + 100 {
-            live.publish_with_owner(ReviewEvent::Created { request: request(n) }, None);
+            live.publish(ReviewEvent::Created { request: request(n) }, None, None);
         }
         let recent = live.subscribe_after(Some(&live.event_id((REPLAY + 50) as u64)));
         assert!(!recent.resync);
@@ -270,9 +307,32 @@ mod tests {
     }
 
     #[test]
+    fn on_a_shared_database_replay_follows_the_order_events_arrived_in_and_a_reset_ends_streams() {
+        let (_stop, rx) = watch::channel(false);
+        let live = ReviewEvents::new(rx, true);
+        // Database ids may commit out of order; every hub publishes them in commit order.
+        for id in [10, 12, 11] {
+            live.publish(ReviewEvent::Created { request: request(id as usize) }, None, Some(id));
+        }
+        let after_12 = live.subscribe_after(Some("db-12"));
+        assert!(!after_12.resync);
+        let Some(seq) = after_12.replay_after else { panic!("no replay position") };
+        let Replay::Next(next) = live.replay_after(seq) else { panic!("nothing after 12") };
+        assert_eq!((next.id, live.event_id(next.id)), (11, "db-11".to_owned()));
+        assert!(matches!(live.replay_after(next.seq), Replay::UpToDate));
+        for unknown in ["db-99", "db-0", "otherhub-10", "db-x"] {
+            assert!(live.subscribe_after(Some(unknown)).resync, "{unknown}");
+        }
+        let mut rx = live.subscribe();
+        live.reset();
+        assert!(matches!(rx.try_recv(), Err(broadcast::error::TryRecvError::Closed)));
+        assert!(live.subscribe_after(Some("db-12")).resync, "the kept events are forgotten");
+    }
+
+    #[test]
     fn streams_are_counted_per_principal_until_dropped() {
         let (_stop, rx) = watch::channel(false);
-        let live = ReviewEvents::new(rx);
+        let live = ReviewEvents::new(rx, false);
         let held: Vec<Slot> = (0..3).map(|_| live.admit("sse", "p1", 3).unwrap()).collect();
         assert_eq!(live.admit("sse", "p1", 3).err(), Some(Full::Principal));
         let other = live.admit("sse", "p2", 3).unwrap();

@@ -28,7 +28,7 @@ pub(crate) async fn sweep<S: Store>(state: &AppState<S>) -> Result<(), Error> {
         let expired = state.store.expire_reviews(now, SWEEP_BATCH, &audit).await?;
         let n = expired.len();
         for rec in expired {
-            state.reviews.announce(rec, |request| ReviewEvent::Expired { request });
+            crate::notices::announce(state, rec, |request| ReviewEvent::Expired { request }).await;
         }
         if n < SWEEP_BATCH as usize {
             return Ok(());
@@ -36,7 +36,7 @@ pub(crate) async fn sweep<S: Store>(state: &AppState<S>) -> Result<(), Error> {
     }
 }
 
-/// The background sweeper: runs until `stop` flips.
+/// The background sweeper, on the hub holding the periodic-work lease: runs until `stop` flips.
 pub(crate) async fn sweep_loop<S: Store>(state: AppState<S>, mut stop: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(SWEEP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -44,6 +44,11 @@ pub(crate) async fn sweep_loop<S: Store>(state: AppState<S>, mut stop: watch::Re
         tokio::select! {
             _ = stop.changed() => return,
             _ = interval.tick() => {
+                // One hub of a shared database sweeps; the others still expire what they read
+                // (the lazy sweep), and the store lets one of them record each expiry.
+                if !crate::notices::leads(&state).await {
+                    continue;
+                }
                 if let Err(e) = sweep(&state).await {
                     tracing::warn!(error = %report(&e), "expiring review requests failed");
                 }

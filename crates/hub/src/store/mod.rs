@@ -1,5 +1,5 @@
 //! Persistence, by area: [`UserStore`], [`OAuthStore`], [`AuditStore`], [`CredentialStore`],
-//! [`ReviewStore`] and [`KeyStore`], together a [`Store`]. Handlers are generic over [`Store`] so another backend
+//! [`ReviewStore`], [`KeyStore`], [`ThrottleStore`] and [`NoticeStore`], together a [`Store`]. Handlers are generic over [`Store`] so another backend
 //! (e.g. Postgres) can be added next to [`sqlite::SqliteStore`] without touching them.
 //!
 //! Secrets never reach a store in clear: codes, refresh tokens and session ids are passed as
@@ -12,6 +12,7 @@ pub mod changes;
 pub mod credentials;
 pub mod error;
 pub mod keys;
+pub mod notices;
 pub mod oauth;
 pub mod postgres;
 pub mod reviews;
@@ -29,6 +30,7 @@ pub use self::credentials::{
 };
 pub use self::error::StoreError;
 pub use self::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
+pub use self::notices::NoticeStore;
 pub use self::oauth::{
     CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
@@ -49,6 +51,7 @@ pub trait Store:
     + ChangeStore
     + KeyStore
     + ThrottleStore
+    + NoticeStore
     + Send
     + Sync
     + 'static

@@ -168,6 +168,34 @@ impl TestHub {
     }
 }
 
+impl TestHub {
+    /// Another hub of the same deployment: this hub's database, hub key and issuer, its own
+    /// address (which its `url` names); `tweak` may change its settings.
+    pub async fn beside(&self, tweak: impl FnOnce(&mut Settings)) -> TestHub {
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: self.database_url.clone(),
+            hub_key: Some(self.hub_key.clone()),
+            issuer: Some(self.url.clone()),
+            clock: self.clock.clone(),
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let running = Hub::open(settings).await.expect("open the second hub").serve().await.expect("serve");
+        let url = format!("http://{}", running.addr);
+        wait_ready(&url).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        TestHub {
+            url,
+            clock: self.clock.clone(),
+            database_url: self.database_url.clone(),
+            hub_key: self.hub_key.clone(),
+            running: Some(running),
+            dir,
+        }
+    }
+}
+
 /// True when this run tests the hub on PostgreSQL (`KEYWAY_TEST_BACKEND=postgres`), else SQLite.
 pub fn on_postgres() -> bool {
     keyway_test_support::postgres::wanted()

@@ -38,16 +38,15 @@ async fn submit_many(hub: &TestHub, token: &str, count: usize, links: usize, url
     }
 }
 
-/// The hub's epoch, from the id of a first event.
-async fn epoch(hub: &TestHub, dev: &str, rev: &str) -> String {
+/// The id of a first event: replaying after it replays everything submitted later.
+async fn first_event_id(hub: &TestHub, dev: &str, rev: &str) -> String {
     let mut events = open(hub, rev).await;
     submit_many(hub, dev, 1, 0, 1).await;
     let mut seen = String::new();
     while !seen.contains("\nid: ") && !seen.starts_with("id: ") {
         seen.push_str(&String::from_utf8_lossy(&events.chunk().await.unwrap().unwrap()));
     }
-    let id = seen.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().to_owned();
-    id.split_once('-').unwrap().0.to_owned()
+    seen.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -85,7 +84,7 @@ async fn a_stream_whose_client_stops_reading_is_ended() {
     let hub = TestHub::start_with_users(|s| s.write_stall = Duration::from_secs(2), &[(REV, &[Role::Reviewer])]).await;
     let dev = access_token_of(&hub, USER).await;
     let rev = access_token_of(&hub, REV).await;
-    let epoch = epoch(&hub, &dev, &rev).await;
+    let first = first_event_id(&hub, &dev, &rev).await;
     // About 7 MB of events to replay: more than the hub and the kernel buffer.
     submit_many(&hub, &dev, 180, 20, 1900).await;
 
@@ -94,7 +93,7 @@ async fn a_stream_whose_client_stops_reading_is_ended() {
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stalled = socket.connect(hub.url.trim_start_matches("http://").parse().unwrap()).await.unwrap();
     let head = format!(
-        "GET /api/reviews/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {rev}\r\nLast-Event-ID: {epoch}-0\r\n\r\n",
+        "GET /api/reviews/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {rev}\r\nLast-Event-ID: {first}\r\n\r\n",
         hub.url.trim_start_matches("http://")
     );
     stalled.write_all(head.as_bytes()).await.unwrap();
@@ -141,7 +140,7 @@ async fn memory_of_200_idle_replaying_streams() {
     let hub = TestHub::start_with_users(|_| {}, &list).await;
     let dev = access_token_of(&hub, USER).await;
     let first = access_token_of(&hub, &users[0]).await;
-    let epoch = epoch(&hub, &dev, &first).await;
+    let first_id = first_event_id(&hub, &dev, &first).await;
     submit_many(&hub, &dev, 1023, 2, 300).await;
     let mut tokens = Vec::new();
     for u in &users {
@@ -152,7 +151,7 @@ async fn memory_of_200_idle_replaying_streams() {
     for i in 0..200 {
         let mut conn = tokio::net::TcpStream::connect(hub.url.trim_start_matches("http://")).await.unwrap();
         let head = format!(
-            "GET /api/reviews/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nLast-Event-ID: {epoch}-0\r\n\r\n",
+            "GET /api/reviews/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nLast-Event-ID: {first_id}\r\n\r\n",
             hub.url.trim_start_matches("http://"),
             tokens[i % tokens.len()]
         );

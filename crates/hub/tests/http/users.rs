@@ -266,13 +266,21 @@ async fn the_last_admin_is_never_removed() {
     )
     .await;
     assert_eq!(ann.roles, vec![Role::Developer]);
-    // ann, on the other node, tries to remove alice, the last admin, every way there is.
+    // ann, on the other node, tries to remove alice, the last admin, every way there is. A
+    // node that still believes ann an admin lets the change reach the database, which refuses
+    // it; on PostgreSQL the change's notice may already have reached that node, which then
+    // refuses her token. Either way alice stays.
     for (method, path) in [
         ("DELETE", format!("/api/groups/admin/members/{alice_id}")),
         ("POST", format!("/api/users/{alice_id}/disable")),
         ("DELETE", format!("/api/users/{alice_id}")),
     ] {
-        expect_error(on_other(method, &path, &ann_admin).await.unwrap(), StatusCode::CONFLICT, "last_admin").await;
+        let resp = on_other(method, &path, &ann_admin).await.unwrap();
+        if on_postgres() && resp.status() == StatusCode::UNAUTHORIZED {
+            expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;
+        } else {
+            expect_error(resp, StatusCode::CONFLICT, "last_admin").await;
+        }
     }
     let alice_now = user_named(&hub, &alice, USER).await;
     assert!(alice_now.roles.contains(&Role::Admin) && !alice_now.disabled && alice_now.deleted_at.is_none());

@@ -11,12 +11,20 @@ use crate::secret::TokenHash;
 use crate::store::Store;
 use crate::store::error::StoreError;
 
+/// How long a request waits for a connection (a free one, or a new one while the server is
+/// away) before it is answered `503 unavailable`: an outage must not hang requests.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the start waits for the server to answer at all.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Store backed by a PostgreSQL database. Several hubs may share one database.
 #[derive(Clone)]
 pub struct PgStore {
     pub(super) pool: PgPool,
     /// The key audit appends sign the chain's head with.
     pub(super) signer: super::audit::SignerSlot,
+    /// The periodic-work lease's connection (`super::notices`).
+    pub(super) lease: std::sync::Arc<tokio::sync::Mutex<super::notices::Lease>>,
 }
 
 /// Never shows the connection string (it may hold a password).
@@ -34,19 +42,35 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(redact(&e.to_string())))?;
         // One connection first: the pool would retry a refused or failed login until its
         // timeout and then say only that; this says why (refused, bad password, no TLS…).
-        options.connect().await?.close().await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
-        Ok(PgStore { pool, signer: Default::default() })
+        let probe = match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(sqlx::Error::Io(e))) => return Err(unreachable(&options, e.kind(), &e.to_string())),
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => {
+                let waited = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs());
+                return Err(unreachable(&options, std::io::ErrorKind::TimedOut, &waited));
+            }
+        };
+        probe.close().await?;
+        let pool =
+            PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
+        Ok(PgStore { pool, signer: Default::default(), lease: Default::default() })
     }
 
     /// The underlying pool (for tests and administration).
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// A server that could not be reached, saying where (never with the password) and why.
+fn unreachable(options: &PgConnectOptions, kind: std::io::ErrorKind, why: &str) -> StoreError {
+    let place = match options.get_socket() {
+        Some(dir) => format!("the socket in {} (port {})", dir.display(), options.get_port()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let e = std::io::Error::new(kind, format!("cannot reach PostgreSQL at {place}: {why}"));
+    StoreError::Unavailable(sqlx::Error::Io(e))
 }
 
 /// `text` with anything that looks like a URL's password (`://user:password@`) masked.
@@ -143,11 +167,27 @@ mod tests {
         assert_eq!(applied as usize, sqlx::migrate!("./migrations/postgres").iter().count());
     }
 
+    /// A connection the server ends (`57P01`, as at a shutdown) is an outage, not a bug.
+    #[tokio::test]
+    async fn a_connection_the_server_terminates_is_unavailable() {
+        let store = PgStore::connect(&keyway_test_support::postgres::database().unwrap()).await.unwrap();
+        let err = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+            .execute(store.pool())
+            .await
+            .expect_err("the server ends this connection");
+        let code = err.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned());
+        assert!(matches!(StoreError::from(err), StoreError::Unavailable(_)), "SQLSTATE {code:?}");
+        // The pool replaces the connection by itself.
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(one, 1);
+    }
+
     #[tokio::test]
     async fn the_store_never_shows_its_connection_string() {
         let store = PgStore {
             pool: PgPoolOptions::new().connect_lazy("postgres://hub:s3cret@127.0.0.1:1/keyway").unwrap(),
             signer: Default::default(),
+            lease: Default::default(),
         };
         let shown = format!("{store:?} {:?}", store.pool());
         assert!(!shown.contains("s3cret"), "{shown}");

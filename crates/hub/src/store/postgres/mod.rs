@@ -6,6 +6,7 @@ mod changes;
 mod connect;
 mod credentials;
 mod keys;
+mod notices;
 mod oauth;
 mod reviews;
 mod throttle;
