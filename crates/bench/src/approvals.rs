@@ -72,7 +72,9 @@ fn options(args: &[String]) -> Result<Options> {
             "--samples" => o.samples = n.clamp(1, 100_000),
             "--fanout" => o.fanout = n.clamp(1, 10_000),
             "--subscribers" => o.subscribers = n.clamp(1, 200),
-            other => bail!("unknown option {other} (expected --pending, --samples, --fanout, --subscribers, --backend)"),
+            other => {
+                bail!("unknown option {other} (expected --pending, --samples, --fanout, --subscribers, --backend)")
+            }
         }
     }
     ensure!(o.pending as usize >= o.samples + o.fanout, "--pending must cover --samples + --fanout decisions");

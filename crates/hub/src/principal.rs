@@ -103,20 +103,28 @@ impl<S: Store> FromRequestParts<AppState<S>> for Principal {
                 "PATs cannot be used on resource routes: exchange it for a JWT at /auth/exchange first",
             ));
         }
-        let claims = access_token::validate(state, token).await?;
-        // A JWT exchanged from a credential dies with it (revoked, expired, agent disabled).
-        if let Some(cred) = claims.cred.as_deref() {
-            let live = state.credentials.cache.get(&state.store, cred).await?;
-            if live.is_none_or(|l| crate::credentials::dead_reason(&l.record, state.now()).is_some()) {
-                return Err(Error::InvalidToken(
-                    "the credential this token was exchanged from is no longer valid".into(),
-                ));
-            }
-        }
-        let principal = Principal::from_claims(claims);
-        live_user_check(state, &principal).await?;
-        Ok(principal)
+        Ok(live_claims(state, token).await?.1)
     }
+}
+
+/// A JWT that is valid and still live, with its principal: every route that takes a bearer JWT
+/// (resource routes, userinfo, introspection) judges it here. A JWT exchanged from a credential
+/// dies with it (revoked, expired, agent or service account disabled), and a person's JWT with
+/// the person's state and roles ([`live_user_check`]).
+pub(crate) async fn live_claims<S: Store>(
+    state: &AppState<S>,
+    token: &str,
+) -> Result<(AccessClaims, Principal), Error> {
+    let claims = access_token::validate(state, token).await?;
+    if let Some(cred) = claims.cred.as_deref() {
+        let live = state.credentials.cache.get(&state.store, cred).await?;
+        if live.is_none_or(|l| crate::credentials::dead_reason(&l.record, state.now()).is_some()) {
+            return Err(Error::InvalidToken("the credential this token was exchanged from is no longer valid".into()));
+        }
+    }
+    let principal = Principal::from_claims(claims.clone());
+    live_user_check(state, &principal).await?;
+    Ok((claims, principal))
 }
 
 /// A person's JWT (or their agent's) works only while the person is enabled, and a person's

@@ -18,7 +18,6 @@ use keyway_api::credentials::{
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq as _;
 
-use crate::access_token;
 use crate::audit::Audit;
 use crate::credentials::dead_reason;
 use crate::credentials::exchange::{
@@ -296,8 +295,10 @@ async fn introspect<S: Store>(
             "iss": state.issuer,
         })
     } else {
-        let claims = match access_token::validate(&state, token).await {
-            Ok(c) => c,
+        // Live as the resource routes judge it: a JWT whose credential, agent or person is
+        // revoked or disabled is inactive.
+        let claims = match crate::principal::live_claims(&state, token).await {
+            Ok((c, _)) => c,
             Err(e) if e.is_internal() => return Err(e),
             Err(_) => return inactive(),
         };

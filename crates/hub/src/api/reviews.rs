@@ -388,6 +388,10 @@ struct Subscription<S> {
     principal: Principal,
     /// The stream ends when the bearer JWT expires; the client reconnects with a fresh one.
     ends: tokio::time::Instant,
+    /// The bearer JWT, judged again every [`RECHECK`]: the stream ends when its credential,
+    /// session, agent or person is revoked or disabled.
+    token: String,
+    recheck: tokio::time::Interval,
     greeted: bool,
 }
 
@@ -401,6 +405,9 @@ fn sse_event<S>(state: &AppState<S>, principal: &Principal, p: &Published) -> Ev
     Event::default().id(state.reviews.event_id(p.seq)).event(event_name(&p.event)).data(data)
 }
 
+/// How often an open event stream judges its bearer JWT again.
+const RECHECK: Duration = Duration::from_secs(5);
+
 /// `GET /api/reviews/events`: every transition the caller may see, as it happens. Honours
 /// `Last-Event-ID` for the last 1024 events, read from the shared buffer as the client takes
 /// them; sends `event: resync` when it cannot. At most 8 streams per caller (`429`).
@@ -411,6 +418,7 @@ async fn events<S: Store>(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     principal.require(Rule::ReviewsRead)?;
     let left = u64::try_from(principal.exp.saturating_sub(state.now())).unwrap_or(0);
+    let token = crate::http::bearer_token(&headers)?.to_owned();
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
     let slot = state
         .reviews
@@ -426,6 +434,8 @@ async fn events<S: Store>(
         state: state.clone(),
         principal,
         ends: tokio::time::Instant::now() + Duration::from_secs(left),
+        token,
+        recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK),
         greeted: false,
     };
     let stream = futures_util::stream::unfold(sub, |mut sub| async move {
@@ -470,6 +480,11 @@ async fn events<S: Store>(
                     Err(_) => return None,
                 },
                 _ = tokio::time::sleep_until(sub.ends) => return None,
+                _ = sub.recheck.tick() => match crate::principal::live_claims(&sub.state, &sub.token).await {
+                    // A database hiccup is no reason to drop a reader.
+                    Err(e) if !e.is_internal() => return None,
+                    _ => {}
+                },
                 _ = sub.state.reviews.stopping() => return None,
             }
         }

@@ -6,7 +6,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use keyway_api::UserInfo;
 
-use crate::access_token;
 use crate::error::Error;
 use crate::http::{bearer_token, no_store};
 use crate::state::AppState;
@@ -17,7 +16,7 @@ pub(crate) async fn userinfo<S: Store>(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let token = bearer_token(&headers)?;
-    let claims = access_token::validate(&state, token).await?;
+    let (claims, _) = crate::principal::live_claims(&state, token).await?;
     let Some(user) = state.store.user_by_id(&claims.sub).await? else {
         return Err(Error::InvalidToken("the user no longer exists".into()));
     };

@@ -340,7 +340,7 @@ async fn the_credential_list_comes_in_pages_that_follow_each_other_exactly() {
 }
 
 #[tokio::test]
-async fn introspection_answers_only_what_the_caller_may_see() {
+async fn introspection_answers_only_what_the_caller_may_see_and_judges_jwts_as_the_resource_routes_do() {
     let hub = start().await;
     let admin = admin_jwt(&hub, BOB).await;
     let pat = agent_pat(&hub, &admin, "seen", "cli").await;
@@ -371,10 +371,30 @@ async fn introspection_answers_only_what_the_caller_may_see() {
     assert_eq!(introspect(bob.clone(), "kwp_a_nope".into()).await, json!({"active": false}));
     // Admins (alice) see everyone's.
     let alice = session(&hub, USER).await;
-    assert_eq!(introspect(alice, jwt.clone()).await["active"], true);
-    // Revoked: inactive.
+    assert_eq!(introspect(alice.clone(), jwt.clone()).await["active"], true);
+    assert_eq!(introspect(alice.clone(), other_jwt.clone()).await["active"], true);
+    // Revoked: inactive, and so is the JWT exchanged from it.
     post_json(&hub, &format!("/api/credentials/{}/revoke", pat.credential.id), &admin, json!({})).await;
     assert_eq!(introspect(bob.clone(), pat.secret.clone()).await, json!({"active": false}));
+    assert_eq!(introspect(bob.clone(), jwt.clone()).await, json!({"active": false}));
+    // A disabled agent's JWT: inactive.
+    let disabled = http()
+        .patch(hub.at(&format!("/api/agents/{}", other_pat.credential.agent_id.clone().unwrap())))
+        .bearer_auth(&admin)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), StatusCode::OK);
+    assert_eq!(introspect(alice.clone(), other_jwt).await, json!({"active": false}));
+    // A user PAT's JWT: userinfo answers while the PAT lives, and refuses it once revoked.
+    let upat = mint(&hub, &admin, json!({"kind": "user_pat"})).await;
+    let user_jwt = exchange_ok(&hub, &upat.secret, json!({"requested_token_class": "user_access"})).await.access_token;
+    assert_eq!(userinfo(&hub, &user_jwt).await.status(), StatusCode::OK);
+    assert_eq!(introspect(alice.clone(), user_jwt.clone()).await["active"], true);
+    post_json(&hub, &format!("/api/credentials/{}/revoke", upat.credential.id), &admin, json!({})).await;
+    expect_error(userinfo(&hub, &user_jwt).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert_eq!(introspect(alice, user_jwt).await, json!({"active": false}));
     // Unauthenticated callers are refused.
     let resp = http().post(hub.at("/oauth/introspect")).form(&[("token", jwt.as_str())]).send().await.unwrap();
     expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;

@@ -168,3 +168,33 @@ async fn memory_of_200_idle_replaying_streams() {
     );
     drop(conns);
 }
+
+/// Reads `stream` until it ends; false if it is still open after 20 s.
+async fn ends_within_20s(mut stream: reqwest::Response) -> bool {
+    tokio::time::timeout(Duration::from_secs(20), async { while let Ok(Some(_)) = stream.chunk().await {} })
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_its_credential_is_revoked_or_its_person_disabled() {
+    use crate::credentials::{admin_jwt, agent_pat, exchange_ok, post_json};
+    let hub = TestHub::start_with_users(|_| {}, &[(REV, &[Role::Reviewer])]).await;
+    let admin = admin_jwt(&hub, USER).await;
+    let pat = agent_pat(&hub, &admin, "watcher", "cli").await;
+    let agent = exchange_ok(&hub, &pat.secret, json!({"requested_token_class": "agent_access"})).await.access_token;
+    let rev = access_token_of(&hub, REV).await;
+    let by_agent = open(&hub, &agent).await;
+    let by_rev = open(&hub, &rev).await;
+    assert_eq!((by_agent.status(), by_rev.status()), (StatusCode::OK, StatusCode::OK));
+
+    let revoked = post_json(&hub, &format!("/api/credentials/{}/revoke", pat.credential.id), &admin, json!({})).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(ends_within_20s(by_agent).await, "the stream of a revoked PAT's JWT is still open");
+
+    let users: Value = crate::credentials::get(&hub, "/api/users", &admin).await.json().await.unwrap();
+    let rita = users["items"].as_array().unwrap().iter().find(|u| u["username"] == REV).unwrap()["id"].clone();
+    let disabled = post_json(&hub, &format!("/api/users/{}/disable", rita.as_str().unwrap()), &admin, json!({})).await;
+    assert_eq!(disabled.status(), StatusCode::OK);
+    assert!(ends_within_20s(by_rev).await, "a disabled reviewer's stream is still open");
+}
