@@ -299,8 +299,7 @@ impl ReviewStore for PgStore {
             common.push_str(" AND kind = ?");
             common_binds.push(Bind::Text(kind));
         }
-        // Alternatives (OR) become arms of a UNION, each an ordered index scan that the planner
-        // merges, so a page never sorts a submitter's whole history.
+        // Alternatives (OR) become arms of a UNION, each an ordered index scan of one page.
         let mut arms: Vec<(String, Vec<Bind>)> = vec![(String::new(), Vec::new())];
         let mut alternatives: Vec<[(&str, &str); 2]> = Vec::new();
         if let Some(submitter) = &filter.submitter {
@@ -320,19 +319,29 @@ impl ReviewStore for PgStore {
             }
             arms = next;
         }
+        let limit = i64::from(filter.limit.clamp(1, 1000));
         let mut sql = String::new();
         let mut binds = Vec::new();
+        let several = arms.len() > 1;
         for (i, (cond, arm_binds)) in arms.iter().enumerate() {
             if i > 0 {
                 sql.push_str(" UNION ");
             }
-            sql.push_str(&format!("SELECT {LIST_COLUMNS} FROM review_requests WHERE 1 = 1{cond}{common}"));
+            let arm = format!("SELECT {LIST_COLUMNS} FROM review_requests WHERE 1 = 1{cond}{common}");
             binds.extend(arm_binds.iter().copied());
             binds.extend(common_binds.iter().copied());
+            if several {
+                // PostgreSQL does not push the outer LIMIT into the arms: each arm takes its own
+                // page first, so a page never reads a submitter's whole history.
+                sql.push_str(&format!("({arm} ORDER BY seq DESC LIMIT ?)"));
+                binds.push(Bind::Int(limit));
+            } else {
+                sql.push_str(&arm);
+            }
         }
         sql.push_str(" ORDER BY seq DESC LIMIT ?");
         let sql = numbered(&sql);
-        binds.push(Bind::Int(i64::from(filter.limit.clamp(1, 1000))));
+        binds.push(Bind::Int(limit));
         let mut query = sqlx::query(&sql);
         for b in &binds {
             query = match b {
