@@ -205,57 +205,11 @@ async fn a_key_rotation_on_any_hub_is_used_by_every_hub_without_a_restart() {
     }
 }
 
-/// A minimal `text/event-stream` reader.
-struct Events {
-    resp: reqwest::Response,
-    buf: String,
-}
-
-impl Events {
-    async fn open(hub: &TestHub, token: &str, last_event_id: Option<&str>) -> Events {
-        let mut req = http().get(hub.at("/api/reviews/events")).bearer_auth(token);
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id);
-        }
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        let mut events = Events { resp, buf: String::new() };
-        assert!(events.frame().await.starts_with(": subscribed"));
-        events
-    }
-
-    async fn frame(&mut self) -> String {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                if let Some(end) = self.buf.find("\n\n") {
-                    let frame = self.buf[..end].to_owned();
-                    self.buf.drain(..end + 2);
-                    if frame.trim().is_empty() || frame.trim() == ":" {
-                        continue;
-                    }
-                    return frame;
-                }
-                let chunk = self.resp.chunk().await.unwrap().expect("the stream ended");
-                self.buf.push_str(&String::from_utf8_lossy(&chunk));
-            }
-        })
-        .await
-        .expect("an event within 10 s")
-    }
-
-    /// The next event: (name, id, event).
-    async fn next(&mut self) -> (String, String, ReviewEvent) {
-        loop {
-            let frame = self.frame().await;
-            if frame.starts_with(':') {
-                continue;
-            }
-            let field = |name: &str| frame.lines().filter_map(|l| l.strip_prefix(name)).collect::<Vec<_>>().join("");
-            let (name, id, data) = (field("event: "), field("id: "), field("data: "));
-            assert_ne!(name, "resync", "no resync expected here");
-            return (name, id, serde_json::from_str(&data).unwrap());
-        }
-    }
+/// The next review event of `sse`, which must not be a `resync` here.
+async fn next(sse: &mut Sse) -> (String, String, ReviewEvent) {
+    let (name, id, event) = sse.event_with_id().await;
+    assert_ne!(name, "resync", "no resync expected here");
+    (name, id, event)
 }
 
 async fn submit(hub: &TestHub, token: &str, body: Value) -> ReviewRequest {
@@ -272,10 +226,10 @@ async fn review_events_through_one_hub_reach_streams_and_waiters_on_the_other_an
     let dev = access_token_of(&a, DEV).await;
     let rev = access_token_of(&a, REV).await;
     let rev2 = access_token_of(&a, REV2).await;
-    let mut on_b = Events::open(&b, &rev, None).await;
+    let mut on_b = Sse::open(&b, &rev).await;
 
     let first = submit(&a, &dev, json!({"title": "Deploy api", "threshold": 2})).await;
-    let (name, _, event) = on_b.next().await;
+    let (name, _, event) = next(&mut on_b).await;
     assert_eq!((name.as_str(), event.request().id.as_str()), ("created", first.id.as_str()));
 
     // A waiter on B returns when the deciding vote is cast on A.
@@ -284,10 +238,10 @@ async fn review_events_through_one_hub_reach_streams_and_waiters_on_the_other_an
         tokio::spawn(async move { http().get(url).bearer_auth(token).send().await.unwrap() })
     };
     assert_eq!(vote(&a, &rev, &first.id).await, StatusCode::OK);
-    let (name, _, _) = on_b.next().await;
+    let (name, _, _) = next(&mut on_b).await;
     assert_eq!(name, "voted");
     assert_eq!(vote(&a, &rev2, &first.id).await, StatusCode::OK);
-    let (name, last_id, event) = on_b.next().await;
+    let (name, last_id, event) = next(&mut on_b).await;
     assert_eq!(name, "decided");
     assert_eq!(event.request().status, ReviewStatus::Approved);
     let waited: ReviewRequest = json_of(waiter.await.unwrap(), StatusCode::OK).await.pipe();
@@ -298,10 +252,10 @@ async fn review_events_through_one_hub_reach_streams_and_waiters_on_the_other_an
     let second = submit(&b, &dev, json!({"title": "Rotate db password"})).await;
     let cancel = post(&b, &format!("/api/reviews/{}/cancel", second.id), &dev, json!({})).await;
     assert_eq!(cancel.status(), StatusCode::OK);
-    let mut on_a = Events::open(&a, &rev, Some(&last_id)).await;
-    let (name, _, event) = on_a.next().await;
+    let mut on_a = Sse::open_after(&a, &rev, Some(&last_id)).await;
+    let (name, _, event) = next(&mut on_a).await;
     assert_eq!((name.as_str(), event.request().id.as_str()), ("created", second.id.as_str()));
-    let (name, _, event) = on_a.next().await;
+    let (name, _, event) = next(&mut on_a).await;
     assert_eq!((name.as_str(), event.request().id.as_str()), ("cancelled", second.id.as_str()));
 }
 
@@ -327,11 +281,11 @@ async fn when_the_sweeping_hub_stops_another_expires_the_requests() {
     let rev = access_token_of(&a, REV).await;
     // A started first and holds the lease; it goes away.
     drop(a.stop().await);
-    let mut on_b = Events::open(&b, &rev, None).await;
+    let mut on_b = Sse::open(&b, &rev).await;
     let short = submit(&b, &dev, json!({"title": "Short-lived", "ttl_secs": 60})).await;
-    assert_eq!(on_b.next().await.0, "created");
+    assert_eq!(next(&mut on_b).await.0, "created");
     b.clock.advance(Duration::from_secs(61));
     // Nobody reads the request: only the sweeper can expire it.
-    let (name, _, event) = on_b.next().await;
+    let (name, _, event) = next(&mut on_b).await;
     assert_eq!((name.as_str(), event.request().id.as_str()), ("expired", short.id.as_str()));
 }

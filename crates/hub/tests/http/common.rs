@@ -400,3 +400,75 @@ pub fn v4(port: u16) -> String {
 pub fn v6(port: u16) -> String {
     format!("http://[::1]:{port}/callback")
 }
+
+/// A minimal `text/event-stream` reader.
+pub struct Sse {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Sse {
+    pub async fn open(hub: &TestHub, token: &str) -> Sse {
+        Sse::open_after(hub, token, None).await
+    }
+
+    pub async fn open_after(hub: &TestHub, token: &str, last_event_id: Option<&str>) -> Sse {
+        let mut req = reqwest::Client::new().get(hub.at("/api/reviews/events")).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        let mut sse = Sse { resp, buf: String::new() };
+        // The hub greets every subscriber once it is registered.
+        let first = sse.frame().await;
+        assert!(first.starts_with(": subscribed"), "{first}");
+        sse
+    }
+
+    /// The next frame (bounded wait).
+    pub async fn frame(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(end) = self.buf.find("\n\n") {
+                    let frame = self.buf[..end].to_owned();
+                    self.buf.drain(..end + 2);
+                    if frame.trim().is_empty() || frame.trim() == ":" {
+                        continue;
+                    }
+                    return frame;
+                }
+                let chunk = self.resp.chunk().await.unwrap().expect("the stream ended");
+                self.buf.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .expect("an event within 10 s")
+    }
+
+    /// The next review event, with its SSE event name.
+    pub async fn event(&mut self) -> (String, keyway_api::reviews::ReviewEvent) {
+        let (name, _, event) = self.event_with_id().await;
+        (name, event)
+    }
+
+    /// The next event: (name, id, event); a `resync` has no review event.
+    pub async fn raw_event(&mut self) -> (String, String, String) {
+        loop {
+            let frame = self.frame().await;
+            if frame.starts_with(':') {
+                continue;
+            }
+            let field = |name: &str| -> String {
+                frame.lines().filter_map(|l| l.strip_prefix(name)).collect::<Vec<_>>().join("")
+            };
+            return (field("event: "), field("id: "), field("data: "));
+        }
+    }
+
+    pub async fn event_with_id(&mut self) -> (String, String, keyway_api::reviews::ReviewEvent) {
+        let (name, id, data) = self.raw_event().await;
+        (name, id, serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}")))
+    }
+}
