@@ -187,12 +187,16 @@ async fn mint_enrollment<S: Store>(
             format!("an enrollment token lives 1 to {MAX_ENROLLMENT_MINUTES} minutes"),
         ));
     }
+    let now = state.now();
     if let Some(name) = &body.agent_name {
         validate_name(name, "agent name")?;
+        // Enrollment makes a new agent, never a way into an existing one's identity.
+        if state.store.agent_by_name(&owner.id, name, now).await?.is_some() {
+            return Err(crate::credentials::issue::enrollment_agent_exists(name));
+        }
     }
     let scopes = pick_scopes(CredentialKind::Enrollment, body.scopes)?;
     // Checked now so a bad value fails here, not at redemption.
-    let now = state.now();
     pat_expiry(&state.store, now, body.pat_expires_days).await?;
     let (record_, token) = NewCredential {
         kind: CredentialKind::Enrollment,

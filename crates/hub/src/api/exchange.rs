@@ -24,7 +24,7 @@ use crate::credentials::exchange::{
     ExchangeAsk, ISSUED_TOKEN_TYPE, authenticate, exchange_credential, exchange_session, invalid_credential, refuse,
 };
 use crate::credentials::issue::{
-    self, DAY_SECS, Mint, Owner, agent_for, agent_name_taken, insert_if_new, validate_name,
+    self, AgentChoice, DAY_SECS, Mint, Owner, agent_for, agent_name_taken, insert_if_new, validate_name,
 };
 use crate::error::Error;
 use crate::http::{Body, Params, bearer_token, no_store};
@@ -213,6 +213,11 @@ async fn enroll<S: Store>(
     let now = state.now();
     let owner = Owner { id: c.owner_id.clone(), name: c.owner_name.clone() };
     let agent = agent_for(&state.store, now, &owner, &name, true).await?;
+    // Enrollment makes a new agent only: an existing one (enabled or not) is never taken over,
+    // and the token is not used up by the refusal.
+    if let AgentChoice::Found(existing) = &agent {
+        return Err(issue::enrollment_agent_exists(&existing.name));
+    }
     let days = c.enroll_pat_days.unwrap_or(state.store.credential_settings().await?.default_pat_days);
     let a = agent.record();
     let minted = issue::mint(

@@ -165,6 +165,13 @@ pub(crate) async fn agent_for<S: Store>(
     }))
 }
 
+/// The refusal of an enrollment for a name an agent of the owner already has.
+pub(crate) fn enrollment_agent_exists(name: &str) -> Error {
+    Error::conflict(format!(
+        "you already have an agent named '{name}': enrollment makes a new agent only; mint a PAT for '{name}' instead, or pick another name"
+    ))
+}
+
 impl AgentChoice {
     /// The audit row of the agent's creation by `by`, when it is new.
     pub(crate) fn created_event(&self, by: Audit) -> Option<AuditEvent> {

@@ -14,7 +14,7 @@ use crate::common::*;
 use crate::credentials::*;
 
 #[tokio::test]
-async fn enrollment_is_one_time_and_names_the_agent() {
+async fn enrollment_is_one_time_and_makes_new_agents_only() {
     let hub = start().await;
     let admin = admin_jwt(&hub, USER).await;
     let resp = post_json(&hub, "/api/credentials/enrollment", &admin, json!({"audience": "both"})).await;
@@ -48,15 +48,40 @@ async fn enrollment_is_one_time_and_names_the_agent() {
     let resp = post_json(&hub, "/auth/enroll", &enrollment.secret, json!({"agent_name": "again"})).await;
     expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_credential").await;
 
-    // A token for a named agent binds to that existing agent; another name is refused.
+    // Enrollment makes new agents only. A token naming an existing agent is refused when it is
+    // minted; a token naming none cannot take an existing agent's name (disabled or not), and
+    // the refusal does not use it up.
     let resp = post_json(&hub, "/api/credentials/enrollment", &admin, json!({"agent_name": "newbie"})).await;
+    expect_error(resp, StatusCode::CONFLICT, "conflict").await;
+    let resp = post_json(&hub, "/api/credentials/enrollment", &admin, json!({})).await;
+    let free: MintedSecret = resp.json().await.unwrap();
+    let resp = post_json(&hub, "/auth/enroll", &free.secret, json!({"agent_name": "newbie"})).await;
+    let body = expect_error(resp, StatusCode::CONFLICT, "conflict").await;
+    assert!(body.message.contains("newbie"), "{}", body.message);
+    let disabled = http()
+        .patch(hub.at(&format!("/api/agents/{}", agent_pat.credential.agent_id.clone().unwrap())))
+        .bearer_auth(&admin)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), StatusCode::OK);
+    let resp = post_json(&hub, "/auth/enroll", &free.secret, json!({"agent_name": "NEWBIE"})).await;
+    expect_error(resp, StatusCode::CONFLICT, "conflict").await;
+    let resp = post_json(&hub, "/auth/enroll", &free.secret, json!({"agent_name": "third"})).await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "the refused token still enrolls a new agent");
+    let third: MintedSecret = resp.json().await.unwrap();
+    assert_ne!(third.credential.agent_id, agent_pat.credential.agent_id);
+
+    // A token for a new named agent: another name is refused, its own name works.
+    let resp = post_json(&hub, "/api/credentials/enrollment", &admin, json!({"agent_name": "fresh"})).await;
     let named: MintedSecret = resp.json().await.unwrap();
     let resp = post_json(&hub, "/auth/enroll", &named.secret, json!({"agent_name": "other"})).await;
     expect_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let resp = post_json(&hub, "/auth/enroll", &named.secret, json!({})).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let second: MintedSecret = resp.json().await.unwrap();
-    assert_eq!(second.credential.agent_id, agent_pat.credential.agent_id);
+    assert_eq!(second.credential.agent_name.as_deref(), Some("fresh"));
 
     // Expired enrollment tokens fail like any dead credential.
     let resp = post_json(&hub, "/api/credentials/enrollment", &admin, json!({"expires_minutes": 1})).await;
@@ -65,7 +90,7 @@ async fn enrollment_is_one_time_and_names_the_agent() {
     let resp = post_json(&hub, "/auth/enroll", &short.secret, json!({"agent_name": "late"})).await;
     expect_error(resp, StatusCode::UNAUTHORIZED, "invalid_credential").await;
     let access = session(&hub, USER).await;
-    assert_eq!(audit(&hub, &access, "enrollment.redeem").await.len(), 2);
+    assert_eq!(audit(&hub, &access, "enrollment.redeem").await.len(), 3);
 }
 
 async fn sa_token(hub: &TestHub, name: &str, token: &str) -> reqwest::Response {
