@@ -257,6 +257,14 @@ async fn rotate<S: Store>(
     p.require(Rule::CredentialsRotate)?;
     owner_of(&p)?;
     let c = own_credential(&state, &p, &id).await?;
+    // A new secret goes to the credential's owner only: an admin may revoke anyone's
+    // credential, but never receive a secret to act as someone else.
+    if c.owner_id != p.id {
+        return Err(Error::forbidden(
+            codes::ACCESS_DENIED,
+            format!("Only {} can rotate this credential; you may revoke it", c.owner_name),
+        ));
+    }
     let now = state.now();
     if c.kind == CredentialKind::ServiceToken {
         let sa = c.service_account_id.clone().unwrap_or_default();

@@ -95,9 +95,16 @@ pub(crate) async fn check<S: Store>(
         return Err(invalid(format!("threshold must be between 1 and {MAX_THRESHOLD} approvals, got {threshold}")));
     }
     let now = state.now();
+    // Who stands behind the submitter, and so may not approve: an agent's owner, and the person
+    // who created a service account.
+    let submitter_owner = match principal.kind {
+        PrincipalKind::Agent => principal.owner.clone(),
+        PrincipalKind::ServiceAccount => state.store.service_account(&principal.id).await?.map(|sa| sa.created_by),
+        _ => None,
+    };
     let record_in = ReviewRecord {
         seq: 0,
-        submitter_owner: if principal.kind == PrincipalKind::Agent { principal.owner.clone() } else { None },
+        submitter_owner,
         request: ReviewRequest {
             id: crate::secret::random_id(),
             title,

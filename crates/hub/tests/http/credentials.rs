@@ -161,7 +161,7 @@ async fn management_needs_user_admin_and_the_scope() {
 }
 
 #[tokio::test]
-async fn revoke_and_rotate_take_effect_at_once_and_exchanged_jwts_die_with_their_pat() {
+async fn revoke_and_rotate_take_effect_at_once_only_owners_rotate_and_exchanged_jwts_die_with_their_pat() {
     let hub = start().await;
     let admin = admin_jwt(&hub, USER).await;
     let pat = agent_pat(&hub, &admin, "rot", "cli").await;
@@ -181,6 +181,20 @@ async fn revoke_and_rotate_take_effect_at_once_and_exchanged_jwts_die_with_their
     .await;
     exchange_ok(&hub, &rotated.secret, json!({"requested_token_class": "agent_access"})).await;
     assert_eq!(audit(&hub, &session(&hub, USER).await, "credential.rotate").await.len(), 1);
+
+    // An admin never receives someone else's new secret: bob's PAT is his to rotate; alice,
+    // an admin, may only revoke it.
+    let bob_admin = admin_jwt(&hub, BOB).await;
+    let bobs = agent_pat(&hub, &bob_admin, "bobs", "cli").await;
+    let resp = post_json(&hub, &format!("/api/credentials/{}/rotate", bobs.credential.id), &admin, json!({})).await;
+    let body = expect_error(resp, StatusCode::FORBIDDEN, "access_denied").await;
+    assert!(body.message.contains(BOB), "{}", body.message);
+    exchange_ok(&hub, &bobs.secret, json!({"requested_token_class": "agent_access"})).await;
+    assert_eq!(audit(&hub, &session(&hub, USER).await, "credential.rotate").await.len(), 1, "nothing rotated");
+    let resp = post_json(&hub, &format!("/api/credentials/{}/rotate", bobs.credential.id), &bob_admin, json!({})).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let resp = post_json(&hub, &format!("/api/credentials/{}/revoke", bobs.credential.id), &admin, json!({})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
 
     let resp = post_json(&hub, &format!("/api/credentials/{}/revoke", pat.credential.id), &admin, json!({})).await;
     assert_eq!(resp.status(), StatusCode::OK);

@@ -282,3 +282,31 @@ async fn may_decide_is_said_for_each_caller_by_the_hub() {
     let mine = submit_ok(&hub, &dev, json!({"title": "Mine"})).await;
     assert_eq!(list(&hub, &dev, "").await.items.iter().find(|i| i.id == mine.id).map(|i| i.may_decide), Some(false));
 }
+
+#[tokio::test]
+async fn the_person_who_created_a_service_account_cannot_approve_its_requests() {
+    const SAM: &str = "sam";
+    let hub = queue_hub_with(&[(SAM, &[Role::Admin, Role::Reviewer])]).await;
+    let sam = access_token_of(&hub, SAM).await;
+    let sam_admin = exchanged(&hub, "/auth/exchange", ("Bearer", &sam), "user_admin").await;
+    let sa = created(
+        http()
+            .post(hub.at("/api/service-accounts"))
+            .bearer_auth(&sam_admin)
+            .json(&json!({"name": "nightly", "group": "developer"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("nightly:{}", sa["secret"].as_str().unwrap()));
+    let svc = exchanged(&hub, "/auth/service-account/token", ("Basic", &basic), "service_access").await;
+    let r = submit_ok(&hub, &svc, json!({"title": "nightly deploy"})).await;
+    let resp = decide(&hub, &sam, &r.id, "approve", None).await;
+    expect_error(resp, StatusCode::FORBIDDEN, "access_denied").await;
+    assert_eq!(show(&hub, &sam, &r.id).await.status, ReviewStatus::Pending, "the creator still sees it");
+    let rev = access_token_of(&hub, REV).await;
+    assert_eq!(decide(&hub, &rev, &r.id, "approve", None).await.status(), StatusCode::OK);
+    assert_eq!(show(&hub, &sam, &r.id).await.status, ReviewStatus::Approved);
+}
