@@ -289,3 +289,37 @@ async fn when_the_sweeping_hub_stops_another_expires_the_requests() {
     let (name, _, event) = next(&mut on_b).await;
     assert_eq!((name.as_str(), event.request().id.as_str()), ("expired", short.id.as_str()));
 }
+
+/// One password attempt on `hub`, from a fresh sign-in request there.
+async fn attempt(hub: &TestHub, password: &str) -> reqwest::Response {
+    let browser = browser();
+    let flow = Flow::new(&v4(43302));
+    let (request, csrf) = open_login_page(&browser, hub, &flow).await;
+    submit_login(&browser, hub, &request, &csrf, USER, password).await
+}
+
+#[tokio::test]
+async fn wrong_passwords_on_one_hub_count_on_the_other() {
+    let (a, b) = pair().await;
+    let mut checked = 0;
+    for _ in 0..40 {
+        if checked == 10 {
+            break;
+        }
+        let resp = attempt(&a, "not the password").await;
+        match resp.status() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                a.clock.advance(Duration::from_secs(wait));
+            }
+            other => panic!("attempt {checked}: {other}"),
+        }
+    }
+    assert_eq!(checked, 10, "ten wrong passwords were checked on A");
+    // The counters (this account, this address) are rows every hub reads: B refuses even the
+    // right password.
+    let resp = attempt(&b, PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().get("retry-after").is_some());
+}
