@@ -146,7 +146,22 @@ impl Client {
                 }
                 let Some(conn) = st.conn.as_mut() else { continue };
                 match conn.chunk().await {
-                    Ok(Some(bytes)) => st.buf.extend(bytes.iter().copied().filter(|b| *b != b'\r')),
+                    Ok(Some(bytes)) => {
+                        st.buf.extend(bytes.iter().copied().filter(|b| *b != b'\r'));
+                        if overflowed(&st.buf) {
+                            // No hub sends a frame this large: drop the connection rather than
+                            // hold an unbounded buffer, and say events may have been missed.
+                            st.conn = None;
+                            st.buf.clear();
+                            st.pending.push_back(Err(Error::Refused {
+                                code: EVENTS_MISSED.into(),
+                                message: format!(
+                                    "The hub sent a live event larger than {} KiB; list the queue again.",
+                                    MAX_FRAME_BYTES / 1024
+                                ),
+                            }));
+                        }
+                    }
                     // The hub ended the stream (token expiry, shutdown): reconnect at once.
                     Ok(None) => {
                         st.conn = None;
@@ -228,6 +243,14 @@ impl Events<'_> {
     }
 }
 
+/// The largest SSE frame read (review events carry no payload: a frame is a few KiB).
+const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// The buffer holds more than [`MAX_FRAME_BYTES`] and no complete frame.
+fn overflowed(buf: &[u8]) -> bool {
+    buf.len() > MAX_FRAME_BYTES && !buf.windows(2).any(|w| w == b"\n\n")
+}
+
 /// Removes and returns the first complete SSE frame (up to a blank line).
 fn take_frame(buf: &mut Vec<u8>) -> Option<String> {
     let end = buf.windows(2).position(|w| w == b"\n\n")?;
@@ -257,6 +280,20 @@ fn query_pairs<T: Serialize>(query: &T) -> Result<Vec<(String, String)>, Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_without_end_beyond_the_limit_overflows_and_complete_frames_do_not() {
+        let mut endless = b"data: ".to_vec();
+        endless.resize(MAX_FRAME_BYTES + 1, b'x');
+        assert!(overflowed(&endless));
+        assert!(!overflowed(&endless[..MAX_FRAME_BYTES]));
+        // A burst of complete frames may be larger than the limit in all.
+        let mut burst = Vec::new();
+        while burst.len() <= MAX_FRAME_BYTES {
+            burst.extend_from_slice(b"event: created\nid: e-1\ndata: {}\n\n");
+        }
+        assert!(!overflowed(&burst));
+    }
 
     #[test]
     fn frames_split_on_blank_lines_and_keep_partial_input() {
