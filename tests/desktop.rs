@@ -39,6 +39,17 @@ async fn connect_sign_in_restore_and_sign_out_in_the_real_webview() -> Result<()
     ensure!(!expiry.is_empty(), "no session expiry shown");
     screenshot(&app, "signed-in").await?;
 
+    // The webview may listen to the app's events and call Keyway's own commands, and nothing
+    // else of the core: a window command is refused by the capability.
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        window.__TAURI__.core.invoke('plugin:window|set_title', { label: 'main', value: 'changed' })
+            .then(() => done('allowed'), (err) => done('refused: ' + String(err)));
+    "#;
+    let answer = app.execute_async(script, vec![]).await?;
+    let answer = answer.as_str().unwrap_or_default().to_owned();
+    ensure!(answer.starts_with("refused") && answer.contains("not allowed"), "a core window command: {answer}");
+
     let refresh = keychain_lookup(account)?.context("no refresh token in the keychain after sign-in")?;
     ensure!(keychain_search(account)?.contains(account), "secret-tool search does not list {account}");
     app.close().await?;
