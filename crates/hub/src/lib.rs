@@ -234,7 +234,7 @@ impl<S: Store> Hub<S> {
             .await?;
         if rotated.is_some() {
             // Running hubs re-read their keys at once (they would within their refresh interval).
-            let notice = format!("{}|k", notices::new_origin());
+            let notice = notices::payload(&notices::new_origin(), notices::Notice::Keys);
             if let Err(e) = self.store.notify(&[notice]).await {
                 tracing::warn!(error = %error::report(&e), "telling the running hubs of the rotation failed");
             }

@@ -67,6 +67,16 @@ pub(crate) fn new_origin() -> String {
     crate::secret::random_base62(12)
 }
 
+/// A notice as it goes on the wire, from `origin` (the one place that spells the format).
+pub(crate) fn payload(origin: &str, notice: Notice<'_>) -> String {
+    format!("{origin}|{}", notice.encode())
+}
+
+/// The start of a review event's notice from `origin`; the event's id follows.
+fn review_prefix(origin: &str) -> String {
+    format!("{origin}|r:")
+}
+
 /// Forgets this process's cached copy of what `notices` name and tells the other hubs of the
 /// database, before the change is answered. A failed notice is logged: the other hubs then
 /// learn of the change when their cached entries run out (10 s).
@@ -77,7 +87,7 @@ pub(crate) async fn changed<S: Store>(state: &AppState<S>, notices: &[Notice<'_>
     if !state.store.shared() || notices.is_empty() {
         return;
     }
-    let payloads: Vec<String> = notices.iter().map(|n| format!("{}|{}", state.origin, n.encode())).collect();
+    let payloads: Vec<String> = notices.iter().map(|n| payload(&state.origin, *n)).collect();
     if let Err(e) = state.store.notify(&payloads).await {
         tracing::warn!(error = %report(&e), "telling the other hubs of a change failed; they see it within 10 s");
     }
@@ -127,7 +137,7 @@ pub(crate) async fn announce<S: Store>(
             return;
         }
     };
-    let prefix = format!("{}|r:", state.origin);
+    let prefix = review_prefix(&state.origin);
     if let Err(e) = state.store.append_review_event(state.now(), &body, &prefix).await {
         // At least this hub's subscribers hear of it.
         tracing::warn!(error = %report(&e), "sending a review event to the other hubs failed");
