@@ -42,6 +42,8 @@ pub(crate) const TABLES: &[Table] = &[
     copy("users"),
     copy("user_roles"),
     copy("set_password_codes"),
+    copy("user_identities"),
+    copy("scim_tokens"),
     copy("agents"),
     copy("service_accounts"),
     copy("credentials"),
