@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 use keyway_api::codes;
-use keyway_api::users::{MIN_PASSWORD_CHARS, UserView};
+use keyway_api::users::UserView;
 
 use crate::error::Error;
 use crate::secret::{Password, TokenHash, random_base62};
@@ -45,21 +45,17 @@ pub(crate) fn self_demotion(what: &str) -> Error {
     )
 }
 
-/// A password a person chooses or an admin gives: at least [`MIN_PASSWORD_CHARS`] characters,
-/// at most [`MAX_PASSWORD_BYTES`] bytes, and not the username.
+/// A password a person chooses or an admin gives ([`crate::users::validate_password`]), as the
+/// API's `422 weak_password`.
 pub(crate) fn validate_new_password(username: &str, password: &Password) -> Result<(), Error> {
-    let p = password.expose();
-    let weak = |why: String| Error::unprocessable(codes::WEAK_PASSWORD, why);
-    if p.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(weak(format!("The password must be at least {MIN_PASSWORD_CHARS} characters long")));
-    }
-    if p.len() > MAX_PASSWORD_BYTES {
-        return Err(weak(format!("The password must be at most {MAX_PASSWORD_BYTES} bytes long")));
-    }
-    if p.trim().eq_ignore_ascii_case(username) || p.to_lowercase().contains(&username.to_lowercase()) {
-        return Err(weak("The password must not contain the username".to_owned()));
-    }
-    Ok(())
+    crate::users::validate_password(username, password).map_err(|e| match e {
+        Error::WeakPassword(why) => Error::unprocessable(codes::WEAK_PASSWORD, format!("The password {why}")),
+        Error::PasswordTooLong => Error::unprocessable(
+            codes::WEAK_PASSWORD,
+            format!("The password must be at most {MAX_PASSWORD_BYTES} bytes long"),
+        ),
+        e => e,
+    })
 }
 
 /// A new one-time set-password code and its hash.

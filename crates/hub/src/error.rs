@@ -46,8 +46,9 @@ pub enum Error {
     UserExists,
     #[error("invalid username: {0}")]
     InvalidUsername(&'static str),
-    #[error("password too weak: it must be at least 8 characters long")]
-    WeakPassword,
+    /// Why, as "must …".
+    #[error("password too weak: it {0}")]
+    WeakPassword(String),
     #[error("password too long: it must be at most 1024 bytes")]
     PasswordTooLong,
 
@@ -182,7 +183,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::UserExists => StatusCode::CONFLICT,
-            Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => StatusCode::BAD_REQUEST,
+            Error::InvalidUsername(_) | Error::WeakPassword(_) | Error::PasswordTooLong => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -196,7 +197,7 @@ impl Error {
             Error::NotFound(_) => codes::NOT_FOUND,
             Error::MethodNotAllowed | Error::PayloadTooLarge => codes::INVALID_REQUEST,
             Error::Unavailable(_) => codes::UNAVAILABLE,
-            Error::UserExists | Error::InvalidUsername(_) | Error::WeakPassword | Error::PasswordTooLong => {
+            Error::UserExists | Error::InvalidUsername(_) | Error::WeakPassword(_) | Error::PasswordTooLong => {
                 codes::INVALID_REQUEST
             }
             _ => codes::SERVER_ERROR,

@@ -133,11 +133,11 @@ impl<S: Store> Hub<S> {
     }
 
     /// Creates a user. Fails with [`Error::UserExists`], [`Error::InvalidUsername`] or
-    /// [`Error::WeakPassword`] (fewer than 8 characters).
+    /// [`Error::WeakPassword`] (see [`users::validate_password`]).
     pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> Result<(), Error> {
         validate_username(username)?;
         let password = Password::new(password);
-        users::validate_password(&password)?;
+        users::validate_password(username, &password)?;
         if self.store.user_by_name(username).await?.is_some() {
             return Err(Error::UserExists);
         }

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::secret::Password;
 
 /// Minimum password length in characters.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub use keyway_api::users::MIN_PASSWORD_CHARS;
 /// Maximum password length in bytes (bounds the hashing work per request).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Maximum username length.
@@ -41,13 +41,19 @@ pub fn validate_username(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks a new password's length.
-pub fn validate_password(password: &Password) -> Result<(), Error> {
-    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Error::WeakPassword);
+/// Checks a new password, whoever sets it (the person, an admin, `keyway-hub user add`, the
+/// desktop's local hub): at least [`MIN_PASSWORD_CHARS`] characters, at most
+/// [`MAX_PASSWORD_BYTES`] bytes, and not containing the username.
+pub fn validate_password(username: &str, password: &Password) -> Result<(), Error> {
+    let p = password.expose();
+    if p.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::WeakPassword(format!("must be at least {MIN_PASSWORD_CHARS} characters long")));
     }
-    if password.expose().len() > MAX_PASSWORD_BYTES {
+    if p.len() > MAX_PASSWORD_BYTES {
         return Err(Error::PasswordTooLong);
+    }
+    if !username.is_empty() && p.to_lowercase().contains(&username.to_lowercase()) {
+        return Err(Error::WeakPassword("must not contain the username".to_owned()));
     }
     Ok(())
 }
@@ -161,10 +167,14 @@ mod tests {
 
     #[test]
     fn password_rules() {
-        assert!(matches!(validate_password(&Password::new("short")), Err(Error::WeakPassword)));
-        assert!(matches!(validate_password(&Password::new("1234567")), Err(Error::WeakPassword)));
-        validate_password(&Password::new("12345678")).unwrap();
-        assert!(matches!(validate_password(&Password::new("x".repeat(1025))), Err(Error::PasswordTooLong)));
+        assert!(matches!(validate_password("alice", &Password::new("short")), Err(Error::WeakPassword(_))));
+        assert!(matches!(validate_password("alice", &Password::new("12345678901")), Err(Error::WeakPassword(_))));
+        validate_password("alice", &Password::new("123456789012")).unwrap();
+        assert!(matches!(
+            validate_password("alice", &Password::new("my name is Alice!")),
+            Err(Error::WeakPassword(why)) if why.contains("username")
+        ));
+        assert!(matches!(validate_password("alice", &Password::new("x".repeat(1025))), Err(Error::PasswordTooLong)));
     }
 
     #[tokio::test]

@@ -44,13 +44,13 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
     let (key, key_file) = key_file_in(dir.path());
 
     let out =
-        user_add(&database_url, &key_file, &["bob", "--role", "developer", "--role", "reviewer"], "bobs secret pw\n");
+        user_add(&database_url, &key_file, &["bob", "--role", "developer", "--role", "reviewer"], "a long secret pw\n");
     assert!(out.status.success(), "stderr: {}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user bob"));
 
     // The password never shows up in the output.
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("bobs secret pw"));
-    assert!(!stderr_of(&out).contains("bobs secret pw"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("a long secret pw"));
+    assert!(!stderr_of(&out).contains("a long secret pw"));
 
     let db = database_url.clone();
     let hub = TestHub::start_with(move |s| {
@@ -60,7 +60,7 @@ async fn user_add_reads_the_password_from_stdin_and_the_user_can_sign_in() {
     .await;
     let browser = browser();
     let flow = Flow::new(&v4(44001));
-    let code = get_code_as(&browser, &hub, &flow, "bob", "bobs secret pw").await;
+    let code = get_code_as(&browser, &hub, &flow, "bob", "a long secret pw").await;
     let resp = exchange(&hub, &flow, &code).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let tokens: keyway_api::TokenResponse = resp.json().await.unwrap();
@@ -76,11 +76,15 @@ async fn user_add_failures_are_one_line_and_non_zero() {
     let (_, key_file) = key_file_in(dir.path());
     let user_add = |database_url: &str, args: &[&str], stdin: &str| user_add(database_url, &key_file, args, stdin);
 
-    let weak = user_add(&database_url, &["carol", "--role", "admin"], "short\n");
+    // The same rule as the API's: 12 characters, not containing the username.
+    let weak = user_add(&database_url, &["carol", "--role", "admin"], "11 chars pw\n");
     assert!(!weak.status.success());
     let err = stderr_of(&weak);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: ") && err.contains("at least 8"), "{err}");
+    assert!(err.starts_with("error: ") && err.contains("at least 12"), "{err}");
+    let named = user_add(&database_url, &["carol", "--role", "admin"], "Carol's password\n");
+    assert!(!named.status.success());
+    assert!(stderr_of(&named).contains("must not contain the username"), "{}", stderr_of(&named));
 
     assert!(user_add(&database_url, &["carol", "--role", "admin"], "long enough pw\n").status.success());
     let dup = user_add(&database_url, &["carol", "--role", "admin"], "long enough pw\n");

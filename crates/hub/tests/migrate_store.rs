@@ -309,6 +309,7 @@ async fn a_hub_moved_to_postgres_keeps_its_tokens_reviews_audit_chain_and_keys()
     let refreshed = json_of(refreshed, StatusCode::OK).await;
     assert!(refreshed["refresh_token"].as_str().is_some_and(|t| t != before.refresh_token));
     let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    let successor = refreshed["refresh_token"].as_str().unwrap().to_owned();
 
     // The users as they were: disabled, deleted, waiting to set a password.
     let admin = exchanged(&hub, &access, "user_admin").await;
@@ -355,8 +356,11 @@ async fn a_hub_moved_to_postgres_keeps_its_tokens_reviews_audit_chain_and_keys()
     assert_eq!(audit("review.submit").await.len(), 2);
     assert!(audit("pat.mint").await.len() >= 2);
     assert_eq!(audit("user.delete").await.len(), 1);
-    // The first refresh token was used: its reuse is caught on the new database too.
+    // The first refresh token was used, and so is its successor now: its reuse is caught on the
+    // new database too, and ends the session.
+    json_of(refresh(&hub, &successor).await, StatusCode::OK).await;
     expect_error(refresh(&hub, &before.refresh_token).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    expect_error(refresh(&hub, &successor).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
     hub.stop().await;
 
     let key = key_file.to_str().unwrap();

@@ -8,7 +8,7 @@ use crate::components::{ErrorBanner, Spinner};
 use crate::ipc;
 
 /// The shortest password the hub accepts.
-const MIN_PASSWORD_LEN: usize = 8;
+const MIN_PASSWORD_LEN: usize = keyway_api::users::MIN_PASSWORD_CHARS;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Choice {
@@ -135,7 +135,7 @@ fn LocalHubForm(set_status: Callback<AppStatus>) -> impl IntoView {
                                 <input id="owner-password" type="password" autocomplete="new-password"
                                     aria-invalid=move || too_short().to_string() bind:value=password/>
                                 <span class=move || if too_short() { "hint invalid" } else { "hint" }>
-                                    "At least 8 characters."
+                                    {format!("At least {MIN_PASSWORD_LEN} characters, without the username.")}
                                 </span>
                             </label>
                             <label class="field">

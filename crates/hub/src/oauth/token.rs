@@ -89,6 +89,13 @@ impl GrantAudit for TokenAudit<'_> {
             .event()
     }
 
+    fn refresh_retried(&self, family: &Family) -> AuditEvent {
+        Audit::by_user_id(&family.user_id, self.now, "session.refresh_retried")
+            .target("session", &family.id)
+            .detail(serde_json::json!({ "client": self.client }))
+            .event()
+    }
+
     fn refresh_reused(&self, family: &Family) -> AuditEvent {
         Audit::by_user_id(&family.user_id, self.now, "session.refresh_reused")
             .target("session", &family.id)
@@ -183,6 +190,11 @@ async fn authorization_code<S: Store>(
     issue_tokens(state, &user, &family, code.nonce, refresh, now)
 }
 
+/// How long after a refresh token's use the client may send it again, when the answer was lost,
+/// and get new tokens instead of ending the session: only while none of the tokens issued since
+/// has been used (see [`crate::store::OAuthStore::rotate_refresh_token`]).
+pub(crate) const REFRESH_RETRY_GRACE_SECS: i64 = 30;
+
 async fn refresh_token<S: Store>(
     state: &AppState<S>,
     params: &Params,
@@ -215,7 +227,14 @@ async fn refresh_token<S: Store>(
     let new = RefreshToken::generate();
     let family = match state
         .store
-        .rotate_refresh_token(&old.hash(), &new.hash(), &client.id, now, &TokenAudit { now, client: &client.id })
+        .rotate_refresh_token(
+            &old.hash(),
+            &new.hash(),
+            &client.id,
+            now,
+            now - REFRESH_RETRY_GRACE_SECS,
+            &TokenAudit { now, client: &client.id },
+        )
         .await?
     {
         Rotation::Rotated(family) => family,

@@ -103,6 +103,9 @@ pub enum Rotation {
 pub trait GrantAudit: Send + Sync {
     /// A refresh token of `family` was rotated.
     fn refreshed(&self, family: &Family) -> AuditEvent;
+    /// A refresh token came back within the grace period after its use, before its successor
+    /// was used: the successor is superseded and a new token stored.
+    fn refresh_retried(&self, family: &Family) -> AuditEvent;
     /// A used refresh token came back: `family` is revoked.
     fn refresh_reused(&self, family: &Family) -> AuditEvent;
     /// A used code of `user_id` came back: the family issued from it, if any, is revoked.
@@ -148,14 +151,17 @@ pub trait OAuthStore: Send + Sync {
 
     /// Atomically marks `old` used and stores `new` in the same family (rotation), after
     /// checking the family is live and belongs to `client_id`. Presenting a used token revokes
-    /// the family (RFC 9700 §4.14.2). Rotation and reuse are audited with `audit` in the same
-    /// transaction.
+    /// the family (RFC 9700 §4.14.2), except for a retry: `old` used at or after `retry_since`
+    /// (and not itself superseded) while no token of the family issued since its use has been
+    /// used. A retry supersedes those unused tokens and stores `new`, as a rotation does.
+    /// Rotation, retry and reuse are audited with `audit` in the same transaction.
     fn rotate_refresh_token(
         &self,
         old: &TokenHash,
         new: &TokenHash,
         client_id: &str,
         now: i64,
+        retry_since: i64,
         audit: &impl GrantAudit,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 

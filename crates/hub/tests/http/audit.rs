@@ -179,10 +179,13 @@ async fn sign_ins_sessions_and_their_abuse_are_audited_with_actor_and_outcome() 
     let resp = submit_login(&browser, &hub, &request, &csrf, "mallory", "not the password").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 
-    // A sign-in, a refresh, a reuse of the old refresh token (ends the session).
+    // A sign-in, a refresh, a retry of it (the answer was lost), and after the grace period a
+    // reuse of the old refresh token (ends the session).
     let (_, tokens) = sign_in(&hub, &v4(43302)).await;
     let r1 = tokens.refresh_token.clone().unwrap();
     assert_eq!(refresh(&hub, &r1).await.status(), StatusCode::OK);
+    assert_eq!(refresh(&hub, &r1).await.status(), StatusCode::OK);
+    hub.clock.advance(Duration::from_secs(31));
     assert_eq!(refresh(&hub, &r1).await.status(), StatusCode::BAD_REQUEST);
 
     // A replayed code.
@@ -219,6 +222,9 @@ async fn sign_ins_sessions_and_their_abuse_are_audited_with_actor_and_outcome() 
     assert_eq!(sign_ins.len(), 4, "{rows:?}");
     assert!(sign_ins.iter().all(|e| e.outcome == "ok" && e.actor_name.as_deref() == Some(USER)));
 
+    let retried = one(&rows, "session.refresh_retried");
+    assert_eq!((retried.outcome.as_str(), retried.actor_id.as_deref()), ("ok", Some(alice.as_str())));
+    assert_eq!(retried.target_id, one(&rows, "session.refresh").target_id);
     let reused = one(&rows, "session.refresh_reused");
     assert_eq!((reused.outcome.as_str(), reused.actor_id.as_deref()), ("invalid_grant", Some(alice.as_str())));
     assert_eq!(reused.target_id, one(&rows, "session.refresh").target_id);

@@ -203,10 +203,59 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert!(id.get("nonce").is_none(), "no nonce on refresh");
     assert_eq!(userinfo(&hub, &second.access_token).await.status(), StatusCode::OK);
 
-    // Reusing r1: refused, and the whole family (including r2 and its access token) is revoked.
+    // Reusing r1 after the grace period: refused, and the whole family (including r2 and its
+    // access token) is revoked.
+    hub.clock.advance(Duration::from_secs(31));
     expect_error(refresh(&hub, &r1).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
     expect_error(refresh(&hub, &r2).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
     assert_eq!(userinfo(&hub, &second.access_token).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A client whose refresh answer was lost sends the same token again: within the grace period,
+/// and while nothing issued since has been used, it gets new tokens and the session goes on.
+/// The token it never received is used up, and showing it later ends the session.
+#[tokio::test]
+async fn a_lost_refresh_answer_is_retried_within_the_grace_period() {
+    let hub = TestHub::start().await;
+    let (_, first) = sign_in(&hub, &v4(43015)).await;
+    let r1 = first.refresh_token.clone().unwrap();
+    let lost: TokenResponse = refresh(&hub, &r1).await.json().await.unwrap();
+    let r2 = lost.refresh_token.unwrap();
+
+    hub.clock.advance(Duration::from_secs(29));
+    let resp = refresh(&hub, &r1).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let retried: TokenResponse = resp.json().await.unwrap();
+    let r3 = retried.refresh_token.clone().unwrap();
+    assert!(r3 != r1 && r3 != r2);
+    assert_eq!(userinfo(&hub, &retried.access_token).await.status(), StatusCode::OK);
+
+    // The session goes on from r3.
+    let next: TokenResponse = refresh(&hub, &r3).await.json().await.unwrap();
+    let r4 = next.refresh_token.unwrap();
+
+    // r2 was never received by the client: whoever shows it is not the client, and the
+    // session ends.
+    expect_error(refresh(&hub, &r2).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    expect_error(refresh(&hub, &r4).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(userinfo(&hub, &next.access_token).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Within the grace period too, an old token is a reuse once a newer one has been used: the
+/// family went on without it.
+#[tokio::test]
+async fn an_old_refresh_token_after_its_successor_was_used_ends_the_session() {
+    let hub = TestHub::start().await;
+    let (_, first) = sign_in(&hub, &v4(43016)).await;
+    let r1 = first.refresh_token.clone().unwrap();
+    let second: TokenResponse = refresh(&hub, &r1).await.json().await.unwrap();
+    let third: TokenResponse = refresh(&hub, second.refresh_token.as_deref().unwrap()).await.json().await.unwrap();
+    let r3 = third.refresh_token.unwrap();
+
+    let body = expect_error(refresh(&hub, &r1).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert!(body.message.contains("already used"), "{body:?}");
+    expect_error(refresh(&hub, &r3).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(userinfo(&hub, &third.access_token).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -94,6 +94,26 @@ async fn insert_family_tx(tx: &mut Transaction<'_, Sqlite>, family: &Family) -> 
     Ok(())
 }
 
+/// True if a token of the family other than `old`, issued at or after `old` was used, has been
+/// used itself: the family went on past `old`, so `old` coming back is a reuse, not a retry.
+async fn successor_used(
+    tx: &mut Transaction<'_, Sqlite>,
+    family_id: &str,
+    old: &TokenHash,
+    used_at: i64,
+) -> Result<bool, StoreError> {
+    let used: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ?1 AND token_hash <> ?2 \
+         AND created_at >= ?3 AND used_at IS NOT NULL)",
+    )
+    .bind(family_id)
+    .bind(old.as_bytes())
+    .bind(used_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(used)
+}
+
 async fn insert_refresh_tx(
     tx: &mut Transaction<'_, Sqlite>,
     hash: &TokenHash,
@@ -227,6 +247,7 @@ impl OAuthStore for SqliteStore {
         new: &TokenHash,
         client_id: &str,
         now: i64,
+        retry_since: i64,
         audit: &impl GrantAudit,
     ) -> Result<Rotation, StoreError> {
         let signer = self.signer.get()?;
@@ -238,25 +259,37 @@ impl OAuthStore for SqliteStore {
         .bind(old.as_bytes())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(family_id) = claimed else {
-            let used: Option<String> = sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = ?1")
+        let retried = claimed.is_none();
+        let family_id = match claimed {
+            Some(family_id) => family_id,
+            None => {
+                let used: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+                    "SELECT family_id, used_at, superseded_at FROM refresh_tokens WHERE token_hash = ?1",
+                )
                 .bind(old.as_bytes())
                 .fetch_optional(&mut *tx)
                 .await?;
-            let outcome = match used {
-                None => Rotation::Unknown,
-                Some(family_id) => {
+                let Some((family_id, used_at, superseded_at)) = used else {
+                    tx.commit().await?;
+                    return Ok(Rotation::Unknown);
+                };
+                let used_at = used_at.unwrap_or(i64::MIN);
+                if superseded_at.is_some()
+                    || used_at < retry_since
+                    || successor_used(&mut tx, &family_id, old, used_at).await?
+                {
                     revoke_family_tx(&mut tx, &family_id, now).await?;
                     let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = ?1");
                     let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
                     let event = audit.refresh_reused(&family_from_row(&row)?);
                     insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
-                    Rotation::Reused { family_id }
+                    tx.commit().await?;
+                    return Ok(Rotation::Reused { family_id });
                 }
-            };
-            tx.commit().await?;
-            return Ok(outcome);
+                family_id
+            }
         };
+        // Locked so a concurrent revocation of the family lands before or after, not between.
         let sql = format!("SELECT {FAMILY_COLUMNS} FROM token_families WHERE id = ?1");
         let row = sqlx::query(&sql).bind(&family_id).fetch_one(&mut *tx).await?;
         let family = family_from_row(&row)?;
@@ -274,8 +307,23 @@ impl OAuthStore for SqliteStore {
             tx.rollback().await?;
             return Ok(Rotation::Refused(reason));
         }
+        let event = if retried {
+            // The tokens issued since `old` was used never reached the client: used up, and
+            // never themselves in a grace period.
+            sqlx::query(
+                "UPDATE refresh_tokens SET used_at = ?1, superseded_at = ?1 \
+                 WHERE family_id = ?2 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(&family.id)
+            .execute(&mut *tx)
+            .await?;
+            audit.refresh_retried(&family)
+        } else {
+            audit.refreshed(&family)
+        };
         insert_refresh_tx(&mut tx, new, &family.id, now).await?;
-        insert_audit_in(&mut tx, signer.as_ref(), &[&audit.refreshed(&family)]).await?;
+        insert_audit_in(&mut tx, signer.as_ref(), &[&event]).await?;
         tx.commit().await?;
         Ok(Rotation::Rotated(family))
     }
