@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, root, run};
 
 const BENCH_USER: &str = "bench";
-const BENCH_PASSWORD: &str = "bench-password-not-secret";
+const BENCH_PASSWORD: &str = "not a secret: for measuring";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {

@@ -43,6 +43,9 @@ pub(crate) fn http_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(30))
+        // Below a hub's idle timeout (60 s by default, 20 s at least), so the client never
+        // sends on a kept-alive connection the hub is closing.
+        .pool_idle_timeout(std::time::Duration::from_secs(15))
         .user_agent(concat!("keyway/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a reqwest client with static settings always builds")

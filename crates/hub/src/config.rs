@@ -59,6 +59,11 @@ pub struct Settings {
     /// A connection whose writes make no progress for this long is closed (a client that
     /// stopped reading a stream).
     pub write_stall: Duration,
+    /// A connection that is waiting for its next request (none sent yet, or the last one
+    /// answered) is closed after this long without a byte, so idle keep-alive connections do
+    /// not hold the [`Settings::max_connections`] slots. A request in progress (a wait) is not
+    /// idle, and an event stream writes a ping every 15 s: at least 20 s.
+    pub idle_timeout: Duration,
     /// The key that seals the signing keys in the database; the same on every hub of one
     /// database. Required: a hub without one refuses to start, even on a new database.
     /// [`Settings::from_env`] reads it from `KEYWAY_HUB_KEY_FILE` or `KEYWAY_HUB_KEY`.
@@ -85,6 +90,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             write_stall: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
             hub_key: None,
             key_refresh_interval: Duration::from_secs(30),
             clock: Clock::system(),
@@ -108,6 +114,7 @@ impl fmt::Debug for Settings {
             .field("request_timeout", &self.request_timeout)
             .field("max_connections", &self.max_connections)
             .field("write_stall", &self.write_stall)
+            .field("idle_timeout", &self.idle_timeout)
             .field("hub_key", &self.hub_key)
             .field("key_refresh_interval", &self.key_refresh_interval)
             .field("clock", &self.clock)
@@ -193,6 +200,9 @@ impl Settings {
         }
         if self.write_stall < Duration::from_secs(1) {
             return bad("write_stall", "must be at least 1 second");
+        }
+        if self.idle_timeout < Duration::from_secs(20) {
+            return bad("idle_timeout", "must be at least 20 seconds (event streams ping every 15 s)");
         }
         if self.max_connections == 0 {
             return bad("max_connections", "must be at least 1");

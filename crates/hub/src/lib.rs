@@ -290,8 +290,12 @@ impl<S: Store> Hub<S> {
         }));
         let limits = limits::Limits::new(&issuer, addr, state.settings.request_timeout);
         let app = routes::router(state.clone(), limits).into_make_service_with_connect_info::<net::Peer>();
-        let listener =
-            limits::CappedListener::new(listener, state.settings.max_connections, state.settings.write_stall);
+        let listener = limits::CappedListener::new(
+            listener,
+            state.settings.max_connections,
+            state.settings.write_stall,
+            state.settings.idle_timeout,
+        );
 
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! Limits on every route: the hub's own `Host` only (no DNS rebinding), a request timeout
 //! (streams and waits are exempt; they are bounded in number where they are served), and a cap
-//! on open connections, whose writes end when they make no progress for a while.
+//! on open connections, whose writes end when they make no progress for a while, and which are
+//! closed when they sit idle between requests.
 
 use std::io;
 use std::pin::Pin;
@@ -97,16 +98,18 @@ pub(crate) async fn guard(State(limits): State<Arc<Limits>>, request: Request, n
 }
 
 /// The hub's listener: at most `max` connections open at once (further ones wait in the
-/// listen backlog), each ending when a write cannot make progress for `stall`.
+/// listen backlog), each ending when a write cannot make progress for `stall`, or when it waits
+/// for a request for `idle` without a byte.
 pub(crate) struct CappedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
     stall: Duration,
+    idle: Duration,
 }
 
 impl CappedListener {
-    pub(crate) fn new(inner: TcpListener, max: usize, stall: Duration) -> CappedListener {
-        CappedListener { inner, permits: Arc::new(Semaphore::new(max.max(1))), stall }
+    pub(crate) fn new(inner: TcpListener, max: usize, stall: Duration, idle: Duration) -> CappedListener {
+        CappedListener { inner, permits: Arc::new(Semaphore::new(max.max(1))), stall, idle }
     }
 }
 
@@ -122,7 +125,16 @@ impl axum::serve::Listener for CappedListener {
             }
         };
         let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-        (Capped { io, _permit: permit, stall: self.stall, stalled: None }, Peer(addr))
+        let capped = Capped {
+            io,
+            _permit: permit,
+            stall: self.stall,
+            stalled: None,
+            idle: self.idle,
+            waiting: true,
+            idled: None,
+        };
+        (capped, Peer(addr))
     }
 
     fn local_addr(&self) -> io::Result<Peer> {
@@ -137,15 +149,43 @@ impl Connected<IncomingStream<'_, CappedListener>> for Peer {
 }
 
 /// A connection holding its slot; a write that stays blocked for `stall` fails, which ends
-/// the connection (a client that stops reading an SSE stream is let go).
+/// the connection (a client that stops reading an SSE stream is let go). So does a read that
+/// stays pending for `idle` while the connection waits for a request: nothing read since it
+/// opened or since the hub last wrote to it. After a request's bytes, the hub's answer is
+/// awaited (a wait may take minutes), and an event stream pings every 15 s, each ping a write
+/// that restarts the idle time.
 pub(crate) struct Capped {
     io: TcpStream,
     _permit: OwnedSemaphorePermit,
     stall: Duration,
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    idle: Duration,
+    /// No byte read since the connection opened or since the last write.
+    waiting: bool,
+    idled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Capped {
+    /// Written to (an answer, or a stream's event or ping): the next request is awaited, from
+    /// now. The idle timer is armed here, with this task's waker: the server may not read again
+    /// until the socket is readable, and the timer's wake-up is what makes it read and see it.
+    fn wrote(&mut self, cx: &mut Context<'_>, poll: &Poll<io::Result<usize>>) {
+        if !matches!(poll, Poll::Ready(Ok(n)) if *n > 0) {
+            return;
+        }
+        self.waiting = true;
+        let deadline = tokio::time::Instant::now() + self.idle;
+        let timer = match &mut self.idled {
+            Some(timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => self.idled.insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        // Registers the wake-up; it cannot be due yet.
+        let _ = timer.as_mut().poll(cx);
+    }
+
     fn track<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if poll.is_ready() {
             self.stalled = None;
@@ -167,7 +207,23 @@ use std::future::Future as _;
 
 impl AsyncRead for Capped {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = poll
+            && buf.filled().len() > before
+        {
+            this.waiting = false;
+        }
+        if !poll.is_pending() || !this.waiting {
+            return poll;
+        }
+        let idle = this.idle;
+        let timer = this.idled.get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection sat idle"))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -175,6 +231,7 @@ impl AsyncWrite for Capped {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.wrote(cx, &poll);
         this.track(cx, poll)
     }
 
@@ -185,6 +242,7 @@ impl AsyncWrite for Capped {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.wrote(cx, &poll);
         this.track(cx, poll)
     }
 

@@ -54,9 +54,9 @@ fn stderr_of(out: &Output) -> String {
 #[tokio::test]
 async fn user_add_and_pat_mint_work_on_a_postgres_url_from_the_flag_or_the_environment() {
     let db = postgres::database().expect("test database");
-    let out = run(&["user", "add", "bob", "--role", "developer"], Some(&db), "bobs secret pw\n");
+    let out = run(&["user", "add", "bob", "--role", "developer"], Some(&db), "a long secret pw\n");
     assert!(out.status.success(), "stderr: {}", stderr_of(&out));
-    let again = run(&["user", "add", "bob", "--role", "developer", "--database", &db], None, "bobs secret pw\n");
+    let again = run(&["user", "add", "bob", "--role", "developer", "--database", &db], None, "a long secret pw\n");
     assert!(!again.status.success());
     assert!(stderr_of(&again).contains("already exists"), "the same database: {}", stderr_of(&again));
     let pat = run(&["pat", "mint", "--user", "bob", "--database", &db], None, "");
@@ -74,7 +74,7 @@ async fn user_add_and_pat_mint_work_on_a_postgres_url_from_the_flag_or_the_envir
     .await;
     let browser = browser();
     let flow = Flow::new(&v4(44011));
-    let code = get_code_as(&browser, &hub, &flow, "bob", "bobs secret pw").await;
+    let code = get_code_as(&browser, &hub, &flow, "bob", "a long secret pw").await;
     let tokens: keyway_api::TokenResponse = exchange(&hub, &flow, &code).await.json().await.unwrap();
     let info: UserInfo = userinfo(&hub, &tokens.access_token).await.json().await.unwrap();
     assert_eq!(info.preferred_username.as_deref(), Some("bob"));

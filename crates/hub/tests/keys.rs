@@ -238,7 +238,7 @@ async fn a_wrong_key_is_refused_with_a_clear_message_and_changes_nothing() {
 
     let made = hub_cmd(
         &["user", "add", "bob", "--role", "developer", "--database", &database_url, "--key-file", right],
-        "bobs password\n",
+        "a long password\n",
     );
     assert!(made.status.success(), "{}", text(&made.stderr));
     let before = key_rows(&database_url).await;
@@ -250,7 +250,7 @@ async fn a_wrong_key_is_refused_with_a_clear_message_and_changes_nothing() {
         vec!["pat", "mint", "--user", "bob", "--database", &database_url, "--key-file", wrong],
         vec!["keys", "rotate", "--database", &database_url, "--key-file", wrong],
     ] {
-        let out = hub_cmd(&args, "carols password\n");
+        let out = hub_cmd(&args, "another password\n");
         let err = text(&out.stderr);
         assert!(!out.status.success(), "{args:?} succeeded with a wrong key");
         assert!(err.contains("does not open this database's signing key"), "{args:?}: {err}");
@@ -291,7 +291,7 @@ async fn without_a_key_every_command_refuses_and_says_how_to_make_one() {
         vec!["user", "add", "bob", "--role", "developer", "--database", &fresh],
         vec!["keys", "rotate", "--database", &fresh],
     ] {
-        let out = hub_cmd(&args, "bobs password\n");
+        let out = hub_cmd(&args, "a long password\n");
         let err = text(&out.stderr);
         assert!(!out.status.success(), "{args:?} started without a key");
         assert!(err.contains("no hub key is configured") && err.contains("keyway-hub keys new-key"), "{args:?}: {err}");
@@ -303,7 +303,7 @@ async fn without_a_key_every_command_refuses_and_says_how_to_make_one() {
     let db = format!("sqlite://{}", dir.path().join("sealed.db").display());
     let made = hub_cmd(
         &["user", "add", "bob", "--role", "developer", "--database", &db, "--key-file", key_file.to_str().unwrap()],
-        "bobs password\n",
+        "a long password\n",
     );
     assert!(made.status.success(), "{}", text(&made.stderr));
     let before = key_rows(&db).await;

@@ -135,3 +135,45 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
     drop(first);
     answers(&mut second, 1).await;
 }
+
+/// A connection waiting for a request is closed after the idle time without a byte: one opened
+/// with nothing sent, and one kept alive after its answer. A request in progress is not idle: a
+/// wait longer than the idle time gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_but_a_long_wait_is_not() {
+    let hub = TestHub::start_with(|s| s.idle_timeout = Duration::from_secs(20)).await;
+    let addr = host_of(&hub);
+    let token = access_token_of(&hub, USER).await;
+    let review = crate::reviews::submit_ok(&hub, &token, json!({"title": "Wait past the idle time"})).await;
+
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let mut kept = TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let got = kept.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..got]).starts_with("HTTP/1.1 200"));
+    let mut waiting = TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "GET /api/reviews/{}/wait?timeout=25 HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n",
+        review.id
+    );
+    waiting.write_all(head.as_bytes()).await.unwrap();
+
+    for (what, conn) in [("opened and silent", &mut silent), ("kept alive after its answer", &mut kept)] {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(90), conn.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "a connection {what} is still open after 90 s");
+        assert!(rest.is_empty(), "{what}: {}", String::from_utf8_lossy(&rest));
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(90), async {
+        while !String::from_utf8_lossy(&answer).contains("\"status\":\"pending\"") {
+            let got = waiting.read(&mut buf).await.unwrap();
+            assert!(got > 0, "the wait was cut: {}", String::from_utf8_lossy(&answer));
+            answer.extend_from_slice(&buf[..got]);
+        }
+    })
+    .await
+    .expect("the wait's answer within 90 s");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+}
