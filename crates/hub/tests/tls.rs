@@ -128,9 +128,7 @@ fn run_pat_mint(url: &str) -> Output {
 fn run(args: &[&str]) -> Output {
     let mut command = Command::new(BIN);
     command.args(args).env_remove("KEYWAY_HUB_DATABASE").env_remove("RUST_LOG").env_remove("KEYWAY_HUB_ISSUER");
-    command
-        .env_remove("KEYWAY_HUB_KEY_FILE")
-        .env("KEYWAY_HUB_KEY", keyway_hub::HubKey::generate().to_text().to_string());
+    command.env_remove("KEYWAY_HUB_KEY_FILE").env("KEYWAY_HUB_KEY", keyway_hub::HubKey::generate().to_text());
     let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
