@@ -45,6 +45,8 @@ const APT_PACKAGES: &[&str] = &[
     "wrk",
     // The hub's PostgreSQL backend: its tests start a throwaway server from these binaries.
     "postgresql",
+    // Its TLS test makes a throwaway CA and server certificate with the `openssl` command.
+    "openssl",
 ];
 const TRUNK_VERSION: &str = "0.21.14";
 const TAURI_DRIVER_VERSION: &str = "2.1.0";

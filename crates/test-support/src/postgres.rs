@@ -4,7 +4,9 @@
 //! password authentication (SCRAM) for every other role. One server per test process, started
 //! on first use; [`database`] gives each caller a fresh database on it, so tests run in parallel.
 //! A test that needs to stop and start a server under a running hub makes its own with
-//! [`private`].
+//! [`private`]; one that needs TCP (and TLS) makes one with [`private_loopback`], which also
+//! listens on 127.0.0.1 (a free port, never beyond loopback), with `ssl=on` and a certificate
+//! from a throwaway CA ([`tls`]) when asked.
 //!
 //! The server goes away with the process: the postmaster is started with a parent-death signal
 //! (SIGKILL) from a thread that lives as long as the process, and an exit handler shuts it down
@@ -22,6 +24,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 
+pub mod tls;
+
 /// The environment variable that picks the hub tests' backend: `postgres` for this server,
 /// anything else (or unset) for SQLite.
 pub const BACKEND_ENV: &str = "KEYWAY_TEST_BACKEND";
@@ -38,7 +42,23 @@ pub struct Server {
     pub dir: PathBuf,
     pid: u32,
     bin: PathBuf,
+    /// Its port: the socket's name (`.s.PGSQL.<port>`), and the TCP port when it listens on
+    /// loopback.
+    port: u16,
+    listen: Listen,
 }
+
+/// Where a server listens besides its socket.
+#[derive(Clone, Debug)]
+enum Listen {
+    /// Nowhere: no TCP at all.
+    SocketOnly,
+    /// 127.0.0.1 (on [`Server`]'s port), with TLS when its certificate is given.
+    Loopback { tls: Option<tls::ServerFiles> },
+}
+
+/// The port of a socket-only server.
+const SOCKET_PORT: u16 = 5432;
 
 static SERVER: OnceLock<std::result::Result<Server, String>> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
@@ -63,7 +83,13 @@ impl Server {
             Some(p) => format!("{user}:{p}"),
             None => user.to_owned(),
         };
-        format!("postgres://{auth}@localhost/{db}?host={}", self.dir.display())
+        format!("postgres://{auth}@localhost:{}/{db}?host={}", self.port, self.dir.display())
+    }
+
+    /// `postgres://` URL of `db` as `user` over TCP on 127.0.0.1 (`localhost`), with no query:
+    /// the caller adds `?sslmode=…`. Only for a [`private_loopback`] server.
+    pub fn loopback_url(&self, db: &str, user: &str, password: &str) -> String {
+        format!("postgres://{user}:{password}@localhost:{}/{db}", self.port)
     }
 
     /// Runs `sql` as the superuser on the `postgres` database.
@@ -71,6 +97,8 @@ impl Server {
         let out = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "postgres", "-h"])
             .arg(&self.dir)
+            .arg("-p")
+            .arg(self.port.to_string())
             .args(["-c", sql])
             .stdin(Stdio::null())
             .output()
@@ -82,9 +110,10 @@ impl Server {
     fn start() -> Result<Server> {
         let bin = bin_dir()?;
         let user = RunAs::pick()?;
-        let dir = new_cluster(&bin, &user)?;
-        let pid = spawn_for_life(postgres_command(&bin, &user, &dir)?)?;
-        let server = Server { dir, pid, bin };
+        let dir = new_cluster(&bin, &user, HBA)?;
+        let server = Server { dir, pid: 0, bin, port: SOCKET_PORT, listen: Listen::SocketOnly };
+        let pid = spawn_for_life(server.command(&user)?)?;
+        let server = Server { pid, ..server };
         STOP.get_or_init(|| (server.pid, server.dir.clone()));
         // SAFETY: `stop_at_exit` is an `extern "C" fn()` that only reads a static.
         unsafe { libc::atexit(stop_at_exit) };
@@ -98,6 +127,8 @@ impl Server {
                 .arg("-q")
                 .arg("-h")
                 .arg(&self.dir)
+                .arg("-p")
+                .arg(self.port.to_string())
                 .stdin(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success());
@@ -114,8 +145,9 @@ impl Server {
     }
 }
 
-/// A new cluster directory (a copy of the template, `data/` and `pg_hba.conf`), owned by `user`.
-fn new_cluster(bin: &Path, user: &RunAs) -> Result<PathBuf> {
+/// A new cluster directory (a copy of the template, `data/` and `pg_hba.conf` saying `hba`),
+/// owned by `user`.
+fn new_cluster(bin: &Path, user: &RunAs, hba: &str) -> Result<PathBuf> {
     let template = template(bin, user)?;
     let dir = std::env::temp_dir().join(format!("keyway-pg-{}-{}", std::process::id(), crate::random_b64(6)));
     std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -123,33 +155,45 @@ fn new_cluster(bin: &Path, user: &RunAs) -> Result<PathBuf> {
     let mut cp = user.command(Path::new("cp"), false);
     cp.arg("-a").arg(&template).arg(dir.join("data"));
     run(cp).context("copying the template cluster")?;
-    std::fs::write(dir.join("pg_hba.conf"), HBA).context("writing pg_hba.conf")?;
+    std::fs::write(dir.join("pg_hba.conf"), hba).context("writing pg_hba.conf")?;
     user.own(&dir.join("pg_hba.conf"))?;
     Ok(dir)
 }
 
-/// `postgres` on the cluster in `dir`: its socket in `dir`, no TCP, its output appended to
-/// `dir/postgres.log`, killed when the spawning thread ends.
-fn postgres_command(bin: &Path, user: &RunAs, dir: &Path) -> Result<Command> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("postgres.log"))
-        .context("opening the server log")?;
-    let mut postgres = user.command(&bin.join("postgres"), true);
-    postgres
-        .arg("-D")
-        .arg(dir.join("data"))
-        .arg("-k")
-        .arg(dir)
-        .args(["-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off"])
-        .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
-        .arg("-c")
-        .arg(format!("hba_file={}", dir.join("pg_hba.conf").display()))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    Ok(postgres)
+impl Server {
+    /// `postgres` on the cluster in `dir`: its socket in `dir`, TCP as [`Listen`] says, its
+    /// output appended to `dir/postgres.log`, killed when the spawning thread ends.
+    fn command(&self, user: &RunAs) -> Result<Command> {
+        let dir = &self.dir;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("postgres.log"))
+            .context("opening the server log")?;
+        let mut postgres = user.command(&self.bin.join("postgres"), true);
+        postgres.arg("-D").arg(dir.join("data")).arg("-k").arg(dir).arg("-p").arg(self.port.to_string());
+        match &self.listen {
+            Listen::SocketOnly => {
+                postgres.args(["-c", "listen_addresses="]);
+            }
+            Listen::Loopback { tls } => {
+                postgres.args(["-c", "listen_addresses=127.0.0.1"]);
+                if let Some(files) = tls {
+                    postgres.args(["-c", "ssl=on", "-c"]).arg(format!("ssl_cert_file={}", files.cert.display()));
+                    postgres.arg("-c").arg(format!("ssl_key_file={}", files.key.display()));
+                }
+            }
+        }
+        postgres
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
+            .arg("-c")
+            .arg(format!("hba_file={}", dir.join("pg_hba.conf").display()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        Ok(postgres)
+    }
 }
 
 /// A server of the caller's own, apart from the process's shared one ([`server`]), that it may
@@ -163,16 +207,54 @@ pub struct PrivateServer {
     /// The thread that spawned the running postmaster and waits for it (its end is the
     /// postmaster's).
     running: Option<std::thread::JoinHandle<()>>,
+    /// The CA that signed its certificate, when it has TLS.
+    ca: Option<tls::Ca>,
 }
 
 /// A new private server, started.
 pub fn private() -> Result<PrivateServer> {
     let bin = bin_dir()?;
     let user = RunAs::pick()?;
-    let dir = new_cluster(&bin, &user)?;
-    let mut private = PrivateServer { server: Server { dir, pid: 0, bin }, user, running: None };
+    let dir = new_cluster(&bin, &user, HBA)?;
+    let server = Server { dir, pid: 0, bin, port: SOCKET_PORT, listen: Listen::SocketOnly };
+    let mut private = PrivateServer { server, user, running: None, ca: None };
     private.start()?;
     Ok(private)
+}
+
+/// A new private server that also listens on 127.0.0.1, on a port that was free a moment ago;
+/// with `tls`, it has `ssl=on` with a certificate for `localhost` and 127.0.0.1 from a
+/// throwaway CA ([`PrivateServer::ca`]) and takes only TLS connections over TCP. Over TCP every
+/// role logs in with its password (SCRAM), the superuser included, which has none: make a role
+/// (with [`Server::sql`], over the socket) for the connections to test.
+pub fn private_loopback(tls: bool) -> Result<PrivateServer> {
+    let bin = bin_dir()?;
+    let user = RunAs::pick()?;
+    let hba = format!("{HBA}{} all all 127.0.0.1/32 scram-sha-256\n", if tls { "hostssl" } else { "host" });
+    let dir = new_cluster(&bin, &user, &hba)?;
+    let (ca, files) = match tls {
+        true => {
+            let certs = tls::private_dir(&dir, "tls")?;
+            let ca = tls::Ca::new(&certs, "ca")?;
+            let files = ca.issue_server(&certs)?;
+            for path in [&certs, &files.cert, &files.key] {
+                user.own(path)?;
+            }
+            (Some(ca), Some(files))
+        }
+        false => (None, None),
+    };
+    let port = free_loopback_port()?;
+    let server = Server { dir, pid: 0, bin, port, listen: Listen::Loopback { tls: files } };
+    let mut private = PrivateServer { server, user, running: None, ca };
+    private.start()?;
+    Ok(private)
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+fn free_loopback_port() -> Result<u16> {
+    let probe = std::net::TcpListener::bind(("127.0.0.1", 0)).context("finding a free port on 127.0.0.1")?;
+    Ok(probe.local_addr()?.port())
 }
 
 impl PrivateServer {
@@ -188,12 +270,17 @@ impl PrivateServer {
         Ok(self.server.url(&name, "postgres", None))
     }
 
+    /// The CA that signed its certificate (a [`private_loopback`] server with TLS).
+    pub fn ca(&self) -> Option<&tls::Ca> {
+        self.ca.as_ref()
+    }
+
     /// Starts the server (again) on its data and waits until it accepts connections.
     pub fn start(&mut self) -> Result<()> {
         if self.running.is_some() {
             return Ok(());
         }
-        let command = postgres_command(&self.server.bin, &self.user, &self.server.dir)?;
+        let command = self.server.command(&self.user)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let waiter = std::thread::Builder::new()
             .name("postgres-private".into())

@@ -39,6 +39,7 @@ impl PgStore {
     /// as `sslmode` says (`disable` … `verify-full`, with `sslrootcert` for a private CA).
     /// Fails at once, with the reason, when the server cannot be reached or refuses the login.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        install_tls_provider();
         let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(redact(&e.to_string())))?;
         // One connection first: the pool would retry a refused or failed login until its
         // timeout and then say only that; this says why (refused, bad password, no TLS…).
@@ -60,6 +61,17 @@ impl PgStore {
     /// The underlying pool (for tests and administration).
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+}
+
+/// Makes aws-lc-rs (sqlx's TLS backend here) the process's rustls provider unless one is set.
+/// sqlx's certificate verifier asks rustls for the process's provider, which rustls can only
+/// guess when exactly one of its backends is built in; a build with `ring` as well (reqwest's,
+/// in a workspace or test build) would otherwise panic at the first TLS connection.
+fn install_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only when another thread set one first: that one serves as well.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 
