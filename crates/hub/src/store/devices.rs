@@ -60,6 +60,7 @@ pub struct DeviceRecord {
 
 /// Outcome of [`DeviceStore::poll_device`].
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per poll")]
 pub enum DevicePoll {
     /// No such device code.
     Unknown,
