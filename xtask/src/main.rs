@@ -54,6 +54,9 @@ const NEXTEST_VERSION: &str = "0.9.143";
 const BINARYEN_VERSION: &str = "132";
 /// The Tauri CLI (bundler), prebuilt in the npm package `@tauri-apps/cli`.
 const TAURI_CLI_VERSION: &str = "2.12.5";
+/// The official MCP TypeScript SDK, the client of the hub's MCP authorization test
+/// (`crates/hub/tests/mcp/client.mjs`); the test finds it in `~/.cache/keyway-mcp-sdk`.
+const MCP_SDK_VERSION: &str = "1.32.2";
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -237,6 +240,16 @@ fn setup() -> Result<()> {
             .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
             .arg(&prefix)
             .arg(format!("@tauri-apps/cli@{TAURI_CLI_VERSION}")))?;
+    }
+    let sdk = home().join(".cache/keyway-mcp-sdk");
+    let sdk_package = sdk.join("node_modules/@modelcontextprotocol/sdk/package.json");
+    let have_sdk = std::fs::read_to_string(&sdk_package).unwrap_or_default();
+    if !have_sdk.contains(&format!("\"version\": \"{MCP_SDK_VERSION}\"")) {
+        std::fs::create_dir_all(&sdk)?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
+            .arg(&sdk)
+            .arg(format!("@modelcontextprotocol/sdk@{MCP_SDK_VERSION}")))?;
     }
     Ok(())
 }

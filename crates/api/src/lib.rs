@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod auth;
+pub mod clients;
 pub mod credentials;
 pub mod desktop;
 pub mod keys;
@@ -99,6 +100,18 @@ pub mod codes {
     /// The request's `Host` is not the hub's own (HTTP 421): a DNS-rebinding page, or a proxy
     /// that does not pass the public host on.
     pub const MISDIRECTED_REQUEST: &str = "misdirected_request";
+    /// An unknown `resource` at authorize or token (RFC 8707 §2, HTTP 400).
+    pub const INVALID_TARGET: &str = "invalid_target";
+    /// A client registration's redirect URI is refused (RFC 7591 §3.2.2, HTTP 400).
+    pub const INVALID_REDIRECT_URI: &str = "invalid_redirect_uri";
+    /// A client registration's metadata is refused (RFC 7591 §3.2.2, HTTP 400).
+    pub const INVALID_CLIENT_METADATA: &str = "invalid_client_metadata";
+    /// The device code is not approved yet: poll again (RFC 8628 §3.5, HTTP 400).
+    pub const AUTHORIZATION_PENDING: &str = "authorization_pending";
+    /// The device polls too fast: add 5 seconds to the interval (RFC 8628 §3.5, HTTP 400).
+    pub const SLOW_DOWN: &str = "slow_down";
+    /// The device code has expired or was already used (RFC 8628 §3.5, HTTP 400).
+    pub const EXPIRED_TOKEN: &str = "expired_token";
 }
 
 /// Roles a user can hold; a user may hold several.
@@ -206,6 +219,15 @@ pub struct DiscoveryDocument {
     pub claims_supported: Vec<String>,
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// Dynamic client registration (RFC 7591).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    /// Device authorization (RFC 8628).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// Client ID Metadata Documents (HTTPS `client_id` URLs); false while the hub has none.
+    #[serde(default)]
+    pub client_id_metadata_document_supported: bool,
 }
 
 #[cfg(test)]

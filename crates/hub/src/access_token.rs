@@ -94,6 +94,17 @@ pub(crate) struct Grant<'a> {
 
 /// Signs an access token for `grant` at `now`; returns the JWT and its claims.
 pub(crate) fn issue<S>(state: &AppState<S>, grant: Grant<'_>, now: i64) -> Result<(String, AccessClaims), Error> {
+    issue_for(state, grant, AUDIENCE, now)
+}
+
+/// [`issue`] for `audience`: the hub's API ([`AUDIENCE`]) or a resource (RFC 8707), whose
+/// tokens the hub's own routes refuse.
+pub(crate) fn issue_for<S>(
+    state: &AppState<S>,
+    grant: Grant<'_>,
+    audience: &str,
+    now: i64,
+) -> Result<(String, AccessClaims), Error> {
     let mut exp = now.saturating_add(grant.ttl_secs);
     if let Some(limit) = grant.not_after {
         exp = exp.min(limit);
@@ -101,7 +112,7 @@ pub(crate) fn issue<S>(state: &AppState<S>, grant: Grant<'_>, now: i64) -> Resul
     let claims = AccessClaims {
         iss: state.issuer.clone(),
         sub: grant.sub.to_owned(),
-        aud: AUDIENCE.to_owned(),
+        aud: audience.to_owned(),
         exp,
         iat: now,
         nbf: now,

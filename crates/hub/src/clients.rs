@@ -1,6 +1,13 @@
-//! Registered OAuth clients. All are public native clients (RFC 8252): no secret, PKCE required.
+//! OAuth clients: the built-in ones and those registered dynamically (RFC 7591, stored, so
+//! every hub of one database knows them). All are public native clients (RFC 8252): no
+//! secret, PKCE required.
 
 use url::{Host, Url};
+
+use crate::store::ClientRecord;
+
+/// The prefix of a registered client's id; no built-in id has it.
+pub(crate) const REGISTERED_PREFIX: &str = "kwc_";
 
 /// How a registered redirect URI is matched.
 #[derive(Clone, Debug)]
@@ -14,8 +21,20 @@ enum RedirectRule {
 
 impl RedirectRule {
     fn parse(uri: &str) -> RedirectRule {
+        RedirectRule::parse_with(uri, false)
+    }
+
+    /// `localhost`: a registered client's `http://localhost` redirect is matched like a
+    /// loopback IP's (any port), as MCP clients register it.
+    fn parse_with(uri: &str, localhost: bool) -> RedirectRule {
         match Url::parse(uri) {
-            Ok(url) if url.scheme() == "http" && url.port().is_none() && is_loopback_ip(url.host()) => {
+            Ok(mut url)
+                if url.scheme() == "http"
+                    && (url.port().is_none() || localhost)
+                    && (is_loopback_ip(url.host()) || (localhost && is_localhost(url.host()))) =>
+            {
+                // The port is chosen when the client runs (RFC 8252 §7.3): any is accepted.
+                let _ = url.set_port(None);
                 RedirectRule::Loopback(url)
             }
             _ => RedirectRule::Exact(uri.to_owned()),
@@ -53,6 +72,39 @@ fn is_loopback_ip(host: Option<Host<&str>>) -> bool {
     }
 }
 
+fn is_localhost(host: Option<Host<&str>>) -> bool {
+    matches!(host, Some(Host::Domain(d)) if d == "localhost")
+}
+
+/// Why a registration's redirect URI is refused (RFC 7591 `invalid_redirect_uri`), or `None`
+/// if a native client may register it: a loopback `http` redirect (`127.0.0.1`, `[::1]` or
+/// `localhost`, any port), a claimed `https` one, or a private-use scheme named after a domain
+/// (`com.example.app:/callback`, RFC 8252 §7.1).
+pub(crate) fn refuse_redirect(uri: &str) -> Option<String> {
+    if uri.len() > keyway_api::clients::MAX_REDIRECT_URI_LEN {
+        return Some("a redirect URI is too long".to_owned());
+    }
+    let Ok(url) = Url::parse(uri) else {
+        return Some(format!("'{uri}' is not an absolute URI"));
+    };
+    if url.as_str() != uri && url.as_str() != format!("{uri}/") {
+        return Some(format!("'{uri}' is not in canonical form"));
+    }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Some(format!("'{uri}' may not have a fragment or user information"));
+    }
+    match url.scheme() {
+        "http" if is_loopback_ip(url.host()) || is_localhost(url.host()) => None,
+        "http" => Some(format!("'{uri}' is plain http to another host than the loopback interface")),
+        "https" if url.host().is_some() => None,
+        "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ftp" | "ws" | "wss" => {
+            Some(format!("the scheme of '{uri}' cannot be a redirect"))
+        }
+        scheme if scheme.contains('.') => None,
+        _ => Some(format!("'{uri}' is a private-use scheme not named after a domain (like com.example.app:/callback)")),
+    }
+}
+
 /// A registered client.
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
@@ -71,6 +123,17 @@ impl Client {
             name: name.to_owned(),
             redirects: redirect_uris.iter().map(|u| RedirectRule::parse(u)).collect(),
             always_refresh,
+        }
+    }
+
+    /// A dynamically registered client, as the store keeps it.
+    pub(crate) fn from_record(record: &ClientRecord) -> Client {
+        Client {
+            id: record.id.clone(),
+            // Pages say the name was not checked by anyone: any client may register any name.
+            name: format!("{} (unverified)", record.name),
+            redirects: record.redirect_uris.iter().map(|u| RedirectRule::parse_with(u, true)).collect(),
+            always_refresh: true,
         }
     }
 
@@ -142,5 +205,50 @@ mod tests {
             assert!(!c.allows_redirect(bad), "{bad}");
         }
         assert!(reg.get("other").is_none());
+    }
+
+    #[test]
+    fn registered_redirects() {
+        let record = ClientRecord {
+            id: "kwc_x".into(),
+            name: "x".into(),
+            redirect_uris: vec!["http://localhost:3000/callback".into(), "http://127.0.0.1:9/cb".into()],
+            created_at: 0,
+            last_used_at: None,
+            revoked_at: None,
+            address: None,
+        };
+        let c = Client::from_record(&record);
+        for ok in ["http://localhost:5555/callback", "http://localhost/callback", "http://127.0.0.1:1/cb"] {
+            assert!(c.allows_redirect(ok), "{ok}");
+        }
+        for bad in ["http://localhost:5555/other", "http://127.0.0.2:9/cb", "https://localhost:3000/callback"] {
+            assert!(!c.allows_redirect(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn which_redirects_may_be_registered() {
+        for ok in [
+            "http://127.0.0.1:33418/callback",
+            "http://[::1]/cb",
+            "http://localhost:8080/callback",
+            "https://app.example.com/cb",
+            "com.example.app:/oauth",
+        ] {
+            assert_eq!(refuse_redirect(ok), None, "{ok}");
+        }
+        for bad in [
+            "http://example.com/callback",
+            "http://192.168.1.2/cb",
+            "javascript:alert(1)",
+            "myapp:/cb",
+            "http://127.0.0.1/cb#frag",
+            "http://u:p@127.0.0.1/cb",
+            "not a uri",
+            "",
+        ] {
+            assert!(refuse_redirect(bad).is_some(), "{bad}");
+        }
     }
 }

@@ -23,6 +23,8 @@ pub const ENV_KEY_FILE: &str = "KEYWAY_HUB_KEY_FILE";
 /// Environment variable holding the hub key itself ([`Settings::hub_key`]).
 pub const ENV_KEY: &str = "KEYWAY_HUB_KEY";
 
+/// Resources (RFC 8707) besides the hub's own API, comma-separated canonical URIs.
+pub const ENV_RESOURCES: &str = "KEYWAY_HUB_RESOURCES";
 /// Environment variable adding to [`Settings::trusted_proxies`] (comma-separated).
 pub const ENV_TRUSTED_PROXIES: &str = "KEYWAY_HUB_TRUSTED_PROXIES";
 
@@ -73,6 +75,9 @@ pub struct Settings {
     pub key_refresh_interval: Duration,
     /// Time source; tests pass an adjustable one.
     pub clock: Clock,
+    /// Resources (RFC 8707) the hub issues tokens for besides its own API: the canonical URIs
+    /// of MCP servers. A token asked for one carries it as its `aud`.
+    pub resources: Vec<String>,
 }
 
 impl Default for Settings {
@@ -94,6 +99,7 @@ impl Default for Settings {
             hub_key: None,
             key_refresh_interval: Duration::from_secs(30),
             clock: Clock::system(),
+            resources: Vec::new(),
         }
     }
 }
@@ -118,6 +124,7 @@ impl fmt::Debug for Settings {
             .field("hub_key", &self.hub_key)
             .field("key_refresh_interval", &self.key_refresh_interval)
             .field("clock", &self.clock)
+            .field("resources", &self.resources)
             .finish()
     }
 }
@@ -171,6 +178,11 @@ impl Settings {
                 let net =
                     proxy.parse().map_err(|reason| Error::InvalidSetting { name: ENV_TRUSTED_PROXIES, reason })?;
                 settings.trusted_proxies.push(net);
+            }
+        }
+        if let Some(resources) = get(ENV_RESOURCES) {
+            for resource in resources.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                settings.resources.push(resource.to_owned());
             }
         }
         Ok(settings)
@@ -232,6 +244,12 @@ impl Settings {
                 });
             }
             None => {}
+        }
+        for resource in &self.resources {
+            // RFC 8707 §2: an absolute URI without a fragment.
+            if !url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none() && u.has_host()) {
+                return bad("resources", &format!("'{resource}' is not an absolute URI without a fragment"));
+            }
         }
         Ok(())
     }

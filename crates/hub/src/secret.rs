@@ -140,6 +140,10 @@ secret_token!(
     AuthorizationCode
 );
 secret_token!(
+    /// A device code (RFC 8628): what a device polls the token endpoint with.
+    DeviceCode
+);
+secret_token!(
     /// The id of a browser login session (the `kw_session` cookie).
     SessionId
 );
@@ -153,6 +157,40 @@ impl CsrfToken {
     pub(crate) fn matches(&self, submitted: &str) -> bool {
         !self.0.is_empty() && ct_eq(&self.0, submitted)
     }
+}
+
+/// The alphabet of device user codes (RFC 8628 §6.1): 20 consonants, no vowels (no words),
+/// no look-alikes.
+pub(crate) const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+/// A fresh user code: 8 characters of [`USER_CODE_ALPHABET`] (34.5 bits) as `XXXX-XXXX`.
+pub(crate) fn user_code() -> String {
+    let mut out = String::with_capacity(9);
+    let mut byte = [0u8; 1];
+    while out.len() < 9 {
+        if out.len() == 4 {
+            out.push('-');
+        }
+        OsRng.fill_bytes(&mut byte);
+        // 240 = 12 × 20: bytes below it map onto the alphabet without bias.
+        if byte[0] < 240 {
+            out.push(char::from(USER_CODE_ALPHABET[usize::from(byte[0] % 20)]));
+        }
+    }
+    out
+}
+
+/// A typed user code in the form the hub stores (`XXXX-XXXX`, upper case, dashes and spaces
+/// ignored), or `None` if it cannot be one.
+pub(crate) fn normalize_user_code(typed: &str) -> Option<String> {
+    let chars: Vec<char> = typed.chars().filter(|c| !matches!(c, '-' | ' ')).map(|c| c.to_ascii_uppercase()).collect();
+    if chars.len() != 8 || !chars.iter().all(|c| c.is_ascii() && USER_CODE_ALPHABET.contains(&(*c as u8))) {
+        return None;
+    }
+    let mut out: String = chars[..4].iter().collect();
+    out.push('-');
+    out.extend(&chars[4..]);
+    Some(out)
 }
 
 /// A user's password, as typed.
@@ -178,6 +216,19 @@ impl fmt::Debug for Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_codes() {
+        let code = user_code();
+        assert_eq!(code.len(), 9);
+        assert_eq!(normalize_user_code(&code).as_deref(), Some(code.as_str()));
+        assert_eq!(normalize_user_code("wdjb mjht").as_deref(), Some("WDJB-MJHT"));
+        assert_eq!(normalize_user_code("WDJBMJHT").as_deref(), Some("WDJB-MJHT"));
+        for bad in ["WDJB-MJH", "WDJB-MJHA", "WDJB-MJH0", "", "WDJB-MJHTT"] {
+            assert_eq!(normalize_user_code(bad), None, "{bad}");
+        }
+        assert_ne!(user_code(), user_code());
+    }
 
     #[test]
     fn generated_tokens_are_long_and_distinct() {

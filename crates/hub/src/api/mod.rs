@@ -7,6 +7,7 @@
 mod access;
 mod agents;
 mod audit;
+mod clients;
 mod credentials;
 pub(crate) mod exchange;
 mod groups;
@@ -40,6 +41,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .merge(users::router::<S>())
         .merge(groups::router::<S>())
         .merge(sessions::router::<S>())
+        .merge(clients::router::<S>())
 }
 
 async fn me(principal: Principal) -> Result<Json<Me>, Error> {

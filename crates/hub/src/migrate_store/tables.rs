@@ -63,6 +63,8 @@ pub(crate) const TABLES: &[Table] = &[
     copy("audit_events"),
     seeded("audit_head"),
     copy("throttle"),
+    copy("oauth_clients"),
+    copy("device_authorizations"),
     Table {
         name: "signing_keys",
         handling: Handling::Refused(

@@ -29,7 +29,7 @@ fn redirect_error(issuer: &str, redirect_uri: &str, code: &str, description: &st
 }
 
 /// Normalizes a requested scope: known scopes, deduplicated, in request order.
-fn parse_scope(raw: Option<&str>) -> Result<String, String> {
+pub(crate) fn parse_scope(raw: Option<&str>) -> Result<String, String> {
     let mut scopes: Vec<&str> = Vec::new();
     for s in raw.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
         if !SCOPES_SUPPORTED.contains(&s) {
@@ -76,7 +76,7 @@ async fn authorize_inner<S: Store>(
                 "The request does not say which application is signing in (client_id is missing).",
             ));
         }
-        Some(id) => match state.clients.get(id) {
+        Some(id) => match super::clients::find(state, id).await? {
             Some(client) => client,
             None => {
                 return Ok(login_page::error_page(
@@ -137,6 +137,11 @@ async fn authorize_inner<S: Store>(
         Ok(scope) => scope,
         Err(description) => return refuse(codes::INVALID_SCOPE, &description),
     };
+    // RFC 8707: one resource per token; an unknown one is `invalid_target`.
+    let resource = match super::resource::audience(state, params.get("resource")) {
+        Ok(resource) => resource,
+        Err(e) => return refuse(codes::INVALID_TARGET, &e.to_string()),
+    };
     let nonce = params.get("nonce");
     if nonce.is_some_and(|n| n.len() > MAX_NONCE_LEN) {
         return refuse(codes::INVALID_REQUEST, "nonce is too long (at most 512 characters)");
@@ -162,6 +167,7 @@ async fn authorize_inner<S: Store>(
         code_challenge: code_challenge.to_owned(),
         created_at: now,
         expires_at: now + PENDING_TTL_SECS,
+        resource,
     };
 
     // RFC 8252 §8.6: whatever listens on a loopback port (or claims a private-use scheme) can

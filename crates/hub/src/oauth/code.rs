@@ -52,6 +52,7 @@ pub(crate) fn new_code<S>(
         auth_time,
         created_at: now,
         expires_at: now + secs(state.settings.code_ttl),
+        resource: pending.resource.clone(),
     };
     (code, record)
 }

@@ -1,4 +1,5 @@
-//! OpenID Provider metadata (OIDC Discovery 1.0, RFC 8414) and the JWKS.
+//! OpenID Provider metadata (OIDC Discovery 1.0) and authorization server metadata (RFC 8414),
+//! one document at both addresses, and the JWKS.
 
 use axum::Json;
 use axum::extract::State;
@@ -29,6 +30,7 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
             "authorization_code",
             "refresh_token",
             keyway_api::credentials::GRANT_TOKEN_EXCHANGE,
+            keyway_api::clients::GRANT_DEVICE_CODE,
         ]),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["EdDSA"]),
@@ -49,6 +51,9 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
             "roles",
         ]),
         authorization_response_iss_parameter_supported: true,
+        registration_endpoint: Some(state.endpoint("/oauth/register")),
+        device_authorization_endpoint: Some(state.endpoint("/oauth/device_authorization")),
+        client_id_metadata_document_supported: false,
     }
 }
 
@@ -58,6 +63,12 @@ fn cacheable(mut response: Response) -> Response {
 }
 
 pub(crate) async fn openid_configuration<S: Store>(State(state): State<AppState<S>>) -> Response {
+    cacheable(Json(document(&state)).into_response())
+}
+
+/// RFC 8414 authorization server metadata: the same document as OIDC discovery, so the two
+/// never disagree.
+pub(crate) async fn authorization_server<S: Store>(State(state): State<AppState<S>>) -> Response {
     cacheable(Json(document(&state)).into_response())
 }
 

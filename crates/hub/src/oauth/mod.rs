@@ -3,11 +3,16 @@
 //! family; errors are RFC 6749's.
 
 pub(crate) mod authorize;
+pub(crate) mod clients;
 pub(crate) mod code;
+pub(crate) mod device;
+pub(crate) mod device_page;
 pub(crate) mod discovery;
 pub(crate) mod login;
 pub(crate) mod login_page;
 pub(crate) mod pkce;
+pub(crate) mod register;
+pub(crate) mod resource;
 pub(crate) mod revoke;
 pub(crate) mod token;
 pub(crate) mod userinfo;
@@ -28,4 +33,9 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/oauth/token", post(token::token::<S>))
         .route("/oauth/revoke", post(revoke::revoke::<S>))
         .route("/oauth/userinfo", get(userinfo::userinfo::<S>).post(userinfo::userinfo::<S>))
+        .route("/.well-known/oauth-authorization-server", get(discovery::authorization_server::<S>))
+        .route("/oauth/register", post(register::register::<S>))
+        .route("/oauth/device_authorization", post(device::device_authorization::<S>))
+        .route("/device", get(device_page::show::<S>).post(device_page::enter::<S>))
+        .route("/device/decide", post(device_page::decide::<S>))
 }

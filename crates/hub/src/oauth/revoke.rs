@@ -27,7 +27,7 @@ pub(crate) async fn revoke<S: Store>(
 ) -> Result<Response, Error> {
     params.reject_duplicates()?;
     let token = params.require("token")?;
-    let client = client_of(&state, &params)?;
+    let client = &client_of(&state, &params).await?;
     // The hint only decides which kind is tried first (RFC 7009 §2.1); unknown hints are ignored.
     let access_first = params.get("token_type_hint") == Some("access_token");
     if access_first {

@@ -1,4 +1,5 @@
-//! `POST /oauth/token`: authorization code (with PKCE) and refresh token grants.
+//! `POST /oauth/token`: authorization code (with PKCE), refresh token and device code (RFC 8628)
+//! grants; token exchange is `crate::api::exchange`'s.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +8,7 @@ use keyway_api::auth::TokenClass;
 use keyway_api::{TokenResponse, codes};
 use serde::{Deserialize, Serialize};
 
-use super::pkce;
+use super::{pkce, resource};
 use crate::access_token::{self, Grant};
 use crate::audit::Audit;
 use crate::clients::Client;
@@ -15,10 +16,10 @@ use crate::clock::secs;
 use crate::error::Error;
 use crate::http::{Body, Params, no_store};
 use crate::jwt;
-use crate::secret::{AuthorizationCode, RefreshToken, random_id};
+use crate::secret::{AuthorizationCode, DeviceCode, RefreshToken, random_id};
 use crate::sessions;
 use crate::state::AppState;
-use crate::store::{AuditEvent, Family, GrantAudit, NewFamily, Redemption, Rotation, Store, UserRecord};
+use crate::store::{AuditEvent, DevicePoll, Family, GrantAudit, NewFamily, Redemption, Rotation, Store, UserRecord};
 use crate::throttle::ClientIp;
 
 /// Claims of an ID token (OIDC Core §2).
@@ -44,9 +45,20 @@ pub(crate) fn has_scope(scope: &str, wanted: &str) -> bool {
 }
 
 /// The client named by `client_id` (public clients authenticate by id alone).
-pub(crate) fn client_of<'a, S>(state: &'a AppState<S>, params: &Params) -> Result<&'a Client, Error> {
-    let id = params.require("client_id")?;
-    state.clients.get(id).ok_or_else(|| Error::oauth(codes::INVALID_CLIENT, "unknown client_id"))
+pub(crate) async fn client_of<S: Store>(state: &AppState<S>, params: &Params) -> Result<Client, Error> {
+    super::clients::require(state, params.require("client_id")?).await
+}
+
+/// RFC 8707 at the token endpoint: a `resource` given here must be the one the grant was made
+/// for (one resource per token).
+fn check_resource<S>(state: &AppState<S>, params: &Params, granted: Option<&str>) -> Result<(), Error> {
+    let Some(asked) = params.get("resource") else {
+        return Ok(());
+    };
+    if resource::audience(state, Some(asked))?.as_deref() != granted {
+        return Err(Error::oauth(codes::INVALID_TARGET, "resource is not the one this grant was made for"));
+    }
+    Ok(())
 }
 
 pub(crate) async fn token<S: Store>(
@@ -65,10 +77,11 @@ pub(crate) async fn token<S: Store>(
         }
         "authorization_code" => authorization_code(&state, &params, address).await?,
         "refresh_token" => refresh_token(&state, &params, address).await?,
+        keyway_api::clients::GRANT_DEVICE_CODE => device_code_grant(&state, &params, address).await?,
         _ => {
             return Err(Error::oauth(
                 codes::UNSUPPORTED_GRANT_TYPE,
-                "only authorization_code, refresh_token and token-exchange (RFC 8693) are supported",
+                "only authorization_code, refresh_token, device_code (RFC 8628) and token-exchange (RFC 8693) are supported",
             ));
         }
     };
@@ -122,7 +135,7 @@ async fn authorization_code<S: Store>(
     params: &Params,
     address: Option<&str>,
 ) -> Result<TokenResponse, Error> {
-    let client = client_of(state, params)?;
+    let client = &client_of(state, params).await?;
     let code = AuthorizationCode::from_wire(params.require("code")?.to_owned());
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.require("code_verifier")?;
@@ -130,6 +143,10 @@ async fn authorization_code<S: Store>(
         return Err(Error::invalid_request("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"));
     }
 
+    // A `resource` here must be a known one (else `invalid_target` before the code is used up)
+    // and the one asked for at authorize (else the code is used up and refused).
+    let asked = resource::audience(state, params.get("resource"))?;
+    let resource_param = params.get("resource").is_some();
     let now = state.now();
     let limits = sessions::limits(state).await?;
     let session_lifetime =
@@ -139,6 +156,7 @@ async fn authorization_code<S: Store>(
     let outcome = state
         .store
         .redeem_code(&code.hash(), now, &TokenAudit { now, client: &client.id }, |c| {
+            let resource_refused = resource_param && asked != c.resource;
             if c.client_id != client.id {
                 return Err("the authorization code was issued to another client");
             }
@@ -150,6 +168,9 @@ async fn authorization_code<S: Store>(
             }
             if !pkce::verify(verifier, &c.code_challenge) {
                 return Err("code_verifier does not match the code_challenge");
+            }
+            if resource_refused {
+                return Err("resource is not the one the authorization was made for");
             }
             let expires_at = c.auth_time.saturating_add(session_lifetime);
             if expires_at <= now {
@@ -167,6 +188,7 @@ async fn authorization_code<S: Store>(
                     revoked_at: None,
                     last_used_at: Some(now),
                     address: address.map(str::to_owned),
+                    resource: c.resource.clone(),
                 },
                 refresh_token: issues_refresh_token(client, &c.scope).then_some(refresh_hash),
             })
@@ -185,6 +207,9 @@ async fn authorization_code<S: Store>(
         }
     };
     let user = live_user(state, &family, now).await?;
+    if client.id.starts_with(crate::clients::REGISTERED_PREFIX) {
+        state.store.touch_client(&client.id, now).await?;
+    }
     let refresh = issues_refresh_token(client, &family.scope).then_some(refresh);
     tracing::info!(client = %client.id, user = %user.id, family = %family.id, "issued tokens for an authorization code");
     issue_tokens(state, &user, &family, code.nonce, refresh, now)
@@ -200,7 +225,7 @@ async fn refresh_token<S: Store>(
     params: &Params,
     address: Option<&str>,
 ) -> Result<TokenResponse, Error> {
-    let client = client_of(state, params)?;
+    let client = &client_of(state, params).await?;
     let old = RefreshToken::from_wire(params.require("refresh_token")?.to_owned());
     let now = state.now();
 
@@ -224,6 +249,13 @@ async fn refresh_token<S: Store>(
         }
     };
 
+    // A `resource` must be the family's; checked before the token is used up.
+    if params.get("resource").is_some() {
+        let Some(family) = state.store.family_of_refresh_token(&old.hash()).await? else {
+            return Err(Error::invalid_grant("the refresh token is invalid"));
+        };
+        check_resource(state, params, family.resource.as_deref())?;
+    }
     let new = RefreshToken::generate();
     let family = match state
         .store
@@ -295,7 +327,8 @@ fn issue_tokens<S>(
         // Nothing outlives the sign-in it belongs to.
         not_after: Some(family.expires_at),
     };
-    let (access_token, access) = access_token::issue(state, grant, now)?;
+    let audience = family.resource.as_deref().unwrap_or(access_token::AUDIENCE);
+    let (access_token, access) = access_token::issue_for(state, grant, audience, now)?;
     let access_exp = access.exp;
     let roles = access.roles;
     let id_token = if has_scope(&family.scope, "openid") {
@@ -327,4 +360,77 @@ fn issue_tokens<S>(
         id_token,
         scope: (!family.scope.is_empty()).then(|| family.scope.clone()),
     })
+}
+
+/// The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant (RFC 8628 §3.4).
+async fn device_code_grant<S: Store>(
+    state: &AppState<S>,
+    params: &Params,
+    address: Option<&str>,
+) -> Result<TokenResponse, Error> {
+    let client = client_of(state, params).await?;
+    let code = DeviceCode::from_wire(params.require("device_code")?.to_owned());
+    let asked = resource::audience(state, params.get("resource"))?;
+    let resource_param = params.get("resource").is_some();
+    let now = state.now();
+    let limits = sessions::limits(state).await?;
+    let session_lifetime =
+        secs(state.settings.session_lifetime).min(i64::try_from(limits.absolute_secs).unwrap_or(i64::MAX));
+    let refresh = RefreshToken::generate();
+    let refresh_hash = refresh.hash();
+    let outcome = state
+        .store
+        .poll_device(&code.hash(), now, |d| {
+            if d.client_id != client.id {
+                return Err("the device code was issued to another client");
+            }
+            if resource_param && asked != d.resource {
+                return Err("resource is not the one the device asked for");
+            }
+            let (Some(user_id), Some(auth_time)) = (d.user_id.clone(), d.auth_time) else {
+                return Err("the device authorization has no approver");
+            };
+            let expires_at = auth_time.saturating_add(session_lifetime);
+            if expires_at <= now {
+                return Err("the sign-in session has ended");
+            }
+            Ok(NewFamily {
+                family: Family {
+                    id: random_id(),
+                    user_id,
+                    client_id: d.client_id.clone(),
+                    scope: d.scope.clone(),
+                    auth_time,
+                    created_at: now,
+                    expires_at,
+                    revoked_at: None,
+                    last_used_at: Some(now),
+                    address: address.map(str::to_owned),
+                    resource: d.resource.clone(),
+                },
+                refresh_token: issues_refresh_token(&client, &d.scope).then_some(refresh_hash),
+            })
+        })
+        .await?;
+    let family = match outcome {
+        DevicePoll::Issued { family, .. } => family,
+        DevicePoll::Unknown => return Err(Error::invalid_grant("the device code is invalid")),
+        DevicePoll::Used => return Err(Error::invalid_grant("the device code has already been used")),
+        DevicePoll::Refused(reason) => return Err(Error::invalid_grant(reason)),
+        DevicePoll::Expired => return Err(Error::oauth(codes::EXPIRED_TOKEN, "the device code has expired")),
+        DevicePoll::Denied => return Err(Error::oauth(codes::ACCESS_DENIED, "the person denied this sign-in")),
+        DevicePoll::Pending { slow_down: true } => {
+            return Err(Error::oauth(codes::SLOW_DOWN, "polling too fast: wait 5 seconds more between polls"));
+        }
+        DevicePoll::Pending { slow_down: false } => {
+            return Err(Error::oauth(codes::AUTHORIZATION_PENDING, "the sign-in is not approved yet"));
+        }
+    };
+    let user = live_user(state, &family, now).await?;
+    if client.id.starts_with(crate::clients::REGISTERED_PREFIX) {
+        state.store.touch_client(&client.id, now).await?;
+    }
+    let refresh = issues_refresh_token(&client, &family.scope).then_some(refresh);
+    tracing::info!(client = %client.id, user = %user.id, family = %family.id, "issued tokens for a device code");
+    issue_tokens(state, &user, &family, None, refresh, now)
 }

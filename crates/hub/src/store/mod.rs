@@ -9,7 +9,9 @@
 
 pub mod audit;
 pub mod changes;
+pub mod clients;
 pub mod credentials;
+pub mod devices;
 pub mod error;
 pub mod keys;
 pub mod notices;
@@ -24,10 +26,12 @@ use std::future::Future;
 
 pub use self::audit::{AuditEvent, AuditQuery, AuditStore};
 pub use self::changes::ChangeStore;
+pub use self::clients::{ClientRecord, ClientStore};
 pub(crate) use self::credentials::NewCredential;
 pub use self::credentials::{
     AgentRecord, CredentialFilter, CredentialRecord, CredentialStore, CredentialUse, ServiceAccountRecord,
 };
+pub use self::devices::{DevicePoll, DeviceRecord, DeviceStatus, DeviceStore};
 pub use self::error::StoreError;
 pub use self::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
 pub use self::notices::NoticeStore;
@@ -52,6 +56,8 @@ pub trait Store:
     + KeyStore
     + ThrottleStore
     + NoticeStore
+    + ClientStore
+    + DeviceStore
     + Send
     + Sync
     + 'static

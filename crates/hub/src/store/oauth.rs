@@ -19,6 +19,8 @@ pub struct PendingAuthorization {
     pub code_challenge: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The resource (RFC 8707) the token will be for; `None`: the hub's own API.
+    pub resource: Option<String>,
 }
 
 /// A browser login session (the `kw_session` cookie).
@@ -43,6 +45,8 @@ pub struct CodeRecord {
     pub auth_time: i64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The resource (RFC 8707) the token will be for; `None`: the hub's own API.
+    pub resource: Option<String>,
 }
 
 /// A token family: everything issued from one authorization code (the `sid` of its access
@@ -62,6 +66,8 @@ pub struct Family {
     pub last_used_at: Option<i64>,
     /// The client address it was last used from.
     pub address: Option<String>,
+    /// The resource (RFC 8707) its access tokens are for; `None`: the hub's own API.
+    pub resource: Option<String>,
 }
 
 /// What to create when an authorization code is redeemed.

@@ -24,7 +24,12 @@ async fn discovery_document_advertises_the_endpoints() {
     assert_eq!(doc.response_types_supported, ["code"]);
     assert_eq!(
         doc.grant_types_supported,
-        ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"]
+        [
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ]
     );
     assert_eq!(doc.token_endpoint_auth_methods_supported, ["none"]);
     assert!(doc.scopes_supported.iter().any(|s| s == "openid"));

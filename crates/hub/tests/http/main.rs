@@ -3,6 +3,7 @@
 
 mod common;
 
+mod agents_std;
 mod api;
 mod audit;
 mod authorize;
@@ -13,6 +14,7 @@ mod discovery;
 mod limits;
 mod login;
 mod matrix;
+mod mcp_sdk;
 mod reviews;
 mod reviews_decide;
 mod reviews_live;

@@ -57,6 +57,8 @@ const SCOPE: E = (403, "insufficient_scope");
 const NOADMIN: E = (403, "user_admin_not_allowed");
 const NOUSER: E = (404, "unknown_user");
 const NOGROUP: E = (404, "unknown_role");
+/// A client registration without redirect URIs (RFC 7591).
+const REDIRECT: E = (400, "invalid_redirect_uri");
 /// An HTML page (the sign-in's own errors are shown to the person, not coded).
 const PAGE: E = (400, "<page>");
 
@@ -113,6 +115,14 @@ const MATRIX: &[Row] = &[
     ("POST /auth/service-account/token", [CRED,   CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED]),
     ("POST /oauth/introspect",          [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     UNAUTH]),
     ("POST /login/set-password",        [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("GET /.well-known/oauth-authorization-server", [OK, OK, OK,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    ("POST /oauth/register",            [REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT]),
+    ("POST /oauth/device_authorization", [BAD,    BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("GET /device",                     [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    ("POST /device",                    [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("POST /device/decide",             [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("GET /api/clients",                [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("POST /api/clients/{id}/revoke",   [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOPE,    ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
     ("GET /api/users",                  [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
     ("POST /api/users {\"username\": \"made\", \"password\": \"a long enough secret\"}", [ADMIN, ROLE, ADMIN, ADMIN, ADMIN, MADE, ADMIN, ADMIN, ADMIN, ADMIN, UNAUTH]),
     ("GET /api/users/{id}",             [ROLE,    ROLE,    ROLE,    NOUSER,  NOUSER,  NOUSER,  KIND,    KIND,    KIND,    KIND,    UNAUTH]),
@@ -223,7 +233,8 @@ async fn answer(resp: reqwest::Response) -> (u16, String) {
 }
 
 fn name_of(e: &(u16, String)) -> String {
-    let known: [(&str, E); 16] = [
+    let known: [(&str, E); 17] = [
+        ("REDIRECT", REDIRECT),
         ("NOUSER", NOUSER),
         ("NOGROUP", NOGROUP),
         ("SCOPE", SCOPE),

@@ -3,8 +3,10 @@
 
 mod audit;
 mod changes;
+mod clients;
 mod connect;
 mod credentials;
+mod devices;
 mod keys;
 mod notices;
 mod oauth;

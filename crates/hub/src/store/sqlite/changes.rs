@@ -185,8 +185,8 @@ async fn write(conn: &mut SqliteConnection, signer: &dyn AuditSigner, w: &Write<
         Write::InsertCode(c) => changed(
             sqlx::query(
                 "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope, nonce, \
-                    code_challenge, auth_time, created_at, expires_at, used_at, family_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL)",
+                    code_challenge, auth_time, created_at, expires_at, used_at, family_id, resource) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11)",
             )
             .bind(c.code_hash.as_bytes())
             .bind(&c.client_id)
@@ -198,6 +198,7 @@ async fn write(conn: &mut SqliteConnection, signer: &dyn AuditSigner, w: &Write<
             .bind(c.auth_time)
             .bind(c.created_at)
             .bind(c.expires_at)
+            .bind(&c.resource)
             .execute(&mut *conn)
             .await?,
         ),

@@ -3,7 +3,9 @@
 
 mod audit;
 mod changes;
+mod clients;
 mod credentials;
+mod devices;
 pub(crate) mod keys;
 mod notices;
 mod oauth;

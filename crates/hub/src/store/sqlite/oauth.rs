@@ -11,8 +11,7 @@ use crate::store::oauth::{
     CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 
-const CODE_COLUMNS: &str =
-    "code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time, created_at, expires_at";
+const CODE_COLUMNS: &str = "code_hash, client_id, redirect_uri, user_id, scope, nonce, code_challenge, auth_time, created_at, expires_at, resource";
 
 fn code_from_row(row: &SqliteRow) -> Result<CodeRecord, StoreError> {
     Ok(CodeRecord {
@@ -26,11 +25,12 @@ fn code_from_row(row: &SqliteRow) -> Result<CodeRecord, StoreError> {
         auth_time: row.try_get("auth_time")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
+        resource: row.try_get("resource")?,
     })
 }
 
 const FAMILY_COLUMNS: &str =
-    "id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at, last_used_at, address";
+    "id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at, last_used_at, address, resource";
 
 fn family_from_row(row: &SqliteRow) -> Result<Family, StoreError> {
     Ok(Family {
@@ -44,11 +44,12 @@ fn family_from_row(row: &SqliteRow) -> Result<Family, StoreError> {
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
         address: row.try_get("address")?,
+        resource: row.try_get("resource")?,
     })
 }
 
 const PENDING_COLUMNS: &str =
-    "id, client_id, redirect_uri, scope, state, nonce, code_challenge, created_at, expires_at";
+    "id, client_id, redirect_uri, scope, state, nonce, code_challenge, created_at, expires_at, resource";
 
 fn pending_from_row(row: &SqliteRow) -> Result<PendingAuthorization, StoreError> {
     Ok(PendingAuthorization {
@@ -61,6 +62,7 @@ fn pending_from_row(row: &SqliteRow) -> Result<PendingAuthorization, StoreError>
         code_challenge: row.try_get("code_challenge")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
+        resource: row.try_get("resource")?,
     })
 }
 
@@ -73,11 +75,11 @@ async fn revoke_family_tx(tx: &mut Transaction<'_, Sqlite>, id: &str, now: i64) 
     Ok(())
 }
 
-async fn insert_family_tx(tx: &mut Transaction<'_, Sqlite>, family: &Family) -> Result<(), StoreError> {
+pub(super) async fn insert_family_tx(tx: &mut Transaction<'_, Sqlite>, family: &Family) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO token_families (id, user_id, client_id, scope, auth_time, created_at, expires_at, revoked_at, \
-            last_used_at, address) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            last_used_at, address, resource) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .bind(&family.id)
     .bind(&family.user_id)
@@ -89,6 +91,7 @@ async fn insert_family_tx(tx: &mut Transaction<'_, Sqlite>, family: &Family) -> 
     .bind(family.revoked_at)
     .bind(family.last_used_at)
     .bind(&family.address)
+    .bind(&family.resource)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -114,7 +117,7 @@ async fn successor_used(
     Ok(used)
 }
 
-async fn insert_refresh_tx(
+pub(super) async fn insert_refresh_tx(
     tx: &mut Transaction<'_, Sqlite>,
     hash: &TokenHash,
     family_id: &str,
@@ -133,8 +136,8 @@ impl OAuthStore for SqliteStore {
     async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO pending_authorizations \
-             (id, client_id, redirect_uri, scope, state, nonce, code_challenge, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             (id, client_id, redirect_uri, scope, state, nonce, code_challenge, created_at, expires_at, resource) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .bind(&p.id)
         .bind(&p.client_id)
@@ -145,6 +148,7 @@ impl OAuthStore for SqliteStore {
         .bind(&p.code_challenge)
         .bind(p.created_at)
         .bind(p.expires_at)
+        .bind(&p.resource)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -434,6 +438,7 @@ impl OAuthStore for SqliteStore {
             "DELETE FROM token_families WHERE expires_at <= ?1",
             // Used codes are kept while their family lives so a replay can still revoke it.
             "DELETE FROM authorization_codes WHERE expires_at <= ?1 AND family_id IS NULL",
+            "DELETE FROM device_authorizations WHERE expires_at <= ?1",
         ] {
             removed += sqlx::query(sql).bind(now).execute(&mut *tx).await?.rows_affected();
         }

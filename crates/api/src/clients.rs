@@ -1,0 +1,88 @@
+//! Standard OAuth for agents and MCP clients: dynamic client registration (RFC 7591), the
+//! registered clients an admin lists and revokes, and device authorization (RFC 8628).
+
+use serde::{Deserialize, Serialize};
+
+/// The device-code grant (RFC 8628 §3.4).
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// How many redirect URIs one registration may have.
+pub const MAX_REDIRECT_URIS: usize = 10;
+/// The longest `client_name` kept.
+pub const MAX_CLIENT_NAME: usize = 100;
+/// The longest redirect URI accepted.
+pub const MAX_REDIRECT_URI_LEN: usize = 512;
+
+/// `POST /oauth/register` (RFC 7591 §2): only what a native public client sends is read;
+/// other members are ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRegistration {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// The answer to a registration (RFC 7591 §3.2.1): the client's metadata as the hub keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredClientInfo {
+    pub client_id: String,
+    pub client_id_issued_at: i64,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+}
+
+/// One registered client on `GET /api/clients`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredClient {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub created_at: i64,
+    #[serde(default)]
+    pub last_used_at: Option<i64>,
+    #[serde(default)]
+    pub revoked_at: Option<i64>,
+    /// The address it registered from.
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// `GET /api/clients`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredClients {
+    pub clients: Vec<RegisteredClient>,
+}
+
+/// The answer of `POST /oauth/device_authorization` (RFC 8628 §3.2).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: u64,
+    pub interval: u64,
+}
+
+impl std::fmt::Debug for DeviceAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceAuthorization")
+            .field("device_code", &"[redacted]")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .finish()
+    }
+}

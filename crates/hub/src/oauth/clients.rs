@@ -1,0 +1,26 @@
+//! Which client a request names: a built-in one (`crate::clients::ClientRegistry`) or one
+//! registered dynamically and not revoked (from the store, so any hub of a database knows it).
+
+use keyway_api::codes;
+
+use crate::clients::{Client, REGISTERED_PREFIX};
+use crate::error::Error;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// The client named `id`: a built-in one, or a registered one that is not revoked.
+pub(crate) async fn find<S: Store>(state: &AppState<S>, id: &str) -> Result<Option<Client>, Error> {
+    if let Some(client) = state.clients.get(id) {
+        return Ok(Some(client.clone()));
+    }
+    if !id.starts_with(REGISTERED_PREFIX) {
+        return Ok(None);
+    }
+    let record = state.store.registered_client(id).await?;
+    Ok(record.filter(|r| r.revoked_at.is_none()).map(|r| Client::from_record(&r)))
+}
+
+/// The client named `id`, or `invalid_client`.
+pub(crate) async fn require<S: Store>(state: &AppState<S>, id: &str) -> Result<Client, Error> {
+    find(state, id).await?.ok_or_else(|| Error::oauth(codes::INVALID_CLIENT, "unknown client_id"))
+}
