@@ -30,6 +30,12 @@ pub mod tls;
 /// anything else (or unset) for SQLite.
 pub const BACKEND_ENV: &str = "KEYWAY_TEST_BACKEND";
 
+/// Extra server settings for every server this starts, `name=value` separated by spaces (each
+/// becomes `-c name=value`), to look into what the hub asks of it: for example
+/// `log_min_duration_statement=0 logging_collector=on log_directory=/tmp/pg-log` (a directory
+/// the server's user may write; the cluster's own directory is removed at the end).
+pub const OPTIONS_ENV: &str = "KEYWAY_TEST_PG_OPTIONS";
+
 /// True when the tests are asked to run on PostgreSQL ([`BACKEND_ENV`] is `postgres`).
 pub fn wanted() -> bool {
     std::env::var(BACKEND_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("postgres"))
@@ -188,10 +194,11 @@ impl Server {
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
             .arg("-c")
-            .arg(format!("hba_file={}", dir.join("pg_hba.conf").display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
+            .arg(format!("hba_file={}", dir.join("pg_hba.conf").display()));
+        for option in std::env::var(OPTIONS_ENV).unwrap_or_default().split_whitespace() {
+            postgres.arg("-c").arg(option);
+        }
+        postgres.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
         Ok(postgres)
     }
 }

@@ -16,6 +16,10 @@ use crate::store::error::StoreError;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long the start waits for the server to answer at all.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A pooled connection idle this long is tested (a round trip) before it is used; a busier one
+/// is used at once, and should its server have gone meanwhile, that request is answered
+/// `503 unavailable` and the connection dropped.
+const TEST_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Store backed by a PostgreSQL database. Several hubs may share one database.
 #[derive(Clone)]
@@ -53,8 +57,22 @@ impl PgStore {
             }
         };
         probe.close().await?;
-        let pool =
-            PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx would test every idle connection it hands out (one more round trip for
+            // each query); only one idle long enough to have outlived its server is tested.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= TEST_IDLE_AFTER {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect_with(options)
+            .await?;
         Ok(PgStore { pool, signer: Default::default(), lease: Default::default() })
     }
 
