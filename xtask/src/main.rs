@@ -52,6 +52,8 @@ const NEXTEST_VERSION: &str = "0.9.143";
 const BINARYEN_VERSION: &str = "132";
 /// The Tauri CLI (bundler), prebuilt in the npm package `@tauri-apps/cli`.
 const TAURI_CLI_VERSION: &str = "2.12.5";
+/// The OpenID provider the hub's SSO tests sign in at (npm `oidc-provider`, OpenID Certified).
+const OIDC_PROVIDER_VERSION: &str = "9.13.3";
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -235,6 +237,16 @@ fn setup() -> Result<()> {
             .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
             .arg(&prefix)
             .arg(format!("@tauri-apps/cli@{TAURI_CLI_VERSION}")))?;
+    }
+    // The real OpenID provider of the hub's SSO tests (crates/hub/tests/sso/provider.mjs).
+    let prefix = home().join(".cache/keyway-oidc-provider");
+    let installed = std::fs::read_to_string(prefix.join("node_modules/oidc-provider/package.json")).unwrap_or_default();
+    if !installed.contains(&format!("\"version\": \"{OIDC_PROVIDER_VERSION}\"")) {
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("oidc-provider@{OIDC_PROVIDER_VERSION}")))?;
     }
     Ok(())
 }

@@ -99,6 +99,9 @@ pub mod codes {
     /// The request's `Host` is not the hub's own (HTTP 421): a DNS-rebinding page, or a proxy
     /// that does not pass the public host on.
     pub const MISDIRECTED_REQUEST: &str = "misdirected_request";
+    /// The user's roles (or password) are managed by the organisation's identity provider (SSO
+    /// or SCIM), not edited in Keyway (HTTP 409).
+    pub const MANAGED_EXTERNALLY: &str = "managed_externally";
 }
 
 /// Roles a user can hold; a user may hold several.

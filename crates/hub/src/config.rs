@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hub_key::HubKey;
 use crate::net::IpNet;
+use crate::sso::config::SsoSettings;
 
 /// Environment variable overriding [`Settings::listen`].
 pub const ENV_LISTEN: &str = "KEYWAY_HUB_LISTEN";
@@ -66,6 +67,8 @@ pub struct Settings {
     /// How often the signing keys are re-read from the database (a rotation by another
     /// process) and checked for automatic rotation.
     pub key_refresh_interval: Duration,
+    /// Sign-in through an upstream OpenID provider (`--sso-*`); `None`: passwords only.
+    pub sso: Option<SsoSettings>,
     /// Time source; tests pass an adjustable one.
     pub clock: Clock,
 }
@@ -87,6 +90,7 @@ impl Default for Settings {
             write_stall: Duration::from_secs(30),
             hub_key: None,
             key_refresh_interval: Duration::from_secs(30),
+            sso: None,
             clock: Clock::system(),
         }
     }
@@ -110,6 +114,7 @@ impl fmt::Debug for Settings {
             .field("write_stall", &self.write_stall)
             .field("hub_key", &self.hub_key)
             .field("key_refresh_interval", &self.key_refresh_interval)
+            .field("sso", &self.sso)
             .field("clock", &self.clock)
             .finish()
     }
@@ -201,6 +206,9 @@ impl Settings {
             || self.key_refresh_interval > Duration::from_secs(3600)
         {
             return bad("key_refresh_interval", "must be between 10 milliseconds and 1 hour");
+        }
+        if let Some(sso) = &self.sso {
+            sso.validate()?;
         }
         if self.database_url.trim().is_empty() {
             return bad("database_url", "must not be empty");

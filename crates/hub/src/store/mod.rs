@@ -11,6 +11,7 @@ pub mod audit;
 pub mod changes;
 pub mod credentials;
 pub mod error;
+pub mod identities;
 pub mod keys;
 pub mod notices;
 pub mod oauth;
@@ -29,6 +30,7 @@ pub use self::credentials::{
     AgentRecord, CredentialFilter, CredentialRecord, CredentialStore, CredentialUse, ServiceAccountRecord,
 };
 pub use self::error::StoreError;
+pub use self::identities::{IdentityStore, ManagedBy, SsoRequest};
 pub use self::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
 pub use self::notices::NoticeStore;
 pub use self::oauth::{
@@ -52,6 +54,7 @@ pub trait Store:
     + KeyStore
     + ThrottleStore
     + NoticeStore
+    + IdentityStore
     + Send
     + Sync
     + 'static

@@ -113,6 +113,8 @@ const MATRIX: &[Row] = &[
     ("POST /auth/service-account/token", [CRED,   CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED,    CRED]),
     ("POST /oauth/introspect",          [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     UNAUTH]),
     ("POST /login/set-password",        [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("POST /login/sso",                 [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("GET /sso/callback",               [PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE]),
     ("GET /api/users",                  [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
     ("POST /api/users {\"username\": \"made\", \"password\": \"a long enough secret\"}", [ADMIN, ROLE, ADMIN, ADMIN, ADMIN, MADE, ADMIN, ADMIN, ADMIN, ADMIN, UNAUTH]),
     ("GET /api/users/{id}",             [ROLE,    ROLE,    ROLE,    NOUSER,  NOUSER,  NOUSER,  KIND,    KIND,    KIND,    KIND,    UNAUTH]),

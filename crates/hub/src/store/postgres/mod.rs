@@ -5,6 +5,7 @@ mod audit;
 mod changes;
 mod connect;
 mod credentials;
+mod identities;
 mod keys;
 mod notices;
 mod oauth;

@@ -4,6 +4,7 @@
 mod audit;
 mod changes;
 mod credentials;
+mod identities;
 pub(crate) mod keys;
 mod notices;
 mod oauth;
