@@ -210,3 +210,30 @@ async fn the_role_editor_refuses_what_the_idp_manages_and_edits_local_users() {
     assert_eq!(changed.roles, vec![Role::Reviewer]);
     idp.stop().await;
 }
+
+#[tokio::test]
+async fn a_wrong_issuer_or_a_missing_groups_claim_shows_a_clear_page() {
+    let idp = Idp::start().await;
+    // The IdP calls itself http://127.0.0.1:…; the hub was told http://localhost:….
+    let other_name = idp.url.replace("127.0.0.1", "localhost");
+    let hub = TestHub::start_with(|s| s.sso = Some(sso_settings(&other_name, SECRET))).await;
+    idp.client_for(&hub, json!({})).await;
+    let browser = browser();
+    let html = page_of(press_sso_button(&browser, &hub, &Flow::new(&v4(43317))).await, StatusCode::BAD_GATEWAY).await;
+    assert!(html.contains("says its issuer is"), "{html}");
+
+    // The groups claim the hub was told to read is one the IdP never sends.
+    let hub = TestHub::start_with(|s| {
+        let mut sso = sso_settings(&idp.url, SECRET);
+        sso.groups_claim = "departments".into();
+        s.sso = Some(sso);
+    })
+    .await;
+    idp.client_for(&hub, json!({})).await;
+    idp.account("sub-carol", "carol@example.com", None, &["engineering"]).await;
+    let html = page_of(sso_sign_in(&hub, &Flow::new(&v4(43318)), "sub-carol").await, StatusCode::BAD_GATEWAY).await;
+    assert!(html.contains("no &#x27;departments&#x27; claim"), "{html}");
+    let admin = access_token_of(&hub, USER).await;
+    assert_eq!(users(&hub, &admin).await.len(), 1, "nothing created");
+    idp.stop().await;
+}
