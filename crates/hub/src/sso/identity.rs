@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::error::SsoError;
 use super::provider::Idp;
+use super::start::{CALLBACK_PATH, state_cookie_name};
 use crate::accounts::user_changed;
 use crate::audit::{self, Audit};
 use crate::oauth::login::SignIn;
@@ -207,5 +208,13 @@ pub(crate) async fn sign_in<S: Store>(
         }
     }
     tracing::info!(user = %user.id, created, roles_changed = roles_change, "signed in through the identity provider");
-    Ok(sign_in.response(state))
+    let mut response = sign_in.response(state);
+    // The hand-off's state cookie has done its work.
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let clear =
+        format!("{}=; Path={CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax{secure}", state_cookie_name(&pending.id));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&clear) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(response)
 }
