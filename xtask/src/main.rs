@@ -57,6 +57,8 @@ const TAURI_CLI_VERSION: &str = "2.12.5";
 /// The official MCP TypeScript SDK, the client of the hub's MCP authorization test
 /// (`crates/hub/tests/mcp/client.mjs`); the test finds it in `~/.cache/keyway-mcp-sdk`.
 const MCP_SDK_VERSION: &str = "1.32.2";
+/// The OpenID provider the hub's SSO tests sign in at (npm `oidc-provider`, OpenID Certified).
+const OIDC_PROVIDER_VERSION: &str = "9.13.3";
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -250,6 +252,16 @@ fn setup() -> Result<()> {
             .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
             .arg(&sdk)
             .arg(format!("@modelcontextprotocol/sdk@{MCP_SDK_VERSION}")))?;
+    }
+    // The real OpenID provider of the hub's SSO tests (crates/hub/tests/sso/provider.mjs).
+    let prefix = home().join(".cache/keyway-oidc-provider");
+    let installed = std::fs::read_to_string(prefix.join("node_modules/oidc-provider/package.json")).unwrap_or_default();
+    if !installed.contains(&format!("\"version\": \"{OIDC_PROVIDER_VERSION}\"")) {
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--save-exact", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("oidc-provider@{OIDC_PROVIDER_VERSION}")))?;
     }
     Ok(())
 }

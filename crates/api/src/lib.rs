@@ -112,6 +112,9 @@ pub mod codes {
     pub const SLOW_DOWN: &str = "slow_down";
     /// The device code has expired or was already used (RFC 8628 §3.5, HTTP 400).
     pub const EXPIRED_TOKEN: &str = "expired_token";
+    /// The user's roles (or password) are managed by the organisation's identity provider (SSO
+    /// or SCIM), not edited in Keyway (HTTP 409).
+    pub const MANAGED_EXTERNALLY: &str = "managed_externally";
 }
 
 /// Roles a user can hold; a user may hold several.

@@ -45,6 +45,29 @@ pub(crate) fn self_demotion(what: &str) -> Error {
     )
 }
 
+/// Refuses a change Keyway does not make for a user the IdP manages (`what`: "roles", "password").
+pub(crate) async fn require_local<S: Store>(state: &AppState<S>, u: &UserRecord, what: &str) -> Result<(), Error> {
+    let Some(managed) = state.store.user_managed_by(&u.id).await? else { return Ok(()) };
+    let by = match managed {
+        crate::store::ManagedBy::Sso => "single sign-on",
+        crate::store::ManagedBy::Scim => "SCIM provisioning",
+    };
+    let how = if what == "roles" {
+        "change their groups at the identity provider instead"
+    } else {
+        "they sign in through the identity provider, which holds their password"
+    };
+    Err(Error::api(
+        StatusCode::CONFLICT,
+        codes::MANAGED_EXTERNALLY,
+        format!(
+            "{}'s {what} {} managed by the organisation's identity provider ({by}): {how}",
+            u.username,
+            if what == "roles" { "are" } else { "is" }
+        ),
+    ))
+}
+
 /// A password a person chooses or an admin gives ([`crate::users::validate_password`]), as the
 /// API's `422 weak_password`.
 pub(crate) fn validate_new_password(username: &str, password: &Password) -> Result<(), Error> {

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::hub_key::HubKey;
 use crate::net::IpNet;
+use crate::sso::config::SsoSettings;
 
 /// Environment variable overriding [`Settings::listen`].
 pub const ENV_LISTEN: &str = "KEYWAY_HUB_LISTEN";
@@ -73,6 +74,8 @@ pub struct Settings {
     /// How often the signing keys are re-read from the database (a rotation by another
     /// process) and checked for automatic rotation.
     pub key_refresh_interval: Duration,
+    /// Sign-in through an upstream OpenID provider (`--sso-*`); `None`: passwords only.
+    pub sso: Option<SsoSettings>,
     /// Time source; tests pass an adjustable one.
     pub clock: Clock,
     /// Resources (RFC 8707) the hub issues tokens for besides its own API: the canonical URIs
@@ -98,6 +101,7 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(60),
             hub_key: None,
             key_refresh_interval: Duration::from_secs(30),
+            sso: None,
             clock: Clock::system(),
             resources: Vec::new(),
         }
@@ -123,6 +127,7 @@ impl fmt::Debug for Settings {
             .field("idle_timeout", &self.idle_timeout)
             .field("hub_key", &self.hub_key)
             .field("key_refresh_interval", &self.key_refresh_interval)
+            .field("sso", &self.sso)
             .field("clock", &self.clock)
             .field("resources", &self.resources)
             .finish()
@@ -223,6 +228,9 @@ impl Settings {
             || self.key_refresh_interval > Duration::from_secs(3600)
         {
             return bad("key_refresh_interval", "must be between 10 milliseconds and 1 hour");
+        }
+        if let Some(sso) = &self.sso {
+            sso.validate()?;
         }
         if self.database_url.trim().is_empty() {
             return bad("database_url", "must not be empty");

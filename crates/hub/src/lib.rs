@@ -41,6 +41,7 @@ mod routes;
 mod routing;
 mod secret;
 mod sessions;
+mod sso;
 mod state;
 pub mod store;
 mod tasks;
@@ -69,6 +70,7 @@ pub use crate::keys::{Jwk, Jwks, OVERLAP_SECS, key_id};
 pub use crate::migrate_store::{MigrateError, MigrateOptions, MigrateReport, migrate_store};
 pub use crate::net::IpNet;
 pub use crate::secret::Password;
+pub use crate::sso::config::{DEFAULT_GROUPS_CLAIM, SsoSecret, SsoSettings, parse_role_mapping};
 pub use crate::store::Store;
 pub use crate::store::postgres::PgStore;
 pub use crate::store::sqlite::SqliteStore;
@@ -272,6 +274,7 @@ impl<S: Store> Hub<S> {
         };
         self.passwords.warm_up().await?;
 
+        let sso = self.settings.sso.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = self.store.shared();
         let state = AppState(Arc::new(Shared {
@@ -287,6 +290,7 @@ impl<S: Store> Hub<S> {
             origin: notices::new_origin(),
             refusals: Default::default(),
             users: Default::default(),
+            sso: sso.map(|s| Arc::new(sso::provider::Idp::new(s))),
         }));
         let limits = limits::Limits::new(&issuer, addr, state.settings.request_timeout);
         let app = routes::router(state.clone(), limits).into_make_service_with_connect_info::<net::Peer>();

@@ -190,6 +190,64 @@ struct ServeArgs {
     /// repeat for several [also: $KEYWAY_HUB_TRUSTED_PROXIES, comma-separated].
     #[arg(long = "trusted-proxy", value_name = "IP/CIDR", value_parser = parse_proxy)]
     trusted_proxies: Vec<keyway_hub::IpNet>,
+    #[command(flatten)]
+    sso: SsoArgs,
+}
+
+/// Sign-in through the company's OpenID provider; the hub is its confidential client, with the
+/// redirect URI `<issuer>/sso/callback`.
+#[derive(Debug, Args)]
+struct SsoArgs {
+    /// The IdP's issuer URL (its discovery document is at
+    /// <URL>/.well-known/openid-configuration); without it, passwords only.
+    #[arg(long, value_name = "URL", env = "KEYWAY_HUB_SSO_ISSUER")]
+    sso_issuer: Option<String>,
+    /// The hub's client id at the IdP.
+    #[arg(long, value_name = "ID", env = "KEYWAY_HUB_SSO_CLIENT_ID", requires = "sso_issuer")]
+    sso_client_id: Option<String>,
+    /// File holding the hub's client secret at the IdP (mode 0600; never the secret on argv).
+    #[arg(long, value_name = "PATH", env = "KEYWAY_HUB_SSO_CLIENT_SECRET_FILE", requires = "sso_issuer")]
+    sso_client_secret_file: Option<std::path::PathBuf>,
+    /// The claim (id_token or userinfo) listing the person's groups.
+    #[arg(long, value_name = "NAME", env = "KEYWAY_HUB_SSO_GROUPS_CLAIM", default_value = keyway_hub::DEFAULT_GROUPS_CLAIM)]
+    sso_groups_claim: String,
+    /// An IdP group and the Keyway role its members hold; repeat for several [also:
+    /// $KEYWAY_HUB_SSO_ROLES, comma-separated].
+    #[arg(long = "sso-role", value_name = "GROUP=ROLE", value_parser = keyway_hub::parse_role_mapping)]
+    sso_roles: Vec<(String, Role)>,
+    /// A role everyone signing in through the IdP holds (e.g. developer).
+    #[arg(long, value_name = "ROLE", env = "KEYWAY_HUB_SSO_DEFAULT_ROLE", value_parser = parse_role)]
+    sso_default_role: Option<Role>,
+    /// /oauth/authorize goes straight to the IdP; local admins still get the password form
+    /// at /oauth/authorize?…&local=1 (break-glass).
+    #[arg(long, env = "KEYWAY_HUB_SSO_ONLY", requires = "sso_issuer")]
+    sso_only: bool,
+    /// What the sign-in page calls the IdP ("Sign in with NAME") [default: the issuer's host].
+    #[arg(long, value_name = "NAME", env = "KEYWAY_HUB_SSO_NAME")]
+    sso_name: Option<String>,
+}
+
+impl SsoArgs {
+    fn into_settings(self) -> anyhow::Result<Option<keyway_hub::SsoSettings>> {
+        let Some(issuer) = self.sso_issuer.filter(|i| !i.trim().is_empty()) else { return Ok(None) };
+        let Some(client_id) = self.sso_client_id else { bail!("--sso-issuer needs --sso-client-id") };
+        let Some(secret_file) = self.sso_client_secret_file else {
+            bail!("--sso-issuer needs --sso-client-secret-file (the secret is never taken on the command line)")
+        };
+        let secret = keyway_hub::SsoSecret::from_file(&secret_file)?;
+        let mut sso = keyway_hub::SsoSettings::new(issuer, client_id, secret);
+        sso.groups_claim = self.sso_groups_claim;
+        sso.roles = self.sso_roles;
+        if let Ok(more) = std::env::var("KEYWAY_HUB_SSO_ROLES") {
+            for mapping in more.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                sso.roles.push(keyway_hub::parse_role_mapping(mapping).map_err(anyhow::Error::msg)?);
+            }
+        }
+        sso.default_role = self.sso_default_role;
+        sso.only = self.sso_only;
+        sso.name = self.sso_name;
+        Ok(Some(sso))
+    }
 }
 
 fn parse_proxy(s: &str) -> Result<keyway_hub::IpNet, String> {
@@ -201,7 +259,7 @@ enum UserCommand {
     /// Create a user. The password is read from standard input when it is not a terminal,
     /// otherwise prompted for twice without echo.
     Add {
-        /// Username: letters, digits, '.', '_' and '-'.
+        /// Username: letters, digits, '.', '_', '-', '+' and '@' (an email address is a username).
         name: String,
         /// A role to grant (developer, reviewer, auditor, admin); repeat for several.
         #[arg(long = "role", value_name = "ROLE", required = true, value_parser = parse_role)]
@@ -247,6 +305,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.issuer = Some(issuer);
     }
     settings.trusted_proxies.extend(args.trusted_proxies);
+    settings.sso = args.sso.into_settings()?;
     let hub = Hub::open(settings).await.context("could not open the hub")?;
     if hub.user_count().await? == 0 {
         tracing::warn!("there are no users yet; add one with `keyway-hub user add NAME --role ROLE`");

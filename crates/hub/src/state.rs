@@ -33,6 +33,8 @@ pub(crate) struct Shared<S> {
     pub(crate) users: LiveUsers,
     /// This process's tag on the notices it sends the other hubs (`crate::notices`).
     pub(crate) origin: String,
+    /// The upstream OpenID provider people sign in through, if configured.
+    pub(crate) sso: Option<Arc<crate::sso::provider::Idp>>,
 }
 
 impl<S> Shared<S> {

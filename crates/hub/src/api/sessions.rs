@@ -85,6 +85,7 @@ async fn change_password<S: Store>(
 ) -> Result<Json<Ended>, Error> {
     let me = person(&state, &p).await?;
     let Body(Json(body)) = body?;
+    crate::accounts::require_local(&state, &me, "password").await?;
     let ChangePassword { current, new } = body;
     let stored = Some(me.password_hash.clone()).filter(|h| !h.is_empty());
     if !state.passwords.verify(Password::new(current), stored).await? {

@@ -227,6 +227,7 @@ pub(crate) async fn change_roles<S: Store>(
     roles: Vec<Role>,
     action: &str,
 ) -> Result<UserView, Error> {
+    accounts::require_local(state, u, "roles").await?;
     let roles = roles_of(Some(roles));
     if u.id == p.id && u.roles.contains(&Role::Admin) && !roles.contains(&Role::Admin) {
         return Err(self_demotion("take the admin role from"));
@@ -268,6 +269,7 @@ async fn reset_password<S: Store>(
     can_manage_users(&p)?;
     let Body(Json(body)) = body?;
     let mut u = live(&state, &id).await?;
+    accounts::require_local(&state, &u, "password").await?;
     let password = body.password.map(Password::new);
     if let Some(password) = &password {
         validate_new_password(&u.username, password)?;

@@ -43,6 +43,7 @@ pub(crate) const TABLES: &[Table] = &[
     copy("user_roles"),
     copy("set_password_codes"),
     copy("user_identities"),
+    copy("sso_requests"),
     copy("scim_tokens"),
     copy("agents"),
     copy("service_accounts"),

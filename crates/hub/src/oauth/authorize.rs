@@ -186,6 +186,14 @@ async fn authorize_inner<S: Store>(
         };
     }
     state.store.insert_pending(&pending).await?;
+    // `--sso-only`: straight to the IdP, unless `local=1` asks for the password form (the
+    // break-glass path of local admins while the IdP is out).
+    if let Some(idp) = &state.sso
+        && idp.settings.only
+        && params.get("local") != Some("1")
+    {
+        return Ok(crate::sso::start::hand_off(state, &pending).await.unwrap_or_else(crate::sso::pages::page));
+    }
     let form = login_page::FormContext {
         request_id: &pending.id,
         client_name: &client.name,

@@ -27,7 +27,7 @@ use crate::users::validate_username;
 const DISABLED: &str = "This account is disabled. Ask an administrator.";
 
 /// The double-submit check of both forms.
-fn csrf_ok(headers: &HeaderMap, params: &Params) -> bool {
+pub(crate) fn csrf_ok(headers: &HeaderMap, params: &Params) -> bool {
     let cookie_name = params.get("request").and_then(csrf_cookie_name);
     !params.is_duplicated("csrf")
         && !params.is_duplicated("request")
@@ -37,7 +37,7 @@ fn csrf_ok(headers: &HeaderMap, params: &Params) -> bool {
         }
 }
 
-fn csrf_refused() -> Response {
+pub(crate) fn csrf_refused() -> Response {
     tracing::warn!("sign-in refused: missing or mismatched CSRF token");
     error_page(
         StatusCode::FORBIDDEN,
@@ -66,7 +66,7 @@ pub(crate) async fn login<S: Store>(
     }
 }
 
-fn expired_request() -> Response {
+pub(crate) fn expired_request() -> Response {
     error_page(
         StatusCode::BAD_REQUEST,
         "Sign-in request expired",
@@ -227,37 +227,66 @@ async fn signed_in<S: Store>(
     };
     // One change: the request is used up (a second submission of the same form finds nothing),
     // the browser session and the code are stored, and the sign-in is audited.
-    let session_id = SessionId::generate();
-    let ttl = secs(state.settings.login_session_ttl);
-    let session = LoginSession {
-        id_hash: session_id.hash(),
-        user_id: user.id.clone(),
-        auth_time: now,
-        expires_at: now.saturating_add(ttl),
-    };
-    let (code, code_record) = new_code(state, &pending, &user.id, now);
+    let sign_in = SignIn::new(state, &pending, &user.id, now);
     let event = Audit::by_user(&user.id, &user.username, now, "session.sign_in")
         .target("client", &pending.client_id)
         .detail(serde_json::json!({ "method": "password" }))
         .event();
-    let change = Change::new()
-        .then(Write::TakePending { id: request_id, now })
-        .then(Write::InsertLoginSession(&session))
-        .then(Write::InsertCode(&code_record))
-        .audit(&event);
+    let change = Change { writes: sign_in.writes(now).into() }.audit(&event);
     if let Applied::Stopped { .. } = state.store.apply(&change).await? {
         return Ok(expired_request());
     }
     tracing::info!(user = %user.id, username = ?user.username, "signed in");
-    let mut response = code_redirect(state, &pending, &code);
-    let headers = response.headers_mut();
-    set_page_headers(headers);
-    let mut cookies = vec![session_cookie(&session_id, ttl, state.secure_cookies)];
-    cookies.extend(csrf_cookie_name(request_id).map(|name| clear_csrf_cookie(&name, state.secure_cookies)));
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            headers.append(header::SET_COOKIE, v);
-        }
+    Ok(sign_in.response(state))
+}
+
+/// What every successful sign-in (password or the upstream IdP) stores and answers: the
+/// browser session, the code, and the redirect back to the client with the session cookie.
+pub(crate) struct SignIn<'p> {
+    pending: &'p PendingAuthorization,
+    session_id: SessionId,
+    session: LoginSession,
+    code: crate::secret::AuthorizationCode,
+    code_record: crate::store::CodeRecord,
+    ttl: i64,
+}
+
+impl<'p> SignIn<'p> {
+    pub(crate) fn new<S>(state: &AppState<S>, pending: &'p PendingAuthorization, user_id: &str, now: i64) -> Self {
+        let session_id = SessionId::generate();
+        let ttl = secs(state.settings.login_session_ttl);
+        let session = LoginSession {
+            id_hash: session_id.hash(),
+            user_id: user_id.to_owned(),
+            auth_time: now,
+            expires_at: now.saturating_add(ttl),
+        };
+        let (code, code_record) = new_code(state, pending, user_id, now);
+        SignIn { pending, session_id, session, code, code_record, ttl }
     }
-    Ok(response)
+
+    /// The writes of the sign-in's change: the pending request taken (single use), the browser
+    /// session and the code stored. The caller adds its audit rows.
+    pub(crate) fn writes(&self, now: i64) -> [Write<'_>; 3] {
+        [
+            Write::TakePending { id: &self.pending.id, now },
+            Write::InsertLoginSession(&self.session),
+            Write::InsertCode(&self.code_record),
+        ]
+    }
+
+    /// The redirect with the code, once the change is applied.
+    pub(crate) fn response<S>(&self, state: &AppState<S>) -> Response {
+        let mut response = code_redirect(state, self.pending, &self.code);
+        let headers = response.headers_mut();
+        set_page_headers(headers);
+        let mut cookies = vec![session_cookie(&self.session_id, self.ttl, state.secure_cookies)];
+        cookies.extend(csrf_cookie_name(&self.pending.id).map(|name| clear_csrf_cookie(&name, state.secure_cookies)));
+        for c in cookies {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                headers.append(header::SET_COOKIE, v);
+            }
+        }
+        response
+    }
 }

@@ -55,13 +55,14 @@ pub(crate) fn document(title: &str, body: &str) -> String {
     )
 }
 
-/// The sign-in form.
+/// The sign-in form; with `sso`, first a button that signs in through that IdP.
 pub(crate) fn render_login(
     request_id: &str,
     csrf: &str,
     client_name: &str,
     username: &str,
     error: Option<&str>,
+    sso: Option<&str>,
 ) -> String {
     let error_html = match error {
         Some(message) => format!("<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>\n", escape(message)),
@@ -80,13 +81,28 @@ pub(crate) fn render_login(
          spellcheck=\"false\" required{username_focus} value=\"{username}\"{described_by}>\n\
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{password_focus}>\n\
-         <button type=\"submit\">Sign in</button>\n</form>\n",
+         <button type=\"submit\">Sign in</button>\n</form>\n{sso_html}",
+        sso_html = sso.map(|name| render_sso_button(request_id, csrf, name)).unwrap_or_default(),
         client = escape(client_name),
         request = escape(request_id),
         csrf = escape(csrf),
         username = escape(username),
     );
     document("Sign in to Keyway", &body)
+}
+
+/// The "Sign in with …" button: a form posting to `/login/sso` (CSRF-checked like the password
+/// form), which hands the request off to the IdP.
+fn render_sso_button(request_id: &str, csrf: &str, name: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/login/sso\">\n\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <button type=\"submit\" id=\"sso\">Sign in with {name}</button>\n</form>\n",
+        request = escape(request_id),
+        csrf = escape(csrf),
+        name = escape(name),
+    )
 }
 
 /// The form a person with a one-time code sets their password in. It posts to
@@ -237,7 +253,18 @@ pub(crate) fn login_form<S>(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    form_page(state, form, status, |csrf| render_login(form.request_id, csrf, form.client_name, username, error))
+    let sso = state.sso.as_ref().map(|idp| idp.settings.display_name());
+    let mut response = form_page(state, form, status, |csrf| {
+        render_login(form.request_id, csrf, form.client_name, username, error, sso.as_deref())
+    });
+    // The button's POST redirects to the IdP: `form-action` allows its authorization endpoint.
+    if let Some(source) = state.sso.as_ref().and_then(|idp| idp.authorize_origin_now())
+        && let Some(current) = response.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok())
+        && let Ok(value) = HeaderValue::from_str(&format!("{current} {source}"))
+    {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// The set-password form with a fresh CSRF token (cookie + hidden field).
@@ -290,7 +317,11 @@ mod tests {
 
     #[test]
     fn login_page_is_accessible_and_escaped() {
-        let html = render_login("req\"1", "tok", "App <b>", "<script>", Some("Wrong username or password."));
+        let html = render_login("req\"1", "tok", "App <b>", "<script>", Some("Wrong username or password."), None);
+        assert!(!html.contains("/login/sso"));
+        let with_sso = render_login("r", "t", "App", "", None, Some("Corp <IdP>"));
+        assert!(with_sso.contains("action=\"/login/sso\""));
+        assert!(with_sso.contains("Sign in with Corp &lt;IdP&gt;"));
         assert!(html.contains("<main>"));
         assert!(html.contains("<h1>Sign in to Keyway</h1>"));
         assert!(html.contains("<label for=\"username\">"));

@@ -137,6 +137,20 @@ pub enum Write<'a> {
     /// before it): appended to every change that could remove the last admin.
     RequireActiveAdmin,
     PutSessionSettings(&'a SessionSettings),
+    /// Marks a user (not deleted) as managed by the IdP, with its `external_id` if given;
+    /// `NameTaken` if another user has that `external_id`, `Unchanged` for no such user.
+    SetUserManaged {
+        id: &'a str,
+        managed_by: super::ManagedBy,
+        external_id: Option<&'a str>,
+    },
+    /// Links (`issuer`, `subject`) to a user; `NameTaken` if it is linked already.
+    LinkIdentity {
+        issuer: &'a str,
+        subject: &'a str,
+        user_id: &'a str,
+        now: i64,
+    },
     /// Appends to the audit log.
     Audit(&'a AuditEvent),
 }

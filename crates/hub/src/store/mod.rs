@@ -13,6 +13,7 @@ pub mod clients;
 pub mod credentials;
 pub mod devices;
 pub mod error;
+pub mod identities;
 pub mod keys;
 pub mod notices;
 pub mod oauth;
@@ -33,6 +34,7 @@ pub use self::credentials::{
 };
 pub use self::devices::{DevicePoll, DeviceRecord, DeviceStatus, DeviceStore};
 pub use self::error::StoreError;
+pub use self::identities::{IdentityStore, ManagedBy, SsoRequest};
 pub use self::keys::{KeyStore, LegacySeed, Sealed, SigningKeyRecord};
 pub use self::notices::NoticeStore;
 pub use self::oauth::{
@@ -58,6 +60,7 @@ pub trait Store:
     + NoticeStore
     + ClientStore
     + DeviceStore
+    + IdentityStore
     + Send
     + Sync
     + 'static

@@ -21,6 +21,8 @@ mod reviews_live;
 mod reviews_settings;
 mod roles;
 mod sessions;
+mod sso;
+mod sso_idp;
 mod streams;
 mod throttle;
 mod token;

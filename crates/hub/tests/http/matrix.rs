@@ -123,6 +123,8 @@ const MATRIX: &[Row] = &[
     ("POST /device/decide",             [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
     ("GET /api/clients",                [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
     ("POST /api/clients/{id}/revoke",   [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOPE,    ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("POST /login/sso",                 [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("GET /sso/callback",               [PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE,    PAGE]),
     ("GET /api/users",                  [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
     ("POST /api/users {\"username\": \"made\", \"password\": \"a long enough secret\"}", [ADMIN, ROLE, ADMIN, ADMIN, ADMIN, MADE, ADMIN, ADMIN, ADMIN, ADMIN, UNAUTH]),
     ("GET /api/users/{id}",             [ROLE,    ROLE,    ROLE,    NOUSER,  NOUSER,  NOUSER,  KIND,    KIND,    KIND,    KIND,    UNAUTH]),

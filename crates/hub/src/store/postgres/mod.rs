@@ -7,6 +7,7 @@ mod clients;
 mod connect;
 mod credentials;
 mod devices;
+mod identities;
 mod keys;
 mod notices;
 mod oauth;

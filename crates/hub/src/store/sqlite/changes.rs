@@ -224,6 +224,7 @@ async fn write(conn: &mut SqliteConnection, signer: &dyn AuditSigner, w: &Write<
             insert_audit_in(conn, signer, &[event]).await?;
             Outcome::Done
         }
+        w @ (Write::SetUserManaged { .. } | Write::LinkIdentity { .. }) => super::identities::write(conn, w).await?,
         other => super::user_changes::write(conn, other).await?,
     })
 }

@@ -6,6 +6,7 @@ mod changes;
 mod clients;
 mod credentials;
 mod devices;
+mod identities;
 pub(crate) mod keys;
 mod notices;
 mod oauth;
