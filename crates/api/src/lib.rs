@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod desktop;
 pub mod keys;
 pub mod reviews;
+pub mod scim;
 pub mod users;
 
 /// The built-in public native client (RFC 8252) used by the desktop app and the CLI.
@@ -99,6 +100,8 @@ pub mod codes {
     /// The request's `Host` is not the hub's own (HTTP 421): a DNS-rebinding page, or a proxy
     /// that does not pass the public host on.
     pub const MISDIRECTED_REQUEST: &str = "misdirected_request";
+    /// No such SCIM token (HTTP 404).
+    pub const UNKNOWN_SCIM_TOKEN: &str = "unknown_scim_token";
 }
 
 /// Roles a user can hold; a user may hold several.

@@ -19,7 +19,11 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// Every route of the hub, with the paths it registers.
 pub(crate) fn routes<S: Store>() -> Routes<S> {
-    Routes::new().route("/healthz", get(healthz)).merge(crate::oauth::router::<S>()).merge(crate::api::router::<S>())
+    Routes::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::oauth::router::<S>())
+        .merge(crate::api::router::<S>())
+        .merge(crate::scim::router::<S>())
 }
 
 /// The hub's router: its routes, the fallbacks and the layers.

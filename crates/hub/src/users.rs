@@ -24,7 +24,8 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Checks a username: 1–64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
+/// Checks a username: 1–64 characters of `A-Z a-z 0-9 . _ - @ +`, starting with a letter or
+/// digit, so an email address is a name too.
 pub fn validate_username(name: &str) -> Result<(), Error> {
     if name.is_empty() {
         return Err(Error::InvalidUsername("it must not be empty"));
@@ -32,8 +33,8 @@ pub fn validate_username(name: &str) -> Result<(), Error> {
     if name.chars().count() > MAX_USERNAME_CHARS {
         return Err(Error::InvalidUsername("it must be at most 64 characters long"));
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err(Error::InvalidUsername("only letters, digits, '.', '_' and '-' are allowed"));
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+')) {
+        return Err(Error::InvalidUsername("only letters, digits, '.', '_', '-', '@' and '+' are allowed"));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(Error::InvalidUsername("it must start with a letter or a digit"));
@@ -151,10 +152,10 @@ mod tests {
 
     #[test]
     fn username_rules() {
-        for ok in ["alice", "Bob.Smith", "dev_1", "x", "a-b"] {
+        for ok in ["alice", "Bob.Smith", "dev_1", "x", "a-b", "ann.lee+ci@example.com"] {
             validate_username(ok).unwrap();
         }
-        for bad in ["", ".hidden", "-x", "has space", "émile", "a/b", &"a".repeat(65)] {
+        for bad in ["", ".hidden", "-x", "@x", "has space", "émile", "a/b", &"a".repeat(65)] {
             assert!(matches!(validate_username(bad), Err(Error::InvalidUsername(_))), "{bad}");
         }
     }

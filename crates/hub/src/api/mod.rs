@@ -12,6 +12,7 @@ pub(crate) mod exchange;
 mod groups;
 mod keys;
 mod reviews;
+mod scim_tokens;
 mod service_accounts;
 mod sessions;
 mod users;
@@ -40,6 +41,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .merge(users::router::<S>())
         .merge(groups::router::<S>())
         .merge(sessions::router::<S>())
+        .merge(scim_tokens::router::<S>())
 }
 
 async fn me(principal: Principal) -> Result<Json<Me>, Error> {

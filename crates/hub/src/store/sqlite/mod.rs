@@ -8,6 +8,7 @@ pub(crate) mod keys;
 mod notices;
 mod oauth;
 mod reviews;
+mod scim;
 mod throttle;
 mod user_changes;
 mod users;
