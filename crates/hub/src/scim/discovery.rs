@@ -47,10 +47,9 @@ fn user_schema(base: &str) -> Value {
             attr("userName", "string", false, true, "readWrite", "server"),
             attr("displayName", "string", false, false, "readWrite", "none"),
             attr("active", "boolean", false, false, "readWrite", "none"),
+            // One email is kept (the primary one given), without its type.
             with_subs(attr("emails", "complex", true, false, "readWrite", "none"), vec![
                 attr("value", "string", false, false, "readWrite", "none"),
-                attr("type", "string", false, false, "readWrite", "none"),
-                attr("primary", "boolean", false, false, "readWrite", "none"),
             ]),
             with_subs(attr("groups", "complex", true, false, "readOnly", "none"), vec![
                 attr("value", "string", false, false, "readOnly", "none"),

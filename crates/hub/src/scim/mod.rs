@@ -14,7 +14,7 @@ mod resources;
 mod time;
 mod users;
 
-use axum::routing::get;
+use axum::routing::{any, get, post};
 
 use crate::routing::Routes;
 use crate::store::Store;
@@ -23,6 +23,8 @@ use crate::store::Store;
 pub(crate) fn router<S: Store>() -> Routes<S> {
     Routes::new()
         .route("/scim/v2/Users", get(users::list::<S>).post(users::create::<S>))
+        .route("/scim/v2/Users/.search", post(users::search::<S>))
+        .route("/scim/v2/.search", post(users::search::<S>))
         .route(
             "/scim/v2/Users/{id}",
             get(users::one::<S>).put(users::replace::<S>).patch(users::patch::<S>).delete(users::delete::<S>),
@@ -37,4 +39,5 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/scim/v2/ResourceTypes/{id}", get(discovery::one_type::<S>))
         .route("/scim/v2/Schemas", get(discovery::schemas::<S>))
         .route("/scim/v2/Schemas/{id}", get(discovery::one_schema::<S>))
+        .route("/scim/v2/{*rest}", any(users::unknown))
 }

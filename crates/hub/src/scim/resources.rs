@@ -45,9 +45,32 @@ pub(crate) fn user_json(base: &str, u: &ScimUserRecord) -> Value {
         out["displayName"] = json!(d);
     }
     if let Some(e) = &u.email {
-        out["emails"] = json!([{ "value": e, "primary": true, "type": "work" }]);
+        out["emails"] = json!([{ "value": e }]);
     }
     out
+}
+
+/// The top-level attribute a listed name is about: `emails.value` and
+/// `urn:ietf:params:scim:schemas:core:2.0:User:userName` are `emails` and `username`.
+fn top_level(name: &str) -> String {
+    let name = name.trim();
+    let name = if name.to_ascii_lowercase().starts_with("urn:") { name.rsplit(':').next().unwrap_or("") } else { name };
+    name.split('.').next().unwrap_or("").to_ascii_lowercase()
+}
+
+/// A resource with only the `attributes` asked for, or without the `excludedAttributes`
+/// (RFC 7644 §3.9); `schemas` and `id` are always returned.
+pub(crate) fn project(mut v: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+    let list = |s: &str| s.split(',').map(top_level).filter(|a| !a.is_empty()).collect::<Vec<_>>();
+    if let Some(obj) = v.as_object_mut() {
+        let always = |k: &str| k == "schemas" || k == "id";
+        if let Some(keep) = attributes.map(list).filter(|l| !l.is_empty()) {
+            obj.retain(|k, _| always(k) || keep.contains(&k.to_ascii_lowercase()));
+        } else if let Some(drop) = excluded.map(list) {
+            obj.retain(|k, _| always(k) || !drop.contains(&k.to_ascii_lowercase()));
+        }
+    }
+    v
 }
 
 /// A group (role) as SCIM shows it; `members` (id, username), or none when excluded.

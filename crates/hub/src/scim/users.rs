@@ -16,7 +16,7 @@ use super::body::ScimBody;
 use super::error::{ScimError, scim_json};
 use super::filter;
 use super::patch::{operations, patch_user};
-use super::resources::{LIST_SCHEMA, UserInput, base, user_input, user_json};
+use super::resources::{LIST_SCHEMA, UserInput, base, project, user_input, user_json};
 use crate::accounts::user_changed;
 use crate::secret::random_id;
 use crate::state::AppState;
@@ -36,6 +36,7 @@ pub(crate) struct ListParams {
     filter: Option<String>,
     start_index: Option<String>,
     count: Option<String>,
+    attributes: Option<String>,
     excluded_attributes: Option<String>,
 }
 
@@ -58,6 +59,38 @@ impl ListParams {
 
     pub(crate) fn filter(&self) -> Result<Option<filter::Filter>, ScimError> {
         self.filter.as_deref().filter(|f| !f.trim().is_empty()).map(filter::parse).transpose()
+    }
+
+    /// A resource as the query asks for it (`attributes`, `excludedAttributes`).
+    pub(crate) fn project(&self, v: Value) -> Value {
+        project(v, self.attributes.as_deref(), self.excluded_attributes.as_deref())
+    }
+
+    /// The query of a `POST …/.search` body (RFC 7644 §3.4.3).
+    pub(crate) fn of_search(body: &Value) -> Result<ListParams, ScimError> {
+        let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("The body must be a JSON object"))?;
+        let get = |name: &str| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(Value::Array(list)) => {
+                    let names: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
+                    names
+                        .map(|n| Some(n.join(",")))
+                        .ok_or_else(|| ScimError::invalid_value(format!("'{name}' is a list of names")))
+                }
+                Some(_) => Err(ScimError::invalid_value(format!("'{name}' has the wrong type"))),
+            }
+        };
+        Ok(ListParams {
+            filter: text("filter")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
+        })
     }
 
     /// True if `excludedAttributes` names `attr`.
@@ -141,19 +174,32 @@ pub(crate) async fn scim_user<S: Store>(state: &AppState<S>, id: &str) -> Result
     state.store.scim_user(id).await?.ok_or_else(|| ScimError::not_found("No such user (or not one the IdP manages)"))
 }
 
-/// `GET /scim/v2/Users?filter=&startIndex=&count=`.
+async fn list_of<S: Store>(state: &AppState<S>, q: &ListParams) -> Result<Response, ScimError> {
+    let (start, count) = q.window()?;
+    let filter = q.filter()?.map(|f| filter::user_filter(&f)).transpose()?;
+    let query = ScimUserQuery { filter, offset: start - 1, limit: count };
+    let (total, users) = state.store.scim_users(&query).await?;
+    let base = base(state);
+    Ok(list_response(total, start, users.iter().map(|u| q.project(user_json(&base, u))).collect()))
+}
+
+/// `GET /scim/v2/Users?filter=&startIndex=&count=&attributes=&excludedAttributes=`.
 pub(crate) async fn list<S: Store>(
     State(state): State<AppState<S>>,
     _caller: ScimCaller,
     q: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ScimError> {
-    let q = query_params(q)?;
-    let (start, count) = q.window()?;
-    let filter = q.filter()?.map(|f| filter::user_filter(&f)).transpose()?;
-    let query = ScimUserQuery { filter, offset: start - 1, limit: count };
-    let (total, users) = state.store.scim_users(&query).await?;
-    let base = base(&state);
-    Ok(list_response(total, start, users.iter().map(|u| user_json(&base, u)).collect()))
+    list_of(&state, &query_params(q)?).await
+}
+
+/// `POST /scim/v2/Users/.search` and `POST /scim/v2/.search` (which searches users only): the
+/// same query in a body.
+pub(crate) async fn search<S: Store>(
+    State(state): State<AppState<S>>,
+    _caller: ScimCaller,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    list_of(&state, &ListParams::of_search(&body)?).await
 }
 
 /// `GET /scim/v2/Users/{id}`.
@@ -161,9 +207,23 @@ pub(crate) async fn one<S: Store>(
     State(state): State<AppState<S>>,
     _caller: ScimCaller,
     Path(id): Path<String>,
+    q: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ScimError> {
+    let q = query_params(q)?;
     let u = scim_user(&state, &id).await?;
-    Ok(resource_response(StatusCode::OK, &user_json(&base(&state), &u)))
+    let mut v = user_json(&base(&state), &u);
+    let location = v["meta"]["location"].clone();
+    v = q.project(v);
+    let mut response = resource_response(StatusCode::OK, &v);
+    if let Some(Ok(loc)) = location.as_str().map(HeaderValue::from_str) {
+        response.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(response)
+}
+
+/// Any other path under `/scim/v2`: a SCIM `404`.
+pub(crate) async fn unknown() -> ScimError {
+    ScimError::not_found("No such SCIM endpoint: the resources are Users and Groups")
 }
 
 /// `POST /scim/v2/Users`.

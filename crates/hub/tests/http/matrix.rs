@@ -61,6 +61,8 @@ const NOSCIM: E = (404, "unknown_scim_token");
 /// A SCIM error (`urn:ietf:params:scim:api:messages:2.0:Error`): the SCIM routes take only a
 /// SCIM token, so every caller of the matrix is refused.
 const SCIM: E = (401, "<scim>");
+/// Any other path under `/scim/v2`: a SCIM `404`, to anyone.
+const SCIM404: E = (404, "<scim>");
 /// An HTML page (the sign-in's own errors are shown to the person, not coded).
 const PAGE: E = (400, "<page>");
 
@@ -155,6 +157,13 @@ const MATRIX: &[Row] = &[
     ("GET /scim/v2/ResourceTypes/{id}", [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
     ("GET /scim/v2/Schemas",            [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
     ("GET /scim/v2/Schemas/{id}",       [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("POST /scim/v2/Users/.search",     [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("POST /scim/v2/.search",           [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/{*rest}",            [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("POST /scim/v2/{*rest}",           [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("PUT /scim/v2/{*rest}",            [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("PATCH /scim/v2/{*rest}",          [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("DELETE /scim/v2/{*rest}",         [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
     // Last: it ends each person's sign-ins, and with them the user_admin JWTs exchanged from
     // them (the developer's and the admin's, called right after).
     ("DELETE /api/me/sessions",         [OK,      UNAUTH,  OK,      OK,      OK,      UNAUTH,  KIND,    KIND,    KIND,    KIND,    UNAUTH]),
@@ -248,8 +257,9 @@ async fn answer(resp: reqwest::Response) -> (u16, String) {
 }
 
 fn name_of(e: &(u16, String)) -> String {
-    let known: [(&str, E); 18] = [
+    let known: [(&str, E); 19] = [
         ("NOSCIM", NOSCIM),
+        ("SCIM404", SCIM404),
         ("SCIM", SCIM),
         ("NOUSER", NOUSER),
         ("NOGROUP", NOGROUP),

@@ -22,7 +22,7 @@ def main() -> None:
     GroupModel = client.get_resource_model("Group")
 
     pat = client.create(UserModel(user_name="pat@example.com", external_id="sub-pat", display_name="Pat",
-                                  emails=[{"value": "pat@example.com", "primary": True}]))
+                                  emails=[{"value": "pat@example.com"}]))
     print(f"created {pat.user_name}")
     for i in range(4):
         client.create(UserModel(user_name=f"lee{i or ''}@example.com", external_id=f"sub-lee-{i}"))
@@ -73,7 +73,9 @@ def main() -> None:
     # The conformance checker, on a fresh client (it discovers the service itself).
     checker = SyncSCIMClient(httpx2.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30))
     checker.discover()
-    for r in check_server(checker):
+    # Users only: Keyway's groups are its four fixed roles, which the checker would create and
+    # delete; the steps above drive their membership.
+    for r in check_server(checker, resource_types=["User"]):
         reason = (r.reason or "").replace("\n", " ")[:300]
         print(f"check {r.status.name} {r.resource_type or '-'} {r.title}: {reason}")
 
