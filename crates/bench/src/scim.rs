@@ -78,7 +78,10 @@ async fn run(users: u32, samples: usize, backend: &str) -> Result<()> {
     let line = |what: &str, d: &[Duration]| {
         println!("  {what:<44} p50 {:>7.2} ms   p99 {:>7.2} ms", ms(percentile(d, 50.0)), ms(percentile(d, 99.0)));
     };
-    println!("SCIM list benchmark: {users} users in {backend}, release hub over loopback HTTP, {samples} samples each");
+    let build = if cfg!(debug_assertions) { "debug (unoptimized) build" } else { "release build" };
+    println!(
+        "SCIM list benchmark: {users} users in {backend}, in-process hub ({build}) over loopback HTTP, {samples} samples each"
+    );
     line("first page (count=100)", &first);
     line("filter userName eq (1 match)", &eq);
     line("filter emails.value co \"99@\" (first 100)", &co);
