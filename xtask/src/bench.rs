@@ -16,7 +16,7 @@ const BENCH_PASSWORD: &str = "not a secret: for measuring";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange|approvals|hubs|desktop|audit> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|hubs|scim|desktop|audit> [keyway-bench options]");
     };
     if name == "audit" {
         // `keyway-hub audit verify` over 100,000 rows: an ignored test of the hub, in release.
@@ -35,14 +35,14 @@ pub fn bench(args: &[String]) -> Result<()> {
             "test(verify_time)",
         ]));
     }
-    if name == "approvals" || name == "hubs" {
+    if name == "approvals" || name == "hubs" || name == "scim" {
         // These drivers run their own hubs in-process on a fresh database (hubs: on a
         // throwaway PostgreSQL server).
         return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", name]).args(rest));
     }
     run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
     if name != "exchange" {
-        bail!("unknown benchmark '{name}' (known: exchange, approvals, hubs, desktop, audit)");
+        bail!("unknown benchmark '{name}' (known: exchange, approvals, hubs, scim, desktop, audit)");
     }
     // On SQLite, then on PostgreSQL, in one run (`--backend sqlite|postgres` for one).
     let (backends, rest) = backends_of(rest)?;

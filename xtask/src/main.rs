@@ -30,6 +30,7 @@ const APT_PACKAGES: &[&str] = &[
     "librsvg2-dev",
     "libayatana-appindicator3-dev",
     "xvfb",
+    "python3-venv",
     "webkit2gtk-driver",
     "xdg-utils",
     // Its dpkg trigger indexes the .deb's URL schemes (mimeinfo.cache) for xdg-mime/xdg-open.
@@ -263,6 +264,28 @@ fn setup() -> Result<()> {
             .arg(&prefix)
             .arg(format!("oidc-provider@{OIDC_PROVIDER_VERSION}")))?;
     }
+    scim_client()?;
+    Ok(())
+}
+
+/// The SCIM client the hub's SCIM test drives it with (python-scim's scim2-client and
+/// scim2-tester, pinned in crates/hub/tests/scim/requirements.txt), in a venv of its own.
+fn scim_client() -> Result<()> {
+    let venv = home().join(".cache/keyway-scim/venv");
+    let python = venv.join("bin/python");
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/hub/tests/scim/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)?;
+    let stamp = venv.join("keyway-requirements.txt");
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(());
+    }
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    std::fs::write(stamp, wanted)?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod desktop;
 pub mod keys;
 pub mod reviews;
+pub mod scim;
 pub mod users;
 
 /// The built-in public native client (RFC 8252) used by the desktop app and the CLI.
@@ -115,6 +116,8 @@ pub mod codes {
     /// The user's roles (or password) are managed by the organisation's identity provider (SSO
     /// or SCIM), not edited in Keyway (HTTP 409).
     pub const MANAGED_EXTERNALLY: &str = "managed_externally";
+    /// No such SCIM token (HTTP 404).
+    pub const UNKNOWN_SCIM_TOKEN: &str = "unknown_scim_token";
 }
 
 /// Roles a user can hold; a user may hold several.

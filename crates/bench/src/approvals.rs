@@ -324,7 +324,7 @@ async fn subscriber(
 }
 
 /// Runs `f` 10 % of `n` times to warm up, then `n` times, timing each run.
-async fn sample<F, Fut>(n: usize, mut f: F) -> Result<Vec<Duration>>
+pub(crate) async fn sample<F, Fut>(n: usize, mut f: F) -> Result<Vec<Duration>>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -341,7 +341,7 @@ where
     Ok(times)
 }
 
-fn percentile(samples: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(samples: &[Duration], p: f64) -> Duration {
     if samples.is_empty() {
         return Duration::ZERO;
     }
@@ -351,7 +351,7 @@ fn percentile(samples: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e5).round() / 100.0
 }
 

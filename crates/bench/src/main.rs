@@ -4,6 +4,7 @@
 mod approvals;
 mod exchange;
 mod hubs;
+mod scim;
 mod wrk;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// SCIM lists with 10,000 provisioned users: the first page and filtered pages (runs its
+    /// own hub in-process, on SQLite then PostgreSQL).
+    Scim {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// A throwaway PostgreSQL server (the tests' harness): prints the URLs of two fresh
     /// databases, one per line, and stops the server when its standard input closes.
     PgServer,
@@ -43,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         Command::Exchange(args) => runtime()?.block_on(exchange::run(args)),
         Command::Approvals { args } => approvals::main(&args),
         Command::Hubs { args } => hubs::main(&args),
+        Command::Scim { args } => scim::main(&args),
         Command::PgServer => {
             use std::io::{Read as _, Write as _};
             let mut out = std::io::stdout();

@@ -39,6 +39,7 @@ mod principal;
 mod reviews;
 mod routes;
 mod routing;
+mod scim;
 mod secret;
 mod sessions;
 mod sso;
@@ -257,6 +258,23 @@ impl<S: Store> Hub<S> {
         audit::chain::verify(&self.store, &self.keys).await
     }
 
+    /// Creates a SCIM token (`keyway-hub scim token create`): returns its id and its secret,
+    /// which is shown nowhere else (only its SHA-256 is stored).
+    pub async fn create_scim_token(&self, label: Option<&str>) -> Result<(String, String), Error> {
+        let label = scim::auth::label_of(label)?;
+        let now = self.settings.clock.now();
+        let (secret, record) = scim::auth::new_token(&label, None, now);
+        let event = Audit::by_operator(now, "scim_token.create")
+            .target("scim_token", &record.id)
+            .detail(serde_json::json!({ "label": label, "via": "keyway-hub scim token create" }))
+            .event();
+        let applied = self.store.apply(&Change::new().then(Write::InsertScimToken(&record)).audit(&event)).await?;
+        if !applied.is_done() {
+            return Err(Error::Internal("a new SCIM token's hash is taken".into()));
+        }
+        Ok((record.id, secret))
+    }
+
     /// Number of users.
     pub async fn user_count(&self) -> Result<u64, Error> {
         Ok(self.store.user_count().await?)
@@ -415,6 +433,11 @@ impl AnyHub {
     /// See [`Hub::verify_audit`].
     pub async fn verify_audit(&self) -> Result<AuditReport, Error> {
         each!(self, hub => hub.verify_audit().await)
+    }
+
+    /// See [`Hub::create_scim_token`].
+    pub async fn create_scim_token(&self, label: Option<&str>) -> Result<(String, String), Error> {
+        each!(self, hub => hub.create_scim_token(label).await)
     }
 
     /// See [`Hub::user_count`].

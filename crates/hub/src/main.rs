@@ -51,6 +51,32 @@ enum Command {
     /// sign-in, review, audit row and signing key), so the hub moves to PostgreSQL. Stop the hub
     /// first. The source is only read; the copy is one transaction on the target.
     MigrateStore(MigrateArgs),
+    /// SCIM provisioning.
+    Scim {
+        #[command(subcommand)]
+        command: ScimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScimCommand {
+    /// Manage the bearer tokens an identity provider provisions with.
+    Token {
+        #[command(subcommand)]
+        command: ScimTokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScimTokenCommand {
+    /// Create a SCIM token and print it once on stdout (only its SHA-256 is stored).
+    Create {
+        /// What the token is for, e.g. the identity provider's name [default: scim].
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 /// A database URL given on the command line, never shown in `Debug` (it may hold a password).
@@ -412,6 +438,7 @@ fn main() -> ExitCode {
     init_logging(match cli.command {
         Command::Serve(_) => "info",
         Command::User { .. } | Command::Pat { .. } | Command::Keys { .. } | Command::Audit { .. } => "warn",
+        Command::Scim { .. } => "warn",
         // sqlx would warn of each slow batch of the copy.
         Command::MigrateStore(_) => "warn,sqlx=error",
     });
@@ -437,6 +464,13 @@ fn main() -> ExitCode {
             }
             Command::Keys { command } => keys(command).await,
             Command::MigrateStore(args) => migrate_store(args).await,
+            Command::Scim { command: ScimCommand::Token { command: ScimTokenCommand::Create { label, database } } } => {
+                let hub = Hub::open(settings(database)?).await.context("could not open the hub database")?;
+                let (id, secret) = hub.create_scim_token(label.as_deref()).await?;
+                eprintln!("SCIM token {id} created; it is shown only now:");
+                println!("{secret}");
+                Ok(())
+            }
         }
     });
     match result {

@@ -63,12 +63,13 @@ pub(crate) enum Rule {
     ReviewsRead,
     /// `POST /api/reviews/{id}/decision`: reviewers (people).
     ReviewsDecide,
-    /// `GET /api/users`, `…/{id}`, `GET /api/groups`, `…/{role}`, `GET /api/settings/sessions`:
-    /// auditors and admins.
+    /// `GET /api/users`, `…/{id}`, `GET /api/groups`, `…/{role}`, `GET /api/settings/sessions`,
+    /// `GET /api/scim/tokens`: auditors and admins.
     UsersRead,
     /// `POST /api/users`, `DELETE /api/users/{id}`, `…/disable`, `…/enable`, `…/roles`,
     /// `…/password`, `…/logout`, `PUT`/`DELETE /api/groups/{role}/members/{user_id}`,
-    /// `PUT /api/settings/sessions`: admins.
+    /// `PUT /api/settings/sessions`, `POST /api/scim/tokens`, `DELETE /api/scim/tokens/{id}`:
+    /// admins.
     UsersManage,
     /// `GET`/`DELETE /api/me/sessions`, `DELETE /api/me/sessions/{id}`, `PUT /api/me/password`:
     /// every person, for their own account.

@@ -24,6 +24,7 @@ pub(crate) fn routes<S: Store>() -> Routes<S> {
         .merge(crate::oauth::router::<S>())
         .merge(crate::api::router::<S>())
         .merge(crate::sso::router::<S>())
+        .merge(crate::scim::router::<S>())
 }
 
 /// The hub's router: its routes, the fallbacks and the layers.

@@ -13,6 +13,7 @@ pub(crate) mod exchange;
 mod groups;
 mod keys;
 mod reviews;
+mod scim_tokens;
 mod service_accounts;
 mod sessions;
 mod users;
@@ -42,6 +43,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .merge(groups::router::<S>())
         .merge(sessions::router::<S>())
         .merge(clients::router::<S>())
+        .merge(scim_tokens::router::<S>())
 }
 
 async fn me(principal: Principal) -> Result<Json<Me>, Error> {

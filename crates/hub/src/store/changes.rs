@@ -13,6 +13,7 @@ use keyway_api::users::SessionSettings;
 
 use super::StoreError;
 use super::keys::SigningKeyRecord;
+use super::scim::ScimTokenRecord;
 use super::{
     AgentRecord, AuditEvent, CodeRecord, CredentialRecord, LoginSession, ServiceAccountRecord, TokenHash, UserRecord,
 };
@@ -153,6 +154,34 @@ pub enum Write<'a> {
     },
     /// Appends to the audit log.
     Audit(&'a AuditEvent),
+    /// Makes a user SCIM-managed (unless the IdP already manages it) and stores what the IdP
+    /// said of it, `modified_at` = `now`: `NameTaken` if another user has that `external_id`,
+    /// `Unchanged` for no such user (or a deleted one).
+    SetScimProfile {
+        id: &'a str,
+        external_id: Option<&'a str>,
+        display_name: Option<&'a str>,
+        email: Option<&'a str>,
+        now: i64,
+    },
+    /// Renames a user that is not deleted: `NameTaken` for a taken name, `Unchanged` for no
+    /// such user.
+    RenameUser {
+        id: &'a str,
+        username: &'a str,
+    },
+    /// Clears a user's `external_id` (a deleted user's, so the IdP may provision the person
+    /// again); `Done` whether it had one or not.
+    ForgetExternalId {
+        id: &'a str,
+    },
+    /// `NameTaken` if the hash is taken.
+    InsertScimToken(&'a ScimTokenRecord),
+    /// Sets `revoked_at`; `Unchanged` if it was already revoked or does not exist.
+    RevokeScimToken {
+        id: &'a str,
+        now: i64,
+    },
 }
 
 /// What one write did.

@@ -19,6 +19,7 @@ pub mod notices;
 pub mod oauth;
 pub mod postgres;
 pub mod reviews;
+pub mod scim;
 pub mod sqlite;
 pub mod throttle;
 pub mod users;
@@ -41,6 +42,7 @@ pub use self::oauth::{
     CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
 pub use self::reviews::{CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome};
+pub use self::scim::{ScimStore, ScimTokenRecord, ScimUserRecord};
 pub use self::throttle::{ThrottleRecord, ThrottleStore};
 pub use self::users::{SetPasswordCode, UserFilter, UserRecord, UserStore};
 pub use crate::secret::TokenHash;
@@ -61,6 +63,7 @@ pub trait Store:
     + ClientStore
     + DeviceStore
     + IdentityStore
+    + ScimStore
     + Send
     + Sync
     + 'static

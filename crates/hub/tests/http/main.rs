@@ -20,6 +20,8 @@ mod reviews_decide;
 mod reviews_live;
 mod reviews_settings;
 mod roles;
+mod scim;
+mod scim_client;
 mod sessions;
 mod sso;
 mod sso_idp;

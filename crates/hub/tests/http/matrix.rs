@@ -59,6 +59,12 @@ const NOUSER: E = (404, "unknown_user");
 const NOGROUP: E = (404, "unknown_role");
 /// A client registration without redirect URIs (RFC 7591).
 const REDIRECT: E = (400, "invalid_redirect_uri");
+const NOSCIM: E = (404, "unknown_scim_token");
+/// A SCIM error (`urn:ietf:params:scim:api:messages:2.0:Error`): the SCIM routes take only a
+/// SCIM token, so every caller of the matrix is refused.
+const SCIM: E = (401, "<scim>");
+/// Any other path under `/scim/v2`: a SCIM `404`, to anyone.
+const SCIM404: E = (404, "<scim>");
 /// An HTML page (the sign-in's own errors are shown to the person, not coded).
 const PAGE: E = (400, "<page>");
 
@@ -143,6 +149,33 @@ const MATRIX: &[Row] = &[
     ("GET /api/me/sessions",            [OK,      OK,      OK,      OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
     ("DELETE /api/me/sessions/{id}",    [NOPE,    NOPE,    NOPE,    NOPE,    NOPE,    NOPE,    KIND,    KIND,    KIND,    KIND,    UNAUTH]),
     ("PUT /api/me/password",            [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("GET /api/scim/tokens",            [ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      KIND,    KIND,    KIND,    KIND,    UNAUTH]),
+    ("POST /api/scim/tokens",           [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   MADE,    ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("DELETE /api/scim/tokens/{id}",    [ADMIN,   ROLE,    ADMIN,   ADMIN,   ADMIN,   NOSCIM,  ADMIN,   ADMIN,   ADMIN,   ADMIN,   UNAUTH]),
+    ("GET /scim/v2/Users",              [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("POST /scim/v2/Users",             [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/Users/{id}",         [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("PUT /scim/v2/Users/{id}",         [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("PATCH /scim/v2/Users/{id}",       [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("DELETE /scim/v2/Users/{id}",      [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/Groups",             [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("POST /scim/v2/Groups",            [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/Groups/{id}",        [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("PUT /scim/v2/Groups/{id}",        [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("PATCH /scim/v2/Groups/{id}",      [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("DELETE /scim/v2/Groups/{id}",     [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/ServiceProviderConfig", [SCIM, SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/ResourceTypes",      [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/ResourceTypes/{id}", [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/Schemas",            [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/Schemas/{id}",       [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("POST /scim/v2/Users/.search",     [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("POST /scim/v2/.search",           [SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM,    SCIM]),
+    ("GET /scim/v2/{*rest}",            [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("POST /scim/v2/{*rest}",           [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("PUT /scim/v2/{*rest}",            [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("PATCH /scim/v2/{*rest}",          [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
+    ("DELETE /scim/v2/{*rest}",         [SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404, SCIM404]),
     // Last: it ends each person's sign-ins, and with them the user_admin JWTs exchanged from
     // them (the developer's and the admin's, called right after).
     ("DELETE /api/me/sessions",         [OK,      UNAUTH,  OK,      OK,      OK,      UNAUTH,  KIND,    KIND,    KIND,    KIND,    UNAUTH]),
@@ -227,6 +260,7 @@ async fn answer(resp: reqwest::Response) -> (u16, String) {
     }
     let text = resp.text().await.unwrap_or_default();
     let code = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:Error" => "<scim>".to_owned(),
         Ok(v) => v.get("error").and_then(|e| e.as_str()).unwrap_or("<no code>").to_owned(),
         Err(_) if text.starts_with("<!DOCTYPE html>") => "<page>".to_owned(),
         Err(_) => format!("<not JSON: {}>", text.chars().take(60).collect::<String>()),
@@ -235,8 +269,11 @@ async fn answer(resp: reqwest::Response) -> (u16, String) {
 }
 
 fn name_of(e: &(u16, String)) -> String {
-    let known: [(&str, E); 17] = [
+    let known: [(&str, E); 20] = [
         ("REDIRECT", REDIRECT),
+        ("NOSCIM", NOSCIM),
+        ("SCIM404", SCIM404),
+        ("SCIM", SCIM),
         ("NOUSER", NOUSER),
         ("NOGROUP", NOGROUP),
         ("SCOPE", SCOPE),

@@ -12,6 +12,7 @@ mod keys;
 mod notices;
 mod oauth;
 mod reviews;
+mod scim;
 mod throttle;
 mod user_changes;
 mod users;

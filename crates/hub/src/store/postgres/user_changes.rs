@@ -189,7 +189,7 @@ pub(super) async fn write(conn: &mut PgConnection, w: &Write<'_>) -> Result<Outc
                 .await?,
             )
         }
-        other => return Err(StoreError::Unstorable(format!("not a user write: {other:?}"))),
+        other => return super::scim::write(conn, other).await,
     })
 }
 

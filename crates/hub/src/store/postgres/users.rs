@@ -27,7 +27,7 @@ fn parse_roles(id: &str, names: Option<String>) -> Vec<Role> {
     roles
 }
 
-fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
+pub(super) fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let roles = parse_roles(&id, row.try_get("roles")?);
     Ok(UserRecord {

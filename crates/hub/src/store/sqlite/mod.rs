@@ -11,6 +11,7 @@ pub(crate) mod keys;
 mod notices;
 mod oauth;
 mod reviews;
+mod scim;
 mod throttle;
 mod user_changes;
 mod users;

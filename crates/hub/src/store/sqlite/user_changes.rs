@@ -168,7 +168,7 @@ pub(super) async fn write(conn: &mut SqliteConnection, w: &Write<'_>) -> Result<
                 .await?,
             )
         }
-        other => return Err(StoreError::Unstorable(format!("not a user write: {other:?}"))),
+        other => return super::scim::write(conn, other).await,
     })
 }
 
