@@ -90,13 +90,20 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Gives a SCIM user a password through the admin API (as a break-glass admin would), so the
-/// test can sign in as them without an IdP.
+/// Gives a SCIM user a password, so the test can sign in as them without an IdP. The hub refuses
+/// to set one for a user the IdP manages (`managed_externally`), so the test makes the user
+/// local for the moment of the reset, in the database.
 async fn give_password(hub: &TestHub, id: &str) {
     let admin = admin_jwt(hub, USER).await;
-    let resp =
-        call(hub, "POST", &format!("/api/users/{id}/password"), &admin, Some(json!({"password": PASSWORD}))).await;
+    let path = format!("/api/users/{id}/password");
+    let refused = call(hub, "POST", &path, &admin, Some(json!({"password": PASSWORD}))).await;
+    expect_error(refused, StatusCode::CONFLICT, "managed_externally").await;
+    let local = format!("UPDATE users SET managed_by = NULL WHERE id = '{id}'");
+    hub.execute_on_db(&local, &[&local]).await;
+    let resp = call(hub, "POST", &path, &admin, Some(json!({"password": PASSWORD}))).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
+    let scim = format!("UPDATE users SET managed_by = 'scim' WHERE id = '{id}'");
+    hub.execute_on_db(&scim, &[&scim]).await;
 }
 
 #[tokio::test]
