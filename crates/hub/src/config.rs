@@ -76,6 +76,8 @@ pub struct Settings {
     pub key_refresh_interval: Duration,
     /// Sign-in through an upstream OpenID provider (`--sso-*`); `None`: passwords only.
     pub sso: Option<SsoSettings>,
+    /// Protected (roles enforced, the default) or learning (authentication off, loopback only).
+    pub mode: Mode,
     /// Time source; tests pass an adjustable one.
     pub clock: Clock,
     /// Resources (RFC 8707) the hub issues tokens for besides its own API: the canonical URIs
@@ -102,6 +104,7 @@ impl Default for Settings {
             hub_key: None,
             key_refresh_interval: Duration::from_secs(30),
             sso: None,
+            mode: Mode::Protected,
             clock: Clock::system(),
             resources: Vec::new(),
         }
@@ -128,6 +131,7 @@ impl fmt::Debug for Settings {
             .field("hub_key", &self.hub_key)
             .field("key_refresh_interval", &self.key_refresh_interval)
             .field("sso", &self.sso)
+            .field("mode", &self.mode)
             .field("clock", &self.clock)
             .field("resources", &self.resources)
             .finish()
@@ -231,6 +235,9 @@ impl Settings {
         }
         if let Some(sso) = &self.sso {
             sso.validate()?;
+        }
+        if self.mode == Mode::Learning {
+            crate::learning::check_settings(self)?;
         }
         if self.database_url.trim().is_empty() {
             return bad("database_url", "must not be empty");
@@ -367,5 +374,27 @@ mod tests {
             let named = Settings { issuer: Some("https://keyway.example.com".into()), ..wild };
             named.validate().unwrap();
         }
+    }
+}
+
+/// Learning mode turns authentication off for a first contact: every request without a
+/// credential acts as a local learner holding every role. Protected mode enforces roles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Protected,
+    Learning,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Protected => "protected",
+            Mode::Learning => "learning",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        [Mode::Protected, Mode::Learning].into_iter().find(|m| m.as_str() == s)
     }
 }

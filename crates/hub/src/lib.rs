@@ -27,6 +27,7 @@ mod http;
 mod hub_key;
 mod jwt;
 mod keys;
+mod learning;
 mod limits;
 mod live_users;
 mod migrate_store;
@@ -63,7 +64,7 @@ pub use crate::audit::chain::{AuditBreak, AuditReport};
 pub use crate::backend::Backend;
 pub use crate::clock::Clock;
 pub use crate::config::{
-    ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Settings,
+    ENV_DATABASE, ENV_ISSUER, ENV_KEY, ENV_KEY_FILE, ENV_LISTEN, ENV_TRUSTED_PROXIES, MAX_CODE_TTL, Mode, Settings,
 };
 pub use crate::error::Error;
 pub use crate::hub_key::HubKey;
@@ -310,6 +311,7 @@ impl<S: Store> Hub<S> {
             users: Default::default(),
             sso: sso.map(|s| Arc::new(sso::provider::Idp::new(s))),
         }));
+        learning::prepare(&state).await?;
         let limits = limits::Limits::new(&issuer, addr, state.settings.request_timeout);
         let app = routes::router(state.clone(), limits).into_make_service_with_connect_info::<net::Peer>();
         let listener = limits::CappedListener::new(

@@ -216,6 +216,11 @@ struct ServeArgs {
     /// repeat for several [also: $KEYWAY_HUB_TRUSTED_PROXIES, comma-separated].
     #[arg(long = "trusted-proxy", value_name = "IP/CIDR", value_parser = parse_proxy)]
     trusted_proxies: Vec<keyway_hub::IpNet>,
+    /// `protected` enforces roles; `learning` turns authentication off for a first contact
+    /// (every request without a credential acts as a local learner holding every role; loopback
+    /// only).
+    #[arg(long, value_name = "MODE", env = "KEYWAY_HUB_MODE", default_value = "protected", value_parser = parse_mode)]
+    mode: keyway_hub::Mode,
     #[command(flatten)]
     sso: SsoArgs,
 }
@@ -295,6 +300,10 @@ enum UserCommand {
     },
 }
 
+fn parse_mode(s: &str) -> Result<keyway_hub::Mode, String> {
+    keyway_hub::Mode::parse(s).ok_or_else(|| format!("unknown mode '{s}' (expected protected or learning)"))
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| {
         let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
@@ -331,6 +340,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.issuer = Some(issuer);
     }
     settings.trusted_proxies.extend(args.trusted_proxies);
+    settings.mode = args.mode;
     settings.sso = args.sso.into_settings()?;
     let hub = Hub::open(settings).await.context("could not open the hub")?;
     if hub.user_count().await? == 0 {

@@ -21,6 +21,7 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 pub(crate) fn routes<S: Store>() -> Routes<S> {
     Routes::new()
         .route("/healthz", get(healthz))
+        .route("/auth/mode", get(crate::learning::mode::<S>))
         .merge(crate::oauth::router::<S>())
         .merge(crate::api::router::<S>())
         .merge(crate::sso::router::<S>())
@@ -29,7 +30,8 @@ pub(crate) fn routes<S: Store>() -> Routes<S> {
 
 /// The hub's router: its routes, the fallbacks and the layers.
 pub(crate) fn router<S: Store>(state: AppState<S>, limits: crate::limits::Limits) -> Router {
-    routes::<S>()
+    let learning = state.settings.mode == crate::config::Mode::Learning;
+    let router = routes::<S>()
         .into_router()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -42,8 +44,17 @@ pub(crate) fn router<S: Store>(state: AppState<S>, limits: crate::limits::Limits
             Error::Internal("a request handler panicked".into()).into_response()
         }))
         .layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(limits), crate::limits::guard))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    // Every answer says the hub's authentication is off.
+    let router = if learning {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("keyway-mode"),
+            HeaderValue::from_static("learning"),
+        ))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 async fn healthz() -> &'static str {

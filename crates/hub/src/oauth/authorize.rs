@@ -186,6 +186,9 @@ async fn authorize_inner<S: Store>(
         };
     }
     state.store.insert_pending(&pending).await?;
+    if state.settings.mode == crate::config::Mode::Learning {
+        return crate::learning::sign_in(state, &pending).await;
+    }
     // `--sso-only`: straight to the IdP, unless `local=1` asks for the password form (the
     // break-glass path of local admins while the IdP is out).
     if let Some(idp) = &state.sso

@@ -59,6 +59,9 @@ pub trait UserStore: Send + Sync {
     /// Case-insensitive lookup.
     fn user_by_name(&self, username: &str) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
     fn user_by_id(&self, id: &str) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    /// The learning mode's learner: the live user whose id starts with `learner-` (a prefix no
+    /// other id has: they are base62).
+    fn learner(&self) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
     /// Users by name, a page at a time.
     fn users(&self, filter: &UserFilter) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
     /// The user's unexpired set-password code.

@@ -129,6 +129,19 @@ impl TestHub {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        self.restart_same_address_tweaked(between, |_| {}).await
+    }
+
+    /// [`TestHub::restart_same_address`] with `tweak` applied to the new hub's settings.
+    pub async fn restart_same_address_with(self, tweak: impl FnOnce(&mut Settings)) -> TestHub {
+        self.restart_same_address_tweaked(|| async {}, tweak).await
+    }
+
+    async fn restart_same_address_tweaked<F, Fut>(self, between: F, tweak: impl FnOnce(&mut Settings)) -> TestHub
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let listen = self.running.as_ref().expect("running").addr;
         let database_url = self.database_url.clone();
         let clock = self.clock.clone();
@@ -142,6 +155,8 @@ impl TestHub {
             clock: clock.clone(),
             ..Settings::default()
         };
+        let mut settings = settings;
+        tweak(&mut settings);
         let running = Hub::open(settings).await.expect("reopen").serve().await.expect("serve");
         let url = running.issuer.clone();
         wait_ready(&url).await;

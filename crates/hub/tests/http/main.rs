@@ -11,6 +11,7 @@ mod credentials;
 mod credentials_agents;
 mod credentials_exchange;
 mod discovery;
+mod learning;
 mod limits;
 mod login;
 mod matrix;

@@ -95,6 +95,10 @@ impl UserStore for PgStore {
         self.user_where("id = $1", id).await
     }
 
+    async fn learner(&self) -> Result<Option<UserRecord>, StoreError> {
+        self.user_where("id LIKE $1 AND deleted_at IS NULL", "learner-%").await
+    }
+
     async fn users(&self, f: &UserFilter) -> Result<Vec<UserRecord>, StoreError> {
         // Byte order of the lower-cased name, as SQLite's NOCASE sorts, so pages line up.
         let sql = format!(

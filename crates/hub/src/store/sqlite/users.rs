@@ -95,6 +95,10 @@ impl UserStore for SqliteStore {
         self.user_where("id = ?1", id).await
     }
 
+    async fn learner(&self) -> Result<Option<UserRecord>, StoreError> {
+        self.user_where("id LIKE ?1 AND deleted_at IS NULL", "learner-%").await
+    }
+
     async fn users(&self, f: &UserFilter) -> Result<Vec<UserRecord>, StoreError> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, (SELECT group_concat(role, ',') FROM user_roles r WHERE r.user_id = users.id) \
