@@ -8,7 +8,7 @@ pub type CommandResult<T> = Result<T, CommandError>;
 pub fn from_hub(error: keyway_hub::Error) -> CommandError {
     use keyway_hub::Error as E;
     let kind = match &error {
-        E::UserExists | E::WeakPassword | E::PasswordTooLong | E::InvalidUsername(_) => ErrorKind::InvalidInput,
+        E::UserExists | E::WeakPassword(_) | E::PasswordTooLong | E::InvalidUsername(_) => ErrorKind::InvalidInput,
         _ => ErrorKind::Internal,
     };
     if kind == ErrorKind::Internal {
