@@ -237,7 +237,7 @@ impl Settings {
             sso.validate()?;
         }
         if self.mode == Mode::Learning {
-            crate::learning::check_settings(self)?;
+            check_learning(self)?;
         }
         if self.database_url.trim().is_empty() {
             return bad("database_url", "must not be empty");
@@ -375,6 +375,32 @@ mod tests {
             named.validate().unwrap();
         }
     }
+}
+
+/// The settings learning mode needs: loopback only (the listen address and the issuer), and no
+/// upstream IdP (it would be bypassed).
+fn check_learning(settings: &Settings) -> Result<(), Error> {
+    let bad = |reason: String| Err(Error::InvalidSetting { name: "mode", reason });
+    if !settings.listen.ip().is_loopback() {
+        return bad(format!(
+            "learning mode turns authentication off, so the hub listens on loopback only, not on {}",
+            settings.listen
+        ));
+    }
+    if let Some(issuer) = &settings.issuer {
+        let host = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        let loopback = host == "localhost"
+            || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return bad(format!(
+                "learning mode turns authentication off, so its issuer must be a loopback address, not {issuer}"
+            ));
+        }
+    }
+    if settings.sso.is_some() {
+        return bad("learning mode signs everyone in as the learner: it cannot be combined with --sso-*".to_owned());
+    }
+    Ok(())
 }
 
 /// Learning mode turns authentication off for a first contact: every request without a

@@ -12,14 +12,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use keyway_api::Role;
-use keyway_api::auth::{PrincipalKind, TokenClass};
 use serde_json::json;
 
 use crate::audit::Audit;
-use crate::config::{Mode, Settings};
+use crate::config::Mode;
 use crate::error::Error;
 use crate::oauth::login::SignIn;
-use crate::principal::Principal;
 use crate::secret::random_id;
 use crate::state::AppState;
 use crate::store::changes::{Applied, Change, Write};
@@ -29,32 +27,6 @@ use crate::store::{PendingAuthorization, Store, UserRecord};
 pub(crate) const LEARNER_NAME: &str = "learner";
 /// Every learner's id starts with this (other ids are base62, without `-`).
 const LEARNER_ID_PREFIX: &str = "learner-";
-
-/// The settings learning mode needs: loopback only (the listen address and the issuer), and no
-/// upstream IdP (it would be bypassed).
-pub(crate) fn check_settings(settings: &Settings) -> Result<(), Error> {
-    let bad = |reason: String| Err(Error::InvalidSetting { name: "mode", reason });
-    if !settings.listen.ip().is_loopback() {
-        return bad(format!(
-            "learning mode turns authentication off, so the hub listens on loopback only, not on {}",
-            settings.listen
-        ));
-    }
-    if let Some(issuer) = &settings.issuer {
-        let host = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
-        let loopback = host == "localhost"
-            || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        if !loopback {
-            return bad(format!(
-                "learning mode turns authentication off, so its issuer must be a loopback address, not {issuer}"
-            ));
-        }
-    }
-    if settings.sso.is_some() {
-        return bad("learning mode signs everyone in as the learner: it cannot be combined with --sso-*".to_owned());
-    }
-    Ok(())
-}
 
 /// At start: in learning mode, the learner exists; in protected mode, it does not.
 pub(crate) async fn prepare<S: Store>(state: &AppState<S>) -> Result<(), Error> {
@@ -105,28 +77,6 @@ pub(crate) async fn prepare<S: Store>(state: &AppState<S>) -> Result<(), Error> 
             Ok(())
         }
     }
-}
-
-/// The learner, as the caller of a request without a credential in learning mode.
-pub(crate) async fn learner_principal<S: Store>(state: &AppState<S>) -> Result<Principal, Error> {
-    let Some(learner) = state.store.learner().await? else {
-        return Err(Error::InvalidToken("a bearer access token is required".into()));
-    };
-    let mut scopes: Vec<String> = Vec::new();
-    for class in [TokenClass::UserAccess, TokenClass::UserAdmin] {
-        scopes.extend(class.allowed_scopes().iter().map(|s| (*s).to_owned()));
-    }
-    Ok(Principal {
-        kind: PrincipalKind::User,
-        id: learner.id,
-        name: learner.username,
-        owner: None,
-        roles: learner.roles,
-        class: TokenClass::UserAdmin,
-        scopes,
-        exp: state.now() + TokenClass::UserAdmin.ttl_secs(),
-        sid: None,
-    })
 }
 
 /// `/oauth/authorize` in learning mode: the learner signs in at once, no form.

@@ -98,7 +98,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for Principal {
         if state.settings.mode == crate::config::Mode::Learning
             && !parts.headers.contains_key(axum::http::header::AUTHORIZATION)
         {
-            return crate::learning::learner_principal(state).await;
+            return learner(state).await;
         }
         let token = bearer_token(&parts.headers)?;
         if token.starts_with(CREDENTIAL_PREFIX) {
@@ -152,4 +152,26 @@ async fn live_user_check<S: Store>(state: &AppState<S>, p: &Principal) -> Result
         ));
     }
     Ok(())
+}
+
+/// The learner, as the caller of a request without a credential in learning mode.
+async fn learner<S: Store>(state: &AppState<S>) -> Result<Principal, Error> {
+    let Some(learner) = state.store.learner().await? else {
+        return Err(Error::InvalidToken("a bearer access token is required".into()));
+    };
+    let mut scopes: Vec<String> = Vec::new();
+    for class in [TokenClass::UserAccess, TokenClass::UserAdmin] {
+        scopes.extend(class.allowed_scopes().iter().map(|s| (*s).to_owned()));
+    }
+    Ok(Principal {
+        kind: PrincipalKind::User,
+        id: learner.id,
+        name: learner.username,
+        owner: None,
+        roles: learner.roles,
+        class: TokenClass::UserAdmin,
+        scopes,
+        exp: state.now() + TokenClass::UserAdmin.ttl_secs(),
+        sid: None,
+    })
 }
