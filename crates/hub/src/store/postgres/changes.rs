@@ -4,24 +4,11 @@ use sqlx::PgConnection;
 
 use super::PgStore;
 use super::audit::insert_audit_in;
+use super::connect::{changed, unique};
 use super::keys;
 use crate::store::StoreError;
 use crate::store::audit::AuditSigner;
 use crate::store::changes::{Applied, Change, ChangeStore, Outcome, Write};
-
-/// `Done` if the statement changed a row, else `Unchanged`.
-fn changed(result: sqlx::postgres::PgQueryResult) -> Outcome {
-    if result.rows_affected() > 0 { Outcome::Done } else { Outcome::Unchanged }
-}
-
-/// A unique violation is `NameTaken`; other failures are errors.
-fn unique(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> Result<Outcome, StoreError> {
-    match result {
-        Ok(r) => Ok(changed(r)),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(Outcome::NameTaken),
-        Err(e) => Err(e.into()),
-    }
-}
 
 async fn write(conn: &mut PgConnection, signer: &dyn AuditSigner, w: &Write<'_>) -> Result<Outcome, StoreError> {
     Ok(match w {

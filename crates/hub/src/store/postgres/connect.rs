@@ -9,6 +9,7 @@ use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 
 use crate::secret::TokenHash;
 use crate::store::Store;
+use crate::store::changes::Outcome;
 use crate::store::error::StoreError;
 
 /// How long a request waits for a connection (a free one, or a new one while the server is
@@ -138,6 +139,20 @@ impl Store for PgStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// `Done` if the statement changed a row, else `Unchanged`.
+pub(super) fn changed(result: sqlx::postgres::PgQueryResult) -> Outcome {
+    if result.rows_affected() > 0 { Outcome::Done } else { Outcome::Unchanged }
+}
+
+/// A unique violation is `NameTaken`; other failures are errors.
+pub(super) fn unique(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> Result<Outcome, StoreError> {
+    match result {
+        Ok(r) => Ok(changed(r)),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(Outcome::NameTaken),
+        Err(e) => Err(e.into()),
     }
 }
 

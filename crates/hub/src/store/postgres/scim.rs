@@ -8,6 +8,7 @@ use sqlx::postgres::PgRow;
 
 use super::PgStore;
 use super::connect::hash_col;
+use super::connect::{changed, unique};
 use super::users::user_from_row;
 use crate::secret::TokenHash;
 use crate::store::StoreError;
@@ -107,18 +108,6 @@ impl ScimStore for PgStore {
              ORDER BY lower(u.username), u.id LIMIT $2";
         let rows = sqlx::query(sql).bind(role.as_str()).bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("username")?))).collect()
-    }
-}
-
-fn changed(result: sqlx::postgres::PgQueryResult) -> Outcome {
-    if result.rows_affected() > 0 { Outcome::Done } else { Outcome::Unchanged }
-}
-
-fn unique(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> Result<Outcome, StoreError> {
-    match result {
-        Ok(r) => Ok(changed(r)),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(Outcome::NameTaken),
-        Err(e) => Err(e.into()),
     }
 }
 

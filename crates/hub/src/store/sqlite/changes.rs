@@ -5,23 +5,10 @@ use sqlx::SqliteConnection;
 use super::SqliteStore;
 use super::audit::insert_audit_in;
 use super::keys;
+use super::{changed, unique};
 use crate::store::StoreError;
 use crate::store::audit::AuditSigner;
 use crate::store::changes::{Applied, Change, ChangeStore, Outcome, Write};
-
-/// `Done` if the statement changed a row, else `Unchanged`.
-fn changed(result: sqlx::sqlite::SqliteQueryResult) -> Outcome {
-    if result.rows_affected() > 0 { Outcome::Done } else { Outcome::Unchanged }
-}
-
-/// A unique violation is `NameTaken`; other failures are errors.
-fn unique(result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> Result<Outcome, StoreError> {
-    match result {
-        Ok(r) => Ok(changed(r)),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(Outcome::NameTaken),
-        Err(e) => Err(e.into()),
-    }
-}
 
 async fn write(conn: &mut SqliteConnection, signer: &dyn AuditSigner, w: &Write<'_>) -> Result<Outcome, StoreError> {
     Ok(match w {

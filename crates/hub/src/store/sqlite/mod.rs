@@ -26,6 +26,7 @@ use sqlx::sqlite::{
 
 use crate::secret::TokenHash;
 use crate::store::Store;
+use crate::store::changes::Outcome;
 use crate::store::error::StoreError;
 
 /// Store backed by a SQLite database file.
@@ -112,6 +113,20 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// `Done` if the statement changed a row, else `Unchanged`.
+pub(super) fn changed(result: sqlx::sqlite::SqliteQueryResult) -> Outcome {
+    if result.rows_affected() > 0 { Outcome::Done } else { Outcome::Unchanged }
+}
+
+/// A unique violation is `NameTaken`; other failures are errors.
+pub(super) fn unique(result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>) -> Result<Outcome, StoreError> {
+    match result {
+        Ok(r) => Ok(changed(r)),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(Outcome::NameTaken),
+        Err(e) => Err(e.into()),
     }
 }
 
