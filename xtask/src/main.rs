@@ -375,12 +375,32 @@ fn build_workspace() -> Result<()> {
     run(cargo().args(["build", "--workspace", "--bins", "--exclude", "xtask"]).env("PATH", tool_path()))
 }
 
+/// What `cargo nextest run --workspace` will need, in the resolution it will use: with the test
+/// targets in the same command, dev-dependencies' features apply to the binaries too, so the
+/// tests reuse them instead of compiling the hub and much of its tree a second time (which
+/// doubles `target/`).
+fn build_for_tests() -> Result<()> {
+    run(cargo().args(["build", "--workspace", "--bins", "--tests"]).env("PATH", tool_path()))
+}
+
+/// How much `target/` holds and how much the disk has left, in the log: a full disk shows up as a
+/// linker's IO error, and these two lines say why.
+fn report_target_size() {
+    if let Some(o) = output(Command::new("du").args(["-sh"]).arg(root().join("target"))) {
+        eprintln!("xtask: target/ holds {}", o.split_whitespace().next().unwrap_or("?"));
+    }
+    if let Some(o) = output(Command::new("df").args(["-h", "--output=avail"]).arg(root())) {
+        eprintln!("xtask: the disk has {} free", o.lines().last().unwrap_or("?").trim());
+    }
+}
+
 /// Build everything, then run the tests inside a headless desktop session.
 fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     let t0 = Instant::now();
     build_ui()?;
-    build_workspace()?;
+    build_for_tests()?;
     eprintln!("xtask: built in {:.0?}", t0.elapsed());
+    report_target_size();
     // The installed-package test installs this .deb (the debug build just made, packaged).
     let deb = bundle(true)?;
     let me = env::current_exe()?;
@@ -391,7 +411,9 @@ fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
         // WebKit draws without compositing, the app's default: the pictures are taken with it on.
         c.env("KEYWAY_SCREENSHOTS_DIR", dir).env("KEYWAY_GPU_COMPOSITING", "1");
     }
-    run(&mut c)
+    let result = run(&mut c);
+    report_target_size();
+    result
 }
 
 /// Inside `dbus-run-session`: unlock a throwaway gnome-keyring, start Xvfb, run nextest.
@@ -441,7 +463,9 @@ fn headless(nextest_args: &[String]) -> Result<()> {
     let mut result = run(&mut c);
     // The hub's HTTP suite once more, on PostgreSQL (a throwaway server the tests start).
     let mut pg = cargo();
-    pg.args(["nextest", "run", "-p", "keyway-hub", "--test", "http", "--no-fail-fast"])
+    // `--workspace` with a filter, not `-p keyway-hub`: the same feature resolution as the run
+    // above, so nothing is compiled again.
+    pg.args(["nextest", "run", "--workspace", "-E", "binary_id(keyway-hub::http)", "--no-fail-fast"])
         .args(nextest_args)
         .env("KEYWAY_TEST_BACKEND", "postgres");
     let on_postgres = run(&mut pg);
