@@ -383,6 +383,18 @@ fn build_for_tests() -> Result<()> {
     run(cargo().args(["build", "--workspace", "--bins", "--tests"]).env("PATH", tool_path()))
 }
 
+/// This program's path, to run it again inside the test session. `build_for_tests` builds the
+/// whole workspace, xtask too, so the running binary may have just been replaced: Linux then
+/// names it "<path> (deleted)", and the path itself holds the new build of the same source.
+fn this_xtask() -> Result<PathBuf> {
+    let me = env::current_exe()?;
+    let Some(name) = me.to_str() else { return Ok(me) };
+    match name.strip_suffix(" (deleted)") {
+        Some(rebuilt) if Path::new(rebuilt).exists() => Ok(PathBuf::from(rebuilt)),
+        _ => Ok(me),
+    }
+}
+
 /// How much `target/` holds and how much the disk has left, in the log: a full disk shows up as a
 /// linker's IO error, and these two lines say why.
 fn report_target_size() {
@@ -403,7 +415,7 @@ fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     report_target_size();
     // The installed-package test installs this .deb (the debug build just made, packaged).
     let deb = bundle(true)?;
-    let me = env::current_exe()?;
+    let me = this_xtask()?;
     let mut c = Command::new("dbus-run-session");
     c.arg("--").arg(me).arg("headless").args(nextest_args).env("PATH", tool_path()).env("KEYWAY_DEB", &deb);
     if let Some(dir) = screenshots {
