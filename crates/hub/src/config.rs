@@ -83,6 +83,12 @@ pub struct Settings {
     /// Resources (RFC 8707) the hub issues tokens for besides its own API: the canonical URIs
     /// of MCP servers. A token asked for one carries it as its `aud`.
     pub resources: Vec<String>,
+    /// Sign-in requests (`/oauth/authorize`) one client address may start in 15 minutes; each
+    /// leaves a pending row for 10 minutes. Beyond it: `429` with `Retry-After`.
+    pub pending_per_address: u32,
+    /// Pending sign-in requests the hub keeps at most, from everyone; beyond it: `503` with
+    /// `Retry-After` until some expire or are used.
+    pub pending_total: u64,
 }
 
 impl Default for Settings {
@@ -107,6 +113,8 @@ impl Default for Settings {
             mode: Mode::Protected,
             clock: Clock::system(),
             resources: Vec::new(),
+            pending_per_address: 300,
+            pending_total: 20_000,
         }
     }
 }
@@ -134,6 +142,8 @@ impl fmt::Debug for Settings {
             .field("mode", &self.mode)
             .field("clock", &self.clock)
             .field("resources", &self.resources)
+            .field("pending_per_address", &self.pending_per_address)
+            .field("pending_total", &self.pending_total)
             .finish()
     }
 }

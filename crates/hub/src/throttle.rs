@@ -137,6 +137,17 @@ impl Attempt {
     }
 }
 
+/// Counts one use of `key` in the window; `Err(rate_limited)` past `limit`.
+pub(crate) async fn count<S: Store>(state: &AppState<S>, key: &str, limit: u32, what: &str) -> Result<(), Error> {
+    let now = state.now();
+    let rec = state.store.throttle_fail(key, now, WINDOW_SECS).await?;
+    if rec.failures > limit {
+        let wait = u64::try_from(rec.window_start + WINDOW_SECS - now).unwrap_or(1);
+        return Err(Error::rate_limited(format!("too many {what} from this address; try again later"), wait));
+    }
+    Ok(())
+}
+
 fn with_retry_after(mut response: Response, secs: u64) -> Response {
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     response

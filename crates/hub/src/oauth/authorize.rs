@@ -1,6 +1,8 @@
 //! `GET /oauth/authorize` (RFC 6749 §4.1.1 with PKCE, RFC 9207 `iss`): validates the request
 //! and shows the sign-in form; `POST /login` (`login.rs`) issues the code.
 
+use std::net::IpAddr;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -15,6 +17,7 @@ use crate::http::{Params, cookie};
 use crate::secret::{SessionId, random_id};
 use crate::state::AppState;
 use crate::store::{PendingAuthorization, Store};
+use crate::throttle::{self, ClientIp};
 const MAX_STATE_LEN: usize = 1024;
 const MAX_NONCE_LEN: usize = 512;
 
@@ -44,18 +47,33 @@ pub(crate) fn parse_scope(raw: Option<&str>) -> Result<String, String> {
 
 pub(crate) async fn authorize<S: Store>(
     State(state): State<AppState<S>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
-    match authorize_inner(&state, &headers, &params).await {
+    match authorize_inner(&state, ip, &headers, &params).await {
         Ok(response) => response,
-        Err(e) => login_page::internal_error_page(e),
+        // A cap reached is "come back later", with when.
+        Err(e) => throttle::error_response(e),
     }
+}
+
+/// Each sign-in request leaves a pending row until it is used or expires: one address may start
+/// only so many in a window, and the hub keeps only so many in all, so a loop of requests cannot
+/// fill the database.
+async fn within_caps<S: Store>(state: &AppState<S>, ip: IpAddr, now: i64) -> Result<(), Error> {
+    let live = state.store.count_pending(now).await?;
+    if live >= state.settings.pending_total {
+        tracing::warn!(live, "the cap on pending sign-in requests is reached");
+        return Err(Error::unavailable("The hub has too many sign-ins waiting. Try again in a minute.", 60));
+    }
+    throttle::count(state, &format!("authorize:{ip}"), state.settings.pending_per_address, "sign-in requests").await
 }
 
 async fn authorize_inner<S: Store>(
     state: &AppState<S>,
+    ip: IpAddr,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Response, Error> {
@@ -185,6 +203,7 @@ async fn authorize_inner<S: Store>(
             refuse("login_required", "the user is not signed in")
         };
     }
+    within_caps(state, ip, now).await?;
     state.store.insert_pending(&pending).await?;
     if state.settings.mode == crate::config::Mode::Learning {
         return crate::learning::sign_in(state, &pending).await;

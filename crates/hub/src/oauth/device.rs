@@ -17,7 +17,7 @@ use crate::http::{Body, Params, no_store};
 use crate::secret::{DeviceCode, user_code};
 use crate::state::AppState;
 use crate::store::{DeviceRecord, DeviceStatus, Store};
-use crate::throttle::ClientIp;
+use crate::throttle::{ClientIp, count};
 
 /// How long a device code lives.
 pub(crate) const DEVICE_TTL_SECS: i64 = 600;
@@ -25,18 +25,7 @@ pub(crate) const DEVICE_TTL_SECS: i64 = 600;
 pub(crate) const DEVICE_INTERVAL_SECS: i64 = 5;
 /// Device authorizations one client address may start in [`LIMIT_WINDOW_SECS`].
 const STARTS_PER_ADDRESS: u32 = 30;
-pub(crate) const LIMIT_WINDOW_SECS: i64 = 15 * 60;
-
-/// Counts one use of `key` in the window; `Err(rate_limited)` past `limit`.
-pub(crate) async fn count<S: Store>(state: &AppState<S>, key: &str, limit: u32, what: &str) -> Result<(), Error> {
-    let now = state.now();
-    let rec = state.store.throttle_fail(key, now, LIMIT_WINDOW_SECS).await?;
-    if rec.failures > limit {
-        let wait = u64::try_from(rec.window_start + LIMIT_WINDOW_SECS - now).unwrap_or(1);
-        return Err(Error::rate_limited(format!("too many {what} from this address; try again later"), wait));
-    }
-    Ok(())
-}
+pub(crate) const LIMIT_WINDOW_SECS: i64 = crate::throttle::WINDOW_SECS;
 
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1).
 pub(crate) async fn device_authorization<S: Store>(

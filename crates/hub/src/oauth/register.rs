@@ -15,7 +15,6 @@ use keyway_api::codes;
 use serde_json::json;
 
 use super::authorize::parse_scope;
-use super::device::count;
 use crate::audit::Audit;
 use crate::clients::{REGISTERED_PREFIX, refuse_redirect};
 use crate::error::Error;
@@ -23,7 +22,7 @@ use crate::http::{Body, no_store};
 use crate::secret::random_id;
 use crate::state::AppState;
 use crate::store::{ClientRecord, Store};
-use crate::throttle::ClientIp;
+use crate::throttle::{ClientIp, count};
 
 /// Registrations one client address may make in a window (`device::LIMIT_WINDOW_SECS`).
 const REGISTRATIONS_PER_ADDRESS: u32 = 20;

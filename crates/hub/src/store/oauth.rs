@@ -121,6 +121,8 @@ pub trait GrantAudit: Send + Sync {
 /// Storage of the OAuth flow's state.
 pub trait OAuthStore: Send + Sync {
     fn insert_pending(&self, pending: &PendingAuthorization) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// How many pending authorizations are live at `now` (the hub's cap on them).
+    fn count_pending(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// The pending request if it exists and has not expired.
     fn pending(
         &self,

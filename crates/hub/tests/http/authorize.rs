@@ -1,5 +1,6 @@
 //! `/oauth/authorize`: parameter checks, redirect URI matching, error pages vs error redirects.
 
+use keyway_api::Role;
 use reqwest::StatusCode;
 
 use crate::common::*;
@@ -272,4 +273,43 @@ async fn session_cookie_is_http_only_and_lax() {
     // The pending request is single use.
     let again = submit_login(&browser, &hub, &request, &csrf, USER, PASSWORD).await;
     assert_ne!(again.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn sign_in_requests_are_capped_per_address_and_in_all_and_a_cap_says_when_to_come_back() {
+    let hub = TestHub::start_with(|s| {
+        s.pending_per_address = 5;
+        s.pending_total = 1_000;
+    })
+    .await;
+    let flow = Flow::new(&v4(41001));
+    let pending = |hub: &TestHub| {
+        let hub = hub.url.clone();
+        async move { browser().get(Flow::new(&v4(41001)).authorize_url(&hub, &[])).send().await.unwrap() }
+    };
+    for _ in 0..5 {
+        assert_eq!(pending(&hub).await.status(), StatusCode::OK, "a sign-in request within the cap");
+    }
+    let over = browser().get(flow.authorize_url(&hub.url, &[])).send().await.unwrap();
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = over.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "Retry-After {wait}");
+    let html = over.text().await.unwrap();
+    assert!(html.contains("too many sign-in requests") && !html.contains("name=\"password\""), "{html}");
+
+    // The total: a hub with room for 3 pending requests refuses the fourth with 503, and once
+    // a sign-in has used one up, a new one fits again.
+    let small = TestHub::start_with_users(|s| s.pending_total = 3, &[("ada", &[Role::Developer])]).await;
+    let b = browser();
+    let first = Flow::new(&v4(41001));
+    let (request, csrf) = open_login_page(&b, &small, &first).await;
+    for _ in 0..2 {
+        assert_eq!(pending(&small).await.status(), StatusCode::OK);
+    }
+    let full = pending(&small).await;
+    assert_eq!(full.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(full.headers().contains_key("retry-after"));
+    let signed_in = submit_login(&b, &small, &request, &csrf, "ada", PASSWORD).await;
+    assert!(signed_in.status().is_redirection(), "the sign-in within the cap: {}", signed_in.status());
+    assert_eq!(pending(&small).await.status(), StatusCode::OK, "a used request makes room");
 }

@@ -133,6 +133,14 @@ pub(super) async fn insert_refresh_tx(
 }
 
 impl OAuthStore for SqliteStore {
+    async fn count_pending(&self, now: i64) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pending_authorizations WHERE expires_at > ?1")
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO pending_authorizations \
