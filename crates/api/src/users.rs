@@ -40,6 +40,10 @@ pub struct UserView {
     pub deleted_at: Option<i64>,
     /// False until the person has set a password with their one-time code.
     pub password_set: bool,
+    /// `sso` or `scim` when the company's IdP manages the user: their roles and password are
+    /// changed there, and Keyway refuses to change them (`managed_externally`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
 }
 
 /// `POST /api/users`. Without `password` the hub makes a one-time set-password code.

@@ -109,6 +109,7 @@ pub(crate) fn view(u: &UserRecord) -> UserView {
         disabled: u.disabled,
         deleted_at: u.deleted_at,
         password_set: !u.password_hash.is_empty(),
+        managed_by: u.managed_by.clone(),
     }
 }
 

@@ -52,6 +52,7 @@ pub(crate) async fn prepare<S: Store>(state: &AppState<S>) -> Result<(), Error> 
                 created_at: now,
                 disabled: false,
                 deleted_at: None,
+                managed_by: None,
             };
             let event = Audit::by_hub(now, "user.create")
                 .target("user", &user.id)

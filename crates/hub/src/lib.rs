@@ -157,6 +157,7 @@ impl<S: Store> Hub<S> {
             created_at: self.settings.clock.now(),
             disabled: false,
             deleted_at: None,
+            managed_by: None,
         };
         self.store.insert_user(&user).await?;
         tracing::info!(user = %user.id, username = %user.username, "user created");

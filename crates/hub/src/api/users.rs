@@ -141,6 +141,7 @@ async fn create<S: Store>(
         created_at: now,
         disabled: false,
         deleted_at: None,
+        managed_by: None,
     };
     let code = user.password_hash.is_empty().then(accounts::new_code);
     let expires_at = now.saturating_add(SET_PASSWORD_CODE_SECS);

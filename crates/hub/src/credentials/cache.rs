@@ -274,6 +274,7 @@ mod tests {
             created_at: 1,
             disabled: false,
             deleted_at: None,
+            managed_by: None,
         };
         store.insert_user(&user).await.unwrap();
         let (record, _token) = NewCredential {

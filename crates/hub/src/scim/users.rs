@@ -22,7 +22,7 @@ use crate::secret::random_id;
 use crate::state::AppState;
 use crate::store::changes::{Applied, Change, Outcome, Write};
 use crate::store::scim::ScimUserQuery;
-use crate::store::{AuditEvent, ScimUserRecord, Store, UserRecord};
+use crate::store::{AuditEvent, ManagedBy, ScimUserRecord, Store, UserRecord};
 use crate::users::validate_username;
 
 /// Users a page holds unless `count` says fewer; at most [`MAX_COUNT`].
@@ -246,6 +246,7 @@ pub(crate) async fn create<S: Store>(
         created_at: now,
         disabled: !input.active,
         deleted_at: None,
+        managed_by: Some(ManagedBy::Scim.as_str().to_owned()),
     };
     let detail = json!({ "external_id": input.external_id, "active": input.active });
     let audit = event(&caller, now, "user.create", &user.id, &user.username, detail);

@@ -124,6 +124,7 @@ pub(crate) async fn sign_in<S: Store>(
                 created_at: now,
                 disabled: false,
                 deleted_at: None,
+                managed_by: Some(ManagedBy::Sso.as_str().to_owned()),
             };
             (user, true, Some(ManagedBy::Sso))
         }

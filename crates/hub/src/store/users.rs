@@ -19,6 +19,9 @@ pub struct UserRecord {
     pub disabled: bool,
     /// A deleted user is a tombstone: no password, no roles, the name kept.
     pub deleted_at: Option<i64>,
+    /// `sso` or `scim` when the company's IdP manages the user (their roles and password are
+    /// not edited in Keyway); read from the row, set by `Write::SetUserManaged`, not by insert.
+    pub managed_by: Option<String>,
 }
 
 impl UserRecord {

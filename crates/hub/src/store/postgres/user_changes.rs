@@ -210,6 +210,7 @@ mod tests {
             created_at: 1,
             disabled: false,
             deleted_at: None,
+            managed_by: None,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::store::error::StoreError;
 use crate::store::users::{SetPasswordCode, UserFilter, UserRecord, UserStore};
 
 /// The user's columns and their roles, comma-separated, as `roles`.
-const USER_SELECT: &str = "SELECT id, username, password_hash, created_at, disabled, deleted_at, \
+const USER_SELECT: &str = "SELECT id, username, password_hash, created_at, disabled, deleted_at, managed_by, \
      (SELECT string_agg(role, ',') FROM user_roles r WHERE r.user_id = users.id) AS roles FROM users";
 
 /// Roles of one user, in order; unknown stored names are skipped.
@@ -37,6 +37,7 @@ pub(super) fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
         created_at: row.try_get("created_at")?,
         disabled: row.try_get("disabled")?,
         deleted_at: row.try_get("deleted_at")?,
+        managed_by: row.try_get("managed_by")?,
         id,
     })
 }

@@ -270,6 +270,7 @@ mod tests {
             created_at: 1,
             disabled: false,
             deleted_at: None,
+            managed_by: None,
         };
         store.insert_user(&user).await.unwrap();
         let (first, taken, audit) = (agent("ag_1", "bot"), agent("ag_2", "BOT"), event("agent.create"));

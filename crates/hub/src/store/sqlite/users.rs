@@ -8,7 +8,7 @@ use super::{SqliteStore, hash_col};
 use crate::store::error::StoreError;
 use crate::store::users::{SetPasswordCode, UserFilter, UserRecord, UserStore};
 
-const USER_COLUMNS: &str = "id, username, password_hash, created_at, disabled, deleted_at";
+const USER_COLUMNS: &str = "id, username, password_hash, created_at, disabled, deleted_at, managed_by";
 
 /// Roles of one user, in order; unknown stored names are skipped.
 fn parse_roles(id: &str, names: Option<String>) -> Vec<Role> {
@@ -34,6 +34,7 @@ pub(super) fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
         created_at: row.try_get("created_at")?,
         disabled: row.try_get("disabled")?,
         deleted_at: row.try_get("deleted_at")?,
+        managed_by: row.try_get("managed_by")?,
         id,
     })
 }
