@@ -90,7 +90,7 @@ fn main() -> Result<()> {
             setup()?;
             let dir = root().join("ui/screenshots");
             std::fs::create_dir_all(&dir)?;
-            test(&["-E".into(), "binary(desktop) | binary(pages)".into()], Some(&dir))
+            test(&["-E".into(), "binary(desktop) | binary(pages) | binary(org_pages)".into()], Some(&dir))
         }
         "headless" => headless(rest),
         "bench" if rest.first().map(String::as_str) == Some("desktop") => {
@@ -477,14 +477,38 @@ fn headless(nextest_args: &[String]) -> Result<()> {
     let mut pg = cargo();
     // `--workspace` with a filter, not `-p keyway-hub`: the same feature resolution as the run
     // above, so nothing is compiled again.
-    pg.args(["nextest", "run", "--workspace", "-E", "binary_id(keyway-hub::http)", "--no-fail-fast"])
-        .args(nextest_args)
+    pg.args(["nextest", "run", "--workspace", "--no-fail-fast", "--no-tests=pass"])
+        .args(postgres_filter(nextest_args))
         .env("KEYWAY_TEST_BACKEND", "postgres");
     let on_postgres = run(&mut pg);
     result = result.and(on_postgres);
     stop_xvfb(xvfb);
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// The PostgreSQL pass's arguments: the hub's HTTP suite, within the caller's filters
+/// (nextest joins several `-E` with "or", so they are joined here with "and" instead).
+fn postgres_filter(nextest_args: &[String]) -> Vec<String> {
+    const HTTP: &str = "binary_id(keyway-hub::http)";
+    let mut exprs = Vec::new();
+    let mut rest = Vec::new();
+    let mut args = nextest_args.iter();
+    while let Some(a) = args.next() {
+        match (a.as_str(), a.strip_prefix("--filterset=").or_else(|| a.strip_prefix("-E="))) {
+            ("-E" | "--filterset", _) => exprs.extend(args.next().cloned()),
+            (_, Some(e)) => exprs.push(e.to_owned()),
+            _ => rest.push(a.clone()),
+        }
+    }
+    let filter = if exprs.is_empty() {
+        HTTP.to_owned()
+    } else {
+        format!("{HTTP} & ({})", exprs.iter().map(|e| format!("({e})")).collect::<Vec<_>>().join(" | "))
+    };
+    let mut out = vec!["-E".to_owned(), filter];
+    out.extend(rest);
+    out
 }
 
 /// Ends Xvfb with SIGTERM, so it removes its lock file and socket (SIGKILL would leave them and
@@ -551,4 +575,22 @@ fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> R
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_filter;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_postgres_pass_keeps_to_the_http_suite_within_the_callers_filters() {
+        assert_eq!(postgres_filter(&[]), args(&["-E", "binary_id(keyway-hub::http)"]));
+        assert_eq!(
+            postgres_filter(&args(&["-E", "binary(desktop)", "--filterset=test(x)", "--retries", "2"])),
+            args(&["-E", "binary_id(keyway-hub::http) & ((binary(desktop)) | (test(x)))", "--retries", "2"])
+        );
+    }
 }
