@@ -124,6 +124,65 @@ async fn login_keeps_the_session_only_in_the_keychain_and_logout_revokes_it() ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn profiles_side_by_side_are_listed_switched_and_removed_and_removing_signs_out() -> Result<()> {
+    let team = TestHub::start(&[("ada", PASSWORD, &[Role::Developer])]).await?;
+    let other = TestHub::start(&[("bob", PASSWORD, &[Role::Reviewer])]).await?;
+    let sb = Sandbox::new()?;
+    let (a, b) = (profile("side-a"), profile("side-b"));
+    for (p, hub, user) in [(&a, &team, "ada"), (&b, &other, "bob")] {
+        let out = login(&sb, &["--server", &hub.url, "--profile", p], user, PASSWORD).await?;
+        ensure!(out.status.success(), "login {p}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let list = |sb: &Sandbox| -> Result<Vec<Value>> {
+        let out = keyway(sb).args(["profile", "list", "--json"]).output()?;
+        ensure!(out.status.success(), "profile list: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(json_of(&out)?.as_array().context("a list")?.clone())
+    };
+    let current = |l: &[Value]| l.iter().find(|p| p["current"] == true).map(|p| p["name"].clone());
+    let listed = list(&sb)?;
+    ensure!(listed.len() == 2, "{listed:?}");
+    ensure!(listed.iter().all(|p| p["credential"] == "signed in"), "{listed:?}");
+    ensure!(current(&listed) == Some(Value::from(b.as_str())), "the last sign-in is not in use: {listed:?}");
+
+    // Switching: whoami without --profile now speaks to the first hub as ada.
+    let out = keyway(&sb).args(["profile", "use", &a]).output()?;
+    ensure!(out.status.success(), "profile use: {}", String::from_utf8_lossy(&out.stderr));
+    let who = keyway(&sb).args(["whoami", "--json"]).output()?;
+    ensure!(json_of(&who)?["username"] == "ada", "whoami after switching: {}", String::from_utf8_lossy(&who.stdout));
+
+    // An unknown profile is refused with the names there are, and nothing changes.
+    let out = keyway(&sb).args(["profile", "use", "nope"]).output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success() && err.contains("nope") && err.contains(&a), "unknown profile: {err}");
+    ensure!(current(&list(&sb)?) == Some(Value::from(a.as_str())), "a refused switch changed the profile in use");
+
+    // Removing signs the profile out at its hub and empties its keychain entries.
+    let refresh = keychain_lookup(&format!("{a}/refresh_token"))?.context("no sign-in for the first profile")?;
+    let out = keyway(&sb).args(["profile", "remove", &a, "--json"]).output()?;
+    ensure!(out.status.success(), "profile remove: {}", String::from_utf8_lossy(&out.stderr));
+    let removed = json_of(&out)?;
+    ensure!(removed["revoked_at_server"] == true && removed["current"] == b.as_str(), "{removed}");
+    ensure!(
+        keychain_lookup(&format!("{a}/refresh_token"))?.is_none(),
+        "the keychain kept the removed profile's sign-in"
+    );
+    let refused = reqwest::Client::new()
+        .post(format!("{}/oauth/token", team.url))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", "keyway-desktop")])
+        .send()
+        .await?;
+    ensure!(refused.status() == 400, "the removed profile's refresh token still works: {}", refused.status());
+    let listed = list(&sb)?;
+    ensure!(listed.len() == 1 && current(&listed) == Some(Value::from(b.as_str())), "{listed:?}");
+    let bye = keyway(&sb).args(["profile", "remove", &b]).output()?;
+    ensure!(bye.status.success(), "removing the last profile: {}", String::from_utf8_lossy(&bye.stderr));
+    ensure!(list(&sb)?.is_empty(), "a profile is left");
+    team.stop().await;
+    other.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_whoami_and_logout_work_against_a_hub_on_postgres() -> Result<()> {
     let hub = TestHub::start_on_postgres(&[("ada", PASSWORD, &[Role::Developer])]).await?;
     let sb = Sandbox::new()?;

@@ -15,6 +15,7 @@ mod audit;
 mod credentials;
 use serde_json::json;
 
+mod profile;
 mod review;
 mod users;
 
@@ -105,6 +106,11 @@ enum Command {
     Sessions {
         #[command(subcommand)]
         command: users::SessionsCommand,
+    },
+    /// The profiles of this machine: list, use, remove.
+    Profile {
+        #[command(subcommand)]
+        command: profile::ProfileCommand,
     },
 }
 
@@ -375,6 +381,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sessions { command } => {
             let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
             users::sessions(&client, command, cli.json).await.map(|()| 0).map_err(Failure::from)
+        }
+        Command::Profile { command } => {
+            profile::run(&mut cfg, command, cli.json).await.map(|()| 0).map_err(Failure::from)
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod login;
 pub mod loopback;
 pub mod oidc;
 pub mod pkce;
+pub mod profiles;
 pub mod reviews;
 pub mod secret;
 pub mod users;
