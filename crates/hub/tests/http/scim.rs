@@ -297,6 +297,8 @@ async fn group_membership_is_roles_at_once_and_a_jwt_with_a_removed_role_is_refu
     // A member that is not a user the IdP manages (the local admin): refused, nothing changed.
     let alice = session(&hub, USER).await;
     let alice_id = crate::users::user_named(&hub, &alice, USER).await.id;
+    let provisioned = crate::users::user_named(&hub, &alice, "bob@example.com").await;
+    assert_eq!((provisioned.id.as_str(), provisioned.managed_by.as_deref()), (bob_id.as_str(), Some("scim")));
     let add = patch(json!([{"op": "add", "path": "members", "value": [{"value": bob_id}, {"value": alice_id}]}]));
     scim_err(
         scim(&hub, "PATCH", "/scim/v2/Groups/developer", &token, Some(add)).await,

@@ -54,6 +54,8 @@ async fn a_sign_in_through_the_idp_ends_with_keyway_tokens_and_group_changes_cou
 
     let admin = access_token_of(&hub, USER).await;
     let carol = user_named(&hub, &admin, "carol@example.com").await;
+    assert_eq!(carol.managed_by.as_deref(), Some("sso"), "the view says the IdP manages her");
+    assert_eq!(user_named(&hub, &admin, USER).await.managed_by, None, "a local user is managed here");
     let signed_in = audit_rows(&hub, &admin, "session.sign_in").await;
     let row = signed_in.iter().find(|r| r.actor_id.as_deref() == Some(carol.id.as_str())).expect("audited");
     assert_eq!(row.detail["method"], "sso");
