@@ -4,13 +4,13 @@
 
 use std::io::Write as _;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 use keyway_api::Role;
-use keyway_e2e::webdriver::{Driver, PASSWORD, WAIT, click, page_text, screenshot, text_of};
+use keyway_e2e::webdriver::{Driver, PASSWORD, click, count, element, page_text, screenshot, text_of, until};
 use keyway_e2e::{Sandbox, TestHub, bin, root};
 
 /// Connects the app to `hub` and signs in through the scripted browser.
@@ -31,41 +31,6 @@ async fn press(app: &Client, keys: &str) -> Result<()> {
     }
     app.perform_actions(actions).await?;
     Ok(())
-}
-
-/// The element, waiting for it; on a timeout the error shows what the page shows instead.
-async fn element(app: &Client, css: &str) -> Result<fantoccini::elements::Element> {
-    match app.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
-        Ok(el) => Ok(el),
-        Err(e) => bail!("waiting for {css}: {e}; the page shows: {}", page_text(app).await),
-    }
-}
-
-async fn count(app: &Client, css: &str) -> Result<usize> {
-    Ok(app.find_all(Locator::Css(css)).await?.len())
-}
-
-/// Waits until `check` holds, polling the page; on a timeout the error shows the page.
-async fn until<F, Fut>(app: &Client, what: &str, mut check: F) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool>>,
-{
-    let t0 = Instant::now();
-    loop {
-        match check().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            // The page re-rendered under the query (WebKit: "Stale element found when trying to
-            // create the node handle"): look again.
-            Err(e) if format!("{e:#}").to_lowercase().contains("stale element") => {}
-            Err(e) => return Err(e),
-        }
-        if t0.elapsed() > WAIT {
-            bail!("timed out waiting for {what}; the page shows: {}", page_text(app).await);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn keyway(sb: &Sandbox, args: &[&str], stdin: Option<&str>) -> Result<Output> {
@@ -302,4 +267,72 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
     drop(driver);
     hub.stop().await;
     Ok(())
+}
+
+/// Hands `link` to the running app the way the desktop does: a second launch with the URL,
+/// which passes it over the session bus and exits.
+fn open_link(sb: &Sandbox, link: &str) -> Result<()> {
+    let mut child = sb.command(&bin("keyway-desktop")).arg(link).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let t0 = std::time::Instant::now();
+    while child.try_wait()?.is_none() {
+        if t0.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            bail!("the second launch with {link} did not hand it over and exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_link_to_a_request_selects_it_but_a_key_pressed_at_once_decides_nothing() -> Result<()> {
+    let hub = TestHub::start(&[("rita", PASSWORD, &[Role::Reviewer]), ("dev", PASSWORD, &[Role::Developer])]).await?;
+    let sb = Sandbox::new()?;
+    let driver = Driver::for_user(&sb, "rita", &[]).await?;
+    let app = driver.open_app().await?;
+    sign_in(&app, &hub).await?;
+    click(&app, "#nav-approvals").await?;
+    element(&app, "#queue-empty").await?;
+
+    let profile = format!("dev-link-{}", std::process::id());
+    let out = sb
+        .command(&bin("keyway"))
+        .args(["login", "--server", &hub.url, "--profile", &profile])
+        .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
+        .env("KEYWAY_TEST_USER", "dev")
+        .env("KEYWAY_TEST_PASSWORD", PASSWORD)
+        .output()?;
+    ensure!(out.status.success(), "CLI login failed: {}", String::from_utf8_lossy(&out.stderr));
+    let waiting = submit(&sb, &profile, "Drop the staging database", "text", "DROP DATABASE staging;")?;
+    until(&app, "the request in the queue", || async { Ok(count(&app, "#queue-list li").await? == 1) }).await?;
+    let id = element(&app, "#queue-list li").await?.attr("id").await?.context("no id")?;
+    let id = id.strip_prefix("review-").context("an id of another shape")?.to_owned();
+
+    // The link selects the request, and for a moment the keys decide nothing: a stray `a`
+    // meant for another window is shown as such and changes nothing.
+    open_link(&sb, &format!("keyway://approvals/{id}"))?;
+    element(&app, &format!("#page-approvals[data-selected='{id}'][data-keys-armed='false']")).await?;
+    press(&app, "a").await?;
+    element(&app, "#keys-wait").await?;
+    ensure!(count(&app, "#queue-list li").await? == 1, "a key pressed right after the link decided the request");
+    ensure!(
+        text_of(&app, "#review-detail").await?.contains("Drop the staging database"),
+        "the linked request is not shown"
+    );
+
+    // A moment later the same key is the person's answer.
+    element(&app, "#page-approvals[data-keys-armed='true']").await?;
+    ensure!(!is_shown(&app, "#keys-wait").await?, "the notice stayed after the keys were armed again");
+    press(&app, "a").await?;
+    element(&app, "#queue-empty").await?;
+    let (code, text) = exit_code(waiting).await?;
+    ensure!(code == 0, "the request was not approved: exit {code}: {text}");
+    app.close().await?;
+    drop(driver);
+    hub.stop().await;
+    Ok(())
+}
+
+async fn is_shown(app: &Client, css: &str) -> Result<bool> {
+    Ok(count(app, css).await? > 0)
 }

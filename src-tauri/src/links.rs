@@ -8,7 +8,7 @@
 //! - Anything else is not understood, and says why.
 
 use keyway_api::DEEP_LINK_REDIRECT;
-use keyway_api::desktop::Route;
+use keyway_api::desktop::{AdminSection, Route};
 use url::Url;
 
 /// The scheme of links into the app.
@@ -46,9 +46,10 @@ pub fn parse(input: &str) -> Incoming {
     }
     match route(&url) {
         Some(route) => Incoming::Open(route),
-        None => {
-            not_understood(input, "Keyway knows keyway://approvals, keyway://approvals/<id> and keyway://credentials")
-        }
+        None => not_understood(
+            input,
+            "Keyway knows keyway://approvals, keyway://approvals/<id>, keyway://credentials, keyway://audit and keyway://admin",
+        ),
     }
 }
 
@@ -59,6 +60,9 @@ pub fn link_to(route: &Route) -> String {
         Route::Credentials => format!("{LINK_SCHEME}://credentials"),
         Route::Approvals { id: None } => format!("{LINK_SCHEME}://approvals"),
         Route::Approvals { id: Some(id) } => format!("{LINK_SCHEME}://approvals/{id}"),
+        Route::Audit => format!("{LINK_SCHEME}://audit"),
+        Route::Admin { section: AdminSection::Users } => format!("{LINK_SCHEME}://admin"),
+        Route::Admin { section } => format!("{LINK_SCHEME}://admin/{}", section.as_str()),
     }
 }
 
@@ -92,6 +96,9 @@ fn route(url: &Url) -> Option<Route> {
         ("credentials", "") => Some(Route::Credentials),
         ("approvals", "") => Some(Route::Approvals { id: None }),
         ("approvals", id) if is_id(id) => Some(Route::Approvals { id: Some(id.to_owned()) }),
+        ("audit", "") => Some(Route::Audit),
+        ("admin", "") => Some(Route::Admin { section: AdminSection::Users }),
+        ("admin", section) => AdminSection::parse(section).map(|section| Route::Admin { section }),
         _ => None,
     }
 }
@@ -126,6 +133,10 @@ mod tests {
         assert_eq!(open("keyway://approvals/rq7/"), Incoming::Open(Route::Approvals { id: Some("rq7".into()) }));
         assert_eq!(open("keyway://credentials"), Incoming::Open(Route::Credentials));
         assert_eq!(open("keyway://session"), Incoming::Open(Route::Session));
+        assert_eq!(open("keyway://audit"), Incoming::Open(Route::Audit));
+        assert_eq!(open("keyway://admin"), Incoming::Open(Route::Admin { section: AdminSection::Users }));
+        assert_eq!(open("keyway://admin/groups/"), Incoming::Open(Route::Admin { section: AdminSection::Groups }));
+        assert_eq!(open("keyway://admin/settings"), Incoming::Open(Route::Admin { section: AdminSection::Settings }));
     }
 
     #[test]
@@ -155,6 +166,9 @@ mod tests {
             "keyway:approvals/7",
             "keyway:///approvals/7",
             "keyway://credentials/x",
+            "keyway://admin/nope",
+            "keyway://admin/users/x",
+            "keyway://audit/1",
             "keyway://APPROVALS",
             "https://keyway.example/approvals/7",
             "file:///etc/passwd",
@@ -179,6 +193,8 @@ mod tests {
             Just(Route::Session),
             Just(Route::Credentials),
             proptest::option::of("[A-Za-z0-9_-]{1,64}").prop_map(|id| Route::Approvals { id }),
+            Just(Route::Audit),
+            proptest::sample::select(AdminSection::ALL.to_vec()).prop_map(|section| Route::Admin { section }),
         ]
     }
 

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use keyway_api::desktop::{AppStatus, ErrorKind, LocalHubSetup, ProfileView, SessionView};
+use keyway_api::desktop::{AppStatus, ErrorKind, LocalHubSetup, ProfileChoice, ProfileView, SessionView};
 use keyway_client::config::{Config, DEFAULT_PROFILE, Profile, RedirectStyle, parse_server_url};
 use keyway_client::login::{CallbackInbox, CallbackRefused, LoginOptions, Opener, Redirect, external_callbacks};
+use keyway_client::profiles;
 use keyway_client::vault::Vault;
 use keyway_client::{Client, SessionInfo};
 use tokio::sync::Mutex;
@@ -93,9 +94,10 @@ impl DesktopState {
     /// the redirect style the profile had).
     pub async fn connect_server(&self, url: &str) -> CommandResult<AppStatus> {
         let server = parse_server_url(url)?;
-        let mut profile = Profile::new(DEFAULT_PROFILE, server);
         let mut inner = self.inner.lock().await;
-        if let Some(earlier) = inner.config()?.get(DEFAULT_PROFILE) {
+        let name = name_for_server(inner.config()?, &server);
+        let mut profile = Profile::new(&name, server);
+        if let Some(earlier) = inner.config()?.get(&name) {
             profile.redirect = earlier.redirect;
         }
         let client = Client::new(profile.clone(), inner.vault()?)?;
@@ -214,6 +216,53 @@ impl DesktopState {
         inner.status().await
     }
 
+    /// Every profile, for the switcher.
+    pub async fn profiles(&self) -> CommandResult<Vec<ProfileChoice>> {
+        let mut inner = self.inner.lock().await;
+        let vault = inner.vault()?;
+        let list = profiles::list(inner.config()?, &vault)?;
+        Ok(list
+            .into_iter()
+            .map(|p| ProfileChoice {
+                name: p.name,
+                server: p.server,
+                local: p.local,
+                current: p.current,
+                signed_in: p.credential.is_some(),
+            })
+            .collect())
+    }
+
+    /// Switches to another profile; its session comes back from the keychain if it has one.
+    pub async fn use_profile(&self, name: &str) -> CommandResult<AppStatus> {
+        self.cancel_login();
+        let mut inner = self.inner.lock().await;
+        let config = inner.config()?;
+        profiles::use_profile(config, name)?;
+        config.save()?;
+        inner.client = None;
+        inner.prepare(&self.data_dir).await?;
+        inner.status().await
+    }
+
+    /// Removes a profile: signed out at its server when reachable, its keychain entries deleted.
+    /// The embedded hub stops when it served that profile; its database stays.
+    pub async fn remove_profile(&self, name: &str) -> CommandResult<AppStatus> {
+        self.cancel_login();
+        let mut inner = self.inner.lock().await;
+        let vault = inner.vault()?;
+        let local = inner.config()?.get(name).is_some_and(|p| p.local);
+        let removed = profiles::remove(inner.config()?, &vault, name).await?;
+        inner.config()?.save()?;
+        if local {
+            inner.hub.stop();
+        }
+        tracing::info!(profile = removed.name, revoked = removed.revoked_at_server, "removed the profile");
+        inner.client = None;
+        inner.prepare(&self.data_dir).await?;
+        inner.status().await
+    }
+
     fn pending_login(&self) -> std::sync::MutexGuard<'_, Option<PendingLogin>> {
         // A panic while holding this lock leaves nothing half-done: recover the guard.
         self.login.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -299,6 +348,31 @@ impl Inner {
         };
         Ok(AppStatus::SignedIn { profile, session: session_view(&session) })
     }
+}
+
+/// The profile name for a server: the profile that already points at it, else `default` while
+/// that is free, else the server's host (then `-2`, `-3`, …), so that a second server is added
+/// beside the first instead of replacing it.
+fn name_for_server(config: &Config, server: &Url) -> String {
+    if let Some(p) = config.profiles.values().find(|p| !p.local && p.server == *server) {
+        return p.name.clone();
+    }
+    if config.get(DEFAULT_PROFILE).is_none() {
+        return DEFAULT_PROFILE.to_owned();
+    }
+    let host: String = server
+        .host_str()
+        .unwrap_or("server")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .take(48)
+        .collect();
+    let host = host.trim_start_matches('.').to_owned();
+    let host = if host.is_empty() { "server".to_owned() } else { host };
+    (1..)
+        .map(|n| if n == 1 { host.clone() } else { format!("{host}-{n}") })
+        .find(|name| config.get(name).is_none())
+        .unwrap_or(host)
 }
 
 fn no_profile() -> keyway_api::desktop::CommandError {

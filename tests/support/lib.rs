@@ -49,28 +49,45 @@ impl TestHub {
         users: &[(&str, &str, &[Role])],
         pats: &[(&str, Option<&str>)],
     ) -> Result<(TestHub, Vec<String>)> {
-        TestHub::start_on(None, users, pats).await
+        TestHub::start_on(None, users, pats, &[]).await
     }
 
     /// Like [`TestHub::start`], on a fresh database of the throwaway PostgreSQL server
     /// (`keyway_test_support::postgres`) instead of a SQLite file.
     pub async fn start_on_postgres(users: &[(&str, &str, &[Role])]) -> Result<TestHub> {
         let database_url = keyway_test_support::postgres::database()?;
-        Ok(TestHub::start_on(Some(database_url), users, &[]).await?.0)
+        Ok(TestHub::start_on(Some(database_url), users, &[], &[]).await?.0)
+    }
+
+    /// Like [`TestHub::start`], after `seed` (SQL statements) has run on the freshly migrated
+    /// SQLite database: the hub is opened once to create it, then again to serve, as after an
+    /// upgrade (so it chains audit rows written without their hashes, for instance).
+    pub async fn start_seeded(users: &[(&str, &str, &[Role])], seed: &[&str]) -> Result<TestHub> {
+        Ok(TestHub::start_on(None, users, &[], seed).await?.0)
     }
 
     async fn start_on(
         database_url: Option<String>,
         users: &[(&str, &str, &[Role])],
         pats: &[(&str, Option<&str>)],
+        seed: &[&str],
     ) -> Result<(TestHub, Vec<String>)> {
         let dir = tempfile::tempdir()?;
+        let file = dir.path().join("hub.db");
         let settings = Settings {
             listen: "127.0.0.1:0".parse()?,
-            database_url: database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("hub.db").display())),
+            database_url: database_url.unwrap_or_else(|| format!("sqlite://{}", file.display())),
             hub_key: Some(keyway_hub::HubKey::generate()),
             ..Settings::default()
         };
+        if !seed.is_empty() {
+            drop(Hub::open(settings.clone()).await?);
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display())).await?;
+            for sql in seed {
+                sqlx::query(sql).execute(&pool).await?;
+            }
+            pool.close().await;
+        }
         let hub = Hub::open(settings).await?;
         for (name, password, roles) in users {
             hub.create_user(name, password, roles).await?;

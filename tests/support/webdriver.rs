@@ -5,9 +5,9 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::{Sandbox, bin, root, wait_for};
@@ -45,22 +45,7 @@ const APP_NAME: &str = "keyway-desktop";
 /// take every later launch's window for itself. A Keyway on another bus (the person's own) is
 /// not touched: it cannot collide.
 async fn end_stale_apps() -> Result<()> {
-    let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") else { return Ok(()) };
-    let mut needle = b"DBUS_SESSION_BUS_ADDRESS=".to_vec();
-    needle.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(bus.as_os_str()));
-    let stale = || -> Vec<i32> {
-        let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-        dir.flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-                comm.trim_end() == APP_NAME
-                    && std::fs::read(format!("/proc/{pid}/environ"))
-                        .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_slice()))
-            })
-            .collect()
-    };
-    let pids = stale();
+    let pids = apps_on_this_bus();
     if pids.is_empty() {
         return Ok(());
     }
@@ -70,10 +55,42 @@ async fn end_stale_apps() -> Result<()> {
         unsafe { libc::kill(*pid, libc::SIGKILL) };
     }
     wait_for("the stale app processes to end", Duration::from_secs(10), || {
-        let left = stale();
+        let left = apps_on_this_bus();
         async move { left.is_empty() }
     })
     .await
+}
+
+/// The Keyway apps running on this test's session bus.
+fn apps_on_this_bus() -> Vec<i32> {
+    let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") else { return Vec::new() };
+    let mut needle = b"DBUS_SESSION_BUS_ADDRESS=".to_vec();
+    needle.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(bus.as_os_str()));
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            comm.trim_end() == APP_NAME
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_slice()))
+        })
+        .collect()
+}
+
+/// Waits for the app of a closed session to finish exiting (it still holds the single-instance
+/// name on the bus for a moment, and a new launch would hand itself over to it and quit); one
+/// that does not exit within 10 s is ended.
+async fn previous_app_gone() -> Result<()> {
+    let exited = wait_for("the previous app to exit", Duration::from_secs(10), || {
+        let left = apps_on_this_bus();
+        async move { left.is_empty() }
+    })
+    .await;
+    match exited {
+        Ok(()) => Ok(()),
+        Err(_) => end_stale_apps().await,
+    }
 }
 
 fn free_port() -> Result<u16> {
@@ -155,6 +172,7 @@ impl Driver {
 
     /// Starts `application` (a new WebDriver session starts a new app process).
     pub async fn open(&self, application: &Path) -> Result<Client> {
+        previous_app_gone().await?;
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert("tauri:options".into(), serde_json::json!({ "application": application }));
@@ -272,4 +290,41 @@ pub async fn screenshot(app: &Client, name: &str) -> Result<()> {
         std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png)?;
     }
     Ok(())
+}
+
+/// The element, waiting for it; on a timeout the error shows what the page shows instead.
+pub async fn element(app: &Client, css: &str) -> Result<fantoccini::elements::Element> {
+    match app.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(el) => Ok(el),
+        Err(e) => bail!("waiting for {css}: {e}; the page shows: {}", page_text(app).await),
+    }
+}
+
+pub async fn count(app: &Client, css: &str) -> Result<usize> {
+    Ok(app.find_all(Locator::Css(css)).await?.len())
+}
+
+/// Waits until `check` holds, polling the page; on a timeout the error shows the page.
+pub async fn until<F, Fut>(app: &Client, what: &str, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let t0 = Instant::now();
+    loop {
+        match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            // The page re-rendered under the query (WebKit: "Stale element found when trying to
+            // create the node handle"): look again.
+            // The same, as WebKit says it for a node that was replaced meanwhile.
+            Err(e)
+                if ["stale element", "was not found"].iter().any(|m| format!("{e:#}").to_lowercase().contains(m)) => {}
+            Err(e) => return Err(e),
+        }
+        if t0.elapsed() > WAIT {
+            bail!("timed out waiting for {what}; the page shows: {}", page_text(app).await);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -5,15 +5,19 @@
 //! rejects (a missing command, a denied permission, no Tauri at all) becomes `ErrorKind::Internal`
 //! with a readable message. Nothing here unwraps.
 
-use keyway_api::auth::Page;
+use keyway_api::Role;
+use keyway_api::auth::{AuditEntry, Page};
+use keyway_api::credentials::CredentialSettings;
 use keyway_api::credentials::{
     AgentView, CreateServiceAccount, CreatedServiceAccount, CredentialView, MintEnrollment, MintPat, MintedSecret,
     RotateServiceToken, ServiceAccountView,
 };
 use keyway_api::desktop::{
-    AppStatus, CommandError, ConnectServer, Copied, ErrorKind, LocalHubInfo, LocalHubSetup, Route,
+    AdminSettings, AppStatus, AuditQuery, CommandError, ConnectServer, Copied, ErrorKind, Exported, LocalHubInfo,
+    LocalHubSetup, ProfileChoice, Route,
 };
-use keyway_api::reviews::{Decide, ReviewQuery, ReviewRequest};
+use keyway_api::reviews::{Decide, ReviewQuery, ReviewRequest, ReviewSettings};
+use keyway_api::users::{CreateUser, CreatedUser, Ended, Group, SessionSettings, SessionView, UserView};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -71,6 +75,26 @@ pub async fn logout() -> IpcResult<AppStatus> {
 /// Removes the current profile, back to Setup.
 pub async fn forget_profile() -> IpcResult<AppStatus> {
     call("forget_profile", NoArgs {}).await
+}
+
+/// Every profile, for the switcher.
+pub async fn profiles_list() -> IpcResult<Vec<ProfileChoice>> {
+    call("profiles_list", NoArgs {}).await
+}
+
+/// Switches to another profile.
+pub async fn profile_use(name: &str) -> IpcResult<AppStatus> {
+    call("profile_use", Name { name }).await
+}
+
+/// Signs a profile out, deletes its keychain entries and forgets it.
+pub async fn profile_remove(name: &str) -> IpcResult<AppStatus> {
+    call("profile_remove", Name { name }).await
+}
+
+#[derive(Serialize)]
+struct Name<'a> {
+    name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -197,6 +221,122 @@ pub async fn review_decide(id: &str, decide: &Decide) -> IpcResult<ReviewRequest
 /// Starts forwarding the hub's live review events as `EVENT_REVIEW` (idempotent).
 pub async fn reviews_subscribe() -> IpcResult<()> {
     call("reviews_subscribe", NoArgs {}).await
+}
+
+// ---- the organisation
+
+pub async fn users_list(search: &str) -> IpcResult<Vec<UserView>> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        search: &'a str,
+    }
+    call("users_list", Args { search }).await
+}
+
+pub async fn user_create(req: &CreateUser) -> IpcResult<CreatedUser> {
+    call("user_create", Req { req }).await
+}
+
+pub async fn user_disable(id: &str) -> IpcResult<UserView> {
+    call("user_disable", Id { id }).await
+}
+
+pub async fn user_enable(id: &str) -> IpcResult<UserView> {
+    call("user_enable", Id { id }).await
+}
+
+pub async fn user_delete(id: &str) -> IpcResult<UserView> {
+    call("user_delete", Id { id }).await
+}
+
+pub async fn user_set_roles(id: &str, roles: &[Role]) -> IpcResult<UserView> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: &'a str,
+        roles: &'a [Role],
+    }
+    call("user_set_roles", Args { id, roles }).await
+}
+
+/// A new one-time set-password code for the person, shown once.
+pub async fn user_reset_password(id: &str) -> IpcResult<CreatedUser> {
+    call("user_reset_password", Id { id }).await
+}
+
+pub async fn user_force_logout(id: &str) -> IpcResult<Ended> {
+    call("user_force_logout", Id { id }).await
+}
+
+pub async fn groups_list() -> IpcResult<Vec<Group>> {
+    call("groups_list", NoArgs {}).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Member<'a> {
+    role: Role,
+    user_id: &'a str,
+}
+
+pub async fn group_add(role: Role, user_id: &str) -> IpcResult<UserView> {
+    call("group_add", Member { role, user_id }).await
+}
+
+pub async fn group_remove(role: Role, user_id: &str) -> IpcResult<UserView> {
+    call("group_remove", Member { role, user_id }).await
+}
+
+pub async fn sessions_mine() -> IpcResult<Vec<SessionView>> {
+    call("sessions_mine", NoArgs {}).await
+}
+
+pub async fn session_end(id: &str) -> IpcResult<Ended> {
+    call("session_end", Id { id }).await
+}
+
+/// Ends every sign-in of mine, this one too: the app is signed out after it.
+pub async fn sessions_end_all() -> IpcResult<AppStatus> {
+    call("sessions_end_all", NoArgs {}).await
+}
+
+pub async fn admin_settings() -> IpcResult<AdminSettings> {
+    call("admin_settings", NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct Settings<'a, T> {
+    settings: &'a T,
+}
+
+pub async fn settings_set_credentials(settings: &CredentialSettings) -> IpcResult<CredentialSettings> {
+    call("settings_set_credentials", Settings { settings }).await
+}
+
+pub async fn settings_set_reviews(settings: &ReviewSettings) -> IpcResult<ReviewSettings> {
+    call("settings_set_reviews", Settings { settings }).await
+}
+
+pub async fn settings_set_sessions(settings: &SessionSettings) -> IpcResult<SessionSettings> {
+    call("settings_set_sessions", Settings { settings }).await
+}
+
+pub async fn audit_page(query: &AuditQuery, cursor: Option<&str>) -> IpcResult<Page<AuditEntry>> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        query: &'a AuditQuery,
+        cursor: Option<&'a str>,
+    }
+    call("audit_page", Args { query, cursor }).await
+}
+
+/// Writes the rows `query` selects to a new private file in Downloads (`jsonl` or `csv`).
+pub async fn audit_export(query: &AuditQuery, format: &str) -> IpcResult<Exported> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        query: &'a AuditQuery,
+        format: &'a str,
+    }
+    call("audit_export", Args { query, format }).await
 }
 
 #[derive(Serialize)]

@@ -2,7 +2,8 @@
 //!
 //! The app's state lives in src-tauri; this UI asks for it (`app_status`) and shows one page per
 //! `AppStatus`: Setup, Login, or — signed in — the shell with its pages (Account, Credentials,
-//! Approvals), which `keyway://` links can open. Every IPC call is in `ipc.rs`.
+//! Approvals, Audit, Admin; each shown only to the roles that can use it), which `keyway://`
+//! links can open. Every IPC call is in `ipc.rs`.
 
 mod components;
 mod ipc;
@@ -15,8 +16,8 @@ use keyway_api::desktop::{AppStatus, EVENT_NAVIGATE, EVENT_NOTICE, ProfileView, 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::{AppNotice, ErrorBanner, Header, Nav, Spinner, UiError};
-use crate::pages::{ApprovalsPage, CredentialsPage, LoginPage, SessionPage, SetupPage};
+use crate::components::{AppNotice, ErrorBanner, Header, Nav, Pages, Spinner, UiError};
+use crate::pages::{AdminPage, ApprovalsPage, AuditPage, CredentialsPage, LoginPage, SessionPage, SetupPage};
 
 fn main() {
     console_error_panic_hook::set_once();
@@ -29,13 +30,49 @@ fn main() {
 pub struct Shell {
     pub route: RwSignal<Route>,
     pub notice: RwSignal<Option<String>>,
+    /// The person is adding a profile: the set-up page shows, with a way back.
+    pub adding_profile: RwSignal<bool>,
+    /// False for a moment after the window gains the focus or a link changes the page: a key
+    /// pressed then was meant for another window, so it decides nothing.
+    pub keys_armed: RwSignal<bool>,
+    quiet_until: RwSignal<f64>,
+}
+
+/// How long decision keys wait after the focus arrives or a link moves the page, in ms.
+const KEYS_QUIET_MS: f64 = 2000.0;
+
+impl Shell {
+    /// Disarms the decision keys for [`KEYS_QUIET_MS`] from now.
+    pub fn quiet_keys(self) {
+        let until = js_sys::Date::now() + KEYS_QUIET_MS;
+        self.quiet_until.set(until);
+        self.keys_armed.set(false);
+        set_timeout(
+            move || {
+                if js_sys::Date::now() >= self.quiet_until.get_untracked() {
+                    self.keys_armed.set(true);
+                }
+            },
+            std::time::Duration::from_millis(KEYS_QUIET_MS as u64 + 10),
+        );
+    }
 }
 
 #[component]
 fn App() -> impl IntoView {
     // `None` while asking the app where it stands.
     let status = RwSignal::new(None::<Result<AppStatus, UiError>>);
-    let shell = Shell { route: RwSignal::new(Route::Session), notice: RwSignal::new(None) };
+    let shell = Shell {
+        route: RwSignal::new(Route::Session),
+        notice: RwSignal::new(None),
+        adding_profile: RwSignal::new(false),
+        keys_armed: RwSignal::new(true),
+        quiet_until: RwSignal::new(0.0),
+    };
+    // A window that just gained the focus (raised by a link, a notification, a click from
+    // another window) takes a moment before a key decides anything.
+    let focus = window_event_listener(leptos::ev::focus, move |_| shell.quiet_keys());
+    on_cleanup(move || focus.remove());
     provide_context(shell);
     provide_context(reviews::Reviews::new());
     let load = move || {
@@ -43,7 +80,10 @@ fn App() -> impl IntoView {
         spawn_local(async move { status.set(Some(ipc::app_status().await.map_err(UiError))) });
     };
     load();
-    let set_status = Callback::new(move |next: AppStatus| status.set(Some(Ok(next))));
+    let set_status = Callback::new(move |next: AppStatus| {
+        shell.adding_profile.set(false);
+        status.set(Some(Ok(next)));
+    });
 
     // `keyway://` links: the one that started the app, then each one the shell forwards.
     spawn_local(async move {
@@ -52,6 +92,7 @@ fn App() -> impl IntoView {
             if route == Route::Session && !matches!(status.get_untracked(), Some(Ok(AppStatus::SignedIn { .. }))) {
                 load();
             }
+            shell.quiet_keys();
             shell.route.set(route);
         })
         .await;
@@ -67,7 +108,9 @@ fn App() -> impl IntoView {
     view! {
         <Header/>
         <AppNotice/>
-        {move || match status.get() {
+        {move || match (status.get(), shell.adding_profile.get()) {
+            (Some(Ok(current)), true) if current != AppStatus::NeedsSetup => adding_page(set_status),
+            (status, _) => match status {
             None => view! {
                 <main class="content">
                     <div class="loading" role="status"><Spinner/>" Loading…"</div>
@@ -82,8 +125,25 @@ fn App() -> impl IntoView {
                     {result.map(|status| page(status, set_status))}
                 </ErrorBoundary>
             }.into_any(),
+            },
         }}
     }
+}
+
+/// Adding a profile beside the ones there are: the set-up choices, and a way back.
+fn adding_page(set_status: Callback<AppStatus>) -> AnyView {
+    let shell = expect_context::<Shell>();
+    view! {
+        <main class="content" id="page-add-profile">
+            <div class="back">
+                <button id="profile-add-cancel" class="button link" on:click=move |_| shell.adding_profile.set(false)>
+                    "← Back"
+                </button>
+            </div>
+            <SetupPage set_status=set_status/>
+        </main>
+    }
+    .into_any()
 }
 
 fn page(status: AppStatus, set_status: Callback<AppStatus>) -> AnyView {
@@ -108,22 +168,42 @@ fn SignedIn(profile: ProfileView, session: SessionView, set_status: Callback<App
     reviews.start(&session.subject);
     // A link to one request selects it; moving through the queue updates the route in turn.
     Effect::new(move |_| {
-        if let Route::Approvals { id: Some(id) } = shell.route.get() {
-            if reviews.selected.get_untracked().as_deref() != Some(id.as_str()) {
-                reviews.selected.set(Some(id));
-            }
+        if let Route::Approvals { id: Some(id) } = shell.route.get()
+            && reviews.selected.get_untracked().as_deref() != Some(id.as_str())
+        {
+            reviews.selected.set(Some(id));
         }
     });
     // Only a change of page re-renders the page, not a change of selection within it.
+    let roles = session.roles.clone();
+    let allowed = Pages::for_roles(&roles);
     let page = Memo::new(move |_| match shell.route.get() {
         Route::Session => 0,
-        Route::Credentials => 1,
+        Route::Credentials if allowed.credentials => 1,
         Route::Approvals { .. } => 2,
+        Route::Audit if allowed.audit => 3,
+        Route::Admin { .. } if allowed.admin => 4,
+        // A link to a page this person's roles do not open.
+        _ => 5,
     });
-    let roles = session.roles.clone();
+    let me = session.username.clone();
     view! {
         <Nav roles=roles.clone()/>
         {move || match page.get() {
+            3 => view! { <main class="content content-wide" id="page-audit"><AuditPage/></main> }.into_any(),
+            4 => view! {
+                <main class="content content-wide" id="page-admin"><AdminPage roles=roles.clone() me=me.clone()/></main>
+            }
+            .into_any(),
+            5 => view! {
+                <main class="content" id="page-not-allowed">
+                    <section class="card">
+                        <h1>"Not available to your roles"</h1>
+                        <p class="muted">"This page needs a role you do not hold. An admin can give it to you."</p>
+                    </section>
+                </main>
+            }
+            .into_any(),
             0 => view! {
                 <main class="content" id="page-session">
                     <SessionPage profile=profile.clone() session=session.clone() set_status=set_status/>
@@ -138,7 +218,8 @@ fn SignedIn(profile: ProfileView, session: SessionView, set_status: Callback<App
             .into_any(),
             _ => view! {
                 <main class="content content-wide" id="page-approvals"
-                    data-selected=move || reviews.selected.get().unwrap_or_default()>
+                    data-selected=move || reviews.selected.get().unwrap_or_default()
+                    data-keys-armed=move || shell.keys_armed.get().to_string()>
                     <ApprovalsPage roles=roles.clone()/>
                 </main>
             }

@@ -129,10 +129,11 @@ fn list_item(line: &str) -> Option<(bool, &str)> {
         return Some((false, rest));
     }
     let digits = line.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 && digits < 10 {
-        if let Some(rest) = line[digits..].strip_prefix(". ").or_else(|| line[digits..].strip_prefix(") ")) {
-            return Some((true, rest));
-        }
+    if digits > 0
+        && digits < 10
+        && let Some(rest) = line[digits..].strip_prefix(". ").or_else(|| line[digits..].strip_prefix(") "))
+    {
+        return Some((true, rest));
     }
     None
 }

@@ -16,8 +16,16 @@ const BENCH_PASSWORD: &str = "not a secret: for measuring";
 
 pub fn bench(args: &[String]) -> Result<()> {
     let Some((name, rest)) = args.split_first() else {
-        bail!("cargo xtask bench <exchange|approvals|hubs|scim|desktop|audit> [keyway-bench options]");
+        bail!("cargo xtask bench <exchange|approvals|hubs|scim|desktop|audit|audit-page> [keyway-bench options]");
     };
+    if name == "audit-page" {
+        // The Audit page over 100,000 rows in the real webview: an ignored end-to-end test, in
+        // the test session (D-Bus, keychain, Xvfb).
+        return crate::test(
+            &["--run-ignored", "only", "--no-capture", "-E", "test(audit_page_first_render)"].map(String::from),
+            None,
+        );
+    }
     if name == "audit" {
         // `keyway-hub audit verify` over 100,000 rows: an ignored test of the hub, in release.
         return run(cargo().args([

@@ -62,6 +62,18 @@ pub struct ProfileView {
     pub local: bool,
 }
 
+/// One profile in the switcher (answer of `profiles_list`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileChoice {
+    pub name: String,
+    pub server: String,
+    pub local: bool,
+    /// The profile the app is showing.
+    pub current: bool,
+    /// The keychain holds a sign-in (or a PAT) for it.
+    pub signed_in: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
     pub subject: String,
@@ -113,6 +125,76 @@ pub enum Route {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+    /// `keyway://audit`: the audit log (auditors and admins).
+    Audit,
+    /// `keyway://admin`, `keyway://admin/groups`, …: the organisation (admins; auditors read).
+    Admin {
+        #[serde(default)]
+        section: AdminSection,
+    },
+}
+
+/// A part of the Admin page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminSection {
+    #[default]
+    Users,
+    Groups,
+    Settings,
+}
+
+impl AdminSection {
+    pub const ALL: [AdminSection; 3] = [AdminSection::Users, AdminSection::Groups, AdminSection::Settings];
+
+    /// The name in `keyway://admin/<name>` links.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminSection::Users => "users",
+            AdminSection::Groups => "groups",
+            AdminSection::Settings => "settings",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AdminSection> {
+        AdminSection::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Arguments of `audit_page` and `audit_export`: what to show of the audit log. Empty strings
+/// mean "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// The actor's id or name.
+    #[serde(default)]
+    pub actor: String,
+    /// An action or the start of one (`session.`).
+    #[serde(default)]
+    pub action: String,
+    /// `ok`, or the error code of a refusal.
+    #[serde(default)]
+    pub outcome: String,
+    /// From this time on (Unix seconds).
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// Before this time (Unix seconds).
+    #[serde(default)]
+    pub until: Option<i64>,
+}
+
+/// Answer of `audit_export`: where the file went and how many rows it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exported {
+    pub path: String,
+    pub rows: u64,
+}
+
+/// The Admin → Settings page: every admin setting the hub has, read and written together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSettings {
+    pub credentials: crate::credentials::CredentialSettings,
+    pub reviews: crate::reviews::ReviewSettings,
+    pub sessions: crate::users::SessionSettings,
 }
 
 /// Tauri event the shell emits to move the UI to a page (payload: [`Route`]).

@@ -69,6 +69,11 @@ impl Client {
         self.call(self.review_request(Method::GET, "/api/settings/reviews")?).await
     }
 
+    /// `PUT /api/settings/reviews` (admins; with a `user_admin` token).
+    pub async fn set_review_settings(&self, s: &ReviewSettings) -> Result<ReviewSettings, Error> {
+        self.admin(Method::PUT, "/api/settings/reviews", s).await
+    }
+
     /// Waits until the request is final or `timeout` passes, and returns it as it then stands
     /// (still `pending` on timeout). Long-polls the hub, so it returns within moments of the
     /// decision; rides out short network failures until the timeout.

@@ -3,6 +3,7 @@
 
 pub mod clipboard;
 pub mod credentials;
+pub mod org;
 pub mod reviews;
 pub mod session;
 pub mod setup;

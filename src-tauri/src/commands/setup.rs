@@ -1,6 +1,6 @@
 //! Choosing where to sign in: the embedded hub or a server.
 
-use keyway_api::desktop::{AppStatus, ConnectServer, LocalHubInfo, LocalHubSetup};
+use keyway_api::desktop::{AppStatus, ConnectServer, LocalHubInfo, LocalHubSetup, ProfileChoice};
 use tauri::State;
 
 use crate::error::CommandResult;
@@ -24,4 +24,19 @@ pub async fn connect_server(state: State<'_, DesktopState>, args: ConnectServer)
 #[tauri::command]
 pub async fn forget_profile(state: State<'_, DesktopState>) -> CommandResult<AppStatus> {
     state.forget_profile().await
+}
+
+#[tauri::command]
+pub async fn profiles_list(state: State<'_, DesktopState>) -> CommandResult<Vec<ProfileChoice>> {
+    state.profiles().await
+}
+
+#[tauri::command]
+pub async fn profile_use(state: State<'_, DesktopState>, name: String) -> CommandResult<AppStatus> {
+    state.use_profile(&name).await
+}
+
+#[tauri::command]
+pub async fn profile_remove(state: State<'_, DesktopState>, name: String) -> CommandResult<AppStatus> {
+    state.remove_profile(&name).await
 }

@@ -1,23 +1,44 @@
 //! The signed-in navigation, and the shell's notice banner (`keyway://` link problems, refused
 //! sign-in callbacks).
 
-use keyway_api::desktop::Route;
+use keyway_api::Role;
+use keyway_api::desktop::{AdminSection, Route};
 use leptos::prelude::*;
 
 use crate::Shell;
 use crate::reviews::Reviews;
+
+/// Which pages a person's roles open (the hub enforces the same; this only hides the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pages {
+    /// Developers (their own), auditors and admins (everyone's).
+    pub credentials: bool,
+    /// Auditors and admins.
+    pub audit: bool,
+    /// Admins, and auditors read-only.
+    pub admin: bool,
+}
+
+impl Pages {
+    pub fn for_roles(roles: &[String]) -> Pages {
+        let has = |r: Role| roles.iter().any(|x| x == r.as_str());
+        let reads_all = has(Role::Auditor) || has(Role::Admin);
+        Pages { credentials: has(Role::Developer) || reads_all, audit: reads_all, admin: reads_all }
+    }
+}
 
 #[component]
 pub fn Nav(roles: Vec<String>) -> impl IntoView {
     let shell = expect_context::<Shell>();
     let reviews = expect_context::<Reviews>();
     let is_reviewer = roles.iter().any(|r| r == "reviewer");
+    let pages = Pages::for_roles(&roles);
     let tab = move |label: &'static str, id: &'static str, target: Route| {
         let current = {
             let target = target.clone();
             move || std::mem::discriminant(&shell.route.get()) == std::mem::discriminant(&target)
         };
-        let badge = (id == "nav-approvals").then(|| {
+        let badge = (id == "nav-approvals").then_some({
             move || {
                 reviews.pending_count().filter(|n| *n > 0 && is_reviewer).map(|n| {
                     view! {
@@ -44,8 +65,10 @@ pub fn Nav(roles: Vec<String>) -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Pages">
             {tab("Account", "nav-session", Route::Session)}
-            {tab("Credentials", "nav-credentials", Route::Credentials)}
+            {pages.credentials.then(|| tab("Credentials", "nav-credentials", Route::Credentials))}
             {tab("Approvals", "nav-approvals", Route::Approvals { id: None })}
+            {pages.audit.then(|| tab("Audit", "nav-audit", Route::Audit))}
+            {pages.admin.then(|| tab("Admin", "nav-admin", Route::Admin { section: AdminSection::Users }))}
         </nav>
     }
 }

@@ -14,6 +14,9 @@ pub fn SecretOnce(
     secret: String,
     /// Called when the person says they have stored it.
     on_done: Callback<()>,
+    /// What to do if it is lost.
+    #[prop(default = "rotate or mint a new one")]
+    if_lost: &'static str,
 ) -> impl IntoView {
     let copied = RwSignal::new(None::<u64>);
     let error = RwSignal::new(None::<CommandError>);
@@ -36,7 +39,7 @@ pub fn SecretOnce(
         <div class="secret-once">
             <p class="lead">{what}</p>
             <p class="hint">
-                "This is the only time it is shown. Keyway keeps only a hash of it; if it is lost, rotate or mint a new one."
+                {format!("This is the only time it is shown. Keyway keeps only a hash of it; if it is lost, {if_lost}.")}
             </p>
             <input id="new-secret" class="mono secret-field" type="text" readonly=true value=secret
                 aria-label="The new secret" spellcheck="false" autocomplete="off"

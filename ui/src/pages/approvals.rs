@@ -30,6 +30,13 @@ pub fn ApprovalsPage(roles: Vec<String>) -> impl IntoView {
     let tab = RwSignal::new(Tab::Queue);
     let filter = RwSignal::new(String::new());
     let help = RwSignal::new(false);
+    // A decision key came while the keys were not armed.
+    let keys_waited = RwSignal::new(false);
+    Effect::new(move |_| {
+        if shell.keys_armed.get() {
+            keys_waited.set(false);
+        }
+    });
     let rejecting = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -190,6 +197,13 @@ pub fn ApprovalsPage(roles: Vec<String>) -> impl IntoView {
             }
             return;
         }
+        // Right after a link or the focus arrived, a decision key is not the person's answer
+        // to this request: it is ignored, and the page says why.
+        if matches!(ev.key().as_str(), "a" | "r") && !shell.keys_armed.get_untracked() {
+            keys_waited.set(true);
+            ev.prevent_default();
+            return;
+        }
         let handled = match ev.key().as_str() {
             "j" | "ArrowDown" => {
                 move_selection(1);
@@ -235,7 +249,7 @@ pub fn ApprovalsPage(roles: Vec<String>) -> impl IntoView {
                 aria-selected=move || (tab.get() == value).to_string()
                 on:click=move |_| tab.set(value)>
                 {label}
-                {(value == Tab::Queue).then(|| move || reviews.pending_count().map(|n| view! {
+                {(value == Tab::Queue).then_some(move || reviews.pending_count().map(|n| view! {
                     <span id="queue-count" class="badge badge-soft">{n.to_string()}</span>
                 }))}
             </button>
@@ -263,6 +277,13 @@ pub fn ApprovalsPage(roles: Vec<String>) -> impl IntoView {
                 </span>
             </div>
             <ErrorBanner error=Signal::derive(move || error.get().or_else(|| reviews.error.get()))/>
+            {move || keys_waited.get().then(|| view! {
+                <div id="keys-wait" class="banner banner-info" role="status">
+                    <p class="banner-text">
+                        "Keyway just came to the front, so that key decided nothing. Press it again, or use the buttons."
+                    </p>
+                </div>
+            })}
             <div class="split">
                 <div class="list-pane">
                     <div class="tabs tabs-inline" role="tablist">

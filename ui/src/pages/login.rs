@@ -4,7 +4,7 @@ use keyway_api::desktop::{AppStatus, CommandError, ProfileView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::{ErrorBanner, Notice, ServerFact, Spinner};
+use crate::components::{ErrorBanner, Notice, ProfileSwitcher, ServerFact, Spinner};
 use crate::ipc;
 
 #[component]
@@ -51,6 +51,7 @@ pub fn LoginPage(profile: ProfileView, notice: Option<String>, set_status: Callb
     };
 
     view! {
+        <div class="stack">
         <section class="card">
             <h1>"Sign in"</h1>
             <dl class="facts">
@@ -87,5 +88,7 @@ pub fn LoginPage(profile: ProfileView, notice: Option<String>, set_status: Callb
                 </button>
             </footer>
         </section>
+        <ProfileSwitcher set_status=set_status/>
+        </div>
     }
 }

@@ -47,7 +47,11 @@ struct Data {
 
 #[component]
 pub fn CredentialsPage(roles: Vec<String>) -> impl IntoView {
-    let is_admin = roles.iter().any(|r| r == Role::Admin.as_str());
+    let has = |role: Role| roles.iter().any(|r| r == role.as_str());
+    let is_admin = has(Role::Admin);
+    // Auditors read every credential and change none; only developers and admins mint.
+    let reads_all = is_admin || has(Role::Auditor);
+    let can_act = is_admin || has(Role::Developer);
     let data = RwSignal::new(None::<Data>);
     let error = RwSignal::new(None::<CommandError>);
     let modal = RwSignal::new(None::<Modal>);
@@ -60,7 +64,7 @@ pub fn CredentialsPage(roles: Vec<String>) -> impl IntoView {
         spawn_local(async move {
             let all = everyone.get_untracked();
             let (credentials, agents) = (ipc::credentials_list(all).await, ipc::agents_list().await);
-            let service_accounts = if is_admin { ipc::service_accounts_list().await.map(Some) } else { Ok(None) };
+            let service_accounts = if reads_all { ipc::service_accounts_list().await.map(Some) } else { Ok(None) };
             match (credentials, agents, service_accounts) {
                 (Ok(mut credentials), Ok(agents), Ok(service_accounts)) => {
                     // Service tokens are listed with their accounts; keep one row per token.
@@ -159,9 +163,11 @@ pub fn CredentialsPage(roles: Vec<String>) -> impl IntoView {
                         "Keys for your agents and automation. Each is exchanged for a short-lived token when used; revoke one and it stops working at once."
                     </p>
                 </div>
-                <button id="mint" class="button primary" on:click=move |_| modal.set(Some(Modal::Mint))>
-                    "Mint credential"
-                </button>
+                {can_act.then(|| view! {
+                    <button id="mint" class="button primary" on:click=move |_| modal.set(Some(Modal::Mint))>
+                        "Mint credential"
+                    </button>
+                })}
             </div>
             <ErrorBanner error=error/>
             {move || (expiring.get() > 0).then(|| {
@@ -186,7 +192,7 @@ pub fn CredentialsPage(roles: Vec<String>) -> impl IntoView {
                         on:change=move |ev| show_inactive.set(event_target_checked(&ev))/>
                     " Show revoked and expired"
                 </label>
-                {is_admin.then(|| view! {
+                {reads_all.then(|| view! {
                     <label class="check">
                         <input id="show-everyone" type="checkbox" prop:checked=move || everyone.get()
                             on:change=move |ev| { everyone.set(event_target_checked(&ev)); reload.run(()); }/>
@@ -219,7 +225,7 @@ pub fn CredentialsPage(roles: Vec<String>) -> impl IntoView {
                             </thead>
                             <tbody>
                                 <For each=move || rows.get() key=|c| (c.id.clone(), c.status as u8, c.last_used_at) let:c>
-                                    <Row c=c modal=modal/>
+                                    <Row c=c can_act=can_act modal=modal/>
                                 </For>
                             </tbody>
                         </table>
@@ -255,11 +261,12 @@ pub fn CredentialsPage(roles: Vec<String>) -> impl IntoView {
 }
 
 #[component]
-fn Row(c: CredentialView, modal: RwSignal<Option<Modal>>) -> impl IntoView {
+fn Row(c: CredentialView, can_act: bool, modal: RwSignal<Option<Modal>>) -> impl IntoView {
     let now = now();
     let active = matches!(c.status, CredentialStatus::Active);
-    let rotatable =
-        active && matches!(c.kind, CredentialKind::AgentPat | CredentialKind::UserPat | CredentialKind::ServiceToken);
+    let rotatable = can_act
+        && active
+        && matches!(c.kind, CredentialKind::AgentPat | CredentialKind::UserPat | CredentialKind::ServiceToken);
     let expiry_class = match c.expires_at {
         Some(at) if active && at - now <= DAY => "expiry danger",
         Some(at) if active && at - now <= 7 * DAY => "expiry warn",
@@ -297,7 +304,7 @@ fn Row(c: CredentialView, modal: RwSignal<Option<Modal>>) -> impl IntoView {
                     <button id=format!("rotate-{}", c.id) class="button link"
                         on:click=move |_| modal.set(Some(Modal::Rotate(for_rotate.clone())))>"Rotate"</button>
                 })}
-                {active.then(|| view! {
+                {(can_act && active).then(|| view! {
                     <button id=format!("revoke-{}", c.id) class="button link danger"
                         on:click=move |_| modal.set(Some(Modal::Revoke(for_revoke.clone())))>"Revoke"</button>
                 })}
