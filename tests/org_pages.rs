@@ -6,20 +6,10 @@
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 use keyway_api::Role;
-use keyway_e2e::webdriver::{Driver, PASSWORD, click, count, element, page_text, screenshot, text_of, until};
+use keyway_e2e::webdriver::{Driver, PASSWORD, click, count, element, page_text, screenshot, sign_in, text_of, until};
 use keyway_e2e::{Sandbox, TestHub, keychain_lookup};
 use keyway_test_support::{Flow, UNUSED_LOOPBACK, access_token};
 use serde_json::Value;
-
-/// Connects the app to `hub` and signs in through the scripted browser.
-async fn sign_in(app: &Client, hub: &TestHub) -> Result<()> {
-    click(app, "#choose-server").await?;
-    element(app, "#server-url").await?.send_keys(&hub.url).await?;
-    click(app, "#connect").await?;
-    click(app, "#sign-in").await?;
-    text_of(app, "#user-name").await.context("never reached the signed-in page")?;
-    Ok(())
-}
 
 /// `GET path` at the hub with `token`: the status and the body.
 async fn hub_get(hub: &TestHub, token: &str, path: &str) -> Result<(u16, Value)> {

@@ -10,17 +10,22 @@ use anyhow::{Context, Result, bail, ensure};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 use keyway_api::Role;
-use keyway_e2e::webdriver::{Driver, PASSWORD, click, count, element, page_text, screenshot, text_of, until};
+use keyway_e2e::webdriver::{Driver, PASSWORD, click, count, element, page_text, screenshot, sign_in, text_of, until};
 use keyway_e2e::{Sandbox, TestHub, bin, root};
 
-/// Connects the app to `hub` and signs in through the scripted browser.
-async fn sign_in(app: &Client, hub: &TestHub) -> Result<()> {
-    click(app, "#choose-server").await?;
-    element(app, "#server-url").await?.send_keys(&hub.url).await?;
-    click(app, "#connect").await?;
-    click(app, "#sign-in").await?;
-    text_of(app, "#user-name").await.context("never reached the signed-in page")?;
-    Ok(())
+/// `keyway login` as `user` into a new profile named after `tag` (the scripted browser plays
+/// the person): the profile's name.
+fn cli_sign_in(sb: &Sandbox, hub: &TestHub, user: &str, tag: &str) -> Result<String> {
+    let profile = format!("{tag}-{}", std::process::id());
+    let out = sb
+        .command(&bin("keyway"))
+        .args(["login", "--server", &hub.url, "--profile", &profile])
+        .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
+        .env("KEYWAY_TEST_USER", user)
+        .env("KEYWAY_TEST_PASSWORD", PASSWORD)
+        .output()?;
+    ensure!(out.status.success(), "CLI login failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(profile)
 }
 
 /// Presses keys as a person does (WebDriver key actions, not synthetic DOM events).
@@ -183,15 +188,7 @@ async fn review_requests_arrive_live_and_are_decided_with_the_keyboard() -> Resu
     until(&app, "the live feed", || async { Ok(text_of(&app, "#live-indicator").await?.contains("Live")) }).await?;
 
     // The developer signs in from the CLI (the scripted browser plays the person).
-    let profile = format!("dev-{}", std::process::id());
-    let out = sb
-        .command(&bin("keyway"))
-        .args(["login", "--server", &hub.url, "--profile", &profile])
-        .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
-        .env("KEYWAY_TEST_USER", "dev")
-        .env("KEYWAY_TEST_PASSWORD", PASSWORD)
-        .output()?;
-    ensure!(out.status.success(), "CLI login failed: {}", String::from_utf8_lossy(&out.stderr));
+    let profile = cli_sign_in(&sb, &hub, "dev", "dev")?;
 
     let diff = "--- a/deploy.yaml\n+++ b/deploy.yaml\n@@ -1,3 +1,3 @@\n image: api\n-tag: v1\n+tag: v2\n replicas: 3\n";
     let first = submit(&sb, &profile, "Deploy api v2", "diff", diff)?;
@@ -294,15 +291,7 @@ async fn a_link_to_a_request_selects_it_but_a_key_pressed_at_once_decides_nothin
     click(&app, "#nav-approvals").await?;
     element(&app, "#queue-empty").await?;
 
-    let profile = format!("dev-link-{}", std::process::id());
-    let out = sb
-        .command(&bin("keyway"))
-        .args(["login", "--server", &hub.url, "--profile", &profile])
-        .env("BROWSER", root().join("tests/support/scripted-browser.sh"))
-        .env("KEYWAY_TEST_USER", "dev")
-        .env("KEYWAY_TEST_PASSWORD", PASSWORD)
-        .output()?;
-    ensure!(out.status.success(), "CLI login failed: {}", String::from_utf8_lossy(&out.stderr));
+    let profile = cli_sign_in(&sb, &hub, "dev", "dev-link")?;
     let waiting = submit(&sb, &profile, "Drop the staging database", "text", "DROP DATABASE staging;")?;
     until(&app, "the request in the queue", || async { Ok(count(&app, "#queue-list li").await? == 1) }).await?;
     let id = element(&app, "#queue-list li").await?.attr("id").await?.context("no id")?;

@@ -328,3 +328,13 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Connects the app to `hub` and signs in through the scripted browser.
+pub async fn sign_in(app: &Client, hub: &crate::TestHub) -> Result<()> {
+    click(app, "#choose-server").await?;
+    element(app, "#server-url").await?.send_keys(&hub.url).await?;
+    click(app, "#connect").await?;
+    click(app, "#sign-in").await?;
+    text_of(app, "#user-name").await.context("never reached the signed-in page")?;
+    Ok(())
+}
