@@ -64,6 +64,8 @@ pub fn AuditPage() -> impl IntoView {
         let this = generation.get_untracked() + 1;
         generation.set(this);
         rows.set(None);
+        // The notice of an earlier export spoke of the earlier filter.
+        exported.set(None);
         spawn_local(async move {
             let page = ipc::audit_page(&q, None).await;
             if generation.get_untracked() != this {
