@@ -149,6 +149,11 @@ async fn an_admin_manages_users_groups_and_settings_by_clicks_and_every_change_h
     let (_, me) = hub_get(&hub, &access_token(&hub.url, "bob", PASSWORD).await?, "/api/me").await?;
     ensure!(me["roles"].to_string().contains("reviewer"), "bob after joining the reviewers: {me}");
     screenshot(&app, "admin-groups").await?;
+    // The last admin is never removed, however it is asked: refused, readably, and still there.
+    click(&app, "#remove-admin-ada").await?;
+    let refused = error_text(&app, "#page-admin").await?;
+    ensure!(refused.contains("yourself") || refused.contains("admin"), "removing the last admin: {refused}");
+    ensure!(text_of(&app, "#group-admin .members").await?.contains("ada"), "the last admin was removed");
 
     // Settings: the idle lifetime changes at the hub; a default above the longest is refused
     // and changes nothing.
@@ -167,6 +172,27 @@ async fn an_admin_manages_users_groups_and_settings_by_clicks_and_every_change_h
     let (_, after) = hub_get(&hub, &ada, "/api/settings/credentials").await?;
     ensure!(after == before, "a refused setting changed something: {before} → {after}");
     screenshot(&app, "admin-settings").await?;
+
+    // SCIM: a token made by clicks provisions at the hub until it is revoked by clicks.
+    click(&app, "#admin-scim").await?;
+    element(&app, "#scim-empty").await?;
+    type_into(&app, "#scim-label", "Okta").await?;
+    click(&app, "#scim-create").await?;
+    let secret = element(&app, "#scim-secret-dialog #new-secret").await?.prop("value").await?.unwrap_or_default();
+    let scim_users = |secret: String| {
+        let url = format!("{}/scim/v2/Users", hub.url);
+        async move { Ok::<_, anyhow::Error>(reqwest::Client::new().get(url).bearer_auth(secret).send().await?.status()) }
+    };
+    ensure!(scim_users(secret.clone()).await? == 200, "the new SCIM token does not provision");
+    click(&app, "#secret-done").await?;
+    let row = text_of(&app, "#scim-table tbody tr").await?;
+    ensure!(row.contains("Okta") && row.contains("active"), "the token's row: {row}");
+    screenshot(&app, "admin-scim").await?;
+    click(&app, "#scim-table .button.danger").await?;
+    click(&app, "#scim-revoke-confirm").await?;
+    until(&app, "the token revoked", || async { Ok(text_of(&app, "#scim-table tbody tr").await?.contains("revoked")) })
+        .await?;
+    ensure!(scim_users(secret).await? == 401, "a revoked SCIM token still provisions");
     Ok(())
 }
 
@@ -243,6 +269,9 @@ async fn an_auditor_reads_follows_and_exports_the_audit_log_and_every_change_is_
     click(&app, "#admin-settings").await?;
     element(&app, "#settings-sessions").await?;
     ensure!(!is_present(&app, "#save-sessions").await?, "an auditor is offered Save");
+    click(&app, "#admin-scim").await?;
+    element(&app, "#scim-empty").await?;
+    ensure!(!is_present(&app, "#scim-create").await?, "an auditor is offered a new SCIM token");
 
     // And the hub refuses the changes the window does not offer, when they are sent anyway.
     click(&app, "#admin-users").await?;

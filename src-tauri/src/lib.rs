@@ -119,6 +119,9 @@ pub fn run() {
             commands::org::settings_set_sessions,
             commands::org::audit_page,
             commands::org::audit_export,
+            commands::org::scim_tokens_list,
+            commands::org::scim_token_create,
+            commands::org::scim_token_revoke,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(error) = result {

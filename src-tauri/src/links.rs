@@ -137,6 +137,7 @@ mod tests {
         assert_eq!(open("keyway://admin"), Incoming::Open(Route::Admin { section: AdminSection::Users }));
         assert_eq!(open("keyway://admin/groups/"), Incoming::Open(Route::Admin { section: AdminSection::Groups }));
         assert_eq!(open("keyway://admin/settings"), Incoming::Open(Route::Admin { section: AdminSection::Settings }));
+        assert_eq!(open("keyway://admin/scim"), Incoming::Open(Route::Admin { section: AdminSection::Scim }));
     }
 
     #[test]

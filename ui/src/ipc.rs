@@ -17,6 +17,7 @@ use keyway_api::desktop::{
     LocalHubSetup, ProfileChoice, Route,
 };
 use keyway_api::reviews::{Decide, ReviewQuery, ReviewRequest, ReviewSettings};
+use keyway_api::scim::{CreatedScimToken, ScimTokenView};
 use keyway_api::users::{CreateUser, CreatedUser, Ended, Group, SessionSettings, SessionView, UserView};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -284,6 +285,23 @@ pub async fn group_add(role: Role, user_id: &str) -> IpcResult<UserView> {
 
 pub async fn group_remove(role: Role, user_id: &str) -> IpcResult<UserView> {
     call("group_remove", Member { role, user_id }).await
+}
+
+pub async fn scim_tokens_list() -> IpcResult<Vec<ScimTokenView>> {
+    call("scim_tokens_list", NoArgs {}).await
+}
+
+/// A new SCIM token for the IdP named `label`; its secret is shown once.
+pub async fn scim_token_create(label: &str) -> IpcResult<CreatedScimToken> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        label: &'a str,
+    }
+    call("scim_token_create", Args { label }).await
+}
+
+pub async fn scim_token_revoke(id: &str) -> IpcResult<ScimTokenView> {
+    call("scim_token_revoke", Id { id }).await
 }
 
 pub async fn sessions_mine() -> IpcResult<Vec<SessionView>> {

@@ -187,12 +187,15 @@ fn SignedIn(profile: ProfileView, session: SessionView, set_status: Callback<App
         _ => 5,
     });
     let me = session.username.clone();
+    let server = profile.server.clone();
     view! {
         <Nav roles=roles.clone()/>
         {move || match page.get() {
             3 => view! { <main class="content content-wide" id="page-audit"><AuditPage/></main> }.into_any(),
             4 => view! {
-                <main class="content content-wide" id="page-admin"><AdminPage roles=roles.clone() me=me.clone()/></main>
+                <main class="content content-wide" id="page-admin">
+                    <AdminPage roles=roles.clone() me=me.clone() server=server.clone()/>
+                </main>
             }
             .into_any(),
             5 => view! {

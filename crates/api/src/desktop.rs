@@ -142,10 +142,13 @@ pub enum AdminSection {
     Users,
     Groups,
     Settings,
+    /// The SCIM provisioning tokens the company's IdP uses.
+    Scim,
 }
 
 impl AdminSection {
-    pub const ALL: [AdminSection; 3] = [AdminSection::Users, AdminSection::Groups, AdminSection::Settings];
+    pub const ALL: [AdminSection; 4] =
+        [AdminSection::Users, AdminSection::Groups, AdminSection::Settings, AdminSection::Scim];
 
     /// The name in `keyway://admin/<name>` links.
     pub fn as_str(self) -> &'static str {
@@ -153,6 +156,7 @@ impl AdminSection {
             AdminSection::Users => "users",
             AdminSection::Groups => "groups",
             AdminSection::Settings => "settings",
+            AdminSection::Scim => "scim",
         }
     }
 

@@ -1,9 +1,10 @@
 //! Users, groups and sessions from the client side: the hub's `/api/users`, `/api/groups`,
-//! `/api/me/sessions`, `/api/me/password` and `/api/settings/sessions`. Reads use an ordinary
+//! `/api/me/sessions`, `/api/me/password`, `/api/settings/sessions` and `/api/scim/tokens`. Reads use an ordinary
 //! JWT; admin changes a `user_admin` one. Passwords travel only in request bodies.
 
 use keyway_api::Role;
 use keyway_api::auth::{Page, TokenClass};
+use keyway_api::scim::{CreateScimToken, CreatedScimToken, ScimTokenView};
 use keyway_api::users::{
     ChangePassword, CreateUser, CreatedUser, Ended, Group, ResetPassword, SessionSettings, SessionView, SetRoles,
     UserView,
@@ -151,6 +152,21 @@ impl Client {
 
     pub async fn set_session_settings(&self, s: &SessionSettings) -> Result<SessionSettings, Error> {
         self.admin(Method::PUT, "/api/settings/sessions", s).await
+    }
+
+    /// The SCIM provisioning tokens, newest first (admins and auditors).
+    pub async fn scim_tokens(&self) -> Result<Vec<ScimTokenView>, Error> {
+        self.get("/api/scim/tokens").await
+    }
+
+    /// A new SCIM token for the IdP named `label`: its secret is in the answer, this once.
+    pub async fn create_scim_token(&self, label: Option<&str>) -> Result<CreatedScimToken, Error> {
+        self.admin(Method::POST, "/api/scim/tokens", &CreateScimToken { label: label.map(str::to_owned) }).await
+    }
+
+    /// Revokes a SCIM token at once.
+    pub async fn revoke_scim_token(&self, id: &str) -> Result<ScimTokenView, Error> {
+        self.admin(Method::DELETE, &format!("/api/scim/tokens/{}", path_segment(id, ID)?), &()).await
     }
 }
 

@@ -10,6 +10,7 @@ use keyway_api::auth::{AuditEntry, Page};
 use keyway_api::credentials::CredentialSettings;
 use keyway_api::desktop::{AdminSettings, AppStatus, AuditQuery, Exported};
 use keyway_api::reviews::ReviewSettings;
+use keyway_api::scim::{CreatedScimToken, ScimTokenView};
 use keyway_api::users::{CreateUser, CreatedUser, Ended, Group, SessionSettings, SessionView, UserView};
 use keyway_client::SecretString;
 use keyway_client::audit::{AuditFilter, ExportFormat};
@@ -78,6 +79,25 @@ pub async fn group_add(state: State<'_, DesktopState>, role: Role, user_id: Stri
 #[tauri::command]
 pub async fn group_remove(state: State<'_, DesktopState>, role: Role, user_id: String) -> CommandResult<UserView> {
     Ok(state.signed_in_client().await?.remove_from_group(role, &user_id).await?)
+}
+
+// ---- SCIM provisioning tokens
+
+#[tauri::command]
+pub async fn scim_tokens_list(state: State<'_, DesktopState>) -> CommandResult<Vec<ScimTokenView>> {
+    Ok(state.signed_in_client().await?.scim_tokens().await?)
+}
+
+/// A new SCIM token; its secret passes through to the window once.
+#[tauri::command]
+pub async fn scim_token_create(state: State<'_, DesktopState>, label: String) -> CommandResult<CreatedScimToken> {
+    let label = label.trim();
+    Ok(state.signed_in_client().await?.create_scim_token((!label.is_empty()).then_some(label)).await?)
+}
+
+#[tauri::command]
+pub async fn scim_token_revoke(state: State<'_, DesktopState>, id: String) -> CommandResult<ScimTokenView> {
+    Ok(state.signed_in_client().await?.revoke_scim_token(&id).await?)
 }
 
 // ---- my sign-ins

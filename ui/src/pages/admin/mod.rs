@@ -4,6 +4,7 @@
 
 mod groups;
 mod roles;
+mod scim;
 mod settings;
 mod users;
 
@@ -13,11 +14,12 @@ use leptos::prelude::*;
 
 use crate::Shell;
 use crate::pages::admin::groups::GroupsSection;
+use crate::pages::admin::scim::ScimSection;
 use crate::pages::admin::settings::SettingsSection;
 use crate::pages::admin::users::UsersSection;
 
 #[component]
-pub fn AdminPage(roles: Vec<String>, me: String) -> impl IntoView {
+pub fn AdminPage(roles: Vec<String>, me: String, server: String) -> impl IntoView {
     let shell = expect_context::<Shell>();
     let can_change = roles.iter().any(|r| r == Role::Admin.as_str());
     let section = Memo::new(move |_| match shell.route.get() {
@@ -50,6 +52,7 @@ pub fn AdminPage(roles: Vec<String>, me: String) -> impl IntoView {
                 {tab(AdminSection::Users, "Users")}
                 {tab(AdminSection::Groups, "Groups")}
                 {tab(AdminSection::Settings, "Settings")}
+                {tab(AdminSection::Scim, "SCIM")}
                 <button id="admin-service-accounts" class="subtab" on:click=move |_| shell.route.set(Route::Credentials)>
                     "Service accounts ↗"
                 </button>
@@ -58,6 +61,7 @@ pub fn AdminPage(roles: Vec<String>, me: String) -> impl IntoView {
                 AdminSection::Users => view! { <UsersSection can_change=can_change me=me.clone()/> }.into_any(),
                 AdminSection::Groups => view! { <GroupsSection can_change=can_change/> }.into_any(),
                 AdminSection::Settings => view! { <SettingsSection can_change=can_change/> }.into_any(),
+                AdminSection::Scim => view! { <ScimSection can_change=can_change server=server.clone()/> }.into_any(),
             }}
         </section>
     }

@@ -120,7 +120,15 @@ pub(super) fn UsersSection(can_change: bool, me: String) -> impl IntoView {
         <div class="toolbar">
             <input id="users-search" type="search" placeholder="Search by name" aria-label="Search users"
                 prop:value=move || search.get()
-                on:input=move |ev| { search.set(event_target_value(&ev)); reload.run(()); }/>
+                on:input=move |ev| {
+                    let typed = event_target_value(&ev);
+                    search.set(typed.clone());
+                    // Asks the hub once the typing pauses, not at every key.
+                    set_timeout(
+                        move || if search.try_get_untracked().is_some_and(|now| now == typed) { reload.run(()) },
+                        std::time::Duration::from_millis(250),
+                    );
+                }/>
             {can_change.then(|| view! {
                 <button id="user-create" class="button primary" on:click=move |_| modal.set(Some(Modal::Create))>
                     "Create user"
