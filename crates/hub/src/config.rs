@@ -67,6 +67,11 @@ pub struct Settings {
     /// not hold the [`Settings::max_connections`] slots. A request in progress (a wait) is not
     /// idle, and an event stream writes a ping every 15 s: at least 20 s.
     pub idle_timeout: Duration,
+    /// A request's line and headers must all arrive within this long of the connection being
+    /// ready for them (opened, or its last answer sent), or the connection is closed: a client
+    /// that trickles its head a byte at a time holds a slot no longer than this. So it is also
+    /// the longest a kept-alive connection waits for its next request.
+    pub head_timeout: Duration,
     /// The key that seals the signing keys in the database; the same on every hub of one
     /// database. Required: a hub without one refuses to start, even on a new database.
     /// [`Settings::from_env`] reads it from `KEYWAY_HUB_KEY_FILE` or `KEYWAY_HUB_KEY`.
@@ -107,6 +112,7 @@ impl Default for Settings {
             max_connections: 1024,
             write_stall: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            head_timeout: Duration::from_secs(20),
             hub_key: None,
             key_refresh_interval: Duration::from_secs(30),
             sso: None,
@@ -136,6 +142,7 @@ impl fmt::Debug for Settings {
             .field("max_connections", &self.max_connections)
             .field("write_stall", &self.write_stall)
             .field("idle_timeout", &self.idle_timeout)
+            .field("head_timeout", &self.head_timeout)
             .field("hub_key", &self.hub_key)
             .field("key_refresh_interval", &self.key_refresh_interval)
             .field("sso", &self.sso)
@@ -234,6 +241,9 @@ impl Settings {
         }
         if self.idle_timeout < Duration::from_secs(20) {
             return bad("idle_timeout", "must be at least 20 seconds (event streams ping every 15 s)");
+        }
+        if self.head_timeout < Duration::from_secs(1) || self.head_timeout > Duration::from_secs(3600) {
+            return bad("head_timeout", "must be between 1 second and 1 hour");
         }
         if self.max_connections == 0 {
             return bad("max_connections", "must be at least 1");

@@ -42,6 +42,7 @@ mod routes;
 mod routing;
 mod scim;
 mod secret;
+mod server;
 mod sessions;
 mod sso;
 mod state;
@@ -314,7 +315,7 @@ impl<S: Store> Hub<S> {
         }));
         learning::prepare(&state).await?;
         let limits = limits::Limits::new(&issuer, addr, state.settings.request_timeout);
-        let app = routes::router(state.clone(), limits).into_make_service_with_connect_info::<net::Peer>();
+        let app = routes::router(state.clone(), limits);
         let listener = limits::CappedListener::new(
             listener,
             state.settings.max_connections,
@@ -322,16 +323,7 @@ impl<S: Store> Hub<S> {
             state.settings.idle_timeout,
         );
 
-        let mut server_stop = stop_rx.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                // Resolves on `true` or when the sender is dropped.
-                let _ = server_stop.wait_for(|stop| *stop).await;
-            };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-                tracing::error!(error = %e, "the HTTP server stopped with an error");
-            }
-        });
+        let server = tokio::spawn(server::serve(listener, app, state.settings.head_timeout, stop_rx.clone()));
         let (flush_stop, flush_stop_rx) = watch::channel(false);
         let refusal_flusher = tokio::spawn(tasks::refusal_flush_loop(state.clone(), flush_stop_rx.clone()));
         let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));

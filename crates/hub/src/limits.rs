@@ -9,12 +9,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::serve::IncomingStream;
 use keyway_api::codes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -139,12 +137,6 @@ impl axum::serve::Listener for CappedListener {
 
     fn local_addr(&self) -> io::Result<Peer> {
         self.inner.local_addr().map(Peer)
-    }
-}
-
-impl Connected<IncomingStream<'_, CappedListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, CappedListener>) -> Peer {
-        *stream.remote_addr()
     }
 }
 

@@ -177,3 +177,50 @@ async fn idle_connections_are_closed_but_a_long_wait_is_not() {
     .expect("the wait's answer within 90 s");
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
 }
+
+/// A client that trickles its request head a byte at a time, each byte well within the idle
+/// time, is let go at the head deadline, before its head is complete. The same head sent at
+/// once is answered, and so is a kept-alive connection's next request, with its own deadline.
+#[tokio::test]
+async fn a_request_head_trickled_a_byte_at_a_time_is_cut_off_at_the_head_deadline() {
+    let hub = TestHub::start_with(|s| s.head_timeout = Duration::from_secs(2)).await;
+    let addr = host_of(&hub);
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Padding: {}\r\n\r\n", "p".repeat(64));
+
+    let mut prompt = TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 1024];
+    for round in 0..2 {
+        prompt.write_all(head.as_bytes()).await.unwrap();
+        let got = prompt.read(&mut buf).await.unwrap();
+        let answer = String::from_utf8_lossy(&buf[..got]);
+        assert!(answer.starts_with("HTTP/1.1 200"), "request {round} sent at once: {answer}");
+        // A pause shorter than the deadline before the next request on the same connection.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+
+    let mut trickle = TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = trickle.split();
+    let mut sent = 0;
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            tokio::select! {
+                read = rd.read(&mut buf) => break read,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if sent < head.len() {
+                        if wr.write_all(&head.as_bytes()[sent..=sent]).await.is_err() {
+                            break Ok(0);
+                        }
+                        sent += 1;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("the hub still holds the trickling connection after 30 s");
+    assert!(sent < head.len(), "the whole head ({sent} bytes) went through a byte every 200 ms");
+    if let Ok(got) = ended {
+        let answer = String::from_utf8_lossy(&buf[..got]);
+        assert!(got == 0 || answer.starts_with("HTTP/1.1 408"), "the trickling connection got: {answer}");
+    }
+}
