@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The kind of identity a JWT speaks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PrincipalKind {
     /// A person (a `users` row).
@@ -58,6 +59,7 @@ pub mod scopes {
 
 /// The class of a JWT: what it was exchanged from, how long it lives, which scopes it may hold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenClass {
     /// A person's everyday access (from a user PAT or a browser sign-in). 15 minutes.
@@ -164,6 +166,7 @@ impl std::fmt::Display for TokenClass {
 
 /// Where a PAT may be used: the caller's surface must be allowed by it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// The command line (and the desktop app).
@@ -195,6 +198,7 @@ impl Audience {
 
 /// `GET /api/me`: the identity behind the bearer JWT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub kind: PrincipalKind,
     pub id: String,
@@ -211,6 +215,7 @@ pub struct Me {
 
 /// One audit log entry (`GET /api/audit`, auditors and admins).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// Unix seconds.
@@ -228,6 +233,7 @@ pub struct AuditEntry {
 
 /// A page of a cursor-paginated list: pass `next` back as `?cursor=` for the next page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

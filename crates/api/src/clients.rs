@@ -15,6 +15,7 @@ pub const MAX_REDIRECT_URI_LEN: usize = 512;
 /// `POST /oauth/register` (RFC 7591 §2): only what a native public client sends is read;
 /// other members are ignored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientRegistration {
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -32,6 +33,7 @@ pub struct ClientRegistration {
 
 /// The answer to a registration (RFC 7591 §3.2.1): the client's metadata as the hub keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisteredClientInfo {
     pub client_id: String,
     pub client_id_issued_at: i64,
@@ -44,6 +46,7 @@ pub struct RegisteredClientInfo {
 
 /// One registered client on `GET /api/clients`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisteredClient {
     pub client_id: String,
     pub client_name: String,
@@ -60,12 +63,14 @@ pub struct RegisteredClient {
 
 /// `GET /api/clients`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisteredClients {
     pub clients: Vec<RegisteredClient>,
 }
 
 /// The answer of `POST /oauth/device_authorization` (RFC 8628 §3.2).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceAuthorization {
     pub device_code: String,
     pub user_code: String,

@@ -42,6 +42,7 @@ pub const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
 pub const MAX_PAT_DAYS_CEILING: u32 = 3650;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialKind {
     UserPat,
@@ -73,6 +74,7 @@ impl CredentialKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialStatus {
     Active,
@@ -86,6 +88,7 @@ pub enum CredentialStatus {
 
 /// A credential as lists show it: never the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialView {
     /// Public id (short, not secret), e.g. `cr_7Hq2…`; the secret's checksum-free prefix.
     pub id: String,
@@ -114,6 +117,7 @@ pub struct CredentialView {
 
 /// A newly minted or rotated secret: shown once, never stored by the hub in clear.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MintedSecret {
     pub credential: CredentialView,
     pub secret: String,
@@ -127,6 +131,7 @@ impl std::fmt::Debug for MintedSecret {
 
 /// `POST /api/credentials`: mint a PAT (needs `user_admin`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MintPat {
     /// `agent_pat` (default) or `user_pat`.
     #[serde(default)]
@@ -152,6 +157,7 @@ pub struct MintPat {
 
 /// `POST /api/credentials/enrollment`: a one-time token an agent redeems for its PAT.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MintEnrollment {
     /// Minutes until the enrollment token expires (default 15).
     #[serde(default)]
@@ -170,6 +176,7 @@ pub struct MintEnrollment {
 
 /// `POST /auth/enroll` body.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enroll {
     /// Name of the agent to create or to bind to (one of the owner's agents).
     #[serde(default)]
@@ -178,6 +185,7 @@ pub struct Enroll {
 
 /// `POST /auth/exchange` body (the credential is in the `Authorization` header).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangeRequest {
     pub requested_token_class: TokenClass,
     /// Space-separated; default: every scope the credential holds for that class.
@@ -193,6 +201,7 @@ pub struct ExchangeRequest {
 
 /// A short-lived JWT from an exchange.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangeResponse {
     pub access_token: String,
     pub token_type: String,
@@ -215,6 +224,7 @@ impl std::fmt::Debug for ExchangeResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentView {
     pub id: String,
     pub name: String,
@@ -227,12 +237,14 @@ pub struct AgentView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateAgent {
     pub name: String,
 }
 
 /// `PATCH /api/agents/{id}`: rename and/or disable (disabling stops its PATs' exchanges at once).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateAgent {
     #[serde(default)]
     pub name: Option<String>,
@@ -241,6 +253,7 @@ pub struct UpdateAgent {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceAccountView {
     pub id: String,
     pub name: String,
@@ -254,6 +267,7 @@ pub struct ServiceAccountView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateServiceAccount {
     pub name: String,
     #[serde(default = "default_group")]
@@ -268,6 +282,7 @@ fn default_group() -> Role {
 
 /// `POST /api/service-accounts`: the account and its first token, shown once.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedServiceAccount {
     pub account: ServiceAccountView,
     pub secret: String,
@@ -281,6 +296,7 @@ impl std::fmt::Debug for CreatedServiceAccount {
 
 /// `POST /api/service-accounts/{id}/rotate`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotateServiceToken {
     /// Seconds the old token keeps working (default 0: it stops at once).
     #[serde(default)]
@@ -289,6 +305,7 @@ pub struct RotateServiceToken {
 
 /// Admin limits on credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialSettings {
     /// Longest PAT lifetime in days a user may choose.
     pub max_pat_days: u32,

@@ -9,6 +9,7 @@ pub const MAX_ROTATION_DAYS: u32 = 3650;
 
 /// How the hub rotates its signing key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeySettings {
     /// A new signing key takes over when the current one is this many days old; `0` never

@@ -26,6 +26,7 @@ pub const LOGIN_SCOPES: &[&str] = &["openid", "profile", "offline_access"];
 /// The body of every error on every route: a stable machine code and a human message.
 /// OAuth endpoints put RFC 6749 codes in `error` and also fill `error_description`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     #[serde(default)]
@@ -122,6 +123,7 @@ pub mod codes {
 
 /// Roles a user can hold; a user may hold several.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Developer,
@@ -156,6 +158,7 @@ impl std::fmt::Display for Role {
 /// `/oauth/token` success body (RFC 6749 §5.1, plus OIDC `id_token`).
 /// `Debug` shows which tokens are present, never their values.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -196,6 +199,7 @@ impl std::fmt::Debug for TokenResponse {
 
 /// `/oauth/userinfo` body (OIDC core §5.3) with Keyway's `roles` claim.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub sub: String,
     #[serde(default)]
@@ -208,6 +212,7 @@ pub struct UserInfo {
 
 /// The subset of the OIDC discovery document Keyway publishes and reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiscoveryDocument {
     pub issuer: String,
     pub authorization_endpoint: String,

@@ -38,6 +38,7 @@ pub const DEFAULT_WAIT_SECS: u64 = 30;
 pub const MAX_WAIT_SECS: u64 = 120;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     Pending,
@@ -77,6 +78,7 @@ impl ReviewStatus {
 
 /// How the UI renders a payload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContentType {
     /// Plain text (the payload is a JSON string).
@@ -92,6 +94,7 @@ pub enum ContentType {
 
 /// Who did something: a user, an agent or a service account (or the hub itself for expiry).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     pub kind: PrincipalKind,
     pub id: String,
@@ -99,6 +102,7 @@ pub struct Actor {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     pub label: String,
     pub url: String,
@@ -106,6 +110,7 @@ pub struct Link {
 
 /// What a decision (or a recorded transition) was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Approve,
@@ -117,6 +122,7 @@ pub enum Verdict {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub verdict: Verdict,
     /// `None` for expiry.
@@ -126,6 +132,7 @@ pub struct Decision {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewRequest {
     pub id: String,
     pub title: String,
@@ -154,6 +161,7 @@ pub struct ReviewRequest {
 
 /// `POST /api/reviews`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitReview {
     pub title: String,
     /// Free-form category, e.g. `deployment`, `guardrail_output` (default `general`).
@@ -175,6 +183,7 @@ pub struct SubmitReview {
 
 /// `POST /api/reviews/{id}/decision`: a reason is required to reject.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decide {
     /// `approve` or `reject`.
     pub verdict: Verdict,
@@ -184,6 +193,7 @@ pub struct Decide {
 
 /// Pushed on `GET /api/reviews/events` (SSE `event:` = the `type`, `data:` = this JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ReviewEvent {
     Created {
@@ -228,6 +238,7 @@ impl ReviewEvent {
 
 /// Query of `GET /api/reviews` (every field optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ReviewQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReviewStatus>,
@@ -252,6 +263,7 @@ pub struct ReviewQuery {
 
 /// Admin limits on review requests.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewSettings {
     pub default_ttl_secs: u64,
     pub max_ttl_secs: u64,

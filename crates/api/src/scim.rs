@@ -8,6 +8,7 @@ pub const MAX_SCIM_TOKEN_LABEL: usize = 64;
 
 /// A SCIM token, without its secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScimTokenView {
     pub id: String,
     pub label: String,
@@ -19,6 +20,7 @@ pub struct ScimTokenView {
 
 /// `POST /api/scim/tokens`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateScimToken {
     /// What the token is for (the IdP's name); "scim" when left out.
@@ -28,6 +30,7 @@ pub struct CreateScimToken {
 
 /// The answer to `POST /api/scim/tokens`: the secret, shown this once.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedScimToken {
     pub token: ScimTokenView,
     pub secret: String,

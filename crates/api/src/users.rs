@@ -29,6 +29,7 @@ pub const MAX_SESSION_SECS: u64 = 365 * 24 * 3600;
 
 /// A user as the API shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: String,
     pub username: String,
@@ -48,6 +49,7 @@ pub struct UserView {
 
 /// `POST /api/users`. Without `password` the hub makes a one-time set-password code.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub username: String,
@@ -70,6 +72,7 @@ impl fmt::Debug for CreateUser {
 
 /// A created user, or a password reset: the one-time code is shown here once.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUser {
     pub user: UserView,
     /// The person enters it on the hub's sign-in page, as their password, then sets one.
@@ -91,6 +94,7 @@ impl fmt::Debug for CreatedUser {
 
 /// `PUT /api/users/{id}/roles`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetRoles {
     pub roles: Vec<Role>,
@@ -98,6 +102,7 @@ pub struct SetRoles {
 
 /// `POST /api/users/{id}/password`: the new password, or none for a one-time code.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResetPassword {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +117,7 @@ impl fmt::Debug for ResetPassword {
 
 /// `PUT /api/me/password`.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current: String,
@@ -126,6 +132,7 @@ impl fmt::Debug for ChangePassword {
 
 /// A member of a group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     pub id: String,
     pub username: String,
@@ -134,6 +141,7 @@ pub struct Member {
 
 /// A group: one of Keyway's roles and the users who hold it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     pub role: Role,
     pub members: Vec<Member>,
@@ -141,6 +149,7 @@ pub struct Group {
 
 /// One of a person's sign-ins (a refresh token family).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: String,
     pub client_id: String,
@@ -161,6 +170,7 @@ pub struct SessionView {
 /// Session lifetimes (admins): a sign-in ends `absolute_secs` after it began, and when unused
 /// for `idle_secs`. Both are checked at every refresh.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionSettings {
     pub absolute_secs: u64,
@@ -169,6 +179,7 @@ pub struct SessionSettings {
 
 /// What ending sessions did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ended {
     pub ended: u64,
 }

@@ -34,6 +34,7 @@ mod migrate_store;
 mod net;
 mod notices;
 mod oauth;
+mod openapi;
 mod pat;
 mod policy;
 mod principal;

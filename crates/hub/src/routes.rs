@@ -22,6 +22,7 @@ pub(crate) fn routes<S: Store>() -> Routes<S> {
     Routes::new()
         .route("/healthz", get(healthz))
         .route("/auth/mode", get(crate::learning::mode::<S>))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
         .merge(crate::oauth::router::<S>())
         .merge(crate::api::router::<S>())
         .merge(crate::sso::router::<S>())

@@ -29,8 +29,10 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/api/agents/{id}", patch(update_agent::<S>))
 }
 
-#[derive(Debug, Deserialize)]
-struct ListParams {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Every owner's agents, not only the caller's (auditors and admins).
     #[serde(default)]
     all: bool,
 }

@@ -13,8 +13,9 @@ use crate::principal::Principal;
 use crate::state::AppState;
 use crate::store::{AuditQuery, Store};
 
-#[derive(Debug, Deserialize)]
-pub(super) struct AuditParams {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AuditParams {
     cursor: Option<String>,
     limit: Option<u32>,
     action: Option<String>,

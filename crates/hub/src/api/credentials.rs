@@ -43,8 +43,10 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/api/settings/credentials", get(get_settings::<S>).put(put_settings::<S>))
 }
 
-#[derive(Deserialize)]
-struct CredentialListParams {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CredentialListParams {
+    /// Everyone's credentials, not only the caller's (auditors and admins).
     #[serde(default)]
     all: bool,
     cursor: Option<String>,

@@ -22,6 +22,11 @@ use axum::Json;
 use axum::routing::get;
 use keyway_api::auth::Me;
 
+pub(crate) use self::agents::ListParams as AgentListParams;
+pub(crate) use self::audit::AuditParams;
+pub(crate) use self::credentials::CredentialListParams;
+pub(crate) use self::reviews::WaitParams;
+pub(crate) use self::users::ListParams as UserListParams;
 use crate::error::Error;
 use crate::policy::Rule;
 use crate::principal::Principal;

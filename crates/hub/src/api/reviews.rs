@@ -309,8 +309,10 @@ async fn cancel<S: Store>(
 
 // ---- wait, live
 
-#[derive(Debug, Deserialize)]
-struct WaitParams {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct WaitParams {
+    /// Seconds to wait for a decision before answering the request as it is.
     timeout: Option<u64>,
 }
 

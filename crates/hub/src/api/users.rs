@@ -63,8 +63,9 @@ pub(crate) fn user_event(
     Audit::by(p, at, action).target("user", &u.id).detail(detail).event()
 }
 
-#[derive(Debug, Deserialize)]
-struct ListParams {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
     /// Part of the name, any case.
     q: Option<String>,
     cursor: Option<String>,

@@ -16,6 +16,7 @@ mod users;
 
 use axum::routing::{any, get, post};
 
+pub(crate) use self::users::ListParams;
 use crate::routing::Routes;
 use crate::store::Store;
 

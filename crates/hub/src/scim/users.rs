@@ -30,8 +30,9 @@ const DEFAULT_COUNT: u32 = 100;
 pub(crate) const MAX_COUNT: u32 = 1000;
 
 /// The query of a list: RFC 7644 §3.4.2.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
     filter: Option<String>,
     start_index: Option<String>,

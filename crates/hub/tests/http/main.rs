@@ -16,6 +16,7 @@ mod limits;
 mod login;
 mod matrix;
 mod mcp_sdk;
+mod openapi;
 mod reviews;
 mod reviews_decide;
 mod reviews_live;

@@ -78,6 +78,7 @@ type Row = (&'static str, [E; 11]);
 const MATRIX: &[Row] = &[
     //                                   dev      dev*     rev      aud      adm      adm*     agent    sa:dev   sa:rev   sa:aud   anon
     ("GET /healthz",                    [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    ("GET /openapi.json",               [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
     ("GET /auth/mode",                  [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
     ("GET /.well-known/openid-configuration", [OK, OK,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
     ("GET /oauth/jwks",                 [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
