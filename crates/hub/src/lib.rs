@@ -123,6 +123,7 @@ impl<S: Store> Hub<S> {
     pub async fn with_store(settings: Settings, store: S) -> Result<Hub<S>, Error> {
         settings.validate()?;
         store.migrate().await?;
+        hold_clock_at_newest_audit(&store, &settings.clock).await?;
         let keys = Arc::new(Keys::open(&store, settings.hub_key.as_ref(), &settings.clock).await?);
         store.set_audit_signer(keys.clone());
         let chained = store.seal_audit_log().await?;
@@ -348,6 +349,23 @@ impl<S: Store> Hub<S> {
             flush_stop,
         })
     }
+}
+
+/// Holds `clock` at the newest audit row's time: a hub restarted with its system clock set back
+/// keeps the time it had reached, so nothing that expired comes back (`crate::clock`).
+async fn hold_clock_at_newest_audit<S: Store>(store: &S, clock: &Clock) -> Result<(), Error> {
+    let newest = store.audit_events(&store::AuditQuery { limit: 1, ..Default::default() }).await?;
+    if let Some(event) = newest.first() {
+        clock.hold_at_least(event.at);
+        let behind = clock.behind_secs();
+        if behind > 0 {
+            tracing::warn!(
+                behind_secs = behind,
+                "the system clock is behind the newest audit row; the hub holds its time there until the clock catches up"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A hub opened on the backend its settings' database URL names (the hub is generic over its
