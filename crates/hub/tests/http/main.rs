@@ -12,6 +12,7 @@ mod credentials;
 mod credentials_agents;
 mod credentials_exchange;
 mod discovery;
+mod disk;
 mod learning;
 mod limits;
 mod login;
