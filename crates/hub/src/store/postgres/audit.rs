@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row as _};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row as _};
 
 use super::PgStore;
 use crate::store::audit::{
@@ -210,28 +210,36 @@ impl AuditStore for PgStore {
     }
 
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query(
+        // Only the filters given are in the statement. With `($n IS NULL OR …)` for each,
+        // PostgreSQL's generic plan for the one prepared statement (chosen after five runs)
+        // could not use the actor, target or time index for the filters actually set.
+        let mut sql = QueryBuilder::<Postgres>::new(
             "SELECT id, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, outcome, detail \
-             FROM audit_events \
-             WHERE ($1 IS NULL OR id < $1) \
-               AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) \
-               AND ($3 IS NULL OR actor_id = $3 OR actor_name = $3) \
-               AND ($4 IS NULL OR target_id = $4) \
-               AND ($5 IS NULL OR outcome = $5) \
-               AND ($6 IS NULL OR at >= $6) \
-               AND ($7 IS NULL OR at < $7) \
-             ORDER BY id DESC LIMIT $8",
-        )
-        .bind(query.before)
-        .bind(&query.action_prefix)
-        .bind(&query.actor_id)
-        .bind(&query.target_id)
-        .bind(&query.outcome)
-        .bind(query.since)
-        .bind(query.until)
-        .bind(i64::from(query.limit.clamp(1, 1000)))
-        .fetch_all(&self.pool)
-        .await?;
+             FROM audit_events WHERE TRUE",
+        );
+        if let Some(before) = query.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        if let Some(prefix) = &query.action_prefix {
+            sql.push(" AND substr(action, 1, length(").push_bind(prefix).push(")) = ").push_bind(prefix);
+        }
+        if let Some(actor) = &query.actor_id {
+            sql.push(" AND (actor_id = ").push_bind(actor).push(" OR actor_name = ").push_bind(actor).push(")");
+        }
+        if let Some(target) = &query.target_id {
+            sql.push(" AND target_id = ").push_bind(target);
+        }
+        if let Some(outcome) = &query.outcome {
+            sql.push(" AND outcome = ").push_bind(outcome);
+        }
+        if let Some(since) = query.since {
+            sql.push(" AND at >= ").push_bind(since);
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND at < ").push_bind(until);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit.clamp(1, 1000)));
+        let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 let detail: String = row.try_get("detail")?;
