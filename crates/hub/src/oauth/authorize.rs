@@ -191,8 +191,10 @@ async fn authorize_inner<S: Store>(
     // RFC 8252 §8.6: whatever listens on a loopback port (or claims a private-use scheme) can
     // receive a native client's code, so a code is never issued without the person acting on
     // this very request, even when the browser is already signed in. `prompt=none` therefore
-    // cannot succeed; it says why.
-    if prompt_none {
+    // cannot succeed; it says why. In learning mode nobody is authenticated at all, so a silent
+    // request (a client that tries `prompt=none` first) gets its code like any other.
+    let learning = state.settings.mode == crate::config::Mode::Learning;
+    if prompt_none && !learning {
         let signed_in = match cookie(headers, SESSION_COOKIE) {
             Some(c) => state.store.login_session(&SessionId::from_wire(c.to_owned()).hash(), now).await?.is_some(),
             None => false,
@@ -205,7 +207,7 @@ async fn authorize_inner<S: Store>(
     }
     within_caps(state, ip, now).await?;
     state.store.insert_pending(&pending).await?;
-    if state.settings.mode == crate::config::Mode::Learning {
+    if learning {
         return crate::learning::sign_in(state, &pending).await;
     }
     // `--sso-only`: straight to the IdP, unless `local=1` asks for the password form (the

@@ -52,6 +52,26 @@ async fn learning_mode_acts_without_a_credential_and_every_client_signs_in_witho
     assert_eq!(info["preferred_username"], "learner");
 }
 
+/// A client that tries a silent sign-in first (`prompt=none`) gets its code in learning mode,
+/// as without it; a protected hub answers the same request `login_required`.
+#[tokio::test]
+async fn a_silent_sign_in_gets_a_code_in_learning_mode_and_login_required_when_protected() {
+    let hub = TestHub::start_with(learning).await;
+    let flow = Flow::new(&v4(43411));
+    let resp = browser().get(flow.authorize_url(&hub.url, &[("prompt", Some("none"))])).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND, "{:?}", resp.headers());
+    let code = code_from_redirect(&resp, &hub, &flow);
+    let tokens: TokenResponse = exchange(&hub, &flow, &code).await.json().await.unwrap();
+    let info: Value = userinfo(&hub, &tokens.access_token).await.json().await.unwrap();
+    assert_eq!(info["preferred_username"], "learner");
+
+    let hub = TestHub::start().await;
+    let flow = Flow::new(&v4(43412));
+    let resp = browser().get(flow.authorize_url(&hub.url, &[("prompt", Some("none"))])).send().await.unwrap();
+    let params = redirect_params(&resp, &flow);
+    assert_eq!(param(&params, "error"), Some("login_required"), "{params:?}");
+}
+
 #[tokio::test]
 async fn a_hub_switched_to_protected_has_no_learner_and_no_token_the_learner_held() {
     let hub = TestHub::start_with(learning).await;
