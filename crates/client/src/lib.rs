@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 mod http;
+pub mod links;
 pub mod login;
 pub mod loopback;
 pub mod oidc;
