@@ -16,6 +16,7 @@ pub mod pkce;
 pub mod profiles;
 pub mod reviews;
 pub mod secret;
+mod sse;
 pub mod users;
 pub mod vault;
 
