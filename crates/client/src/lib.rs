@@ -7,6 +7,8 @@ pub mod audit;
 pub mod config;
 pub mod credentials;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod links;
 pub mod login;

@@ -104,7 +104,8 @@ mod tests {
         let mut buf = FrameBuffer::default();
         buf.push(b": subscribed\r\n\r\nevent: created\nid: e-1\ndata: {}\n\nevent: dec").unwrap();
         assert_eq!(buf.next_frame(), Some(Frame { comment: true, ..Frame::default() }));
-        let created = Frame { event: Some("created".into()), id: Some("e-1".into()), data: "{}".into(), comment: false };
+        let created =
+            Frame { event: Some("created".into()), id: Some("e-1".into()), data: "{}".into(), comment: false };
         assert_eq!(buf.next_frame(), Some(created));
         assert_eq!(buf.next_frame(), None);
         assert_eq!(buf.pending(), b"event: dec");
