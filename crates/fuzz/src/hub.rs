@@ -63,7 +63,7 @@ pub fn form_params(data: &[u8]) {
     let pairs = [("code", value), ("state", uri), ("iss", "https://hub.example")];
     let redirect = hub::redirect_with(uri, &pairs);
     let added = redirect.strip_prefix(uri).expect("the redirect keeps the URI it was given");
-    let back: Vec<(String, String)> = url::form_urlencoded::parse(added[1..].as_bytes()).into_owned().collect();
+    let back: Vec<(String, String)> = url::form_urlencoded::parse(&added.as_bytes()[1..]).into_owned().collect();
     let want: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     assert_eq!(back, want, "the appended parameters read back as given");
 }
@@ -180,12 +180,10 @@ pub fn redirect_uri(data: &[u8]) {
     let (registered, candidate) = two_lines(&s);
     let candidate = if candidate.is_empty() { registered } else { candidate };
     for uri in [registered, candidate] {
-        if hub::desktop_allows_redirect(uri) {
-            if uri != keyway_api::DEEP_LINK_REDIRECT {
-                let url = canonical(uri).unwrap_or_else(|| panic!("{uri:?} is not canonical"));
-                assert!(url.scheme() == "http" && is_desktop_host(url.host()), "{uri:?}");
-                assert!(url.path() == "/callback" && url.query().is_none(), "{uri:?}");
-            }
+        if hub::desktop_allows_redirect(uri) && uri != keyway_api::DEEP_LINK_REDIRECT {
+            let url = canonical(uri).unwrap_or_else(|| panic!("{uri:?} is not canonical"));
+            assert!(url.scheme() == "http" && is_desktop_host(url.host()), "{uri:?}");
+            assert!(url.path() == "/callback" && url.query().is_none(), "{uri:?}");
         }
     }
     let registered_list = [registered.to_owned()];
