@@ -100,12 +100,22 @@ fn target_dir() -> PathBuf {
 /// `cargo fuzz <sub>` on the pinned nightly, building into `build_dir`. The workspace's release
 /// profile is for shipping (thin LTO, stripped): the fuzz build keeps symbols for readable
 /// crash reports and skips LTO, which would cost more build time than the runs are long.
+/// What `cargo run` told this program about itself (`CARGO_PKG_NAME`, …) is not passed on: build
+/// scripts that watch those variables would build again, for nothing, whenever xtask changes.
 fn cargo_fuzz(sub: &str, build_dir: &Path) -> Command {
     let mut c = Command::new("cargo");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name == "CARGO" || name.starts_with("CARGO_PKG_") || name.starts_with("CARGO_MANIFEST_") {
+            c.env_remove(&*name);
+        }
+        if matches!(&*name, "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE") {
+            c.env_remove(&*name);
+        }
+    }
     c.current_dir(root())
         .env("PATH", tool_path())
         .env("RUSTUP_TOOLCHAIN", NIGHTLY)
-        .env_remove("CARGO")
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_STRIP", "false")
         .args(["fuzz", sub, "--fuzz-dir", "crates/fuzz", "--features", "libfuzzer", "--target-dir"])
