@@ -99,7 +99,11 @@ pub fn deep_link(data: &[u8]) {
             check_callback(&query, true);
         }
         Incoming::Open(route) => {
-            assert!(input.to_ascii_lowercase().starts_with("keyway:"), "{input:?}");
+            // As the URL standard reads it: tabs and newlines dropped, leading controls and
+            // spaces trimmed.
+            let read: String = input.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+            let read = read.trim_start_matches(|c: char| c <= ' ').to_ascii_lowercase();
+            assert!(read.starts_with("keyway:"), "{input:?}");
             assert_eq!(links::parse(&links::link_to(&route)), Incoming::Open(route));
         }
         Incoming::NotUnderstood(message) => {
