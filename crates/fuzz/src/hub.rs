@@ -266,7 +266,8 @@ pub fn json_body(data: &[u8]) {
 }
 
 /// SCIM filters (first line) and dateTimes (second line): a time that parses writes out as
-/// one that parses to the same second.
+/// one that parses to the same second, within the years RFC 3339 writes (an offset or a leap
+/// second may carry `9999-12-31T23:59:60-05:30` past them).
 pub fn scim(data: &[u8]) {
     let s = text(data);
     let (filter, time) = two_lines(&s);
@@ -274,6 +275,9 @@ pub fn scim(data: &[u8]) {
     for t in [filter, time] {
         if let Some(secs) = hub::scim_time(t) {
             let written = hub::scim_time_format(secs);
+            if written.len() != "2026-12-01T19:20:40Z".len() {
+                continue;
+            }
             assert_eq!(hub::scim_time(&written), Some(secs), "{t:?} → {written}");
         }
     }
