@@ -8,7 +8,8 @@
 //! - `opener`: opens the sign-in page (honours `BROWSER`).
 //! - `clipboard`: copies secrets so that clipboard history skips them, and clears them later.
 //! - `live`: forwards the hub's live review events to the window, and notifies.
-//! - `links`: what an incoming URL is (sign-in answer, page link, not understood); pure.
+//! - `links` (keyway-client's): what an incoming URL is (sign-in answer, page link, not
+//!   understood); pure.
 //! - `incoming`: acting on it (deliver, navigate, notice) and the UI's start-up mailbox.
 //!
 //! One instance per desktop session: a second launch (e.g. the OS opening a `keyway://` link or
@@ -21,7 +22,6 @@ mod commands;
 mod error;
 pub mod first_paint;
 mod incoming;
-pub mod links;
 mod live;
 mod local_hub;
 mod opener;
@@ -29,6 +29,7 @@ pub mod rendering;
 mod state;
 mod window_state;
 
+pub use keyway_client::links;
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
 

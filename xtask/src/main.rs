@@ -1,4 +1,4 @@
-//! Keyway's own automation: `cargo xtask setup | run | test | check-structure | screenshots | bundle | bench desktop`.
+//! Keyway's own automation: `cargo xtask setup | run | test | check-structure | fuzz | screenshots | bundle | bench desktop`.
 //!
 //! `setup` installs what a fresh Debian 12 machine lacks (apt packages, the wasm32 target and the
 //! pinned tools); `run` and `test` call it first, so the README's two commands work on a new machine.
@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod apt;
 #[cfg(test)]
 mod architecture;
 mod bench;
 mod bench_desktop;
+mod fuzz;
 mod structure;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
@@ -80,6 +82,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         "check-structure" => structure::check_structure(&root()),
+        "fuzz" => fuzz::fuzz(rest),
         "test" => {
             // First, and before any install or build: it needs nothing and fails in a second.
             structure::check_structure(&root())?;
@@ -106,7 +109,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  check-structure  fail on an import circle between the files of one crate, or a src/ file over 600 lines\n  test         check-structure, setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end tests and save their screenshots in ui/screenshots/\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), approvals (the review queue with 100,000 pending), hubs (two hubs on one PostgreSQL: a decision and a revocation on one seen on the other, exchanges split across both), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window), audit (`keyway-hub audit verify` over 100,000 rows), audit-page (the desktop's Audit page over 100,000 rows)"
+                "cargo xtask <command>\n\n  setup        install what this machine lacks (apt, wasm32 target, trunk, wasm-bindgen-cli, tauri-driver, nextest, binaryen, Tauri CLI)\n  run          setup, build the UI and start the desktop app\n  check-structure  fail on an import circle between the files of one crate, or a src/ file over 600 lines\n  test         check-structure, setup, build everything and run every test (headless D-Bus + gnome-keyring + Xvfb)\n  screenshots  run the desktop end-to-end tests and save their screenshots in ui/screenshots/\n  fuzz [SECONDS]  run every fuzz target of crates/fuzz under libFuzzer, SECONDS in all (default 60) split evenly, and print each one's executions and crashes; crash inputs go to crates/fuzz/artifacts/<target>/ (installs the pinned nightly toolchain and cargo-fuzz)\n  bundle       build the release .deb (target/bundle/keyway_<version>_amd64.deb); --debug packages the debug build\n  bench NAME   measure: exchange (PAT → JWT load run against a release hub), approvals (the review queue with 100,000 pending), hubs (two hubs on one PostgreSQL: a decision and a revocation on one seen on the other, exchanges split across both), desktop (.deb and installed size, first paint and idle memory beside a bare Tauri window), audit (`keyway-hub audit verify` over 100,000 rows), audit-page (the desktop's Audit page over 100,000 rows)"
             );
             Ok(())
         }
@@ -182,22 +185,7 @@ fn setup() -> Result<()> {
     if output(Command::new("npm").arg("--version")).is_none() {
         missing.extend(["nodejs", "npm"]);
     }
-    if !missing.is_empty() {
-        let sudo = output(Command::new("id").arg("-u")).is_none_or(|u| u.trim() != "0");
-        let apt = |args: &[&str]| -> Result<()> {
-            let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
-            if sudo {
-                c.arg("apt-get");
-            }
-            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-            run(&mut c)
-        };
-        eprintln!("xtask: installing apt packages: {}", missing.join(" "));
-        apt(&["update", "-qq"])?;
-        let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-        args.extend(&missing);
-        apt(&args)?;
-    }
+    apt::install(&missing)?;
     // wasm32 target.
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {

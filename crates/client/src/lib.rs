@@ -7,7 +7,10 @@ pub mod audit;
 pub mod config;
 pub mod credentials;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
+pub mod links;
 pub mod login;
 pub mod loopback;
 pub mod oidc;
@@ -15,6 +18,7 @@ pub mod pkce;
 pub mod profiles;
 pub mod reviews;
 pub mod secret;
+mod sse;
 pub mod users;
 pub mod vault;
 

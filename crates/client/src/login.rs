@@ -149,7 +149,7 @@ impl ExternalCallbacks {
 }
 
 /// The query of `url` when `url` is `redirect_uri` plus a query (no fragment), else `None`.
-fn callback_query(url: &str, redirect_uri: &str) -> Option<String> {
+pub(crate) fn callback_query(url: &str, redirect_uri: &str) -> Option<String> {
     let parsed = Url::parse(url).ok()?;
     if parsed.fragment().is_some() || &parsed[..url::Position::AfterPath] != redirect_uri {
         return None;

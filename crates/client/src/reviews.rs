@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use crate::http::{Auth, Request, path_segment};
+use crate::sse::{Frame, FrameBuffer, MAX_FRAME_BYTES};
 use crate::{Client, Error};
 
 /// Slack added to a long-poll's own timeout for the HTTP request carrying it.
@@ -112,7 +113,7 @@ impl Client {
         let state = Events {
             client: self,
             conn: None,
-            buf: Vec::new(),
+            buf: FrameBuffer::default(),
             pending: VecDeque::new(),
             last_id: None,
             backoff: BACKOFF_START,
@@ -145,15 +146,14 @@ impl Client {
                         }
                     }
                 }
-                if let Some(frame) = take_frame(&mut st.buf) {
+                if let Some(frame) = st.buf.next_frame() {
                     st.handle(&frame);
                     continue;
                 }
                 let Some(conn) = st.conn.as_mut() else { continue };
                 match conn.chunk().await {
                     Ok(Some(bytes)) => {
-                        st.buf.extend(bytes.iter().copied().filter(|b| *b != b'\r'));
-                        if overflowed(&st.buf) {
+                        if st.buf.push(&bytes).is_err() {
                             // No hub sends a frame this large: drop the connection rather than
                             // hold an unbounded buffer, and say events may have been missed.
                             st.conn = None;
@@ -196,7 +196,7 @@ impl Client {
 struct Events<'a> {
     client: &'a Client,
     conn: Option<reqwest::Response>,
-    buf: Vec<u8>,
+    buf: FrameBuffer,
     pending: VecDeque<Result<ReviewEvent, Error>>,
     last_id: Option<String>,
     backoff: Duration,
@@ -206,61 +206,36 @@ struct Events<'a> {
 }
 
 impl Events<'_> {
-    fn handle(&mut self, frame: &str) {
-        let mut name = None;
-        let mut id = None;
-        let mut data = String::new();
-        for line in frame.lines() {
-            if line.starts_with(':') {
-                // A comment: the greeting proves the subscription is live.
-                self.backoff = BACKOFF_START;
-                continue;
-            }
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match field {
-                "event" => name = Some(value.to_owned()),
-                "id" => id = Some(value.to_owned()),
-                "data" => {
-                    if !data.is_empty() {
-                        data.push('\n');
-                    }
-                    data.push_str(value);
-                }
-                _ => {}
-            }
+    fn handle(&mut self, frame: &Frame) {
+        if frame.comment {
+            // The greeting proves the subscription is live.
+            self.backoff = BACKOFF_START;
         }
-        if let Some(id) = id {
-            self.last_id = Some(id);
+        if let Some(id) = &frame.id {
+            self.last_id = Some(id.clone());
         }
-        match name.as_deref() {
-            None if data.is_empty() => {}
-            Some("resync") => self.pending.push_back(Err(Error::Refused {
-                code: EVENTS_MISSED.into(),
-                message: "Some live review events were missed; list the queue again.".into(),
-            })),
-            _ => match serde_json::from_str::<ReviewEvent>(&data) {
-                Ok(event) => self.pending.push_back(Ok(event)),
-                // An event type this client does not know yet: skip it.
-                Err(e) => tracing::debug!("ignoring an unreadable review event: {e}"),
-            },
-        }
+        self.pending.extend(review_item(frame));
     }
 }
 
-/// The largest SSE frame read (review events carry no payload: a frame is a few KiB).
-const MAX_FRAME_BYTES: usize = 1024 * 1024;
-
-/// The buffer holds more than [`MAX_FRAME_BYTES`] and no complete frame.
-fn overflowed(buf: &[u8]) -> bool {
-    buf.len() > MAX_FRAME_BYTES && !buf.windows(2).any(|w| w == b"\n\n")
-}
-
-/// Removes and returns the first complete SSE frame (up to a blank line).
-fn take_frame(buf: &mut Vec<u8>) -> Option<String> {
-    let end = buf.windows(2).position(|w| w == b"\n\n")?;
-    let frame: Vec<u8> = buf.drain(..end + 2).collect();
-    Some(String::from_utf8_lossy(&frame[..end]).into_owned())
+/// What a frame of the review stream brings: nothing (a comment), an event, or word that
+/// events were missed. An event this client cannot read (a type it does not know yet) is
+/// skipped.
+pub(crate) fn review_item(frame: &Frame) -> Option<Result<ReviewEvent, Error>> {
+    match frame.event.as_deref() {
+        None if frame.data.is_empty() => None,
+        Some("resync") => Some(Err(Error::Refused {
+            code: EVENTS_MISSED.into(),
+            message: "Some live review events were missed; list the queue again.".into(),
+        })),
+        _ => match serde_json::from_str::<ReviewEvent>(&frame.data) {
+            Ok(event) => Some(Ok(event)),
+            Err(e) => {
+                tracing::debug!("ignoring an unreadable review event: {e}");
+                None
+            }
+        },
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, Error> {
@@ -285,29 +260,6 @@ fn query_pairs<T: Serialize>(query: &T) -> Result<Vec<(String, String)>, Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_frame_without_end_beyond_the_limit_overflows_and_complete_frames_do_not() {
-        let mut endless = b"data: ".to_vec();
-        endless.resize(MAX_FRAME_BYTES + 1, b'x');
-        assert!(overflowed(&endless));
-        assert!(!overflowed(&endless[..MAX_FRAME_BYTES]));
-        // A burst of complete frames may be larger than the limit in all.
-        let mut burst = Vec::new();
-        while burst.len() <= MAX_FRAME_BYTES {
-            burst.extend_from_slice(b"event: created\nid: e-1\ndata: {}\n\n");
-        }
-        assert!(!overflowed(&burst));
-    }
-
-    #[test]
-    fn frames_split_on_blank_lines_and_keep_partial_input() {
-        let mut buf = b": subscribed\n\nevent: created\nid: e-1\ndata: {}\n\nevent: dec".to_vec();
-        assert_eq!(take_frame(&mut buf).as_deref(), Some(": subscribed"));
-        assert_eq!(take_frame(&mut buf).as_deref(), Some("event: created\nid: e-1\ndata: {}"));
-        assert_eq!(take_frame(&mut buf), None);
-        assert_eq!(buf, b"event: dec");
-    }
 
     #[test]
     fn queries_leave_out_absent_fields() {

@@ -49,8 +49,12 @@ impl RedirectRule {
                     return false;
                 };
                 // Only the canonical spelling is accepted, so what we redirect to is exactly
-                // what was compared (no "/a/../callback", upper-case scheme, etc.).
-                url.as_str() == candidate
+                // what was compared (no "/a/../callback", upper-case scheme, etc.), and the
+                // origin alone that registration takes too (`http://127.0.0.1:8080`, which
+                // parses with the root path).
+                let origin_alone =
+                    url.path() == "/" && url.query().is_none() && url.as_str().strip_suffix('/') == Some(candidate);
+                (url.as_str() == candidate || origin_alone)
                     && url.scheme() == registered.scheme()
                     && url.host() == registered.host()
                     && url.path() == registered.path()
@@ -225,6 +229,31 @@ mod tests {
         for bad in ["http://localhost:5555/other", "http://127.0.0.2:9/cb", "https://localhost:3000/callback"] {
             assert!(!c.allows_redirect(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_registered_loopback_origin_matches_as_registered() {
+        // Found by the redirect_uri fuzz target: registration took it, authorization refused it.
+        let uri = "http://127.0.0.1:33418";
+        assert_eq!(refuse_redirect(uri), None);
+        let record = ClientRecord {
+            id: "kwc_x".into(),
+            name: "x".into(),
+            redirect_uris: vec![uri.into()],
+            created_at: 0,
+            last_used_at: None,
+            revoked_at: None,
+            address: None,
+        };
+        let c = Client::from_record(&record);
+        for ok in [uri, "http://127.0.0.1:1", "http://127.0.0.1:1/", "http://127.0.0.1"] {
+            assert!(c.allows_redirect(ok), "{ok}");
+        }
+        for bad in ["http://127.0.0.1:1/x", "http://127.0.0.1:1?x=1", "http://127.0.0.1:1#f", "http://127.0.0.2:1"] {
+            assert!(!c.allows_redirect(bad), "{bad}");
+        }
+        let desktop = ClientRegistry::builtin();
+        assert!(!desktop.get("keyway-desktop").unwrap().allows_redirect("http://127.0.0.1:1"));
     }
 
     #[test]

@@ -258,8 +258,7 @@ impl Keys {
         Ok(Keys { hub_key: hub_key.clone(), clock: clock.clone(), set: RwLock::new(Arc::new(set)) })
     }
 
-    /// Keys from one seed, for tests of the token format.
-    #[cfg(test)]
+    /// Keys from one seed, for tests of the token format and its fuzz target.
     pub(crate) fn from_seed(seed: &[u8; 32]) -> Keys {
         let current = CurrentKey::from_seed(seed, 0);
         let public = vec![Public { kid: current.kid.clone(), key: current.verifying_key(), verify_until: None }];

@@ -23,6 +23,8 @@ mod config;
 mod credentials;
 mod ed25519;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod hub_key;
 mod jwt;

@@ -7,11 +7,11 @@ pub(crate) mod auth;
 mod body;
 mod discovery;
 pub(crate) mod error;
-mod filter;
+pub(crate) mod filter;
 mod groups;
 mod patch;
 mod resources;
-mod time;
+pub(crate) mod time;
 mod users;
 
 use axum::routing::{any, get, post};

@@ -54,8 +54,16 @@ pub(crate) fn parse(s: &str) -> Option<i64> {
     }
     let offset = match rest {
         "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let (oh, om): (i64, i64) = (o[1..3].parse().ok()?, o[4..6].parse().ok()?);
+        // Bytes, not slices of the text: a character of several bytes may sit anywhere.
+        o if o.len() == 6 && matches!(o.as_bytes()[0], b'+' | b'-') && o.as_bytes()[3] == b':' => {
+            let two = |r: std::ops::Range<usize>| -> Option<i64> {
+                let part = o.get(r)?;
+                if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().ok() } else { None }
+            };
+            let (oh, om) = (two(1..3)?, two(4..6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
             let v = oh * 3600 + om * 60;
             if o.starts_with('-') { -v } else { v }
         }
@@ -76,6 +84,13 @@ mod tests {
         assert_eq!(format(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(parse("2000-02-29T01:30:00.123+01:30"), Some(951_782_400));
         for bad in ["2000-02-29", "2000-13-01T00:00:00Z", "2000-02-29T00:00:00", "x000-02-29T00:00:00Z"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+        // Found by the scim fuzz target: an offset with a multi-byte character panicked.
+        for bad in ["2026-12-01T19:20:40.126012-00\u{FFFD}", "2026-12-01T19:20:40+é:00", "2026-12-01T19:20:40+-1:00"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+        for bad in ["2026-12-01T19:20:40+24:00", "2026-12-01T19:20:40-01:60"] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

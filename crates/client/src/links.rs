@@ -1,5 +1,5 @@
-//! URLs the operating system hands the app: the first launch's argument, or a later launch's,
-//! forwarded by tauri-plugin-single-instance. Pure: no I/O, never panics.
+//! URLs the operating system hands the desktop app: the first launch's argument, or a later
+//! launch's, forwarded by tauri-plugin-single-instance. Pure: no I/O, never panics.
 //!
 //! - `app.keyway.desktop:/oauth/callback?…` (exactly [`keyway_api::DEEP_LINK_REDIRECT`] plus a
 //!   query) is the browser's answer to a deep-link sign-in. Whether it belongs to the sign-in in
