@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
 use keyway_api::Role;
-use keyway_e2e::{ledger, Sandbox, TestHub, bin, keychain_lookup, play_browser};
+use keyway_e2e::{Sandbox, TestHub, bin, keychain_lookup, ledger, play_browser};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery";

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, Result, ensure};
 use keyway_api::Role;
-use keyway_e2e::{ledger, Sandbox, TestHub, bin};
+use keyway_e2e::{Sandbox, TestHub, bin, ledger};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery";

@@ -14,6 +14,9 @@ use anyhow::{Context, Result, bail};
 mod architecture;
 mod bench;
 mod bench_desktop;
+mod canary;
+mod secret_scan;
+mod session_scan;
 mod structure;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
@@ -428,19 +431,14 @@ fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     result
 }
 
-/// Inside `dbus-run-session`: unlock a throwaway gnome-keyring, start Xvfb, run nextest.
+/// Inside `dbus-run-session`: unlock a throwaway gnome-keyring, start Xvfb, run nextest, then
+/// the secret scan over what the tests left ([`session_scan`]).
 fn headless(nextest_args: &[String]) -> Result<()> {
     let scratch = env::temp_dir().join(format!("keyway-test-session-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(scratch.join("data"))?;
-    std::fs::create_dir_all(scratch.join("run"))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(scratch.join("run"), std::fs::Permissions::from_mode(0o700))?;
-    }
+    let session = session_scan::Session::new(&scratch);
+    session.create()?;
     // Keyring files stay in the scratch dir, never in the real HOME.
-    let envs = [("XDG_DATA_HOME", scratch.join("data")), ("XDG_RUNTIME_DIR", scratch.join("run"))];
+    let envs = [("XDG_DATA_HOME", session.data()), ("XDG_RUNTIME_DIR", session.runtime())];
 
     let mut keyring = Command::new("gnome-keyring-daemon");
     keyring.args(["--daemonize", "--unlock", "--components=secrets"]).stdin(Stdio::piped()).stdout(Stdio::null());
@@ -472,7 +470,10 @@ fn headless(nextest_args: &[String]) -> Result<()> {
     for (k, v) in &envs {
         c.env(k, v);
     }
+    c.envs(session.test_env());
     let mut result = run(&mut c);
+    // Whether or not tests failed: what they left must hold no secret.
+    result = result.and(session.scan());
     // The hub's HTTP suite once more, on PostgreSQL (a throwaway server the tests start).
     let mut pg = cargo();
     // `--workspace` with a filter, not `-p keyway-hub`: the same feature resolution as the run
