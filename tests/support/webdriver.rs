@@ -337,5 +337,7 @@ pub async fn sign_in(app: &Client, hub: &crate::TestHub) -> Result<()> {
     click(app, "#connect").await?;
     click(app, "#sign-in").await?;
     text_of(app, "#user-name").await.context("never reached the signed-in page")?;
+    // Read once so that the secret ledger has the refresh token the app stored.
+    let _ = crate::keychain_lookup("default/refresh_token");
     Ok(())
 }

@@ -31,8 +31,14 @@ const HUB_DIR_PREFIX: &str = "keyway-hub-";
 const APP_DATA: &str = "app.keyway.desktop";
 
 impl Session {
-    pub fn new(scratch: &Path) -> Session {
-        Session { scratch: scratch.to_path_buf() }
+    /// The session of this xtask process: `$TMPDIR/keyway-test-session-<pid>`.
+    pub fn of_this_process() -> Session {
+        Session { scratch: std::env::temp_dir().join(format!("keyway-test-session-{}", std::process::id())) }
+    }
+
+    /// Deletes the scratch directory, scanned directories, ledger and all.
+    pub fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 
     /// The keyring daemon's XDG_DATA_HOME.
