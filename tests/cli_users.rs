@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, Result, ensure};
 use keyway_api::Role;
-use keyway_e2e::{Sandbox, TestHub, bin};
+use keyway_e2e::{Sandbox, TestHub, bin, ledger};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery";
@@ -20,6 +20,7 @@ fn keyway(sb: &Sandbox) -> Command {
 }
 
 fn with_stdin(sb: &Sandbox, args: &[&str], stdin: &str) -> Result<Output> {
+    ledger::record(ledger::Kind::of_shape(stdin).unwrap_or(ledger::Kind::Password), stdin);
     let mut child =
         keyway(sb).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     child.stdin.take().context("stdin")?.write_all(format!("{stdin}\n").as_bytes())?;
@@ -31,9 +32,11 @@ fn run(sb: &Sandbox, args: &[&str]) -> Result<Output> {
 }
 
 fn json_of(out: &Output) -> Result<Value> {
-    serde_json::from_slice(&out.stdout).with_context(|| {
+    let v = serde_json::from_slice(&out.stdout).with_context(|| {
         format!("not JSON: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    })
+    })?;
+    ledger::record_json(&v);
+    Ok(v)
 }
 
 fn ok_json(out: Output) -> Result<Value> {

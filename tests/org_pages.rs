@@ -7,7 +7,7 @@ use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 use keyway_api::Role;
 use keyway_e2e::webdriver::{Driver, PASSWORD, click, count, element, page_text, screenshot, sign_in, text_of, until};
-use keyway_e2e::{Sandbox, TestHub, keychain_lookup};
+use keyway_e2e::{Sandbox, TestHub, keychain_lookup, ledger};
 use keyway_test_support::{Flow, UNUSED_LOOPBACK, access_token};
 use serde_json::Value;
 
@@ -67,6 +67,7 @@ async fn an_admin_manages_users_groups_and_settings_by_clicks_and_every_change_h
 
     // Create grace with a password of the admin's choosing and one more role.
     let grace_password = "correct horse battery staple";
+    ledger::record(ledger::Kind::Password, grace_password);
     click(&app, "#user-create").await?;
     type_into(&app, "#new-username", "grace").await?;
     click(&app, "#new-role-reviewer").await?;
@@ -106,6 +107,7 @@ async fn an_admin_manages_users_groups_and_settings_by_clicks_and_every_change_h
     type_into(&app, "#new-username", "hal").await?;
     click(&app, "#create-user-submit").await?;
     let code = element(&app, "#code-dialog #new-secret").await?.prop("value").await?.unwrap_or_default();
+    ledger::record(ledger::Kind::SetPasswordCode, &code);
     ensure!(code.len() >= 22, "the set-password code is too short to be one: {code:?}");
     screenshot(&app, "admin-code").await?;
     click(&app, "#secret-done").await?;
@@ -179,6 +181,7 @@ async fn an_admin_manages_users_groups_and_settings_by_clicks_and_every_change_h
     type_into(&app, "#scim-label", "Okta").await?;
     click(&app, "#scim-create").await?;
     let secret = element(&app, "#scim-secret-dialog #new-secret").await?.prop("value").await?.unwrap_or_default();
+    ledger::record(ledger::Kind::KwscimToken, &secret);
     let scim_users = |secret: String| {
         let url = format!("{}/scim/v2/Users", hub.url);
         async move { Ok::<_, anyhow::Error>(reqwest::Client::new().get(url).bearer_auth(secret).send().await?.status()) }

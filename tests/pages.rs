@@ -11,7 +11,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 use keyway_api::Role;
 use keyway_e2e::webdriver::{Driver, PASSWORD, click, count, element, page_text, screenshot, sign_in, text_of, until};
-use keyway_e2e::{Sandbox, TestHub, bin, root};
+use keyway_e2e::{Sandbox, TestHub, bin, ledger, root};
 
 /// `keyway login` as `user` into a new profile named after `tag` (the scripted browser plays
 /// the person): the profile's name.
@@ -94,6 +94,7 @@ async fn a_credential_minted_by_clicks_works_from_the_cli_until_it_is_revoked_by
     // The secret is shown once, copied to a clipboard that forgets it.
     let field = element(&app, "#new-secret").await?;
     let secret = field.prop("value").await?.context("no secret shown")?;
+    ledger::record(ledger::Kind::KwpToken, &secret);
     ensure!(secret.starts_with("kwp_a_") && secret.len() > 40, "unexpected secret shape: {secret:?}");
     click(&app, "#copy-secret").await?;
     text_of(&app, "#copied").await?;
@@ -120,6 +121,7 @@ async fn a_credential_minted_by_clicks_works_from_the_cli_until_it_is_revoked_by
     let out = keyway(&sb, &["token", "print", "--profile", &profile], None)?;
     ensure!(out.status.success(), "token print failed: {}", String::from_utf8_lossy(&out.stderr));
     let jwt = String::from_utf8(out.stdout)?.trim().to_owned();
+    ledger::record(ledger::Kind::Jwt, &jwt);
     let me: serde_json::Value =
         reqwest::Client::new().get(format!("{}/api/me", hub.url)).bearer_auth(&jwt).send().await?.json().await?;
     ensure!(me["kind"] == "agent" && me["name"] == "deploy-bot" && me["token_class"] == "agent_access", "{me}");

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use futures_util::StreamExt as _;
 use keyway_api::Role;
 use keyway_api::reviews::{Decide, ReviewEvent, ReviewQuery, ReviewRequest, ReviewStatus, SubmitReview, Verdict};
-use keyway_e2e::{Sandbox, TestHub, bin, play_browser};
+use keyway_e2e::{Sandbox, TestHub, bin, keychain_lookup, play_browser};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -45,6 +45,8 @@ async fn cli_login(sb: &Sandbox, hub: &TestHub, profile: &str, user: &str) -> Re
     play_browser(&url, user, PASSWORD).await?;
     let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await??;
     ensure!(out.status.success(), "login of {user} failed: {}", String::from_utf8_lossy(&out.stderr));
+    // Read once so that the secret ledger has the refresh token the sign-in stored.
+    keychain_lookup(&format!("{profile}/refresh_token"))?.context("no refresh token in the keychain")?;
     Ok(())
 }
 

@@ -1,15 +1,66 @@
 //! Helpers shared by the end-to-end tests: a real hub on 127.0.0.1, a sandboxed HOME, the real
 //! keychain (through `secret-tool`) and a scripted browser.
+//!
+//! Under `cargo xtask test` they also serve its secret scan: every secret a helper sees goes to
+//! the ledger ([`ledger`]), the test directories are kept ([`KEEP_DIRS_ENV`]) and the in-process
+//! hubs log to a file ([`LOG_DIR_ENV`]), so that the scan can look for those secrets in them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use keyway_api::Role;
 use keyway_hub::{Hub, RunningHub, Settings};
+pub use keyway_test_support::ledger;
+use keyway_test_support::ledger::Kind;
 
 pub mod webdriver;
+
+/// Set (to anything but empty) by `cargo xtask test`: the test directories are kept after the test,
+/// under the run's own `TMPDIR`, for the secret scan; the xtask deletes them after it.
+pub const KEEP_DIRS_ENV: &str = "KEYWAY_TEST_KEEP_DIRS";
+/// Set by `cargo xtask test`: the directory the in-process hubs log to, one file per test process.
+pub const LOG_DIR_ENV: &str = "KEYWAY_TEST_LOG_DIR";
+/// The hubs' log filter when `RUST_LOG` does not say: debug for Keyway's own crates and the
+/// request traces, so the scan sees everything the hub can log.
+pub const HUB_LOG_FILTER: &str = "info,keyway_hub=debug,keyway_api=debug,keyway_client=debug,tower_http=debug";
+
+/// A fresh temporary directory named `<prefix>…` in `TMPDIR`, deleted when dropped unless
+/// [`KEEP_DIRS_ENV`] asks to keep it.
+pub fn temp_dir(prefix: &str) -> Result<tempfile::TempDir> {
+    let keep = std::env::var_os(KEEP_DIRS_ENV).is_some_and(|v| !v.is_empty());
+    Ok(tempfile::Builder::new().prefix(prefix).disable_cleanup(keep).tempdir()?)
+}
+
+/// With [`LOG_DIR_ENV`] set, sends this process's logs (the in-process hubs') to
+/// `<dir>/hub-<test binary>-<pid>.log`, once per process.
+fn log_hubs_to_file() -> Result<()> {
+    static INSTALLED: Once = Once::new();
+    let Some(dir) = std::env::var_os(LOG_DIR_ENV) else { return Ok(()) };
+    let mut result = Ok(());
+    INSTALLED.call_once(|| {
+        let exe = std::env::current_exe().ok();
+        let binary = exe.as_deref().and_then(Path::file_stem).and_then(|s| s.to_str()).unwrap_or("test");
+        let file = Path::new(&dir).join(format!("hub-{binary}-{}.log", std::process::id()));
+        result = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .with_context(|| format!("opening the hub log {}", file.display()))
+            .map(|f| {
+                let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(HUB_LOG_FILTER));
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_writer(Mutex::new(f))
+                    .with_ansi(false)
+                    .try_init();
+            });
+    });
+    result
+}
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -72,7 +123,8 @@ impl TestHub {
         pats: &[(&str, Option<&str>)],
         seed: &[&str],
     ) -> Result<(TestHub, Vec<String>)> {
-        let dir = tempfile::tempdir()?;
+        log_hubs_to_file()?;
+        let dir = temp_dir("keyway-hub-")?;
         let file = dir.path().join("hub.db");
         let settings = Settings {
             listen: "127.0.0.1:0".parse()?,
@@ -90,11 +142,14 @@ impl TestHub {
         }
         let hub = Hub::open(settings).await?;
         for (name, password, roles) in users {
+            ledger::record(Kind::Password, password);
             hub.create_user(name, password, roles).await?;
         }
         let mut minted = Vec::new();
         for (user, agent) in pats {
-            minted.push(hub.mint_pat(user, *agent, keyway_api::auth::Audience::Both, None).await?);
+            let pat = hub.mint_pat(user, *agent, keyway_api::auth::Audience::Both, None).await?;
+            ledger::record(Kind::KwpToken, &pat);
+            minted.push(pat);
         }
         let running = hub.serve().await?;
         let url = running.issuer.clone();
@@ -142,7 +197,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Result<Sandbox> {
-        let dir = tempfile::tempdir()?;
+        let dir = temp_dir("keyway-sandbox-")?;
         for sub in ["home", "config", "data", "cache", "state"] {
             std::fs::create_dir_all(dir.path().join(sub))?;
         }
@@ -277,7 +332,24 @@ pub fn keychain_lookup(account: &str) -> Result<Option<String>> {
     )
     .context("running secret-tool (apt install libsecret-tools)")?;
     let s = String::from_utf8(out.stdout)?;
-    Ok(if out.status.success() && !s.is_empty() { Some(s) } else { None })
+    if !out.status.success() || s.is_empty() {
+        return Ok(None);
+    }
+    let kind = match account.rsplit('/').next() {
+        Some("refresh_token") => Kind::RefreshToken,
+        Some("hub_key") => Kind::HubKey,
+        _ => Kind::of_shape(&s).unwrap_or(Kind::RefreshToken),
+    };
+    ledger::record(kind, &s);
+    Ok(Some(s))
+}
+
+/// Records the authorization code in a redirect to a client (`…?code=…`), if it has one.
+pub fn record_code_in(location: &str) {
+    let Ok(url) = url::Url::parse(location) else { return };
+    if let Some((_, code)) = url.query_pairs().find(|(k, _)| k == "code") {
+        ledger::record(Kind::AuthorizationCode, &code);
+    }
 }
 
 /// What `secret-tool search` finds for `account` under service `keyway` (attributes and labels).
@@ -295,6 +367,7 @@ pub fn keychain_search(account: &str) -> Result<String> {
 pub async fn play_browser(authorize_url: &str, user: &str, password: &str) -> Result<String> {
     let http = keyway_test_support::browser();
     let location = keyway_test_support::log_in(&http, authorize_url, user, password).await?;
+    record_code_in(&location);
     ensure!(location.starts_with("http://127.0.0.1:"), "redirected to {location}, not the loopback listener");
     let done = http.get(&location).send().await?;
     ensure!(done.status() == 200, "the loopback listener answered {}", done.status());

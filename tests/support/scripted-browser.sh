@@ -8,7 +8,8 @@
 # to the form's action (`/login`), follows the hub's redirects and finally GETs the loopback
 # callback the client is listening on, or, when the client's redirect is not http (the desktop
 # app's private-use scheme, `app.keyway.desktop:/oauth/callback?…`), hands that URL to the desktop
-# with `xdg-open`, as a browser does. Logs to stderr; exits non-zero on any failure.
+# with `xdg-open`, as a browser does. Logs to stderr; exits non-zero on any failure. With
+# KEYWAY_TEST_SECRET_LEDGER set, appends the code it saw to that file.
 set -euo pipefail
 
 log() { printf 'scripted-browser: %s\n' "$*" >&2; }
@@ -78,9 +79,19 @@ for _ in 1 2 3 4 5; do
   [[ -n ${location:-} ]] || fail "the hub stopped redirecting (HTTP $status): $(head -c 400 "$work/answer.html")"
 done
 
+raw=${raw%$'\r'}
+
+# Under `cargo xtask test`: the code in the answer goes to the secret ledger, for the scan that
+# ends the run (tests/support's `ledger`, one JSON line). A code is base64url, safe in JSON as is.
+if [[ -n ${KEYWAY_TEST_SECRET_LEDGER:-} ]]; then
+  code=$(sed -nE 's/.*[?&]code=([^&#]*).*/\1/p' <<<"$raw")
+  if [[ $code =~ ^[A-Za-z0-9_-]+$ ]]; then
+    (umask 077 && printf '{"kind":"authorization_code","value":"%s"}\n' "$code" >>"$KEYWAY_TEST_SECRET_LEDGER")
+  fi
+fi
+
 # 4a. A private-use scheme: the desktop starts the registered app with the URL. BROWSER is
 # no-browser.sh, so that xdg-open never falls back to this script or to a real web browser.
-raw=${raw%$'\r'}
 if [[ ! $location =~ ^https?:// ]]; then
   command -v xdg-open >/dev/null || fail "xdg-open is not installed (apt install xdg-utils)"
   log "xdg-open ${raw%%\?*}?… (deep link)"

@@ -153,6 +153,7 @@ impl Driver {
     /// tauri-driver for the development build, signing in as `user` through the scripted
     /// browser (`tests/support/scripted-browser.sh`, password [`PASSWORD`]), plus `env`.
     pub async fn for_user(sb: &Sandbox, user: &str, env: &[(&str, &str)]) -> Result<Driver> {
+        crate::ledger::record(crate::ledger::Kind::Password, PASSWORD);
         let browser = root().join("tests/support/scripted-browser.sh");
         let browser = browser.to_str().context("the repository path is not UTF-8")?;
         let mut all: Vec<(&str, &str)> = vec![
@@ -336,5 +337,7 @@ pub async fn sign_in(app: &Client, hub: &crate::TestHub) -> Result<()> {
     click(app, "#connect").await?;
     click(app, "#sign-in").await?;
     text_of(app, "#user-name").await.context("never reached the signed-in page")?;
+    // Read once so that the secret ledger has the refresh token the app stored.
+    let _ = crate::keychain_lookup("default/refresh_token");
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cargo, root, run};
+use crate::{cargo, run, target_dir};
 
 const BENCH_USER: &str = "bench";
 const BENCH_PASSWORD: &str = "not a secret: for measuring";
@@ -81,7 +81,7 @@ fn backends_of(rest: &[String]) -> Result<(Vec<&'static str>, Vec<String>)> {
 
 /// The exchange benchmark against one release hub on `backend`.
 fn exchange_on(backend: &str, rest: &[String]) -> Result<()> {
-    let bin = root().join("target/release");
+    let bin = target_dir().join("release");
     let dir = std::env::temp_dir().join(format!("keyway-bench-{}-{backend}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     // PostgreSQL: a throwaway server for as long as `pg` lives (its databases on stdout).

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bundle, cargo, output, root, run, start_xvfb, stop_xvfb, tool_path, wait_until};
+use crate::{bundle, cargo, output, run, start_xvfb, stop_xvfb, target_dir, tool_path, wait_until};
 
 const RUNS: usize = 5;
 const IDLE: Duration = Duration::from_secs(8);
@@ -40,7 +40,7 @@ pub fn desktop() -> Result<()> {
     run(cargo()
         .args(["build", "--release", "-p", "keyway-desktop", "--example", "bare_window"])
         .env("PATH", tool_path()))?;
-    let bare = root().join("target/release/examples/bare_window");
+    let bare = target_dir().join("release/examples/bare_window");
     let me = std::env::current_exe()?;
     run(Command::new("dbus-run-session").arg("--").arg(me).arg("bench-desktop-inner").arg(&deb).arg(&bare))
 }

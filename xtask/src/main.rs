@@ -15,7 +15,10 @@ mod apt;
 mod architecture;
 mod bench;
 mod bench_desktop;
+mod canary;
 mod fuzz;
+mod secret_scan;
+mod session_scan;
 mod structure;
 
 /// apt packages: Tauri/WebKitGTK build deps, the headless test desktop, keychain and tools.
@@ -73,7 +76,7 @@ fn main() -> Result<()> {
             build_ui()?;
             // The same build as `test`: after either, the other compiles no dependency again.
             build_workspace()?;
-            let bin = root().join("target/debug/keyway-desktop");
+            let bin = target_dir().join("debug/keyway-desktop");
             let status =
                 Command::new(&bin).args(rest).status().with_context(|| format!("starting {}", bin.display()))?;
             if !status.success() {
@@ -118,6 +121,11 @@ fn main() -> Result<()> {
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
 fn cargo() -> Command {
@@ -299,7 +307,7 @@ fn bundle(debug: bool) -> Result<PathBuf> {
     }
     run(c.current_dir(root()).env("PATH", tool_path()))?;
     let profile = if debug { "debug" } else { "release" };
-    let made = root().join("target").join(profile).join("bundle/deb");
+    let made = target_dir().join(profile).join("bundle/deb");
     let deb = std::fs::read_dir(&made)
         .with_context(|| format!("reading {}", made.display()))?
         .flatten()
@@ -309,7 +317,7 @@ fn bundle(debug: bool) -> Result<PathBuf> {
         .with_context(|| format!("the bundler left no .deb in {}", made.display()))?;
     // Keyway_0.1.0_amd64.deb → keyway_0.1.0_amd64.deb
     let name = deb.file_name().and_then(|n| n.to_str()).context("odd .deb name")?.to_lowercase();
-    let dir = if debug { root().join("target/bundle/debug") } else { root().join("target/bundle") };
+    let dir = target_dir().join(if debug { "bundle/debug" } else { "bundle" });
     std::fs::create_dir_all(&dir)?;
     let out = dir.join(name);
     std::fs::copy(&deb, &out)?;
@@ -386,7 +394,7 @@ fn this_xtask() -> Result<PathBuf> {
 /// How much `target/` holds and how much the disk has left, in the log: a full disk shows up as a
 /// linker's IO error, and these two lines say why.
 fn report_target_size() {
-    if let Some(o) = output(Command::new("du").args(["-sh"]).arg(root().join("target"))) {
+    if let Some(o) = output(Command::new("du").args(["-sh"]).arg(target_dir())) {
         eprintln!("xtask: target/ holds {}", o.split_whitespace().next().unwrap_or("?"));
     }
     if let Some(o) = output(Command::new("df").args(["-h", "--output=avail"]).arg(root())) {
@@ -416,19 +424,13 @@ fn test(nextest_args: &[String], screenshots: Option<&Path>) -> Result<()> {
     result
 }
 
-/// Inside `dbus-run-session`: unlock a throwaway gnome-keyring, start Xvfb, run nextest.
+/// Inside `dbus-run-session`: unlock a throwaway gnome-keyring, start Xvfb, run nextest, then
+/// the secret scan over what the tests left ([`session_scan`]).
 fn headless(nextest_args: &[String]) -> Result<()> {
-    let scratch = env::temp_dir().join(format!("keyway-test-session-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(scratch.join("data"))?;
-    std::fs::create_dir_all(scratch.join("run"))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(scratch.join("run"), std::fs::Permissions::from_mode(0o700))?;
-    }
+    let session = session_scan::Session::of_this_process();
+    session.create()?;
     // Keyring files stay in the scratch dir, never in the real HOME.
-    let envs = [("XDG_DATA_HOME", scratch.join("data")), ("XDG_RUNTIME_DIR", scratch.join("run"))];
+    let envs = [("XDG_DATA_HOME", session.data()), ("XDG_RUNTIME_DIR", session.runtime())];
 
     let mut keyring = Command::new("gnome-keyring-daemon");
     keyring.args(["--daemonize", "--unlock", "--components=secrets"]).stdin(Stdio::piped()).stdout(Stdio::null());
@@ -460,7 +462,10 @@ fn headless(nextest_args: &[String]) -> Result<()> {
     for (k, v) in &envs {
         c.env(k, v);
     }
+    c.envs(session.test_env());
     let mut result = run(&mut c);
+    // Whether or not tests failed: what they left must hold no secret.
+    result = result.and(session.scan());
     // The hub's HTTP suite once more, on PostgreSQL (a throwaway server the tests start).
     let mut pg = cargo();
     // `--workspace` with a filter, not `-p keyway-hub`: the same feature resolution as the run
@@ -468,10 +473,9 @@ fn headless(nextest_args: &[String]) -> Result<()> {
     pg.args(["nextest", "run", "--workspace", "--no-fail-fast", "--no-tests=pass"])
         .args(postgres_filter(nextest_args))
         .env("KEYWAY_TEST_BACKEND", "postgres");
-    let on_postgres = run(&mut pg);
-    result = result.and(on_postgres);
+    result = result.and(run(&mut pg));
     stop_xvfb(xvfb);
-    let _ = std::fs::remove_dir_all(&scratch);
+    session.remove();
     result
 }
 

@@ -3,8 +3,10 @@
 //! browser (authorization code + PKCE S256).
 //!
 //! It speaks only HTTP to the hub, so keyway-hub's own tests can use it without a dependency
-//! circle. [`postgres`] starts a throwaway PostgreSQL server for the hub's tests on that backend.
+//! circle. [`postgres`] starts a throwaway PostgreSQL server for the hub's tests on that backend;
+//! [`ledger`] writes down the secrets a test sees, for the secret scan at the end of the run.
 
+pub mod ledger;
 pub mod postgres;
 
 use anyhow::{Context as _, Result, anyhow, ensure};
@@ -108,6 +110,7 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
 /// where the hub redirects to (the `Location` of its 302). `http` should keep cookies and not
 /// follow redirects ([`browser`]).
 pub async fn log_in(http: &reqwest::Client, authorize_url: &str, user: &str, password: &str) -> Result<String> {
+    ledger::record(ledger::Kind::Password, password);
     let page = http.get(authorize_url).send().await?;
     ensure!(page.status() == 200, "authorize answered {}", page.status());
     let html = page.text().await?;
@@ -143,7 +146,9 @@ pub fn code_from_location(location: &str, issuer: &str, flow: &Flow) -> Result<S
     ensure!(param("state") == Some(flow.state.as_str()), "state must be echoed: {location}");
     ensure!(param("iss") == Some(issuer), "iss must be sent (RFC 9207): {location}");
     ensure!(param("error").is_none(), "the hub answered an error: {location}");
-    param("code").map(str::to_owned).context("no code in the redirect")
+    let code = param("code").map(str::to_owned).context("no code in the redirect")?;
+    ledger::record(ledger::Kind::AuthorizationCode, &code);
+    Ok(code)
 }
 
 /// The browser side of a flow: sign in as `user` and return the authorization code.
@@ -178,7 +183,9 @@ pub async fn sign_in(issuer: &str, flow: &Flow, user: &str, password: &str) -> R
     let code = authorization_code(&browser(), issuer, flow, user, password).await?;
     let resp = exchange_code(issuer, flow, &code).await?;
     ensure!(resp.status() == 200, "token endpoint answered {} for {user}: {}", resp.status(), resp.text().await?);
-    Ok(resp.json().await?)
+    let tokens: TokenResponse = resp.json().await?;
+    ledger::record_token_response(&tokens);
+    Ok(tokens)
 }
 
 /// A sign-in as `user` (scope `openid profile`): its access token.
