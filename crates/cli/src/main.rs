@@ -246,6 +246,9 @@ impl From<Error> for Failure {
         if matches!(e, Error::Timeout(_)) {
             message.push_str(" With --no-browser you can open the link in any browser yourself.");
         }
+        if matches!(e, Error::SessionEnded(_)) {
+            message.push_str(" Run `keyway login`.");
+        }
         Failure { code: e.code().to_string(), message, exit: 1 }
     }
 }

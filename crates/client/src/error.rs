@@ -11,7 +11,7 @@ pub enum Error {
     #[error("{message}")]
     Refused { code: String, message: String },
     /// The stored session is gone for good (revoked, expired, reused): sign in again.
-    #[error("Your session has ended ({0}). Sign in again: run `keyway login` (or press Sign in in the app).")]
+    #[error("Your session has ended ({0}). Sign in again.")]
     SessionEnded(String),
     #[error("Not signed in. Run `keyway login` (or press Sign in in the app) first.")]
     NotSignedIn,
