@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail, ensure};
 use keyway_api::Role;
 use keyway_hub::{Hub, RunningHub, Settings};
 
+pub mod idp;
 pub mod webdriver;
 
 /// The workspace root.
