@@ -16,6 +16,7 @@ use keyway_hub::{Hub, RunningHub, Settings};
 pub use keyway_test_support::ledger;
 use keyway_test_support::ledger::Kind;
 
+pub mod idp;
 pub mod webdriver;
 
 /// Set (to anything but empty) by `cargo xtask test`: the test directories are kept after the test,

@@ -246,6 +246,9 @@ impl From<Error> for Failure {
         if matches!(e, Error::Timeout(_)) {
             message.push_str(" With --no-browser you can open the link in any browser yourself.");
         }
+        if matches!(e, Error::SessionEnded(_)) {
+            message.push_str(" Run `keyway login`.");
+        }
         Failure { code: e.code().to_string(), message, exit: 1 }
     }
 }
@@ -451,6 +454,7 @@ fn print_session(profile: &Profile, info: &SessionInfo, json: bool, lead: &str) 
             "roles": u.roles,
             "access_expires_at": info.access_expires_at,
             "session_expires_at": info.session_expires_at,
+            "renewable": info.renewable,
         });
         println!("{v}");
         return;
@@ -460,7 +464,15 @@ fn print_session(profile: &Profile, info: &SessionInfo, json: bool, lead: &str) 
     let _ = writeln!(out, "{lead} {display} ({username}) on {}", profile.issuer_url());
     let roles = if u.roles.is_empty() { "none".to_string() } else { u.roles.join(", ") };
     let _ = writeln!(out, "roles:   {roles}");
-    if let Some(t) = info.session_expires_at {
+    if !info.renewable {
+        let t = info.access_expires_at;
+        let _ = writeln!(
+            out,
+            "session: ends at {} ({}), because the provider issued no refresh token; then run `keyway login` again",
+            keyway_client::time::utc(t),
+            fmt_time(t)
+        );
+    } else if let Some(t) = info.session_expires_at {
         let _ = writeln!(out, "session: ends {}", fmt_time(t));
     }
     let _ = writeln!(out, "profile: {}", profile.name);

@@ -81,6 +81,12 @@ impl Profile {
     pub fn issuer_url(&self) -> &Url {
         self.issuer.as_ref().unwrap_or(&self.server)
     }
+
+    /// True when the profile signs in at some OpenID provider named by its issuer rather than
+    /// at a Keyway hub (which asks for its sign-in differently, see [`crate::oidc::LoginRequest`]).
+    pub fn generic_provider(&self) -> bool {
+        self.issuer.is_some()
+    }
 }
 
 /// Check a profile name: it becomes part of keychain account names and file names.

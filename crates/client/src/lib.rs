@@ -1,7 +1,9 @@
 //! keyway-client: everything a Keyway client does, without a UI.
 //!
 //! Used by the `keyway` CLI and the desktop app. Long-lived secrets (refresh tokens) live only in
-//! the OS keychain ([`vault`]); access tokens only in memory.
+//! the OS keychain ([`vault`]); access tokens only in memory, unless the provider issued no
+//! refresh token: the session then lasts as long as its access token, which the keychain keeps
+//! with its expiry until then.
 
 pub mod audit;
 pub mod config;
@@ -19,6 +21,7 @@ pub mod profiles;
 pub mod reviews;
 pub mod secret;
 mod sse;
+pub mod time;
 pub mod users;
 pub mod vault;
 
@@ -31,10 +34,10 @@ use tokio::sync::Mutex;
 pub use config::{Config, Profile, RedirectStyle};
 pub use error::Error;
 pub use secret::SecretString;
-pub use vault::{SecretKind, Vault};
+pub use vault::{SecretKind, StoredAccess, Vault};
 
 use login::{LoginOptions, Opener, Pending};
-use oidc::Provider;
+use oidc::{LoginRequest, Provider};
 
 /// Renew the access token when it has less than this many seconds left.
 const RENEW_MARGIN_SECS: i64 = 60;
@@ -45,8 +48,12 @@ pub struct SessionInfo {
     pub user: UserInfo,
     /// Unix seconds when the in-memory access token expires.
     pub access_expires_at: i64,
-    /// Unix seconds when the session ends for good, if the server said.
+    /// Unix seconds when the session ends for good, if known: what the server said of its
+    /// refresh token, or the access token's expiry when there is no refresh token.
     pub session_expires_at: Option<i64>,
+    /// False when the provider issued no refresh token: the session cannot be renewed and ends
+    /// with its access token, at `access_expires_at`.
+    pub renewable: bool,
 }
 
 struct Session {
@@ -121,7 +128,8 @@ impl Client {
         let LoginOptions { timeout, cancel, redirect } = opts;
         let (waiter, redirect_uri) = login::Waiter::new(redirect).await?;
         let pending = Pending::new(redirect_uri);
-        let url = pending.authorize_url(&provider, &self.profile.client_id);
+        let request = LoginRequest::for_provider(&provider, !self.profile.generic_provider());
+        let url = pending.authorize_url(&provider, &self.profile.client_id, &request);
         opener(url.as_str()).map_err(|e| {
             Error::InvalidInput(format!(
                 "Could not open a web browser ({e}). Set BROWSER, or use `keyway login --no-browser`."
@@ -136,13 +144,26 @@ impl Client {
             .as_deref()
             .ok_or_else(|| Error::Protocol("the server returned no id_token for an openid sign-in".into()))?;
         let claims = provider.verify_id_token(&self.profile.client_id, id_token, Some(&pending.nonce))?;
-        let refresh = tokens.refresh_token.clone().ok_or_else(|| {
-            Error::Protocol("the server returned no refresh token, so the session could not be kept".into())
-        })?;
+        let refresh = tokens.refresh_token.clone().map(SecretString::new);
         // Who is this? Checked before anything is kept: a sign-in that fails here stores nothing.
-        let info = self.finish(&provider, &tokens, Some(claims.subject().as_str())).await?;
+        let info = self.finish(&provider, &tokens, Some(claims.subject().as_str()), refresh.is_some()).await?;
         let _lock = self.lock().await?;
-        if let Err(e) = self.vault.set(&self.profile.name, SecretKind::RefreshToken, &SecretString::new(refresh)) {
+        let name = &self.profile.name;
+        // One kind of sign-in per profile: whatever an earlier one left goes.
+        let kept = match &refresh {
+            Some(refresh) => self
+                .vault
+                .set(name, SecretKind::RefreshToken, refresh)
+                .and_then(|()| self.vault.delete(name, SecretKind::AccessToken)),
+            None => {
+                let stored = StoredAccess {
+                    token: SecretString::new(tokens.access_token.clone()),
+                    expires_at: info.access_expires_at,
+                };
+                self.vault.set_access(name, &stored).and_then(|()| self.vault.delete(name, SecretKind::RefreshToken))
+            }
+        };
+        if let Err(e) = kept {
             *self.session.lock().await = None;
             return Err(e);
         }
@@ -155,9 +176,27 @@ impl Client {
         provider: &Provider,
         tokens: &keyway_api::TokenResponse,
         subject: Option<&str>,
+        renewable: bool,
     ) -> Result<SessionInfo, Error> {
         let access_token = SecretString::new(tokens.access_token.clone());
         let t = now();
+        // Lifetimes come from the server: add them without overflow, whatever they say.
+        let at = |secs: u64| t.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
+        let access_expires_at = at(tokens.expires_in);
+        let session_expires_at = if renewable { tokens.refresh_expires_in.map(at) } else { Some(access_expires_at) };
+        self.hold(provider, access_token, access_expires_at, session_expires_at, renewable, subject).await
+    }
+
+    /// Asks userinfo who holds `access_token`, then keeps the session in memory.
+    async fn hold(
+        &self,
+        provider: &Provider,
+        access_token: SecretString,
+        access_expires_at: i64,
+        session_expires_at: Option<i64>,
+        renewable: bool,
+        subject: Option<&str>,
+    ) -> Result<SessionInfo, Error> {
         let user = match provider.userinfo(&self.http, &access_token).await? {
             Some(u) => u,
             None => UserInfo {
@@ -172,27 +211,21 @@ impl Client {
         {
             return Err(Error::Protocol("userinfo names a different user than the id_token".into()));
         }
-        // Lifetimes come from the server: add them without overflow, whatever they say.
-        let at = |secs: u64| t.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
-        let info = SessionInfo {
-            user,
-            access_expires_at: at(tokens.expires_in),
-            session_expires_at: tokens.refresh_expires_in.map(at),
-        };
+        let info = SessionInfo { user, access_expires_at, session_expires_at, renewable };
         *self.session.lock().await = Some(Session { access_token, info: info.clone() });
         Ok(info)
     }
 
-    /// Restore the session silently from the keychain (refresh grant).
-    /// `Ok(None)`: nothing stored. `Err(SessionEnded)`: the server no longer accepts it (the
-    /// keychain entry has been removed).
+    /// Restore the session silently from the keychain (refresh grant, or the stored access
+    /// token of a sign-in without a refresh token while it lasts).
+    /// `Ok(None)`: nothing stored. `Err(SessionEnded)`: the server no longer accepts it, or its
+    /// access token has expired (the keychain entry has been removed).
     pub async fn restore(&self) -> Result<Option<SessionInfo>, Error> {
         let provider = self.provider().await?;
         let _lock = self.lock().await?;
         // Read under the lock: another process may have rotated the token meanwhile.
         let Some(refresh) = self.vault.get(&self.profile.name, SecretKind::RefreshToken)? else {
-            *self.session.lock().await = None;
-            return Ok(None);
+            return self.restore_access(&provider).await;
         };
         let tokens = match provider.refresh(&self.http, &self.profile.client_id, &refresh).await {
             Ok(t) => t,
@@ -210,13 +243,37 @@ impl Client {
             Some(t) => Some(provider.verify_id_token(&self.profile.client_id, t, None)?.subject().to_string()),
             None => None,
         };
-        self.finish(&provider, &tokens, subject.as_deref()).await.map(Some)
+        self.finish(&provider, &tokens, subject.as_deref(), true).await.map(Some)
+    }
+
+    /// The session of a sign-in without a refresh token: its stored access token, until it
+    /// expires or the provider stops accepting it. Called with the profile's lock held.
+    async fn restore_access(&self, provider: &Provider) -> Result<Option<SessionInfo>, Error> {
+        let name = &self.profile.name;
+        *self.session.lock().await = None;
+        let Some(stored) = self.vault.get_access(name)? else { return Ok(None) };
+        if stored.expires_at <= now() {
+            self.vault.delete(name, SecretKind::AccessToken)?;
+            return Err(Error::SessionEnded(format!(
+                "the provider issued no refresh token, so it lasted as long as its access token, until {}",
+                time::utc(stored.expires_at)
+            )));
+        }
+        let at = stored.expires_at;
+        match self.hold(provider, stored.token, at, Some(at), false, None).await {
+            Err(Error::Refused { code, .. }) if code == keyway_api::codes::INVALID_TOKEN => {
+                self.vault.delete(name, SecretKind::AccessToken)?;
+                Err(Error::SessionEnded("the provider no longer accepts its access token".into()))
+            }
+            other => other.map(Some),
+        }
     }
 
     /// A valid access token, renewed from the keychain when close to expiry.
     pub async fn access_token(&self) -> Result<SecretString, Error> {
+        // A token that cannot be renewed is used to its last second.
         if let Some(s) = self.session.lock().await.as_ref()
-            && s.info.access_expires_at - now() > RENEW_MARGIN_SECS
+            && s.info.access_expires_at - now() > if s.info.renewable { RENEW_MARGIN_SECS } else { 0 }
         {
             return Ok(s.access_token.clone());
         }
@@ -242,19 +299,26 @@ impl Client {
         self.session.lock().await.as_ref().map(|s| s.info.clone())
     }
 
-    /// Revoke the refresh token at the server (RFC 7009) and delete it from the keychain.
-    /// The keychain entry is deleted even when the server cannot be reached.
+    /// Revoke the sign-in's token at the server (RFC 7009: the refresh token, or the access
+    /// token of a sign-in without one) and delete it from the keychain. The keychain entry is
+    /// deleted even when the server cannot be reached.
     pub async fn logout(&self) -> Result<LogoutOutcome, Error> {
         let _lock = self.lock().await?;
         *self.session.lock().await = None;
-        let Some(refresh) = self.vault.get(&self.profile.name, SecretKind::RefreshToken)? else {
+        let name = &self.profile.name;
+        let token = match self.vault.get(name, SecretKind::RefreshToken)? {
+            Some(refresh) => Some((refresh, "refresh_token")),
+            None => self.vault.get_access(name)?.map(|a| (a.token, "access_token")),
+        };
+        let Some((token, hint)) = token else {
             return Ok(LogoutOutcome { revoked_at_server: false, removed_from_keychain: false });
         };
         let revoked = match self.provider().await {
-            Ok(p) => p.revoke(&self.http, &self.profile.client_id, &refresh).await,
+            Ok(p) => p.revoke(&self.http, &self.profile.client_id, &token, hint).await,
             Err(e) => Err(e),
         };
-        self.vault.delete(&self.profile.name, SecretKind::RefreshToken)?;
+        self.vault.delete(name, SecretKind::RefreshToken)?;
+        self.vault.delete(name, SecretKind::AccessToken)?;
         match revoked {
             Ok(r) => Ok(LogoutOutcome { revoked_at_server: r, removed_from_keychain: true }),
             Err(e) => {

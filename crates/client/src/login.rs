@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::Error;
-use crate::oidc::Provider;
+use crate::oidc::{LoginRequest, Provider};
 use crate::pkce::{PkceVerifier, random_token};
 use crate::secret::SecretString;
 
@@ -182,17 +182,22 @@ impl Pending {
         Pending { state: random_token(32), nonce: random_token(32), verifier: PkceVerifier::random(), redirect_uri }
     }
 
-    pub fn authorize_url(&self, provider: &Provider, client_id: &str) -> Url {
+    pub fn authorize_url(&self, provider: &Provider, client_id: &str, request: &LoginRequest) -> Url {
         let mut url = provider.authorization_endpoint.clone();
-        url.query_pairs_mut()
+        let mut query = url.query_pairs_mut();
+        query
             .append_pair("response_type", "code")
             .append_pair("client_id", client_id)
             .append_pair("redirect_uri", &self.redirect_uri)
-            .append_pair("scope", &keyway_api::LOGIN_SCOPES.join(" "))
+            .append_pair("scope", &request.scope)
             .append_pair("state", &self.state)
             .append_pair("nonce", &self.nonce)
             .append_pair("code_challenge", &self.verifier.challenge_s256())
             .append_pair("code_challenge_method", "S256");
+        if let Some(prompt) = request.prompt {
+            query.append_pair("prompt", prompt);
+        }
+        drop(query);
         url
     }
 }

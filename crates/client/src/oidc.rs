@@ -23,6 +23,10 @@ pub struct Provider {
     pub revocation_endpoint: Option<Url>,
     /// The provider promises an `iss` parameter on authorization responses (RFC 9207).
     pub iss_parameter: bool,
+    /// `scopes_supported` (absent: the provider did not say).
+    pub scopes_supported: Option<Vec<String>>,
+    /// `prompt_values_supported` (absent: the provider did not say).
+    pub prompt_values_supported: Option<Vec<String>>,
     jwks: CoreJsonWebKeySet,
     algs: Vec<CoreJwsSigningAlgorithm>,
 }
@@ -36,6 +40,40 @@ struct Extra {
     code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    prompt_values_supported: Option<Vec<String>>,
+}
+
+/// Scopes every sign-in asks for.
+const BASE_SCOPES: &[&str] = &["openid", "profile"];
+const OFFLINE_ACCESS: &str = "offline_access";
+
+/// What an authorization request asks for: its `scope`, and a `prompt` if it needs one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub scope: String,
+    pub prompt: Option<&'static str>,
+}
+
+impl LoginRequest {
+    /// A Keyway hub issues a refresh token for `offline_access` without a consent page: its own
+    /// scopes, no prompt. Another provider is asked for `offline_access` only when it lists it,
+    /// and then with `prompt=consent` (unless it lists prompt values without `consent`): OIDC
+    /// Core §11 lets a provider ignore `offline_access` without it, and certified ones do.
+    pub fn for_provider(provider: &Provider, keyway_hub: bool) -> LoginRequest {
+        if keyway_hub {
+            return LoginRequest { scope: keyway_api::LOGIN_SCOPES.join(" "), prompt: None };
+        }
+        let offline = provider.scopes_supported.as_ref().is_some_and(|s| s.iter().any(|s| s == OFFLINE_ACCESS));
+        let mut scopes = BASE_SCOPES.to_vec();
+        let mut prompt = None;
+        if offline {
+            scopes.push(OFFLINE_ACCESS);
+            let consent = provider.prompt_values_supported.as_ref().is_none_or(|p| p.iter().any(|p| p == "consent"));
+            prompt = consent.then_some("consent");
+        }
+        LoginRequest { scope: scopes.join(" "), prompt }
+    }
 }
 
 pub(crate) fn http_client() -> reqwest::Client {
@@ -100,6 +138,7 @@ impl Provider {
             .filter(|a| **a != CoreJwsSigningAlgorithm::None)
             .cloned()
             .collect();
+        let scopes_supported = meta.scopes_supported().map(|s| s.iter().map(|s| s.as_str().to_owned()).collect());
         Ok(Provider {
             issuer: stated,
             authorization_endpoint: meta.authorization_endpoint().url().clone(),
@@ -107,6 +146,8 @@ impl Provider {
             userinfo_endpoint: meta.userinfo_endpoint().map(|u| u.url().clone()),
             revocation_endpoint: extra.revocation_endpoint,
             iss_parameter: extra.authorization_response_iss_parameter_supported,
+            scopes_supported,
+            prompt_values_supported: extra.prompt_values_supported,
             jwks,
             algs,
         })
@@ -205,17 +246,19 @@ impl Provider {
             .map_err(|e| Error::Protocol(format!("the userinfo response is not valid: {e}")))
     }
 
-    /// RFC 7009. Returns false when the provider has no revocation endpoint.
+    /// RFC 7009, for a token of `hint` (`refresh_token` or `access_token`). Returns false when
+    /// the provider has no revocation endpoint.
     pub async fn revoke(
         &self,
         http: &reqwest::Client,
         client_id: &str,
-        refresh_token: &SecretString,
+        token: &SecretString,
+        hint: &str,
     ) -> Result<bool, Error> {
         let Some(url) = &self.revocation_endpoint else { return Ok(false) };
         let resp = http
             .post(url.clone())
-            .form(&[("token", refresh_token.secret()), ("token_type_hint", "refresh_token"), ("client_id", client_id)])
+            .form(&[("token", token.secret()), ("token_type_hint", hint), ("client_id", client_id)])
             .send()
             .await
             .map_err(|e| Error::unreachable(url.as_str(), &e))?;
@@ -240,5 +283,54 @@ pub(crate) fn refused(status: reqwest::StatusCode, body: &[u8]) -> Error {
             Error::Refused { code: b.error, message }
         }
         Err(_) => Error::Refused { code: "http_error".into(), message: format!("the server answered HTTP {status}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(scopes: Option<&[&str]>, prompts: Option<&[&str]>) -> Provider {
+        let list = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+        let url = Url::parse("https://id.example.com/x").unwrap();
+        Provider {
+            issuer: "https://id.example.com".into(),
+            authorization_endpoint: url.clone(),
+            token_endpoint: url,
+            userinfo_endpoint: None,
+            revocation_endpoint: None,
+            iss_parameter: false,
+            scopes_supported: scopes.map(list),
+            prompt_values_supported: prompts.map(list),
+            jwks: CoreJsonWebKeySet::new(vec![]),
+            algs: vec![],
+        }
+    }
+
+    fn request(scope: &str, prompt: Option<&'static str>) -> LoginRequest {
+        LoginRequest { scope: scope.into(), prompt }
+    }
+
+    #[test]
+    fn a_keyway_hub_is_asked_as_before() {
+        let p = provider(Some(&["openid", "profile", "offline_access"]), None);
+        assert_eq!(LoginRequest::for_provider(&p, true), request("openid profile offline_access", None));
+    }
+
+    #[test]
+    fn another_provider_gets_offline_access_with_consent_only_when_it_lists_it() {
+        let offline = Some(&["openid", "offline_access"][..]);
+        let consent = request("openid profile offline_access", Some("consent"));
+        assert_eq!(LoginRequest::for_provider(&provider(offline, None), false), consent);
+        assert_eq!(LoginRequest::for_provider(&provider(offline, Some(&["login", "consent"])), false), consent);
+        assert_eq!(
+            LoginRequest::for_provider(&provider(offline, Some(&["none", "login"])), false),
+            request("openid profile offline_access", None)
+        );
+        assert_eq!(
+            LoginRequest::for_provider(&provider(Some(&["openid"]), None), false),
+            request("openid profile", None)
+        );
+        assert_eq!(LoginRequest::for_provider(&provider(None, None), false), request("openid profile", None));
     }
 }

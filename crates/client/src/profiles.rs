@@ -11,7 +11,8 @@ use crate::vault::{SecretKind, Vault};
 
 /// The secrets a profile may hold in the keychain, all of which go when it is removed. The key
 /// of the desktop's local hub is not among them: it belongs to the hub's database, which stays.
-const PROFILE_SECRETS: [SecretKind; 3] = [SecretKind::RefreshToken, SecretKind::Pat, SecretKind::ServiceToken];
+const PROFILE_SECRETS: [SecretKind; 4] =
+    [SecretKind::RefreshToken, SecretKind::AccessToken, SecretKind::Pat, SecretKind::ServiceToken];
 
 /// One profile as the lists show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -37,9 +38,12 @@ pub fn list(cfg: &Config, vault: &Vault) -> Result<Vec<ProfileSummary>, Error> {
 
 fn summary(cfg: &Config, p: &Profile, vault: &Vault) -> Result<ProfileSummary, Error> {
     let mut credential = None;
-    for (kind, label) in
-        [(SecretKind::RefreshToken, "signed in"), (SecretKind::Pat, "PAT"), (SecretKind::ServiceToken, "service token")]
-    {
+    for (kind, label) in [
+        (SecretKind::RefreshToken, "signed in"),
+        (SecretKind::AccessToken, "signed in"),
+        (SecretKind::Pat, "PAT"),
+        (SecretKind::ServiceToken, "service token"),
+    ] {
         if vault.get(&p.name, kind)?.is_some() {
             credential = Some(label);
             break;

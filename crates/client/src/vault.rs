@@ -15,6 +15,9 @@ pub const SERVICE: &str = "keyway";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecretKind {
     RefreshToken,
+    /// A sign-in's access token with its expiry ([`StoredAccess`]), kept only when the provider
+    /// issued no refresh token: the session then lasts as long as this token.
+    AccessToken,
     /// A user or agent PAT (`kwp_u_…`, `kwp_a_…`).
     Pat,
     /// A service account's token (`kwp_s_…`).
@@ -27,6 +30,7 @@ impl SecretKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SecretKind::RefreshToken => "refresh_token",
+            SecretKind::AccessToken => "access_token",
             SecretKind::Pat => "pat",
             SecretKind::ServiceToken => "service_token",
             SecretKind::LocalHubKey => "hub_key",
@@ -111,6 +115,54 @@ impl Vault {
     }
 }
 
+/// The access token of a sign-in that has no refresh token, and when it expires. Kept as one
+/// keychain entry (`{"access_token", "expires_at"}`), so the two never disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAccess {
+    pub token: SecretString,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAccessEntry<'a> {
+    access_token: std::borrow::Cow<'a, str>,
+    expires_at: i64,
+}
+
+impl StoredAccess {
+    fn to_entry(&self) -> SecretString {
+        let entry = StoredAccessEntry { access_token: self.token.secret().into(), expires_at: self.expires_at };
+        SecretString::new(serde_json::to_string(&entry).expect("two plain fields always serialize"))
+    }
+
+    /// `None`: the entry is not one this client wrote.
+    fn from_entry(entry: &SecretString) -> Option<StoredAccess> {
+        let e: StoredAccessEntry = serde_json::from_str(entry.secret()).ok()?;
+        Some(StoredAccess { token: SecretString::new(e.access_token.into_owned()), expires_at: e.expires_at })
+    }
+}
+
+impl Vault {
+    /// The stored access token of a sign-in without a refresh token. An entry that cannot be
+    /// read is removed and counts as none.
+    pub fn get_access(&self, profile: &str) -> Result<Option<StoredAccess>, Error> {
+        let Some(entry) = self.get(profile, SecretKind::AccessToken)? else { return Ok(None) };
+        match StoredAccess::from_entry(&entry) {
+            Some(stored) => Ok(Some(stored)),
+            None => {
+                tracing::warn!("removing an unreadable access token entry from the keychain");
+                self.delete(profile, SecretKind::AccessToken)?;
+                Ok(None)
+            }
+        }
+    }
+
+    pub fn set_access(&self, profile: &str, stored: &StoredAccess) -> Result<(), Error> {
+        self.set(profile, SecretKind::AccessToken, &stored.to_entry())
+    }
+}
+
 /// The keychain account name of a secret.
 pub fn account(profile: &str, kind: SecretKind) -> String {
     format!("{profile}/{}", kind.as_str())
@@ -123,5 +175,20 @@ fn keychain_error(e: keyring_core::Error) -> Error {
              keyring, e.g. with Seahorse or `gnome-keyring-daemon --unlock`) and try again."
         )),
         other => Error::Keychain(format!("The OS keychain failed: {other}. {FIX}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_access_token_reads_back_and_hides_in_debug() {
+        let stored =
+            StoredAccess { token: SecretString::new("at-\"quoted\"-secret".into()), expires_at: 1_700_000_000 };
+        let entry = stored.to_entry();
+        assert_eq!(StoredAccess::from_entry(&entry), Some(stored.clone()));
+        assert!(!format!("{stored:?}").contains("quoted"));
+        assert_eq!(StoredAccess::from_entry(&SecretString::new("not json".into())), None);
     }
 }

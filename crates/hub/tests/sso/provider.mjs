@@ -1,5 +1,5 @@
-// A real OpenID provider for the hub's SSO tests: node's oidc-provider (OpenID Certified) on
-// 127.0.0.1, port chosen by the OS.
+// A real OpenID provider for the hub's SSO tests and the CLI's sign-in at another provider:
+// node's oidc-provider (OpenID Certified) on 127.0.0.1, port chosen by the OS.
 //
 //   node provider.mjs            (KEYWAY_OIDC_PROVIDER = the oidc-provider package directory)
 //
@@ -8,11 +8,17 @@
 // - `POST /_test/setup` with JSON {client_id, client_secret, redirect_uri, auth_method?,
 //   id_token_alg?, groups_in_id_token?}: creates the provider with that one confidential client
 //   (the hub's redirect URI is only known once the hub listens, after this process);
+//   or, with {client_id, native: true, refresh: 'consent' | 'never', access_ttl?}, with one public
+//   native client (no secret, PKCE, loopback redirect `http://127.0.0.1/callback` on any port,
+//   RFC 8252 §7.3) that may ask for `offline_access`: with 'consent' a refresh token is issued as
+//   OIDC Core §11 says, only for a request with `prompt=consent`; with 'never' none at all. Its
+//   access tokens live `access_ttl` seconds (default 3600) and can be revoked (RFC 7009);
 // - `POST /_test/account` with JSON {id, email?, preferred_username?, groups?}: adds or replaces
 //   an account (its groups change for the next sign-in);
 // - `POST /_test/keys`: replaces the signing keys with new ones (new `kid`s).
 // Sign-in is oidc-provider's devInteractions login form (any password; the login names the
-// account), and consent is granted without a page.
+// account). The hub's client is granted consent without a page; the native client gets
+// devInteractions' consent page.
 
 import http from 'node:http';
 import path from 'node:path';
@@ -43,20 +49,59 @@ function signingKeys() {
   };
 }
 
+function client(s) {
+  if (s.native) {
+    return {
+      client_id: s.client_id,
+      application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  return {
+    client_id: s.client_id,
+    client_secret: s.client_secret,
+    redirect_uris: [s.redirect_uri],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: s.auth_method ?? 'client_secret_basic',
+    id_token_signed_response_alg: s.id_token_alg ?? 'RS256',
+  };
+}
+
+// The native client's own settings: `offline_access`, short access tokens, revocation, and
+// oidc-provider's own consent (a page, and §11's rule for refresh tokens).
+function nativeSettings(s) {
+  const settings = {
+    scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+    ttl: { AccessToken: s.access_ttl ?? 3600 },
+    features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
+  };
+  if (s.refresh === 'never') {
+    settings.issueRefreshToken = async () => false;
+  }
+  return settings;
+}
+
+// The hub's client: consent without a page, every request of the one client is granted what it asks.
+const hubSettings = {
+  scopes: ['openid', 'email', 'profile', 'groups'],
+  features: { devInteractions: { enabled: true } },
+  async loadExistingGrant(ctx) {
+    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+    grant.addOIDCScope('openid email profile groups');
+    grant.addOIDCClaims(['email', 'email_verified', 'preferred_username', 'name', 'groups']);
+    await grant.save();
+    return grant;
+  },
+};
+
 function build(issuer, jwks) {
   const s = setup;
   const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: s.client_id,
-        client_secret: s.client_secret,
-        redirect_uris: [s.redirect_uri],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: s.auth_method ?? 'client_secret_basic',
-        id_token_signed_response_alg: s.id_token_alg ?? 'RS256',
-      },
-    ],
+    clients: [client(s)],
     jwks,
     claims: {
       openid: ['sub'],
@@ -64,9 +109,7 @@ function build(issuer, jwks) {
       profile: ['preferred_username', 'name'],
       groups: ['groups'],
     },
-    scopes: ['openid', 'email', 'profile', 'groups'],
     conformIdTokenClaims: !s.groups_in_id_token,
-    features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
     cookies: { keys: ['keyway-test-cookie-key-0123456789'] },
     async findAccount(_ctx, id) {
@@ -82,14 +125,7 @@ function build(issuer, jwks) {
         },
       };
     },
-    // Consent without a page: every request of the one client is granted what it asks.
-    async loadExistingGrant(ctx) {
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
-      grant.addOIDCScope('openid email profile groups');
-      grant.addOIDCClaims(['email', 'email_verified', 'preferred_username', 'name', 'groups']);
-      await grant.save();
-      return grant;
-    },
+    ...(s.native ? nativeSettings(s) : hubSettings),
   });
   provider.on('server_error', (_ctx, err) => console.error('provider error', err));
   return provider.callback();
