@@ -2,8 +2,15 @@
 
 /// `unix` (seconds) as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn utc(unix: i64) -> String {
+    let (year, month, day, h, m, s) = civil(unix);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
+}
+
+/// `unix` (seconds) as (year, month, day, hour, minute, second) in UTC, on the proleptic
+/// Gregorian calendar.
+pub(crate) fn civil(unix: i64) -> (i64, i64, i64, i64, i64, i64) {
     let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar).
+    // Days since 1970-01-01 to a civil date.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -13,8 +20,7 @@ pub fn utc(unix: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
+    (year, month, day, secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 #[cfg(test)]
