@@ -13,9 +13,9 @@ use serde_json::Value;
 use crate::Failure;
 
 /// Exit status of `review submit --wait` and `review wait`.
-const EXIT_APPROVED: u8 = 0;
-const EXIT_REJECTED: u8 = 1;
-const EXIT_NOT_DECIDED: u8 = 2;
+pub(crate) const EXIT_APPROVED: u8 = 0;
+pub(crate) const EXIT_REJECTED: u8 = 1;
+pub(crate) const EXIT_NOT_DECIDED: u8 = 2;
 pub(crate) const EXIT_ERROR: u8 = 3;
 
 const WAIT_EXIT_HELP: &str = "Exit status with --wait:\n  \
@@ -24,10 +24,18 @@ const WAIT_EXIT_HELP: &str = "Exit status with --wait:\n  \
     2  expired, cancelled, or still pending when --timeout ran out\n  \
     3  the request could not be submitted, or waiting failed";
 
+const SUBMIT_HELP: &str = "Exit status with --wait:\n  \
+    0  approved (with --details --token, the minted JWT is on standard output)\n  \
+    1  rejected\n  \
+    2  expired, cancelled, or still pending when --timeout ran out\n  \
+    3  the request could not be submitted, or waiting failed\n\n\
+    An agent's approval that mints its token:\n  \
+    keyway review submit --details @deploy.json --binding-message 'Deploy api v2' --wait --token";
+
 #[derive(Subcommand)]
 pub(crate) enum ReviewCommand {
     /// Ask reviewers to approve something; with --wait, block until they decide.
-    #[command(after_help = WAIT_EXIT_HELP)]
+    #[command(after_help = SUBMIT_HELP)]
     Submit(SubmitArgs),
     /// List review requests, newest first (developers see their own; reviewers and auditors all).
     List(ListArgs),
@@ -88,14 +96,34 @@ impl From<ContentTypeArg> for ContentType {
 #[derive(Args)]
 pub(crate) struct SubmitArgs {
     /// What should be approved, in a few words.
-    #[arg(long)]
-    title: String,
+    #[arg(long, required_unless_present = "details", conflicts_with = "details")]
+    title: Option<String>,
     /// A category, e.g. deployment or guardrail_output (default general).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "details")]
     kind: Option<String>,
     /// The content to review: @FILE, or - for standard input (at most 256 KB as JSON).
-    #[arg(long, value_name = "@FILE|-")]
+    #[arg(long, value_name = "@FILE|-", conflicts_with = "details")]
     payload: Option<String>,
+    /// An agent's request whose approval mints a token for exactly this: RFC 9396
+    /// authorization_details, a JSON array of objects each with a "type" (@FILE, or - for
+    /// standard input). Needs --wait and an agent's profile.
+    #[arg(long, value_name = "@FILE|-", requires = "wait")]
+    pub(crate) details: Option<String>,
+    /// With --details: the request's title for reviewers (at most 140 characters).
+    #[arg(long, requires = "details")]
+    pub(crate) binding_message: Option<String>,
+    /// With --details: the one reviewer (user name) who may decide it.
+    #[arg(long, requires = "details")]
+    pub(crate) reviewer: Option<String>,
+    /// With --details: scopes of the minted token, among the agent's own.
+    #[arg(long, requires = "details")]
+    pub(crate) scope: Option<String>,
+    /// With --details: the resource (RFC 8707) the minted token is for.
+    #[arg(long, requires = "details")]
+    pub(crate) resource: Option<String>,
+    /// With --details: print only the minted JWT on standard output, for a script.
+    #[arg(long, requires = "details")]
+    pub(crate) token: bool,
     /// How reviewers see the payload [default: json if it parses as JSON, else text;
     /// .md files markdown, .diff/.patch files diff].
     #[arg(long, value_enum)]
@@ -105,16 +133,16 @@ pub(crate) struct SubmitArgs {
     links: Vec<Link>,
     /// How long reviewers have: seconds, or 90s, 10m, 2h, 1d (default: the hub's, 1 h).
     #[arg(long, value_parser = parse_duration)]
-    ttl: Option<Duration>,
+    pub(crate) ttl: Option<Duration>,
     /// Approvals needed (default 1); a single rejection decides.
     #[arg(long)]
-    threshold: Option<u32>,
+    pub(crate) threshold: Option<u32>,
     /// Wait for the decision; the exit status tells it (see below).
     #[arg(long)]
     wait: bool,
     /// With --wait, give up after this long (default: until the request expires).
     #[arg(long, requires = "wait", value_parser = parse_duration)]
-    timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 #[derive(Args)]
@@ -281,8 +309,12 @@ pub(crate) async fn run(client: &Client, command: ReviewCommand, json: bool) -> 
 
 async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Result<u8, Failure> {
     let exit_on_error = if args.wait { EXIT_ERROR } else { 1 };
+    if args.details.is_some() {
+        return crate::approval::submit(client, args, json).await.map_err(|f: Failure| f.exit(exit_on_error));
+    }
     let go = async {
-        if args.title.trim().is_empty() {
+        let title = args.title.unwrap_or_default();
+        if title.trim().is_empty() {
             return Err(Error::InvalidInput("--title must not be empty".into()).into());
         }
         if args.threshold == Some(0) {
@@ -290,7 +322,7 @@ async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Result<u8, Fai
         }
         let (payload, content_type) = read_payload(args.payload.as_deref(), args.content_type)?;
         let submit = SubmitReview {
-            title: args.title,
+            title,
             kind: args.kind,
             payload,
             content_type: Some(content_type),

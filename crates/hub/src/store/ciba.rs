@@ -87,6 +87,7 @@ pub fn judge(ciba: &CibaRecord, review: &ReviewRecord, now: i64) -> Step {
 
 /// Outcome of [`CibaStore::poll_ciba`]; `T` is what `issue` made (the token).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once per poll")]
 pub enum CibaPoll<T> {
     /// No such `auth_req_id`.
     Unknown,
