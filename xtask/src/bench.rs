@@ -43,7 +43,7 @@ pub fn bench(args: &[String]) -> Result<()> {
             "test(verify_time)",
         ]));
     }
-    if ["approvals", "hubs", "scim", "ciba"].contains(&name) {
+    if ["approvals", "hubs", "scim", "ciba"].contains(&name.as_str()) {
         // These drivers run their own hubs in-process on a fresh database (hubs: on a
         // throwaway PostgreSQL server).
         return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", name]).args(rest));

@@ -11,9 +11,30 @@ use keyway_client::approvals::{ApprovalAsk, ApprovalOutcome};
 use keyway_client::{Client, Error};
 
 use crate::Failure;
-use crate::review::{EXIT_APPROVED, EXIT_NOT_DECIDED, EXIT_REJECTED, SubmitArgs};
 
-pub(crate) async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Result<u8, Failure> {
+/// What `review submit --details` was given.
+pub(crate) struct Ask {
+    /// `@FILE` or `-`.
+    pub(crate) details: String,
+    pub(crate) binding_message: Option<String>,
+    pub(crate) reviewer: Option<String>,
+    pub(crate) scope: Option<String>,
+    pub(crate) resource: Option<String>,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) threshold: Option<u32>,
+    pub(crate) timeout: Option<Duration>,
+    /// Print only the minted JWT.
+    pub(crate) token: bool,
+}
+
+/// How it ended, for the exit status.
+pub(crate) enum Outcome {
+    Approved,
+    Denied,
+    NotDecided,
+}
+
+pub(crate) async fn submit(client: &Client, args: Ask, json: bool) -> Result<Outcome, Failure> {
     if client.default_class()? != TokenClass::AgentAccess {
         return Err(Error::InvalidInput(
             "--details asks for an approval that mints an agent's token: use a profile with an agent PAT \
@@ -22,7 +43,7 @@ pub(crate) async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Res
         )
         .into());
     }
-    let details = read_details(args.details.as_deref().unwrap_or_default())?;
+    let details = read_details(&args.details)?;
     if let Some(problem) = details_problem(&details) {
         return Err(Error::InvalidInput(problem).into());
     }
@@ -54,11 +75,11 @@ pub(crate) async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Res
                     token.expires_in
                 );
             }
-            return Ok(EXIT_APPROVED);
+            return Ok(Outcome::Approved);
         }
-        ApprovalOutcome::Denied(why) => (EXIT_REJECTED, format!("Not approved: {why}")),
-        ApprovalOutcome::Expired => (EXIT_NOT_DECIDED, "Expired: nobody decided in time.".to_owned()),
-        ApprovalOutcome::TimedOut => (EXIT_NOT_DECIDED, "Still pending when --timeout ran out.".to_owned()),
+        ApprovalOutcome::Denied(why) => (Outcome::Denied, format!("Not approved: {why}")),
+        ApprovalOutcome::Expired => (Outcome::NotDecided, "Expired: nobody decided in time.".to_owned()),
+        ApprovalOutcome::TimedOut => (Outcome::NotDecided, "Still pending when --timeout ran out.".to_owned()),
     };
     if json {
         println!("{}", serde_json::json!({ "review_id": asked.review_id, "approved": false, "outcome": line }));

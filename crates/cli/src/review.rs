@@ -10,12 +10,12 @@ use keyway_api::reviews::{
 use keyway_client::{Client, Error, now};
 use serde_json::Value;
 
-use crate::Failure;
+use crate::{Failure, approval};
 
 /// Exit status of `review submit --wait` and `review wait`.
-pub(crate) const EXIT_APPROVED: u8 = 0;
-pub(crate) const EXIT_REJECTED: u8 = 1;
-pub(crate) const EXIT_NOT_DECIDED: u8 = 2;
+const EXIT_APPROVED: u8 = 0;
+const EXIT_REJECTED: u8 = 1;
+const EXIT_NOT_DECIDED: u8 = 2;
 pub(crate) const EXIT_ERROR: u8 = 3;
 
 const WAIT_EXIT_HELP: &str = "Exit status with --wait:\n  \
@@ -108,22 +108,22 @@ pub(crate) struct SubmitArgs {
     /// authorization_details, a JSON array of objects each with a "type" (@FILE, or - for
     /// standard input). Needs --wait and an agent's profile.
     #[arg(long, value_name = "@FILE|-", requires = "wait")]
-    pub(crate) details: Option<String>,
+    details: Option<String>,
     /// With --details: the request's title for reviewers (at most 140 characters).
     #[arg(long, requires = "details")]
-    pub(crate) binding_message: Option<String>,
+    binding_message: Option<String>,
     /// With --details: the one reviewer (user name) who may decide it.
     #[arg(long, requires = "details")]
-    pub(crate) reviewer: Option<String>,
+    reviewer: Option<String>,
     /// With --details: scopes of the minted token, among the agent's own.
     #[arg(long, requires = "details")]
-    pub(crate) scope: Option<String>,
+    scope: Option<String>,
     /// With --details: the resource (RFC 8707) the minted token is for.
     #[arg(long, requires = "details")]
-    pub(crate) resource: Option<String>,
+    resource: Option<String>,
     /// With --details: print only the minted JWT on standard output, for a script.
     #[arg(long, requires = "details")]
-    pub(crate) token: bool,
+    token: bool,
     /// How reviewers see the payload [default: json if it parses as JSON, else text;
     /// .md files markdown, .diff/.patch files diff].
     #[arg(long, value_enum)]
@@ -133,16 +133,16 @@ pub(crate) struct SubmitArgs {
     links: Vec<Link>,
     /// How long reviewers have: seconds, or 90s, 10m, 2h, 1d (default: the hub's, 1 h).
     #[arg(long, value_parser = parse_duration)]
-    pub(crate) ttl: Option<Duration>,
+    ttl: Option<Duration>,
     /// Approvals needed (default 1); a single rejection decides.
     #[arg(long)]
-    pub(crate) threshold: Option<u32>,
+    threshold: Option<u32>,
     /// Wait for the decision; the exit status tells it (see below).
     #[arg(long)]
     wait: bool,
     /// With --wait, give up after this long (default: until the request expires).
     #[arg(long, requires = "wait", value_parser = parse_duration)]
-    pub(crate) timeout: Option<Duration>,
+    timeout: Option<Duration>,
 }
 
 #[derive(Args)]
@@ -309,8 +309,24 @@ pub(crate) async fn run(client: &Client, command: ReviewCommand, json: bool) -> 
 
 async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Result<u8, Failure> {
     let exit_on_error = if args.wait { EXIT_ERROR } else { 1 };
-    if args.details.is_some() {
-        return crate::approval::submit(client, args, json).await.map_err(|f: Failure| f.exit(exit_on_error));
+    if let Some(details) = args.details {
+        let ask = approval::Ask {
+            details,
+            binding_message: args.binding_message,
+            reviewer: args.reviewer,
+            scope: args.scope,
+            resource: args.resource,
+            ttl: args.ttl,
+            threshold: args.threshold,
+            timeout: args.timeout,
+            token: args.token,
+        };
+        let outcome = approval::submit(client, ask, json).await.map_err(|f: Failure| f.exit(exit_on_error))?;
+        return Ok(match outcome {
+            approval::Outcome::Approved => EXIT_APPROVED,
+            approval::Outcome::Denied => EXIT_REJECTED,
+            approval::Outcome::NotDecided => EXIT_NOT_DECIDED,
+        });
     }
     let go = async {
         let title = args.title.unwrap_or_default();
