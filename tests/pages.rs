@@ -327,3 +327,81 @@ async fn a_link_to_a_request_selects_it_but_a_key_pressed_at_once_decides_nothin
 async fn is_shown(app: &Client, css: &str) -> Result<bool> {
     Ok(count(app, css).await? > 0)
 }
+
+/// An agent PAT of `owner`'s (reviews.submit, reviews.read), minted over HTTP, in a new CLI
+/// profile of the sandbox.
+async fn agent_profile(sb: &Sandbox, hub: &TestHub, owner: &str, agent: &str) -> Result<String> {
+    let http = reqwest::Client::new();
+    let jwt = keyway_test_support::access_token(&hub.url, owner, PASSWORD).await?;
+    let admin: serde_json::Value = http
+        .post(format!("{}/auth/exchange", hub.url))
+        .bearer_auth(&jwt)
+        .json(&serde_json::json!({"requested_token_class": "user_admin"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let minted: serde_json::Value = http
+        .post(format!("{}/api/credentials", hub.url))
+        .bearer_auth(admin["access_token"].as_str().context("no user_admin token")?)
+        .json(&serde_json::json!({"agent": agent, "create_agent": true, "scopes": ["reviews.submit", "reviews.read"]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let pat = minted["secret"].as_str().with_context(|| format!("no PAT: {minted}"))?;
+    ledger::record(ledger::Kind::KwpToken, pat);
+    let profile = format!("{agent}-{}", std::process::id());
+    let out = keyway(sb, &["login", "--pat", "--server", &hub.url, "--profile", &profile], Some(pat))?;
+    ensure!(out.status.success(), "login --pat failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(profile)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agents_request_shows_what_approving_grants_and_the_click_mints_its_token() -> Result<()> {
+    let hub = TestHub::start(&[("rita", PASSWORD, &[Role::Reviewer]), ("dev", PASSWORD, &[Role::Developer])]).await?;
+    let sb = Sandbox::new()?;
+    let driver = Driver::for_user(&sb, "rita", &[]).await?;
+    let app = driver.open_app().await?;
+    sign_in(&app, &hub).await?;
+    click(&app, "#nav-approvals").await?;
+    element(&app, "#queue-empty").await?;
+
+    let profile = agent_profile(&sb, &hub, "dev", "deploy-bot").await?;
+    let details = r#"[{"type":"deployment","target":"api","version":"v2","args_sha256":"9f2c0a41"}]"#;
+    let mut child = sb
+        .command(&bin("keyway"))
+        .args(["review", "submit", "--details", "-", "--binding-message", "Deploy api v2 (build 4411)"])
+        .args(["--wait", "--token", "--timeout", "120", "--profile", &profile])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(details.as_bytes())?;
+    until(&app, "the agent's request in the queue", || async { Ok(count(&app, "#queue-list li").await? == 1) }).await?;
+    click(&app, "#queue-list li").await?;
+    let note = text_of(&app, "#grant-note").await?;
+    ensure!(note.contains("deploy-bot") && note.contains("5 minutes"), "note: {note}");
+    let table = text_of(&app, ".grant-table").await?;
+    for shown in ["target", "api", "version", "v2", "args_sha256", "9f2c0a41"] {
+        ensure!(table.contains(shown), "{shown} is not shown: {table}");
+    }
+    ensure!(text_of(&app, ".grant-type").await? == "deployment", "type: {}", text_of(&app, ".grant-type").await?);
+    screenshot(&app, "approvals-authorization").await?;
+    click(&app, "#approve").await?;
+    element(&app, "#queue-empty").await?;
+
+    // The waiting agent gets the minted token, and only the token, on standard output.
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), tokio::task::spawn_blocking(move || child.wait_with_output()))
+            .await
+            .context("the agent did not exit after the approval")???;
+    ensure!(out.status.code() == Some(0), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    let jwt = String::from_utf8(out.stdout)?;
+    ensure!(jwt.trim().split('.').count() == 3, "not a JWT on stdout: {jwt:?}");
+    ledger::record(ledger::Kind::Jwt, jwt.trim());
+    app.close().await?;
+    drop(driver);
+    hub.stop().await;
+    Ok(())
+}

@@ -424,3 +424,93 @@ fn the_client_library_streams_events_waits_and_keeps_refusal_codes() -> Result<(
         Ok(())
     })
 }
+
+/// An agent PAT of `owner`'s that may submit and read reviews, minted over HTTP.
+async fn agent_pat(hub: &TestHub, owner: &str, agent: &str) -> Result<String> {
+    let http = reqwest::Client::new();
+    let jwt = access_token(hub, owner).await?;
+    let admin: Value = http
+        .post(format!("{}/auth/exchange", hub.url))
+        .bearer_auth(&jwt)
+        .json(&json!({"requested_token_class": "user_admin"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let minted: Value = http
+        .post(format!("{}/api/credentials", hub.url))
+        .bearer_auth(admin["access_token"].as_str().context("no user_admin token")?)
+        .json(&json!({"agent": agent, "create_agent": true, "scopes": ["reviews.submit", "reviews.read"]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(minted["secret"].as_str().with_context(|| format!("no PAT minted: {minted}"))?.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_gets_a_token_for_exactly_what_a_reviewer_approved() -> Result<()> {
+    let hub = TestHub::start(&[("dora", PASSWORD, &[Role::Developer]), ("remy", PASSWORD, &[Role::Reviewer])]).await?;
+    let sb = Sandbox::new()?;
+    let bot = profile("bot");
+    let pat = agent_pat(&hub, "dora", "deploy-bot").await?;
+    let mut login = keyway(&sb)
+        .args(["login", "--pat", "--server", &hub.url, "--profile", &bot])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    login.stdin.take().expect("piped").write_all(pat.as_bytes())?;
+    let out = login.wait_with_output()?;
+    ensure!(out.status.success(), "login --pat failed: {}", String::from_utf8_lossy(&out.stderr));
+    let reviewer = Reviewer { hub_url: hub.url.clone(), token: access_token(&hub, "remy").await? };
+    let details = json!([{"type": "deployment", "target": "api", "version": "v2", "args_sha256": "9f2c0a"}]);
+    let file = sb.dir.path().join("deploy.json");
+    std::fs::write(&file, details.to_string())?;
+    let at_file = format!("@{}", file.display());
+
+    // Approved → 0, and standard output is the minted JWT alone.
+    let args = ["--details", at_file.as_str(), "--binding-message", "Deploy api v2", "--wait", "--token"];
+    let child = spawn_submit(&sb, &bot, &args, None)?;
+    let r = reviewer.pending("Deploy api v2").await?;
+    ensure!(r.kind == "authorization", "kind {}", r.kind);
+    reviewer.decide(&r.id, json!({"verdict": "approve"})).await?;
+    let (out, _) = finish(child, Duration::from_secs(60)).await?;
+    ensure!(out.status.code() == Some(0), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout)?;
+    let jwt = stdout.trim();
+    ensure!(stdout.lines().count() == 1 && jwt.split('.').count() == 3, "stdout is not one JWT: {stdout:?}");
+    use base64::Engine as _;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap_or_default())?,
+    )?;
+    ensure!(claims["authorization_details"] == details, "claims: {claims}");
+    ensure!(claims["preferred_username"] == "deploy-bot", "claims: {claims}");
+
+    // Rejected → 1, nothing on standard output, the reason on standard error.
+    let args = ["--details", at_file.as_str(), "--binding-message", "Deploy api v3", "--wait", "--token"];
+    let child = spawn_submit(&sb, &bot, &args, None)?;
+    let r = reviewer.pending("Deploy api v3").await?;
+    reviewer.decide(&r.id, json!({"verdict": "reject", "reason": "not during the freeze"})).await?;
+    let (out, _) = finish(child, Duration::from_secs(60)).await?;
+    ensure!(out.status.code() == Some(1), "exit {:?}", out.status);
+    ensure!(out.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    ensure!(
+        String::from_utf8_lossy(&out.stderr).contains("not during the freeze"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Malformed details are refused before anything is asked; a person's profile cannot ask.
+    std::fs::write(&file, r#"{"type": "deployment"}"#)?;
+    let out = keyway(&sb).args(["review", "submit", "--profile", &bot, "--details", &at_file, "--wait"]).output()?;
+    ensure!(out.status.code() == Some(3), "exit {:?}", out.status);
+    ensure!(String::from_utf8_lossy(&out.stderr).contains("array"), "{}", String::from_utf8_lossy(&out.stderr));
+    let person = profile("person");
+    cli_login(&sb, &hub, &person, "dora").await?;
+    std::fs::write(&file, details.to_string())?;
+    let out = keyway(&sb).args(["review", "submit", "--profile", &person, "--details", &at_file, "--wait"]).output()?;
+    ensure!(out.status.code() == Some(3), "exit {:?}", out.status);
+    ensure!(String::from_utf8_lossy(&out.stderr).contains("agent PAT"), "{}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}

@@ -25,6 +25,46 @@ pub fn Payload(payload: Value, content_type: ContentType) -> impl IntoView {
     }
 }
 
+/// An agent's backchannel request (review kind `authorization`): what approving grants, one
+/// table per RFC 9396 entry, its `type` as the heading and each member as a row. Approving
+/// mints the agent a token that carries exactly these entries.
+#[component]
+pub fn AuthorizationDetails(details: Value, agent: String) -> impl IntoView {
+    let entries: Vec<Value> = details.as_array().cloned().unwrap_or_default();
+    let minutes = keyway_api::ciba::TOKEN_TTL_SECS / 60;
+    view! {
+        <p class="grant-note" id="grant-note">
+            "Approving gives "<strong>{agent}</strong>" a token for exactly what is below, valid for "
+            {minutes}" minutes, usable once."
+        </p>
+        {entries.into_iter().map(|entry| {
+            let kind = entry.get("type").and_then(Value::as_str).unwrap_or("?").to_owned();
+            let rows: Vec<(String, String)> = entry
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, _)| k.as_str() != "type")
+                        .map(|(k, v)| (k.clone(), match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }))
+                        .collect()
+                })
+                .unwrap_or_default();
+            view! {
+                <section class="grant">
+                    <h3 class="grant-type"><span class="chip">{kind}</span></h3>
+                    <table class="grant-table">
+                        {rows.into_iter().map(|(k, v)| view! {
+                            <tr><th scope="row">{k}</th><td class="mono">{v}</td></tr>
+                        }).collect_view()}
+                    </table>
+                </section>
+            }
+        }).collect_view()}
+    }
+}
+
 fn diff(text: &str) -> impl IntoView + use<> {
     let lines: Vec<(String, &'static str)> = text
         .lines()

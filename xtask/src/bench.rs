@@ -43,14 +43,14 @@ pub fn bench(args: &[String]) -> Result<()> {
             "test(verify_time)",
         ]));
     }
-    if name == "approvals" || name == "hubs" || name == "scim" {
+    if ["approvals", "hubs", "scim", "ciba"].contains(&name.as_str()) {
         // These drivers run their own hubs in-process on a fresh database (hubs: on a
         // throwaway PostgreSQL server).
         return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", name]).args(rest));
     }
     run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
     if name != "exchange" {
-        bail!("unknown benchmark '{name}' (known: exchange, approvals, hubs, scim, desktop, audit)");
+        bail!("unknown benchmark '{name}' (known: exchange, approvals, hubs, scim, ciba, desktop, audit)");
     }
     // On SQLite, then on PostgreSQL, in one run (`--backend sqlite|postgres` for one).
     let (backends, rest) = backends_of(rest)?;

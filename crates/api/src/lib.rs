@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod auth;
+pub mod ciba;
 pub mod clients;
 pub mod credentials;
 pub mod desktop;
@@ -114,6 +115,13 @@ pub mod codes {
     pub const SLOW_DOWN: &str = "slow_down";
     /// The device code has expired or was already used (RFC 8628 §3.5, HTTP 400).
     pub const EXPIRED_TOKEN: &str = "expired_token";
+    /// `authorization_details` are malformed or too large (RFC 9396 §5, HTTP 400).
+    pub const INVALID_AUTHORIZATION_DETAILS: &str = "invalid_authorization_details";
+    /// A backchannel request's `binding_message` is refused (CIBA Core §13, HTTP 400).
+    pub const INVALID_BINDING_MESSAGE: &str = "invalid_binding_message";
+    /// A backchannel request's `login_hint` names no reviewer who could approve it (CIBA Core
+    /// §13, HTTP 400).
+    pub const UNKNOWN_USER_ID: &str = "unknown_user_id";
     /// The user's roles (or password) are managed by the organisation's identity provider (SSO
     /// or SCIM), not edited in Keyway (HTTP 409).
     pub const MANAGED_EXTERNALLY: &str = "managed_externally";
@@ -236,6 +244,14 @@ pub struct DiscoveryDocument {
     /// Device authorization (RFC 8628).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
+    /// OpenID CIBA: where an agent asks for an approval that mints its token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_authentication_endpoint: Option<String>,
+    /// CIBA delivery modes: `poll` only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backchannel_token_delivery_modes_supported: Vec<String>,
+    #[serde(default)]
+    pub backchannel_user_code_parameter_supported: bool,
     /// Client ID Metadata Documents (HTTPS `client_id` URLs); false while the hub has none.
     #[serde(default)]
     pub client_id_metadata_document_supported: bool,

@@ -157,6 +157,9 @@ pub struct ReviewRequest {
     /// submitter nor its owner, not voted yet), so clients never copy it.
     #[serde(default)]
     pub may_decide: bool,
+    /// The one reviewer a backchannel request names (`login_hint`): nobody else may decide it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_of: Option<Actor>,
 }
 
 /// `POST /api/reviews`.

@@ -2,6 +2,7 @@
 //! benchmark; `wrk` drives the one load generator.
 
 mod approvals;
+mod ciba;
 mod exchange;
 mod hubs;
 mod scim;
@@ -39,6 +40,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Approvals that mint the token: backchannel requests per second into the queue with
+    /// live reviewers, asked → seen and decided → token times, and device-flow polls per
+    /// second (runs its own hub in-process, on SQLite then PostgreSQL).
+    Ciba {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// A throwaway PostgreSQL server (the tests' harness): prints the URLs of two fresh
     /// databases, one per line, and stops the server when its standard input closes.
     PgServer,
@@ -51,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Command::Approvals { args } => approvals::main(&args),
         Command::Hubs { args } => hubs::main(&args),
         Command::Scim { args } => scim::main(&args),
+        Command::Ciba { args } => ciba::main(&args),
         Command::PgServer => {
             use std::io::{Read as _, Write as _};
             let mut out = std::io::stdout();

@@ -11,6 +11,7 @@ use keyway_client::credentials::Source;
 use keyway_client::login::{self, LoginOptions};
 use keyway_client::{Client, Error, SessionInfo, Vault};
 
+mod approval;
 mod audit;
 mod credentials;
 use serde_json::json;

@@ -10,7 +10,7 @@ use keyway_api::reviews::{
 use keyway_client::{Client, Error, now};
 use serde_json::Value;
 
-use crate::Failure;
+use crate::{Failure, approval};
 
 /// Exit status of `review submit --wait` and `review wait`.
 const EXIT_APPROVED: u8 = 0;
@@ -24,10 +24,18 @@ const WAIT_EXIT_HELP: &str = "Exit status with --wait:\n  \
     2  expired, cancelled, or still pending when --timeout ran out\n  \
     3  the request could not be submitted, or waiting failed";
 
+const SUBMIT_HELP: &str = "Exit status with --wait:\n  \
+    0  approved (with --details --token, the minted JWT is on standard output)\n  \
+    1  rejected\n  \
+    2  expired, cancelled, or still pending when --timeout ran out\n  \
+    3  the request could not be submitted, or waiting failed\n\n\
+    An agent's approval that mints its token:\n  \
+    keyway review submit --details @deploy.json --binding-message 'Deploy api v2' --wait --token";
+
 #[derive(Subcommand)]
 pub(crate) enum ReviewCommand {
     /// Ask reviewers to approve something; with --wait, block until they decide.
-    #[command(after_help = WAIT_EXIT_HELP)]
+    #[command(after_help = SUBMIT_HELP)]
     Submit(SubmitArgs),
     /// List review requests, newest first (developers see their own; reviewers and auditors all).
     List(ListArgs),
@@ -88,14 +96,34 @@ impl From<ContentTypeArg> for ContentType {
 #[derive(Args)]
 pub(crate) struct SubmitArgs {
     /// What should be approved, in a few words.
-    #[arg(long)]
-    title: String,
+    #[arg(long, required_unless_present = "details", conflicts_with = "details")]
+    title: Option<String>,
     /// A category, e.g. deployment or guardrail_output (default general).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "details")]
     kind: Option<String>,
     /// The content to review: @FILE, or - for standard input (at most 256 KB as JSON).
-    #[arg(long, value_name = "@FILE|-")]
+    #[arg(long, value_name = "@FILE|-", conflicts_with = "details")]
     payload: Option<String>,
+    /// An agent's request whose approval mints a token for exactly this: RFC 9396
+    /// authorization_details, a JSON array of objects each with a "type" (@FILE, or - for
+    /// standard input). Needs --wait and an agent's profile.
+    #[arg(long, value_name = "@FILE|-", requires = "wait")]
+    details: Option<String>,
+    /// With --details: the request's title for reviewers (at most 140 characters).
+    #[arg(long, requires = "details")]
+    binding_message: Option<String>,
+    /// With --details: the one reviewer (user name) who may decide it.
+    #[arg(long, requires = "details")]
+    reviewer: Option<String>,
+    /// With --details: scopes of the minted token, among the agent's own.
+    #[arg(long, requires = "details")]
+    scope: Option<String>,
+    /// With --details: the resource (RFC 8707) the minted token is for.
+    #[arg(long, requires = "details")]
+    resource: Option<String>,
+    /// With --details: print only the minted JWT on standard output, for a script.
+    #[arg(long, requires = "details")]
+    token: bool,
     /// How reviewers see the payload [default: json if it parses as JSON, else text;
     /// .md files markdown, .diff/.patch files diff].
     #[arg(long, value_enum)]
@@ -281,8 +309,28 @@ pub(crate) async fn run(client: &Client, command: ReviewCommand, json: bool) -> 
 
 async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Result<u8, Failure> {
     let exit_on_error = if args.wait { EXIT_ERROR } else { 1 };
+    if let Some(details) = args.details {
+        let ask = approval::Ask {
+            details,
+            binding_message: args.binding_message,
+            reviewer: args.reviewer,
+            scope: args.scope,
+            resource: args.resource,
+            ttl: args.ttl,
+            threshold: args.threshold,
+            timeout: args.timeout,
+            token: args.token,
+        };
+        let outcome = approval::submit(client, ask, json).await.map_err(|f: Failure| f.exit(exit_on_error))?;
+        return Ok(match outcome {
+            approval::Outcome::Approved => EXIT_APPROVED,
+            approval::Outcome::Denied => EXIT_REJECTED,
+            approval::Outcome::NotDecided => EXIT_NOT_DECIDED,
+        });
+    }
     let go = async {
-        if args.title.trim().is_empty() {
+        let title = args.title.unwrap_or_default();
+        if title.trim().is_empty() {
             return Err(Error::InvalidInput("--title must not be empty".into()).into());
         }
         if args.threshold == Some(0) {
@@ -290,7 +338,7 @@ async fn submit(client: &Client, args: SubmitArgs, json: bool) -> Result<u8, Fai
         }
         let (payload, content_type) = read_payload(args.payload.as_deref(), args.content_type)?;
         let submit = SubmitReview {
-            title: args.title,
+            title,
             kind: args.kind,
             payload,
             content_type: Some(content_type),

@@ -30,7 +30,8 @@ pub(crate) struct Request<'a> {
     path: &'a str,
     auth: Auth<'a>,
     fingerprint_of: Option<&'a SecretString>,
-    body: Option<Vec<u8>>,
+    /// The body and its content type.
+    body: Option<(Vec<u8>, &'static str)>,
     query: Vec<(String, String)>,
     headers: Vec<(&'static str, &'a str)>,
     timeout: Option<Duration>,
@@ -56,8 +57,15 @@ impl<'a> Request<'a> {
     pub(crate) fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Result<Self, Error> {
         let bytes =
             serde_json::to_vec(body).map_err(|e| Error::InvalidInput(format!("cannot encode the request: {e}")))?;
-        self.body = Some(bytes);
+        self.body = Some((bytes, "application/json"));
         Ok(self)
+    }
+
+    /// An `application/x-www-form-urlencoded` body (the OAuth endpoints').
+    pub(crate) fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        self.body = Some((encoded.into_bytes(), "application/x-www-form-urlencoded"));
+        self
     }
 
     /// Sends the hub this secret's fingerprint ([`fingerprint`]), so it can notice a token used
@@ -113,8 +121,8 @@ impl Client {
             for (name, value) in &req.headers {
                 builder = builder.header(*name, *value);
             }
-            if let Some(body) = &req.body {
-                builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+            if let Some((body, content_type)) = &req.body {
+                builder = builder.header(reqwest::header::CONTENT_TYPE, *content_type).body(body.clone());
             }
             if !req.query.is_empty() {
                 builder = builder.query(&req.query);

@@ -5,6 +5,7 @@
 //! refresh token: the session then lasts as long as its access token, which the keychain keeps
 //! with its expiry until then.
 
+pub mod approvals;
 pub mod audit;
 pub mod config;
 pub mod credentials;

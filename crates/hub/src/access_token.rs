@@ -48,6 +48,9 @@ pub(crate) struct AccessClaims {
     /// Public id of the credential (PAT, service token) the token was exchanged from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cred: Option<String>,
+    /// What reviewers approved (RFC 9396), on a token minted by an approval (OpenID CIBA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) authorization_details: Option<serde_json::Value>,
 }
 
 impl AccessClaims {
@@ -105,6 +108,17 @@ pub(crate) fn issue_for<S>(
     audience: &str,
     now: i64,
 ) -> Result<(String, AccessClaims), Error> {
+    issue_approved(state, grant, audience, None, now)
+}
+
+/// [`issue_for`] with the `authorization_details` an approval granted (RFC 9396 §9.1).
+pub(crate) fn issue_approved<S>(
+    state: &AppState<S>,
+    grant: Grant<'_>,
+    audience: &str,
+    authorization_details: Option<serde_json::Value>,
+    now: i64,
+) -> Result<(String, AccessClaims), Error> {
     let mut exp = now.saturating_add(grant.ttl_secs);
     if let Some(limit) = grant.not_after {
         exp = exp.min(limit);
@@ -127,6 +141,7 @@ pub(crate) fn issue_for<S>(
         principal: grant.class.principal(),
         owner: grant.owner.map(str::to_owned),
         cred: grant.cred.map(str::to_owned),
+        authorization_details,
     };
     let jwt = jwt::sign(&state.keys, jwt::TYP_ACCESS, &claims)?;
     Ok((jwt, claims))

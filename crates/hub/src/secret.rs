@@ -144,6 +144,11 @@ secret_token!(
     DeviceCode
 );
 secret_token!(
+    /// A backchannel request's `auth_req_id` (OpenID CIBA): with the agent's own JWT, it redeems
+    /// an approval once.
+    AuthReqId
+);
+secret_token!(
     /// The id of a browser login session (the `kw_session` cookie).
     SessionId
 );

@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use crate::components::{ErrorBanner, Spinner};
-use crate::payload::Payload;
+use crate::payload::{AuthorizationDetails, Payload};
 use crate::reviews::Reviews;
 use crate::{Shell, ipc, time};
 
@@ -424,6 +424,9 @@ fn Detail(r: ReviewRequest) -> impl IntoView {
                     <div class="fact"><dt>"Expires"</dt><dd title=time::local_date_time(r.expires_at)>{time::relative(r.expires_at)}</dd></div>
                 })}
                 {votes.map(|v| view! { <div class="fact"><dt>"Votes"</dt><dd>{v}</dd></div> })}
+                {r.asked_of.clone().map(|a| view! {
+                    <div class="fact"><dt>"Asked of"</dt><dd id="detail-asked-of">{a.name}</dd></div>
+                })}
             </dl>
             {(!r.links.is_empty()).then(|| view! {
                 <ul class="links">
@@ -433,7 +436,16 @@ fn Detail(r: ReviewRequest) -> impl IntoView {
                 </ul>
             })}
             <div id="payload" class="payload-wrap">
-                <Payload payload=r.payload.clone().unwrap_or(serde_json::Value::Null) content_type=r.content_type/>
+                {if r.kind == keyway_api::ciba::REVIEW_KIND {
+                    view! {
+                        <AuthorizationDetails
+                            details=r.payload.clone().unwrap_or(serde_json::Value::Null)
+                            agent=r.submitter.name.clone()
+                        />
+                    }.into_any()
+                } else {
+                    view! { <Payload payload=r.payload.clone().unwrap_or(serde_json::Value::Null) content_type=r.content_type/> }.into_any()
+                }}
             </div>
             {(!decisions.is_empty()).then(|| view! {
                 <h3 class="small-heading">"Decisions"</h3>

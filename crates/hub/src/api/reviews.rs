@@ -259,6 +259,13 @@ async fn decide<S: Store>(
             Err(Error::forbidden(codes::ROLE_REQUIRED, format!("This needs the '{}' role", Role::Reviewer)))
         }
         VoteOutcome::Refused { refusal: Refusal::NotAVote, .. } => Err(invalid("verdict must be approve or reject")),
+        VoteOutcome::Refused { refusal: Refusal::AskedOfAnother, record: rec } => {
+            let asked = rec.request.asked_of.map(|a| a.name).unwrap_or_default();
+            Err(Error::forbidden(
+                codes::ACCESS_DENIED,
+                format!("This request asks {asked} to decide it, and nobody else may"),
+            ))
+        }
         VoteOutcome::Refused { refusal: Refusal::NotPending | Refusal::Expired, record: rec } => {
             Err(already_final(&state, rec, false).await)
         }

@@ -66,6 +66,7 @@ pub(crate) const TABLES: &[Table] = &[
     copy("throttle"),
     copy("oauth_clients"),
     copy("device_authorizations"),
+    copy("ciba_requests"),
     Table {
         name: "signing_keys",
         handling: Handling::Refused(

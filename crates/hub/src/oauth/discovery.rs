@@ -31,6 +31,7 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
             "refresh_token",
             keyway_api::credentials::GRANT_TOKEN_EXCHANGE,
             keyway_api::clients::GRANT_DEVICE_CODE,
+            keyway_api::ciba::GRANT_CIBA,
         ]),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["EdDSA"]),
@@ -53,6 +54,9 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
         authorization_response_iss_parameter_supported: true,
         registration_endpoint: Some(state.endpoint("/oauth/register")),
         device_authorization_endpoint: Some(state.endpoint("/oauth/device_authorization")),
+        backchannel_authentication_endpoint: Some(state.endpoint(super::ciba::PATH)),
+        backchannel_token_delivery_modes_supported: strings(&["poll"]),
+        backchannel_user_code_parameter_supported: false,
         client_id_metadata_document_supported: false,
     }
 }

@@ -78,10 +78,11 @@ pub(crate) async fn token<S: Store>(
         "authorization_code" => authorization_code(&state, &params, address).await?,
         "refresh_token" => refresh_token(&state, &params, address).await?,
         keyway_api::clients::GRANT_DEVICE_CODE => device_code_grant(&state, &params, address).await?,
+        keyway_api::ciba::GRANT_CIBA => return super::ciba::grant(&state, &headers, &params).await,
         _ => {
             return Err(Error::oauth(
                 codes::UNSUPPORTED_GRANT_TYPE,
-                "only authorization_code, refresh_token, device_code (RFC 8628) and token-exchange (RFC 8693) are supported",
+                "only authorization_code, refresh_token, device_code (RFC 8628), ciba (OpenID CIBA) and token-exchange (RFC 8693) are supported",
             ));
         }
     };

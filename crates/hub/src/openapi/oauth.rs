@@ -5,37 +5,42 @@
 // The functions only carry their `#[utoipa::path]`: the document reads them, nothing calls them.
 #![allow(dead_code)]
 
+use keyway_api::ciba::{ApprovalToken, BackchannelAuthorization};
 use keyway_api::clients::{ClientRegistration, DeviceAuthorization, RegisteredClientInfo};
 use keyway_api::{DiscoveryDocument, ErrorBody, TokenResponse, UserInfo};
 use utoipa::OpenApi;
 
 use super::schemas::{
-    AuthorizeQuery, DeviceAuthorizationRequest, DeviceDecideForm, DeviceEnterForm, DeviceQuery, IntrospectRequest,
-    Introspection, Jwks, LoginForm, OAuthError, RevokeRequest, SetPasswordForm, SsoCallbackQuery, SsoStartForm,
-    TokenRequest,
+    AuthorizeQuery, BackchannelRequest, DeviceAuthorizationRequest, DeviceDecideForm, DeviceEnterForm, DeviceQuery,
+    IntrospectRequest, Introspection, Jwks, LoginForm, OAuthError, RevokeRequest, SetPasswordForm, SsoCallbackQuery,
+    SsoStartForm, TokenRequest,
 };
 
 #[derive(OpenApi)]
-#[openapi(paths(
-    openid_configuration,
-    authorization_server,
-    jwks,
-    authorize,
-    login,
-    set_password,
-    login_sso,
-    sso_callback,
-    token,
-    revoke,
-    introspect,
-    userinfo_get,
-    userinfo_post,
-    register,
-    device_authorization,
-    device_show,
-    device_enter,
-    device_decide,
-))]
+#[openapi(
+    paths(
+        openid_configuration,
+        authorization_server,
+        jwks,
+        authorize,
+        login,
+        set_password,
+        login_sso,
+        sso_callback,
+        token,
+        revoke,
+        introspect,
+        userinfo_get,
+        userinfo_post,
+        register,
+        device_authorization,
+        bc_authorize,
+        device_show,
+        device_enter,
+        device_decide,
+    ),
+    components(schemas(ApprovalToken))
+)]
 pub(crate) struct Doc;
 
 /// OpenID Connect discovery (OIDC Discovery §4).
@@ -117,7 +122,7 @@ fn sso_callback() {}
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", security(()),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "The tokens.", body = TokenResponse),
+        (status = 200, description = "The tokens (for the CIBA grant, an `ApprovalToken`).", body = TokenResponse),
         (status = 400, description = "An RFC 6749 §5.2 error (`invalid_grant`, `authorization_pending`, `slow_down` …).", body = OAuthError),
         (status = 401, description = "`invalid_client`.", body = OAuthError),
         (status = 403, description = "A token exchange the subject may not make.", body = ErrorBody),
@@ -181,6 +186,21 @@ fn register() {}
         (status = 429, description = "Too many device authorizations.", body = ErrorBody),
     ))]
 fn device_authorization() {}
+
+/// Backchannel authentication (OpenID CIBA §7, poll mode): an agent asks for an approval of
+/// exactly these `authorization_details` (RFC 9396). The request joins the review queue; the
+/// agent then polls `/oauth/token` with `grant_type=urn:openid:params:grant-type:ciba` and its
+/// `auth_req_id`, and gets an `ApprovalToken` once the threshold of approvals is met.
+#[utoipa::path(post, path = "/oauth/bc-authorize", tag = "oauth", security(("jwt" = [])),
+    request_body(content = BackchannelRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The request is queued.", body = BackchannelAuthorization),
+        (status = 400, description = "`invalid_authorization_details`, `invalid_binding_message`, `unknown_user_id`, \
+            `invalid_scope`, `invalid_target` or `invalid_request`.", body = OAuthError),
+        (status = 401, description = "`invalid_client`: no live agent JWT.", body = OAuthError),
+        (status = 429, description = "Too many backchannel requests from this agent.", body = ErrorBody),
+    ))]
+fn bc_authorize() {}
 
 /// The device page: a form for the user code (RFC 8628 §3.3).
 #[utoipa::path(get, path = "/device", tag = "browser", security(()), params(DeviceQuery),

@@ -54,6 +54,9 @@ pub(crate) struct TokenRequest {
     refresh_token: Option<String>,
     /// Device code grant (RFC 8628).
     device_code: Option<String>,
+    /// CIBA grant (`urn:openid:params:grant-type:ciba`), with the agent's JWT as bearer: the
+    /// `auth_req_id` of `POST /oauth/bc-authorize`. Its answer is an `ApprovalToken`.
+    auth_req_id: Option<String>,
     /// The protected resource (RFC 8707).
     resource: Option<String>,
     /// Space-separated; at most the scopes granted.
@@ -113,6 +116,26 @@ pub(crate) struct Introspection {
     cred: Option<String>,
     /// A credential's audience: `cli`, `mcp` or `both`.
     audience: Option<String>,
+}
+
+/// `POST /oauth/bc-authorize` (OpenID CIBA §7.1, RFC 9396), with the agent's `agent_access` JWT
+/// as bearer.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BackchannelRequest {
+    /// A JSON array of objects, each with a `type`: exactly what is to be approved.
+    authorization_details: String,
+    /// Shown to the reviewer as the request's title (at most 140 characters).
+    binding_message: Option<String>,
+    /// The user name of the one reviewer who may decide it; any reviewer when left out.
+    login_hint: Option<String>,
+    /// Scopes for the minted token, among the agent's own (`openid` is ignored).
+    scope: Option<String>,
+    /// The resource (RFC 8707) the minted token is for: its `aud`.
+    resource: Option<String>,
+    /// Seconds the request waits for a decision (the queue's default and maximum apply).
+    requested_expiry: Option<u64>,
+    /// Approvals needed (default 1).
+    threshold: Option<u32>,
 }
 
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1).

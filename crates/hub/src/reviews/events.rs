@@ -270,6 +270,7 @@ mod tests {
             decided_at: None,
             decisions: vec![],
             may_decide: false,
+            asked_of: None,
         }
     }
 

@@ -32,6 +32,8 @@ pub(crate) enum Refusal {
     OwnRequest,
     /// The voter has approved or rejected this request already.
     AlreadyVoted,
+    /// The request names another reviewer (a backchannel request's `login_hint`).
+    AskedOfAnother,
     /// Only `approve` and `reject` are votes.
     NotAVote,
 }
@@ -74,6 +76,8 @@ fn refusal(voter: &Voter, record: &ReviewRecord, now: i64) -> Option<Refusal> {
         Some(Refusal::OwnRequest)
     } else if already_voted(voter, record) {
         Some(Refusal::AlreadyVoted)
+    } else if record.request.asked_of.as_ref().is_some_and(|a| !same_actor(a, &voter.actor)) {
+        Some(Refusal::AskedOfAnother)
     } else {
         None
     }
@@ -151,6 +155,7 @@ mod tests {
                 decided_at: None,
                 decisions: vec![],
                 may_decide: false,
+                asked_of: None,
             },
         }
     }
@@ -278,5 +283,22 @@ mod tests {
         for verdict in [Verdict::Expire, Verdict::Cancel] {
             assert_eq!(decide(&reviewer("alice"), verdict, None, &record(1), NOW), Err(Refusal::NotAVote));
         }
+    }
+
+    #[test]
+    fn a_request_asked_of_one_reviewer_is_theirs_alone_to_decide() {
+        let mut rec = record(1);
+        rec.request.asked_of = Some(actor(PrincipalKind::User, "alice"));
+        assert_eq!(decide(&reviewer("bob"), Verdict::Approve, None, &rec, NOW), Err(Refusal::AskedOfAnother));
+        assert_eq!(decide(&reviewer("bob"), Verdict::Reject, Some("x"), &rec, NOW), Err(Refusal::AskedOfAnother));
+        assert!(!may_decide(&reviewer("bob"), &rec, NOW));
+        assert!(may_decide(&reviewer("alice"), &rec, NOW));
+        assert_eq!(
+            decide(&reviewer("alice"), Verdict::Approve, None, &rec, NOW).unwrap().status,
+            ReviewStatus::Approved
+        );
+        // The same id as another kind of principal is not the reviewer asked.
+        let agent = Voter { actor: actor(PrincipalKind::Agent, "alice"), owner: None, reviewer: true };
+        assert_eq!(decide(&agent, Verdict::Approve, None, &rec, NOW), Err(Refusal::AskedOfAnother));
     }
 }

@@ -121,6 +121,7 @@ pub(crate) async fn check<S: Store>(
             decided_at: None,
             decisions: vec![],
             may_decide: false,
+            asked_of: None,
         },
     };
     Ok((record_in, size))
@@ -148,6 +149,11 @@ fn validate_kind(raw: Option<&str>) -> Result<String, Error> {
     if !ok {
         return Err(invalid(format!(
             "Kind '{kind}' is not valid: use up to {MAX_KIND_CHARS} of a-z, 0-9, '_', '-' and '.'"
+        )));
+    }
+    if kind == keyway_api::ciba::REVIEW_KIND {
+        return Err(invalid(format!(
+            "Kind '{kind}' is kept for backchannel requests (POST /oauth/bc-authorize), whose approval mints a token"
         )));
     }
     Ok(kind.to_owned())

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod changes;
+pub mod ciba;
 pub mod clients;
 pub mod credentials;
 pub mod devices;
@@ -28,6 +29,7 @@ use std::future::Future;
 
 pub use self::audit::{AuditEvent, AuditQuery, AuditStore};
 pub use self::changes::ChangeStore;
+pub use self::ciba::{CibaPoll, CibaRecord, CibaStore};
 pub use self::clients::{ClientRecord, ClientStore};
 pub(crate) use self::credentials::NewCredential;
 pub use self::credentials::{
@@ -62,6 +64,7 @@ pub trait Store:
     + NoticeStore
     + ClientStore
     + DeviceStore
+    + CibaStore
     + IdentityStore
     + ScimStore
     + Send

@@ -67,6 +67,10 @@ const SCIM: E = (401, "<scim>");
 const SCIM404: E = (404, "<scim>");
 /// An HTML page (the sign-in's own errors are shown to the person, not coded).
 const PAGE: E = (400, "<page>");
+/// A backchannel request by a caller that is not an agent (OpenID CIBA §13).
+const NOTAGENT: E = (400, "unauthorized_client");
+/// A backchannel request without a live JWT (OpenID CIBA §13).
+const NOCLIENT: E = (401, "invalid_client");
 
 /// One row: `"METHOD /path[?query][ body]"` (the body is JSON, `{}` when left out) and the answer
 /// for each of [`CALLERS`]:
@@ -126,6 +130,7 @@ const MATRIX: &[Row] = &[
     ("GET /.well-known/oauth-authorization-server", [OK, OK, OK,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
     ("POST /oauth/register",            [REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT]),
     ("POST /oauth/device_authorization", [BAD,    BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
+    ("POST /oauth/bc-authorize",        [NOTAGENT, NOTAGENT, NOTAGENT, NOTAGENT, NOTAGENT, NOTAGENT, BAD,  NOTAGENT, NOTAGENT, NOTAGENT, NOCLIENT]),
     ("GET /device",                     [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
     ("POST /device",                    [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
     ("POST /device/decide",             [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),

@@ -3,6 +3,7 @@
 
 mod audit;
 mod changes;
+mod ciba;
 mod clients;
 mod connect;
 mod credentials;

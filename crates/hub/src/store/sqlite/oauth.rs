@@ -447,6 +447,7 @@ impl OAuthStore for SqliteStore {
             // Used codes are kept while their family lives so a replay can still revoke it.
             "DELETE FROM authorization_codes WHERE expires_at <= ?1 AND family_id IS NULL",
             "DELETE FROM device_authorizations WHERE expires_at <= ?1",
+            "DELETE FROM ciba_requests WHERE expires_at <= ?1 - 3600",
         ] {
             removed += sqlx::query(sql).bind(now).execute(&mut *tx).await?.rows_affected();
         }

@@ -15,8 +15,8 @@ use crate::store::reviews::{
 };
 
 /// Columns of a list item (no payload).
-const LIST_COLUMNS: &str = "seq, id, title, kind, content_type, links, submitter_kind, submitter_id, submitter_name, \
-     submitter_owner, created_at, expires_at, threshold, approvals, status, decided_at";
+pub(super) const LIST_COLUMNS: &str = "seq, id, title, kind, content_type, links, submitter_kind, submitter_id, submitter_name, \
+     submitter_owner, created_at, expires_at, threshold, approvals, status, decided_at, asked_of_id, asked_of_name";
 
 fn kind_str(kind: PrincipalKind) -> &'static str {
     kind.as_str()
@@ -69,7 +69,7 @@ fn parse_verdict(s: &str) -> Result<Verdict, StoreError> {
     }
 }
 
-fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, StoreError> {
+pub(super) fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let links: String = row.try_get("links")?;
     let links: Vec<Link> =
@@ -111,12 +111,16 @@ fn record_from_row(row: &SqliteRow, with_payload: bool) -> Result<ReviewRecord, 
             decided_at: row.try_get("decided_at")?,
             decisions: Vec::new(),
             may_decide: false,
+            asked_of: asked_of(row)?,
         },
     })
 }
 
 /// Loads the decisions of `records` (one query) into them, oldest first.
-async fn attach_decisions(conn: &mut SqliteConnection, records: &mut [ReviewRecord]) -> Result<(), StoreError> {
+pub(super) async fn attach_decisions(
+    conn: &mut SqliteConnection,
+    records: &mut [ReviewRecord],
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -212,40 +216,59 @@ async fn expire_locked(
     insert_audit_in(tx, signer, &[&audit.expiry(record)]).await
 }
 
+/// Inserts a new pending request in the caller's transaction; returns it as stored (with
+/// its `seq`).
+pub(super) async fn insert_review_in(
+    conn: &mut SqliteConnection,
+    record: &ReviewRecord,
+) -> Result<ReviewRecord, StoreError> {
+    let r = &record.request;
+    let payload = r.payload.as_ref().unwrap_or(&serde_json::Value::Null).to_string();
+    let links = serde_json::to_string(&r.links).map_err(|e| StoreError::Unstorable(e.to_string()))?;
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO review_requests (id, title, kind, payload, content_type, links, submitter_kind, \
+             submitter_id, submitter_name, submitter_owner, created_at, expires_at, threshold, approvals, status, \
+             decided_at, asked_of_id, asked_of_name) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, 'pending', NULL, ?14, ?15) RETURNING seq",
+    )
+    .bind(&r.id)
+    .bind(&r.title)
+    .bind(&r.kind)
+    .bind(payload)
+    .bind(content_type_str(r.content_type))
+    .bind(links)
+    .bind(kind_str(r.submitter.kind))
+    .bind(&r.submitter.id)
+    .bind(&r.submitter.name)
+    .bind(&record.submitter_owner)
+    .bind(r.created_at)
+    .bind(r.expires_at)
+    .bind(i64::from(r.threshold))
+    .bind(r.asked_of.as_ref().map(|a| a.id.as_str()))
+    .bind(r.asked_of.as_ref().map(|a| a.name.as_str()))
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut stored = record.clone();
+    stored.seq = seq;
+    stored.request.status = ReviewStatus::Pending;
+    stored.request.approvals = 0;
+    stored.request.decided_at = None;
+    stored.request.decisions.clear();
+    Ok(stored)
+}
+
+/// The one reviewer a request names, if it names one (always a person).
+fn asked_of(row: &SqliteRow) -> Result<Option<Actor>, StoreError> {
+    let id: Option<String> = row.try_get("asked_of_id")?;
+    let name: Option<String> = row.try_get("asked_of_name")?;
+    Ok(id.map(|id| Actor { kind: PrincipalKind::User, id, name: name.unwrap_or_default() }))
+}
+
 impl ReviewStore for SqliteStore {
     async fn insert_review(&self, record: &ReviewRecord, audit: &impl ReviewAudit) -> Result<ReviewRecord, StoreError> {
-        let r = &record.request;
-        let payload = r.payload.as_ref().unwrap_or(&serde_json::Value::Null).to_string();
-        let links = serde_json::to_string(&r.links).map_err(|e| StoreError::Unstorable(e.to_string()))?;
         let signer = self.signer.get()?;
         let mut tx = self.pool.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO review_requests (id, title, kind, payload, content_type, links, submitter_kind, \
-                 submitter_id, submitter_name, submitter_owner, created_at, expires_at, threshold, approvals, status, \
-                 decided_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, 'pending', NULL) RETURNING seq",
-        )
-        .bind(&r.id)
-        .bind(&r.title)
-        .bind(&r.kind)
-        .bind(payload)
-        .bind(content_type_str(r.content_type))
-        .bind(links)
-        .bind(kind_str(r.submitter.kind))
-        .bind(&r.submitter.id)
-        .bind(&r.submitter.name)
-        .bind(&record.submitter_owner)
-        .bind(r.created_at)
-        .bind(r.expires_at)
-        .bind(i64::from(r.threshold))
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut stored = record.clone();
-        stored.seq = seq;
-        stored.request.status = ReviewStatus::Pending;
-        stored.request.approvals = 0;
-        stored.request.decided_at = None;
-        stored.request.decisions.clear();
+        let stored = insert_review_in(&mut tx, record).await?;
         insert_audit_in(&mut tx, signer.as_ref(), &[&audit.change(&stored)]).await?;
         tx.commit().await?;
         Ok(stored)
