@@ -9,8 +9,8 @@ use axum::response::Response;
 
 use super::code::{code_redirect, new_code};
 use super::login_page::{
-    FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, internal_error_page, login_form,
-    session_cookie, set_page_headers, set_password_form,
+    Access, FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, internal_error_page,
+    login_form, session_cookie, set_page_headers, set_password_form,
 };
 use crate::accounts::{code_matches, user_changed, validate_new_password};
 use crate::audit::{self, Audit};
@@ -76,7 +76,8 @@ pub(crate) fn expired_request() -> Response {
 
 fn form_of<'a, S>(state: &'a AppState<S>, pending: &'a PendingAuthorization) -> FormContext<'a> {
     let client_name = state.clients.get(&pending.client_id).map_or("Keyway", |c| c.name.as_str());
-    FormContext { request_id: &pending.id, client_name, redirect_uri: &pending.redirect_uri }
+    let access = Access { resource: pending.resource.as_deref(), resource_name: None, scope: &pending.scope };
+    FormContext { request_id: &pending.id, client_name, redirect_uri: &pending.redirect_uri, access }
 }
 
 async fn login_inner<S: Store>(

@@ -19,6 +19,7 @@ mod login;
 mod matrix;
 mod mcp_sdk;
 mod openapi;
+mod resources;
 mod reviews;
 mod reviews_decide;
 mod reviews_live;

@@ -10,7 +10,10 @@ use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 
+use serde_json::json;
+
 use crate::common::*;
+use crate::credentials::{admin_jwt, post_json};
 
 fn sdk_dir() -> PathBuf {
     let home = std::env::var_os("HOME").expect("HOME is set");
@@ -73,19 +76,28 @@ where
 #[tokio::test]
 async fn the_mcp_typescript_sdk_starts_from_a_401_signs_in_and_calls_a_tool() {
     let hub = TestHub::start().await;
+    let admin = admin_jwt(&hub, USER).await;
     let other_aud_token = access_token_of(&hub, USER).await;
-    let hub_url = hub.url.clone();
-    let mut restarted = None;
-    let report = run_sdk_client(&hub_url, &other_aud_token, "", |resource| {
-        let restarted = &mut restarted;
+    // The MCP server asks for its own scope and a refresh token (RFC 9728 `scopes_supported`).
+    let report = run_sdk_client(&hub.url, &other_aud_token, "mcp:tools offline_access", |resource| {
+        let (hub, admin) = (&hub, &admin);
         async move {
-            *restarted = Some(hub.restart_same_address_with(|s| s.resources = vec![resource]).await);
+            let body = json!({"uri": resource, "name": "Test MCP server", "scopes": ["mcp:tools"]});
+            let resp = post_json(hub, "/api/resources", admin, body).await;
+            assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
         }
     })
     .await;
     assert_eq!(report["ok"], true);
     assert_eq!(report["aud"], report["resource"]);
+    assert_eq!(report["scope"], "mcp:tools offline_access");
     assert!(report["client_id"].as_str().is_some_and(|id| id.starts_with("kwc_")));
+    let page = report["consent_page"].as_str().unwrap();
+    let names = format!(
+        "asks for access to <strong>Test MCP server</strong> (<code>{}</code>)",
+        report["resource"].as_str().unwrap()
+    );
+    assert!(page.contains(&names), "{page}");
+    assert!(page.contains("<li><code>mcp:tools</code></li>"), "{page}");
     println!("first MCP sign-in, discovery to token: {} ms", report["first_sign_in_ms"]);
-    drop(restarted);
 }

@@ -10,6 +10,7 @@ mod identities;
 pub(crate) mod keys;
 mod notices;
 mod oauth;
+mod resources;
 mod reviews;
 mod scim;
 mod throttle;
