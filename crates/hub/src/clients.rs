@@ -281,3 +281,43 @@ mod tests {
         }
     }
 }
+
+/// The last uses of registered clients (a token issued or refreshed), kept in memory and
+/// written behind with the credential last-used times (`crate::tasks::flush_loop`), so issuing
+/// a token makes no write of its own for it.
+#[derive(Debug, Default)]
+pub(crate) struct ClientUsage {
+    pending: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl ClientUsage {
+    /// Records a use of `id` at `at`, if it is a registered client.
+    pub(crate) fn record(&self, id: &str, at: i64) {
+        if !id.starts_with(REGISTERED_PREFIX) {
+            return;
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let last = pending.entry(id.to_owned()).or_insert(at);
+        *last = (*last).max(at);
+    }
+
+    /// Writes everything pending. On failure the batch is put back (newer uses win).
+    pub(crate) async fn flush<S: crate::store::Store>(&self, store: &S) -> Result<usize, crate::store::StoreError> {
+        let batch: Vec<(String, i64)> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            if pending.is_empty() {
+                return Ok(0);
+            }
+            std::mem::take(&mut *pending).into_iter().collect()
+        };
+        if let Err(e) = store.record_client_uses(&batch).await {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, at) in batch {
+                let last = pending.entry(id).or_insert(at);
+                *last = (*last).max(at);
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
+    }
+}

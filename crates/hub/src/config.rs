@@ -26,6 +26,8 @@ pub const ENV_KEY: &str = "KEYWAY_HUB_KEY";
 
 /// Resources (RFC 8707) besides the hub's own API, comma-separated canonical URIs.
 pub const ENV_RESOURCES: &str = "KEYWAY_HUB_RESOURCES";
+/// Environment variable setting [`Settings::unused_client_days`].
+pub const ENV_UNUSED_CLIENT_DAYS: &str = "KEYWAY_HUB_UNUSED_CLIENT_DAYS";
 /// Environment variable adding to [`Settings::trusted_proxies`] (comma-separated).
 pub const ENV_TRUSTED_PROXIES: &str = "KEYWAY_HUB_TRUSTED_PROXIES";
 
@@ -94,6 +96,9 @@ pub struct Settings {
     /// Pending sign-in requests the hub keeps at most, from everyone; beyond it: `503` with
     /// `Retry-After` until some expire or are used.
     pub pending_total: u64,
+    /// Days after which a dynamically registered client (RFC 7591) that got no token (issued
+    /// or refreshed) is deleted, with the sign-ins issued to it; `0`: never.
+    pub unused_client_days: u32,
 }
 
 impl Default for Settings {
@@ -121,6 +126,7 @@ impl Default for Settings {
             resources: Vec::new(),
             pending_per_address: 300,
             pending_total: 20_000,
+            unused_client_days: 30,
         }
     }
 }
@@ -151,6 +157,7 @@ impl fmt::Debug for Settings {
             .field("resources", &self.resources)
             .field("pending_per_address", &self.pending_per_address)
             .field("pending_total", &self.pending_total)
+            .field("unused_client_days", &self.unused_client_days)
             .finish()
     }
 }
@@ -205,6 +212,12 @@ impl Settings {
                     proxy.parse().map_err(|reason| Error::InvalidSetting { name: ENV_TRUSTED_PROXIES, reason })?;
                 settings.trusted_proxies.push(net);
             }
+        }
+        if let Some(days) = get(ENV_UNUSED_CLIENT_DAYS) {
+            settings.unused_client_days = days.parse().map_err(|_| Error::InvalidSetting {
+                name: ENV_UNUSED_CLIENT_DAYS,
+                reason: format!("'{days}' is not a number of days (0: never)"),
+            })?;
         }
         if let Some(resources) = get(ENV_RESOURCES) {
             for resource in resources.split(',').map(str::trim).filter(|r| !r.is_empty()) {
@@ -279,6 +292,9 @@ impl Settings {
                 });
             }
             None => {}
+        }
+        if self.unused_client_days > 3650 {
+            return bad("unused_client_days", "must be at most 3650 days (0: never)");
         }
         for resource in &self.resources {
             // RFC 8707 §2: an absolute URI without a fragment.

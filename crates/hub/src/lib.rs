@@ -309,6 +309,7 @@ impl<S: Store> Hub<S> {
             issuer: issuer.clone(),
             settings: self.settings,
             clients: ClientRegistry::builtin(),
+            client_usage: Default::default(),
             passwords: self.passwords,
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone(), shared),

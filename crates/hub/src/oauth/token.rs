@@ -207,9 +207,7 @@ async fn authorization_code<S: Store>(
         }
     };
     let user = live_user(state, &family, now).await?;
-    if client.id.starts_with(crate::clients::REGISTERED_PREFIX) {
-        state.store.touch_client(&client.id, now).await?;
-    }
+    state.client_usage.record(&client.id, now);
     let refresh = issues_refresh_token(client, &family.scope).then_some(refresh);
     tracing::info!(client = %client.id, user = %user.id, family = %family.id, "issued tokens for an authorization code");
     issue_tokens(state, &user, &family, code.nonce, refresh, now)
@@ -285,6 +283,7 @@ async fn refresh_token<S: Store>(
     }
     let user = live_user(state, &family, now).await?;
     state.store.touch_family(&family.id, now, address).await?;
+    state.client_usage.record(&client.id, now);
     let mut family = family;
     family.expires_at = sessions::end_of(&family, &limits);
     if let Some(scope) = narrowed {
@@ -427,9 +426,7 @@ async fn device_code_grant<S: Store>(
         }
     };
     let user = live_user(state, &family, now).await?;
-    if client.id.starts_with(crate::clients::REGISTERED_PREFIX) {
-        state.store.touch_client(&client.id, now).await?;
-    }
+    state.client_usage.record(&client.id, now);
     let refresh = issues_refresh_token(&client, &family.scope).then_some(refresh);
     tracing::info!(client = %client.id, user = %user.id, family = %family.id, "issued tokens for a device code");
     issue_tokens(state, &user, &family, None, refresh, now)
