@@ -141,6 +141,17 @@ impl Client {
         }
     }
 
+    /// A client named by a Client ID Metadata Document (its URL is the id): its redirect URIs
+    /// are matched as a registered client's.
+    pub(crate) fn from_metadata(id: &str, name: &str, redirect_uris: &[&str]) -> Client {
+        Client {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            redirects: redirect_uris.iter().map(|u| RedirectRule::parse_with(u, true)).collect(),
+            always_refresh: true,
+        }
+    }
+
     /// True if `uri` is one of this client's redirect URIs.
     pub(crate) fn allows_redirect(&self, uri: &str) -> bool {
         self.redirects.iter().any(|r| r.matches(uri))

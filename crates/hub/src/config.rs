@@ -28,6 +28,8 @@ pub const ENV_KEY: &str = "KEYWAY_HUB_KEY";
 pub const ENV_RESOURCES: &str = "KEYWAY_HUB_RESOURCES";
 /// Environment variable setting [`Settings::unused_client_days`].
 pub const ENV_UNUSED_CLIENT_DAYS: &str = "KEYWAY_HUB_UNUSED_CLIENT_DAYS";
+/// Environment variable turning on [`Settings::insecure_client_metadata_loopback`] (`1`).
+pub const ENV_INSECURE_CLIENT_METADATA_LOOPBACK: &str = "KEYWAY_HUB_INSECURE_CLIENT_METADATA_LOOPBACK";
 /// Environment variable adding to [`Settings::trusted_proxies`] (comma-separated).
 pub const ENV_TRUSTED_PROXIES: &str = "KEYWAY_HUB_TRUSTED_PROXIES";
 
@@ -99,6 +101,9 @@ pub struct Settings {
     /// Days after which a dynamically registered client (RFC 7591) that got no token (issued
     /// or refreshed) is deleted, with the sign-ins issued to it; `0`: never.
     pub unused_client_days: u32,
+    /// INSECURE, for tests only: Client ID Metadata Document URLs may be plain `http` and on
+    /// the loopback interface. Off, they must be `https` to a public address.
+    pub insecure_client_metadata_loopback: bool,
 }
 
 impl Default for Settings {
@@ -127,6 +132,7 @@ impl Default for Settings {
             pending_per_address: 300,
             pending_total: 20_000,
             unused_client_days: 30,
+            insecure_client_metadata_loopback: false,
         }
     }
 }
@@ -158,6 +164,7 @@ impl fmt::Debug for Settings {
             .field("pending_per_address", &self.pending_per_address)
             .field("pending_total", &self.pending_total)
             .field("unused_client_days", &self.unused_client_days)
+            .field("insecure_client_metadata_loopback", &self.insecure_client_metadata_loopback)
             .finish()
     }
 }
@@ -218,6 +225,18 @@ impl Settings {
                 name: ENV_UNUSED_CLIENT_DAYS,
                 reason: format!("'{days}' is not a number of days (0: never)"),
             })?;
+        }
+        if let Some(on) = get(ENV_INSECURE_CLIENT_METADATA_LOOPBACK) {
+            settings.insecure_client_metadata_loopback = match on.as_str() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                _ => {
+                    return Err(Error::InvalidSetting {
+                        name: ENV_INSECURE_CLIENT_METADATA_LOOPBACK,
+                        reason: format!("'{on}' is not 1 or 0"),
+                    });
+                }
+            };
         }
         if let Some(resources) = get(ENV_RESOURCES) {
             for resource in resources.split(',').map(str::trim).filter(|r| !r.is_empty()) {

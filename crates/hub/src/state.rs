@@ -22,6 +22,8 @@ pub(crate) struct Shared<S> {
     pub(crate) clients: ClientRegistry,
     /// Last uses of registered clients, written behind.
     pub(crate) client_usage: ClientUsage,
+    /// Clients fetched from their metadata documents, and recent refusals.
+    pub(crate) client_metadata: crate::oauth::client_metadata::MetadataCache,
     pub(crate) passwords: Arc<Passwords>,
     /// Mark cookies `Secure` (the issuer is https).
     pub(crate) secure_cookies: bool,

@@ -94,9 +94,15 @@ async fn authorize_inner<S: Store>(
                 "The request does not say which application is signing in (client_id is missing).",
             ));
         }
-        Some(id) => match super::clients::find(state, id).await? {
-            Some(client) => client,
-            None => {
+        Some(id) => match super::clients::find(state, id).await {
+            Ok(Some(client)) => client,
+            // A metadata document refused: the page says why (nothing goes to an unchecked
+            // redirect URI).
+            Err(e) if !e.is_internal() => {
+                return Ok(login_page::error_page(StatusCode::BAD_REQUEST, "Application refused", &e.to_string()));
+            }
+            Err(e) => return Err(e),
+            Ok(None) => {
                 return Ok(login_page::error_page(
                     StatusCode::BAD_REQUEST,
                     "Unknown application",

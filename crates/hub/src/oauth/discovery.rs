@@ -53,7 +53,7 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
         authorization_response_iss_parameter_supported: true,
         registration_endpoint: Some(state.endpoint("/oauth/register")),
         device_authorization_endpoint: Some(state.endpoint("/oauth/device_authorization")),
-        client_id_metadata_document_supported: false,
+        client_id_metadata_document_supported: true,
     }
 }
 

@@ -7,6 +7,7 @@ mod agents_std;
 mod api;
 mod audit;
 mod authorize;
+mod client_metadata;
 mod clients_expiry;
 mod clock;
 mod credentials;
