@@ -43,19 +43,22 @@ struct Document {
     token_endpoint_auth_method: Option<String>,
 }
 
-/// Fetched clients and recent refusals, by URL.
+/// A fetched client, or why it was refused.
+type Outcome = Result<Client, String>;
+
+/// Fetched clients and recent refusals, by URL, with the time each is kept until.
 #[derive(Debug, Default)]
 pub(crate) struct MetadataCache {
-    entries: Mutex<HashMap<String, (i64, Result<Client, String>)>>,
+    entries: Mutex<HashMap<String, (i64, Outcome)>>,
 }
 
 impl MetadataCache {
-    fn get(&self, url: &str, now: i64) -> Option<Result<Client, String>> {
+    fn get(&self, url: &str, now: i64) -> Option<Outcome> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.get(url).filter(|(until, _)| *until > now).map(|(_, r)| r.clone())
     }
 
-    fn put(&self, url: &str, until: i64, entry: Result<Client, String>) {
+    fn put(&self, url: &str, until: i64, entry: Outcome) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CACHE_MAX {
             entries.clear();
@@ -84,7 +87,7 @@ pub(crate) async fn client<S>(state: &AppState<S>, id: &str) -> Result<Client, E
 }
 
 /// Fetches and checks the document at `id`.
-async fn fetch(id: &str, insecure_loopback: bool) -> Result<Client, String> {
+async fn fetch(id: &str, insecure_loopback: bool) -> Outcome {
     let url = check_url(id)?;
     let body = fetch_json(&url, MAX_DOCUMENT_BYTES, insecure_loopback).await.map_err(|e| match e {
         FetchError::Refused(why) | FetchError::Failed(why) => why,

@@ -148,6 +148,6 @@ async fn without_the_insecure_setting_loopback_and_plain_http_are_refused() {
     refused(&hub, &format!("https://localhost:{port}/good"), "non-public address").await;
     refused(&hub, &format!("https://127.0.0.1:{port}/good"), "non-public address (127.0.0.1)").await;
     refused(&hub, &format!("https://10.0.0.1:{port}/good"), "non-public address (10.0.0.1)").await;
-    refused(&hub, &format!("https://169.254.169.254/latest/meta-data"), "non-public address").await;
+    refused(&hub, "https://169.254.169.254/latest/meta-data", "non-public address").await;
     assert_eq!(docs.hits.load(Ordering::SeqCst), 0, "nothing was fetched");
 }
