@@ -182,6 +182,34 @@ impl ClientRegistry {
     }
 }
 
+/// The most metadata documents cached; beyond it the cache starts afresh.
+const METADATA_CACHE_MAX: usize = 1000;
+
+/// A fetched client, or why it was refused.
+pub(crate) type MetadataOutcome = Result<Client, String>;
+
+/// Clients fetched from their metadata documents (`crate::oauth::client_metadata`) and recent
+/// refusals, by URL, with the time each is kept until.
+#[derive(Debug, Default)]
+pub(crate) struct MetadataCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, MetadataOutcome)>>,
+}
+
+impl MetadataCache {
+    pub(crate) fn get(&self, url: &str, now: i64) -> Option<MetadataOutcome> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(url).filter(|(until, _)| *until > now).map(|(_, r)| r.clone())
+    }
+
+    pub(crate) fn put(&self, url: &str, until: i64, entry: MetadataOutcome) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= METADATA_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(url.to_owned(), (until, entry));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ pub(crate) struct Shared<S> {
     /// Last uses of registered clients, written behind.
     pub(crate) client_usage: ClientUsage,
     /// Clients fetched from their metadata documents, and recent refusals.
-    pub(crate) client_metadata: crate::oauth::client_metadata::MetadataCache,
+    pub(crate) client_metadata: crate::clients::MetadataCache,
     pub(crate) passwords: Arc<Passwords>,
     /// Mark cookies `Secure` (the issuer is https).
     pub(crate) secure_cookies: bool,

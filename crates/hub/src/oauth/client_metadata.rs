@@ -4,16 +4,13 @@
 //! (guarded: [`super::fetch_guard`]), requires its `client_id` to be the URL, checks its
 //! redirect URIs as a registration's, and caches the client for [`CACHE_TTL_SECS`].
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use keyway_api::clients::{MAX_CLIENT_NAME, MAX_REDIRECT_URIS};
 use keyway_api::codes;
 use serde::Deserialize;
 use url::Url;
 
 use super::fetch_guard::{FetchError, fetch_json};
-use crate::clients::{Client, refuse_redirect};
+use crate::clients::{Client, MetadataOutcome, refuse_redirect};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -23,8 +20,6 @@ pub(crate) const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
 pub(crate) const CACHE_TTL_SECS: i64 = 300;
 /// How long a refusal is remembered, so a bad URL is not fetched on every request.
 const REFUSAL_TTL_SECS: i64 = 30;
-/// The most documents cached; beyond it the cache starts afresh.
-const CACHE_MAX: usize = 1000;
 /// The longest `client_id` URL.
 const MAX_URL_LEN: usize = 512;
 
@@ -41,30 +36,6 @@ struct Document {
     #[serde(default)]
     redirect_uris: Vec<String>,
     token_endpoint_auth_method: Option<String>,
-}
-
-/// A fetched client, or why it was refused.
-type Outcome = Result<Client, String>;
-
-/// Fetched clients and recent refusals, by URL, with the time each is kept until.
-#[derive(Debug, Default)]
-pub(crate) struct MetadataCache {
-    entries: Mutex<HashMap<String, (i64, Outcome)>>,
-}
-
-impl MetadataCache {
-    fn get(&self, url: &str, now: i64) -> Option<Outcome> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(url).filter(|(until, _)| *until > now).map(|(_, r)| r.clone())
-    }
-
-    fn put(&self, url: &str, until: i64, entry: Outcome) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= CACHE_MAX {
-            entries.clear();
-        }
-        entries.insert(url.to_owned(), (until, entry));
-    }
 }
 
 /// The client a metadata document URL names, or `invalid_client` saying why not.
@@ -87,7 +58,7 @@ pub(crate) async fn client<S>(state: &AppState<S>, id: &str) -> Result<Client, E
 }
 
 /// Fetches and checks the document at `id`.
-async fn fetch(id: &str, insecure_loopback: bool) -> Outcome {
+async fn fetch(id: &str, insecure_loopback: bool) -> MetadataOutcome {
     let url = check_url(id)?;
     let body = fetch_json(&url, MAX_DOCUMENT_BYTES, insecure_loopback).await.map_err(|e| match e {
         FetchError::Refused(why) | FetchError::Failed(why) => why,
