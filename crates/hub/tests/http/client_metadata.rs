@@ -93,7 +93,13 @@ async fn a_metadata_document_client_signs_in_and_is_cached() {
     let url = flow.authorize_url(&hub.url, &[("client_id", Some(&client_id))]);
     let page = browser.get(&url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("Doc client (127.0.0.1)"));
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Doc client (127.0.0.1)"));
+    // After a wrong password the form still names the client.
+    let wrong =
+        submit_login(&browser, &hub, &hidden_field(&page, "request"), &hidden_field(&page, "csrf"), USER, "nope").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("Doc client (127.0.0.1)"));
     let location = keyway_test_support::log_in(&browser, &url, USER, PASSWORD).await.unwrap();
     let code = keyway_test_support::code_from_location(&location, &hub.url, &flow).unwrap();
     let resp = token_request(

@@ -106,6 +106,13 @@ async fn a_registered_resource_is_the_audience_with_its_scopes_and_others_are_in
         "{page}"
     );
     assert!(page.contains("<li><code>files:read</code></li><li><code>offline_access</code></li>"), "{page}");
+    // After a wrong password the form says the same.
+    let wrong =
+        submit_login(&browser, &hub, &hidden_field(&page, "request"), &hidden_field(&page, "csrf"), USER, "nope").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let again = wrong.text().await.unwrap();
+    assert!(again.contains("asks for access to <strong>Files</strong>"), "{again}");
+    assert!(again.contains("<li><code>files:read</code></li>"), "{again}");
     let location = keyway_test_support::log_in(&browser, &url, USER, PASSWORD).await.unwrap();
     let code = keyway_test_support::code_from_location(&location, &hub.url, &flow).unwrap();
     let resp = token_request(
