@@ -134,7 +134,8 @@ async fn create<S: Store>(
     Ok(created(view(record)))
 }
 
-/// `DELETE /api/resources/{id}`: no more tokens are issued for it (those issued run out).
+/// `DELETE /api/resources/{id}`: no more tokens are issued for it: the sign-ins for it end
+/// (access tokens issued run out).
 async fn remove<S: Store>(
     State(state): State<AppState<S>>,
     p: Principal,
@@ -144,7 +145,7 @@ async fn remove<S: Store>(
     let now = state.now();
     let removed = state
         .store
-        .delete_resource(&id, |r| {
+        .delete_resource(&id, now, |r| {
             let detail = json!({ "uri": r.uri, "name": r.name });
             change_event(&p, now, "resource.delete", "resource", &r.id, detail)
         })

@@ -32,11 +32,13 @@ pub trait ResourceStore: Send + Sync {
     fn resource_by_uri(&self, uri: &str) -> impl Future<Output = Result<Option<ResourceRecord>, StoreError>> + Send;
     /// Every resource, by URI.
     fn resources(&self) -> impl Future<Output = Result<Vec<ResourceRecord>, StoreError>> + Send;
-    /// Deletes the resource with the audit row `audit(resource)`, in one transaction. `None`
-    /// if there is no such resource. Tokens already issued for it run out as they are.
+    /// Deletes the resource and ends the sign-ins (token families) issued for it, so no
+    /// refresh yields another token for it, with the audit row `audit(resource)`, in one
+    /// transaction. `None` if there is no such resource. Access tokens issued run out.
     fn delete_resource<F>(
         &self,
         id: &str,
+        now: i64,
         audit: F,
     ) -> impl Future<Output = Result<Option<ResourceRecord>, StoreError>> + Send
     where

@@ -133,10 +133,25 @@ async fn a_registered_resource_is_the_audience_with_its_scopes_and_others_are_in
     assert_eq!(claims["aud"], FILES);
     assert_eq!(claims["scope"], "files:read offline_access");
 
-    // Deleted: no new sign-in names it.
+    // Deleted: no new sign-in names it, and the sign-in for it refreshes no more.
+    let refresh = |token: String| {
+        let hub = &hub;
+        async move {
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.as_str()),
+                ("client_id", keyway_api::DESKTOP_CLIENT_ID),
+            ];
+            token_request(hub, &form).await
+        }
+    };
+    let resp = refresh(tokens.refresh_token.clone().expect("refresh token")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let rotated: keyway_api::TokenResponse = resp.json().await.unwrap();
     let id = made.id.unwrap();
     let resp = http().delete(hub.at(&format!("/api/resources/{id}"))).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
+    expect_error(refresh(rotated.refresh_token.unwrap()).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
     let resp = browser.get(flow.authorize_url(&hub.url, &[("resource", Some(FILES))])).send().await.unwrap();
     assert_eq!(param(&redirect_params(&resp, &flow), "error"), Some("invalid_target"));
 }

@@ -61,7 +61,7 @@ impl ResourceStore for SqliteStore {
         rows.iter().map(record).collect()
     }
 
-    async fn delete_resource<F>(&self, id: &str, audit: F) -> Result<Option<ResourceRecord>, StoreError>
+    async fn delete_resource<F>(&self, id: &str, now: i64, audit: F) -> Result<Option<ResourceRecord>, StoreError>
     where
         F: FnOnce(&ResourceRecord) -> AuditEvent + Send,
     {
@@ -72,6 +72,11 @@ impl ResourceStore for SqliteStore {
             return Ok(None);
         };
         let resource = record(&row)?;
+        sqlx::query("UPDATE token_families SET revoked_at = COALESCE(revoked_at, ?1) WHERE resource = ?2")
+            .bind(now)
+            .bind(&resource.uri)
+            .execute(&mut *tx)
+            .await?;
         insert_audit_in(&mut tx, signer.as_ref(), &[&audit(&resource)]).await?;
         tx.commit().await?;
         Ok(Some(resource))
