@@ -91,3 +91,54 @@ impl std::fmt::Debug for DeviceAuthorization {
             .finish()
     }
 }
+
+/// The longest resource name kept.
+pub const MAX_RESOURCE_NAME: usize = 100;
+/// The longest canonical URI of a resource.
+pub const MAX_RESOURCE_URI_LEN: usize = 512;
+/// How many scopes one resource may have.
+pub const MAX_RESOURCE_SCOPES: usize = 50;
+
+/// `POST /api/resources`: a resource (an MCP server) the hub issues tokens for (RFC 8707).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateResource {
+    /// The canonical URI: an absolute URI without a fragment, as clients send it in `resource`
+    /// and as it appears in the token's `aud`.
+    #[serde(default)]
+    pub uri: String,
+    #[serde(default)]
+    pub name: String,
+    /// The scopes a client may ask for this resource, beside the hub's own (`openid`,
+    /// `profile`, `offline_access`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// One resource on `GET /api/resources`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResourceView {
+    /// `None` for a resource of the hub's settings (`KEYWAY_HUB_RESOURCES`), which cannot be
+    /// deleted here.
+    #[serde(default)]
+    pub id: Option<String>,
+    pub uri: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Whether it comes from the hub's settings rather than an admin.
+    #[serde(default)]
+    pub configured: bool,
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// The person who registered it.
+    #[serde(default)]
+    pub created_by: Option<String>,
+}
+
+/// `GET /api/resources`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Resources {
+    pub resources: Vec<ResourceView>,
+}

@@ -141,6 +141,17 @@ impl Client {
         }
     }
 
+    /// A client named by a Client ID Metadata Document (its URL is the id): its redirect URIs
+    /// are matched as a registered client's.
+    pub(crate) fn from_metadata(id: &str, name: &str, redirect_uris: &[&str]) -> Client {
+        Client {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            redirects: redirect_uris.iter().map(|u| RedirectRule::parse_with(u, true)).collect(),
+            always_refresh: true,
+        }
+    }
+
     /// True if `uri` is one of this client's redirect URIs.
     pub(crate) fn allows_redirect(&self, uri: &str) -> bool {
         self.redirects.iter().any(|r| r.matches(uri))
@@ -168,6 +179,34 @@ impl ClientRegistry {
 
     pub(crate) fn get(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.id == id)
+    }
+}
+
+/// The most metadata documents cached; beyond it the cache starts afresh.
+const METADATA_CACHE_MAX: usize = 1000;
+
+/// A fetched client, or why it was refused.
+pub(crate) type MetadataOutcome = Result<Client, String>;
+
+/// Clients fetched from their metadata documents (`crate::oauth::client_metadata`) and recent
+/// refusals, by URL, with the time each is kept until.
+#[derive(Debug, Default)]
+pub(crate) struct MetadataCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, MetadataOutcome)>>,
+}
+
+impl MetadataCache {
+    pub(crate) fn get(&self, url: &str, now: i64) -> Option<MetadataOutcome> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(url).filter(|(until, _)| *until > now).map(|(_, r)| r.clone())
+    }
+
+    pub(crate) fn put(&self, url: &str, until: i64, entry: MetadataOutcome) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= METADATA_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(url.to_owned(), (until, entry));
     }
 }
 
@@ -279,5 +318,45 @@ mod tests {
         ] {
             assert!(refuse_redirect(bad).is_some(), "{bad}");
         }
+    }
+}
+
+/// The last uses of registered clients (a token issued or refreshed), kept in memory and
+/// written behind with the credential last-used times (`crate::tasks::flush_loop`), so issuing
+/// a token makes no write of its own for it.
+#[derive(Debug, Default)]
+pub(crate) struct ClientUsage {
+    pending: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl ClientUsage {
+    /// Records a use of `id` at `at`, if it is a registered client.
+    pub(crate) fn record(&self, id: &str, at: i64) {
+        if !id.starts_with(REGISTERED_PREFIX) {
+            return;
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let last = pending.entry(id.to_owned()).or_insert(at);
+        *last = (*last).max(at);
+    }
+
+    /// Writes everything pending. On failure the batch is put back (newer uses win).
+    pub(crate) async fn flush<S: crate::store::Store>(&self, store: &S) -> Result<usize, crate::store::StoreError> {
+        let batch: Vec<(String, i64)> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            if pending.is_empty() {
+                return Ok(0);
+            }
+            std::mem::take(&mut *pending).into_iter().collect()
+        };
+        if let Err(e) = store.record_client_uses(&batch).await {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, at) in batch {
+                let last = pending.entry(id).or_insert(at);
+                *last = (*last).max(at);
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
     }
 }

@@ -26,6 +26,10 @@ pub const ENV_KEY: &str = "KEYWAY_HUB_KEY";
 
 /// Resources (RFC 8707) besides the hub's own API, comma-separated canonical URIs.
 pub const ENV_RESOURCES: &str = "KEYWAY_HUB_RESOURCES";
+/// Environment variable setting [`Settings::unused_client_days`].
+pub const ENV_UNUSED_CLIENT_DAYS: &str = "KEYWAY_HUB_UNUSED_CLIENT_DAYS";
+/// Environment variable turning on [`Settings::insecure_client_metadata_loopback`] (`1`).
+pub const ENV_INSECURE_CLIENT_METADATA_LOOPBACK: &str = "KEYWAY_HUB_INSECURE_CLIENT_METADATA_LOOPBACK";
 /// Environment variable adding to [`Settings::trusted_proxies`] (comma-separated).
 pub const ENV_TRUSTED_PROXIES: &str = "KEYWAY_HUB_TRUSTED_PROXIES";
 
@@ -94,6 +98,12 @@ pub struct Settings {
     /// Pending sign-in requests the hub keeps at most, from everyone; beyond it: `503` with
     /// `Retry-After` until some expire or are used.
     pub pending_total: u64,
+    /// Days after which a dynamically registered client (RFC 7591) that got no token (issued
+    /// or refreshed) is deleted, with the sign-ins issued to it; `0`: never.
+    pub unused_client_days: u32,
+    /// INSECURE, for tests only: Client ID Metadata Document URLs may be plain `http` and on
+    /// the loopback interface. Off, they must be `https` to a public address.
+    pub insecure_client_metadata_loopback: bool,
 }
 
 impl Default for Settings {
@@ -121,6 +131,8 @@ impl Default for Settings {
             resources: Vec::new(),
             pending_per_address: 300,
             pending_total: 20_000,
+            unused_client_days: 30,
+            insecure_client_metadata_loopback: false,
         }
     }
 }
@@ -151,6 +163,8 @@ impl fmt::Debug for Settings {
             .field("resources", &self.resources)
             .field("pending_per_address", &self.pending_per_address)
             .field("pending_total", &self.pending_total)
+            .field("unused_client_days", &self.unused_client_days)
+            .field("insecure_client_metadata_loopback", &self.insecure_client_metadata_loopback)
             .finish()
     }
 }
@@ -205,6 +219,24 @@ impl Settings {
                     proxy.parse().map_err(|reason| Error::InvalidSetting { name: ENV_TRUSTED_PROXIES, reason })?;
                 settings.trusted_proxies.push(net);
             }
+        }
+        if let Some(days) = get(ENV_UNUSED_CLIENT_DAYS) {
+            settings.unused_client_days = days.parse().map_err(|_| Error::InvalidSetting {
+                name: ENV_UNUSED_CLIENT_DAYS,
+                reason: format!("'{days}' is not a number of days (0: never)"),
+            })?;
+        }
+        if let Some(on) = get(ENV_INSECURE_CLIENT_METADATA_LOOPBACK) {
+            settings.insecure_client_metadata_loopback = match on.as_str() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                _ => {
+                    return Err(Error::InvalidSetting {
+                        name: ENV_INSECURE_CLIENT_METADATA_LOOPBACK,
+                        reason: format!("'{on}' is not 1 or 0"),
+                    });
+                }
+            };
         }
         if let Some(resources) = get(ENV_RESOURCES) {
             for resource in resources.split(',').map(str::trim).filter(|r| !r.is_empty()) {
@@ -279,6 +311,9 @@ impl Settings {
                 });
             }
             None => {}
+        }
+        if self.unused_client_days > 3650 {
+            return bad("unused_client_days", "must be at most 3650 days (0: never)");
         }
         for resource in &self.resources {
             // RFC 8707 §2: an absolute URI without a fragment.

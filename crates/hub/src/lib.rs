@@ -124,6 +124,11 @@ impl<S: Store> Hub<S> {
     /// Like [`Hub::open`] with any [`Store`] backend.
     pub async fn with_store(settings: Settings, store: S) -> Result<Hub<S>, Error> {
         settings.validate()?;
+        if settings.insecure_client_metadata_loopback {
+            tracing::warn!(
+                "INSECURE: client metadata documents may be fetched over plain http from the loopback interface"
+            );
+        }
         store.migrate().await?;
         hold_clock_at_newest_audit(&store, &settings.clock).await?;
         let keys = Arc::new(Keys::open(&store, settings.hub_key.as_ref(), &settings.clock).await?);
@@ -309,6 +314,8 @@ impl<S: Store> Hub<S> {
             issuer: issuer.clone(),
             settings: self.settings,
             clients: ClientRegistry::builtin(),
+            client_usage: Default::default(),
+            client_metadata: Default::default(),
             passwords: self.passwords,
             credentials: Default::default(),
             reviews: ReviewEvents::new(stop_rx.clone(), shared),

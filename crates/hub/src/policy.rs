@@ -52,9 +52,12 @@ pub(crate) enum Rule {
     /// `POST /api/service-accounts`, `…/{id}/rotate`, `…/{id}/revoke`, rotating a service
     /// token: admins.
     ServiceAccountsManage,
-    /// `GET /api/settings/credentials`, `GET /api/settings/keys`: auditors and admins.
+    /// `GET /api/settings/credentials`, `GET /api/settings/keys`, `GET /api/clients`,
+    /// `GET /api/resources`: auditors and admins.
     SettingsRead,
-    /// `PUT /api/settings/credentials`, `PUT /api/settings/reviews`, `PUT /api/settings/keys`: admins.
+    /// `PUT /api/settings/credentials`, `PUT /api/settings/reviews`, `PUT /api/settings/keys`,
+    /// `POST /api/clients/{id}/revoke`, `POST /api/resources`, `DELETE /api/resources/{id}`:
+    /// admins.
     SettingsWrite,
     /// `POST /api/reviews`, `POST /api/reviews/{id}/cancel`: developers, agents, service accounts.
     ReviewsSubmit,

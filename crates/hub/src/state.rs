@@ -4,7 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::audit::refusals::Refusals;
-use crate::clients::ClientRegistry;
+use crate::clients::{ClientRegistry, ClientUsage};
 use crate::config::Settings;
 use crate::credentials::cache::Credentials;
 use crate::keys::Keys;
@@ -20,6 +20,10 @@ pub(crate) struct Shared<S> {
     /// Issuer URL without a trailing slash.
     pub(crate) issuer: String,
     pub(crate) clients: ClientRegistry,
+    /// Last uses of registered clients, written behind.
+    pub(crate) client_usage: ClientUsage,
+    /// Clients fetched from their metadata documents, and recent refusals.
+    pub(crate) client_metadata: crate::clients::MetadataCache,
     pub(crate) passwords: Arc<Passwords>,
     /// Mark cookies `Secure` (the issuer is https).
     pub(crate) secure_cookies: bool,

@@ -1,5 +1,6 @@
 //! The hub's background work besides the review sweeper: purging expired rows, writing
-//! credential last-used times and refusal summaries behind, and watching the signing keys.
+//! credential and client last-used times and refusal summaries behind, expiring registered
+//! clients unused for long, and watching the signing keys.
 
 use std::time::Duration;
 
@@ -35,9 +36,37 @@ pub(crate) async fn purge_loop<S: Store>(state: AppState<S>, mut stop: watch::Re
                 if let Err(e) = crate::throttle::purge(&state.store, state.now()).await {
                     tracing::warn!(error = %report(&e), "purging sign-in counters failed");
                 }
+                if let Err(e) = purge_unused_clients(&state).await {
+                    tracing::warn!(error = %report(&e), "purging unused registered clients failed");
+                }
             }
         }
     }
+}
+
+/// Deletes the dynamically registered clients unused for `Settings::unused_client_days`
+/// (`0`: never), after writing the last uses this hub holds, with one audit row.
+async fn purge_unused_clients<S: Store>(state: &AppState<S>) -> Result<(), crate::store::StoreError> {
+    let days = state.settings.unused_client_days;
+    if days == 0 {
+        return Ok(());
+    }
+    state.client_usage.flush(&state.store).await?;
+    let now = state.now();
+    let before = now - i64::from(days) * 24 * 3600;
+    let deleted = state
+        .store
+        .purge_unused_clients(before, now, |clients| {
+            let ids: Vec<&str> = clients.iter().take(100).map(|c| c.id.as_str()).collect();
+            Audit::by_hub(now, "client.expire")
+                .detail(serde_json::json!({ "count": clients.len(), "clients": ids, "unused_days": days }))
+                .event()
+        })
+        .await?;
+    if !deleted.is_empty() {
+        tracing::info!(clients = deleted.len(), days, "deleted registered clients unused for too long");
+    }
+    Ok(())
 }
 
 /// Writes the usage buffer every [`FLUSH_INTERVAL`] until `stop`, then once more.
@@ -51,6 +80,9 @@ pub(crate) async fn flush_loop<S: Store>(state: AppState<S>, mut stop: watch::Re
         };
         if let Err(e) = state.credentials.usage.flush(&state.store).await {
             tracing::warn!(error = %report(&e), "writing credential last-used times failed");
+        }
+        if let Err(e) = state.client_usage.flush(&state.store).await {
+            tracing::warn!(error = %report(&e), "writing registered clients' last uses failed");
         }
         if stopping {
             return;

@@ -1,4 +1,5 @@
-//! Clients registered dynamically (RFC 7591): `GET /api/clients` (auditors, admins) and
+//! Clients registered dynamically (RFC 7591): `GET /api/clients` (auditors, admins; with each
+//! client's last use, a token issued or refreshed for it) and
 //! `POST /api/clients/{id}/revoke` (admins, with a `user_admin` JWT), which also ends every
 //! sign-in issued to the client.
 
@@ -36,6 +37,8 @@ fn view(r: ClientRecord) -> RegisteredClient {
 
 async fn list<S: Store>(State(state): State<AppState<S>>, p: Principal) -> Result<Json<RegisteredClients>, Error> {
     p.require(Rule::SettingsRead)?;
+    // The last uses this hub holds, written first so the listing shows them.
+    state.client_usage.flush(&state.store).await?;
     let clients = state.store.registered_clients(LIST_LIMIT).await?;
     Ok(Json(RegisteredClients { clients: clients.into_iter().map(view).collect() }))
 }

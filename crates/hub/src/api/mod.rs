@@ -12,6 +12,7 @@ mod credentials;
 pub(crate) mod exchange;
 mod groups;
 mod keys;
+mod resources;
 mod reviews;
 mod scim_tokens;
 mod service_accounts;
@@ -48,6 +49,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .merge(groups::router::<S>())
         .merge(sessions::router::<S>())
         .merge(clients::router::<S>())
+        .merge(resources::router::<S>())
         .merge(scim_tokens::router::<S>())
 }
 

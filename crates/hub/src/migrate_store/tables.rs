@@ -65,6 +65,7 @@ pub(crate) const TABLES: &[Table] = &[
     seeded("audit_head"),
     copy("throttle"),
     copy("oauth_clients"),
+    copy("oauth_resources"),
     copy("device_authorizations"),
     copy("ciba_requests"),
     Table {

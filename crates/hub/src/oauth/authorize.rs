@@ -94,9 +94,15 @@ async fn authorize_inner<S: Store>(
                 "The request does not say which application is signing in (client_id is missing).",
             ));
         }
-        Some(id) => match super::clients::find(state, id).await? {
-            Some(client) => client,
-            None => {
+        Some(id) => match super::clients::find(state, id).await {
+            Ok(Some(client)) => client,
+            // A metadata document refused: the page says why (nothing goes to an unchecked
+            // redirect URI).
+            Err(e) if !e.is_internal() => {
+                return Ok(login_page::error_page(StatusCode::BAD_REQUEST, "Application refused", &e.to_string()));
+            }
+            Err(e) => return Err(e),
+            Ok(None) => {
                 return Ok(login_page::error_page(
                     StatusCode::BAD_REQUEST,
                     "Unknown application",
@@ -151,15 +157,18 @@ async fn authorize_inner<S: Store>(
         }
         Some(c) => c,
     };
-    let scope = match parse_scope(params.get("scope")) {
-        Ok(scope) => scope,
-        Err(description) => return refuse(codes::INVALID_SCOPE, &description),
-    };
-    // RFC 8707: one resource per token; an unknown one is `invalid_target`.
-    let resource = match super::resource::audience(state, params.get("resource")) {
-        Ok(resource) => resource,
+    // RFC 8707: one resource per token; an unknown one is `invalid_target`. The scopes are the
+    // hub's and the resource's.
+    let target = match super::resource::target(state, params.get("resource")).await {
+        Ok(target) => target,
+        Err(e) if e.is_internal() => return Err(e),
         Err(e) => return refuse(codes::INVALID_TARGET, &e.to_string()),
     };
+    let scope = match super::resource::scope_for(&target, params.get("scope")) {
+        Ok(scope) => scope,
+        Err(e) => return refuse(codes::INVALID_SCOPE, &e.to_string()),
+    };
+    let resource = target.audience.clone();
     let nonce = params.get("nonce");
     if nonce.is_some_and(|n| n.len() > MAX_NONCE_LEN) {
         return refuse(codes::INVALID_REQUEST, "nonce is too long (at most 512 characters)");
@@ -222,6 +231,11 @@ async fn authorize_inner<S: Store>(
         request_id: &pending.id,
         client_name: &client.name,
         redirect_uri: &pending.redirect_uri,
+        access: login_page::Access {
+            resource: pending.resource.as_deref(),
+            resource_name: target.name.as_deref(),
+            scope: &pending.scope,
+        },
     };
     Ok(login_page::login_form(state, &form, "", None, StatusCode::OK))
 }

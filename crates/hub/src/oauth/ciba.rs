@@ -136,7 +136,7 @@ pub(crate) async fn bc_authorize<S: Store>(
         return Err(Error::oauth(codes::INVALID_BINDING_MESSAGE, problem));
     }
     let scope = scopes_of(&principal, params.get("scope"))?;
-    let audience = resource::audience(&state, params.get("resource"))?;
+    let audience = resource::audience(&state, params.get("resource")).await?;
     let asked_of = match params.get("login_hint") {
         Some(hint) => Some(reviewer(&state, &principal, hint).await?),
         None => None,

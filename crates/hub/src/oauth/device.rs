@@ -7,9 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use keyway_api::clients::DeviceAuthorization;
-use keyway_api::codes;
 
-use super::authorize::parse_scope;
 use super::resource;
 use super::token::client_of;
 use crate::error::Error;
@@ -35,8 +33,9 @@ pub(crate) async fn device_authorization<S: Store>(
 ) -> Result<Response, Error> {
     params.reject_duplicates()?;
     let client = client_of(&state, &params).await?;
-    let scope = parse_scope(params.get("scope")).map_err(|d| Error::oauth(codes::INVALID_SCOPE, d))?;
-    let resource = resource::audience(&state, params.get("resource"))?;
+    let target = resource::target(&state, params.get("resource")).await?;
+    let scope = resource::scope_for(&target, params.get("scope"))?;
+    let resource = target.audience;
     count(&state, &format!("device-start:{ip}"), STARTS_PER_ADDRESS, "device sign-ins").await?;
     let now = state.now();
     let device_code = DeviceCode::generate();

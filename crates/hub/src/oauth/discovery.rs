@@ -57,7 +57,7 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
         backchannel_authentication_endpoint: Some(state.endpoint(super::ciba::PATH)),
         backchannel_token_delivery_modes_supported: strings(&["poll"]),
         backchannel_user_code_parameter_supported: false,
-        client_id_metadata_document_supported: false,
+        client_id_metadata_document_supported: true,
     }
 }
 

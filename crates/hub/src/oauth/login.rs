@@ -9,8 +9,8 @@ use axum::response::Response;
 
 use super::code::{code_redirect, new_code};
 use super::login_page::{
-    FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, internal_error_page, login_form,
-    session_cookie, set_page_headers, set_password_form,
+    Access, FormContext, WRONG_CREDENTIALS, clear_csrf_cookie, csrf_cookie_name, error_page, internal_error_page,
+    login_form, session_cookie, set_page_headers, set_password_form,
 };
 use crate::accounts::{code_matches, user_changed, validate_new_password};
 use crate::audit::{self, Audit};
@@ -74,9 +74,34 @@ pub(crate) fn expired_request() -> Response {
     )
 }
 
-fn form_of<'a, S>(state: &'a AppState<S>, pending: &'a PendingAuthorization) -> FormContext<'a> {
-    let client_name = state.clients.get(&pending.client_id).map_or("Keyway", |c| c.name.as_str());
-    FormContext { request_id: &pending.id, client_name, redirect_uri: &pending.redirect_uri }
+/// The names a sign-in form shows: the client's and the resource's.
+struct Names {
+    client: String,
+    resource: Option<String>,
+}
+
+/// The client (built-in, registered or from its metadata document) and resource a pending
+/// request is for, by name, as the first form showed them.
+async fn names_of<S: Store>(state: &AppState<S>, pending: &PendingAuthorization) -> Result<Names, Error> {
+    let client = match super::clients::find(state, &pending.client_id).await {
+        Ok(Some(c)) => c.name,
+        Ok(None) | Err(Error::OAuth { .. }) => "Keyway".to_owned(),
+        Err(e) => return Err(e),
+    };
+    let resource = match pending.resource.as_deref() {
+        Some(uri) => state.store.resource_by_uri(uri).await?.map(|r| r.name),
+        None => None,
+    };
+    Ok(Names { client, resource })
+}
+
+fn form_of<'a>(pending: &'a PendingAuthorization, names: &'a Names) -> FormContext<'a> {
+    let access = Access {
+        resource: pending.resource.as_deref(),
+        resource_name: names.resource.as_deref(),
+        scope: &pending.scope,
+    };
+    FormContext { request_id: &pending.id, client_name: &names.client, redirect_uri: &pending.redirect_uri, access }
 }
 
 async fn login_inner<S: Store>(
@@ -93,7 +118,8 @@ async fn login_inner<S: Store>(
     if let Some(wait) = attempt.locked(state).await? {
         return Ok(throttle::locked_page(wait));
     }
-    let form = form_of(state, &pending);
+    let names = names_of(state, &pending).await?;
+    let form = form_of(&pending, &names);
 
     let user = if validate_username(username).is_ok() { state.store.user_by_name(username).await? } else { None };
     // A one-time code is typed where the password goes; it is bound to this request and the
@@ -174,7 +200,8 @@ async fn set_password_inner<S: Store>(
     let Some(pending) = state.store.pending(request_id, now).await? else {
         return Ok(expired_request());
     };
-    let form = form_of(state, &pending);
+    let names = names_of(state, &pending).await?;
+    let form = form_of(&pending, &names);
     let user = if validate_username(username).is_ok() { state.store.user_by_name(username).await? } else { None };
     let Some(user) = user.filter(|u| u.is_active()) else {
         return Ok(code_expired());

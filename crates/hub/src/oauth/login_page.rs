@@ -60,6 +60,7 @@ pub(crate) fn render_login(
     request_id: &str,
     csrf: &str,
     client_name: &str,
+    access: &Access<'_>,
     username: &str,
     error: Option<&str>,
     sso: Option<&str>,
@@ -72,7 +73,7 @@ pub(crate) fn render_login(
     // After a failed attempt the name is filled in: focus the password instead.
     let (username_focus, password_focus) = if username.is_empty() { (" autofocus", "") } else { ("", " autofocus") };
     let body = format!(
-        "<h1>Sign in to Keyway</h1>\n<p>to continue to {client}</p>\n{error_html}\
+        "<h1>Sign in to Keyway</h1>\n<p>to continue to {client}</p>\n{access_html}{error_html}\
          <form method=\"post\" action=\"/login\">\n\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\n\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
@@ -83,12 +84,37 @@ pub(crate) fn render_login(
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{password_focus}>\n\
          <button type=\"submit\">Sign in</button>\n</form>\n{sso_html}",
         sso_html = sso.map(|name| render_sso_button(request_id, csrf, name)).unwrap_or_default(),
+        access_html = render_access(client_name, access),
         client = escape(client_name),
         request = escape(request_id),
         csrf = escape(csrf),
         username = escape(username),
     );
     document("Sign in to Keyway", &body)
+}
+
+/// What a client asks for, when it names a resource (an MCP server): which one, and the
+/// scopes. Nothing for a sign-in to the hub itself.
+fn render_access(client_name: &str, access: &Access<'_>) -> String {
+    let Some(uri) = access.resource else {
+        return String::new();
+    };
+    let what = match access.resource_name {
+        Some(name) if name != uri => format!("<strong>{}</strong> (<code>{}</code>)", escape(name), escape(uri)),
+        _ => format!("<code>{}</code>", escape(uri)),
+    };
+    let scopes: Vec<String> = access
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("<li><code>{}</code></li>", escape(s)))
+        .collect();
+    let scopes = if scopes.is_empty() {
+        "<p>with no scopes.</p>\n".to_owned()
+    } else {
+        format!("<p>with the scopes:</p>\n<ul class=\"scopes\">{}</ul>\n", scopes.concat())
+    };
+    format!("<p id=\"access\">{} asks for access to {what}</p>\n{scopes}", escape(client_name))
 }
 
 /// The "Sign in with …" button: a form posting to `/login/sso` (CSRF-checked like the password
@@ -243,6 +269,16 @@ pub(crate) struct FormContext<'a> {
     pub(crate) request_id: &'a str,
     pub(crate) client_name: &'a str,
     pub(crate) redirect_uri: &'a str,
+    pub(crate) access: Access<'a>,
+}
+
+/// What the client asks for: a resource (RFC 8707) and scopes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Access<'a> {
+    /// The resource's canonical URI (`None`: the hub itself).
+    pub(crate) resource: Option<&'a str>,
+    pub(crate) resource_name: Option<&'a str>,
+    pub(crate) scope: &'a str,
 }
 
 /// The sign-in form with a fresh CSRF token (cookie + hidden field).
@@ -255,7 +291,7 @@ pub(crate) fn login_form<S>(
 ) -> Response {
     let sso = state.sso.as_ref().map(|idp| idp.settings.display_name());
     let mut response = form_page(state, form, status, |csrf| {
-        render_login(form.request_id, csrf, form.client_name, username, error, sso.as_deref())
+        render_login(form.request_id, csrf, form.client_name, &form.access, username, error, sso.as_deref())
     });
     // The button's POST redirects to the IdP: `form-action` allows its authorization endpoint.
     if let Some(source) = state.sso.as_ref().and_then(|idp| idp.authorize_origin_now())
@@ -317,9 +353,17 @@ mod tests {
 
     #[test]
     fn login_page_is_accessible_and_escaped() {
-        let html = render_login("req\"1", "tok", "App <b>", "<script>", Some("Wrong username or password."), None);
+        let html = render_login(
+            "req\"1",
+            "tok",
+            "App <b>",
+            &Access::default(),
+            "<script>",
+            Some("Wrong username or password."),
+            None,
+        );
         assert!(!html.contains("/login/sso"));
-        let with_sso = render_login("r", "t", "App", "", None, Some("Corp <IdP>"));
+        let with_sso = render_login("r", "t", "App", &Access::default(), "", None, Some("Corp <IdP>"));
         assert!(with_sso.contains("action=\"/login/sso\""));
         assert!(with_sso.contains("Sign in with Corp &lt;IdP&gt;"));
         assert!(html.contains("<main>"));
@@ -333,5 +377,18 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(!html.contains("<script"));
         assert!(html.contains("role=\"alert\""));
+        assert!(!html.contains("asks for access"));
+    }
+
+    #[test]
+    fn the_page_names_the_resource_and_scopes_asked_for() {
+        let access = Access {
+            resource: Some("https://mcp.example/<x>"),
+            resource_name: Some("Files <1>"),
+            scope: "files:read offline_access",
+        };
+        let html = render_login("r", "t", "Agent <a>", &access, "", None, None);
+        assert!(html.contains("Agent &lt;a&gt; asks for access to <strong>Files &lt;1&gt;</strong> (<code>https://mcp.example/&lt;x&gt;</code>)"));
+        assert!(html.contains("<li><code>files:read</code></li><li><code>offline_access</code></li>"));
     }
 }

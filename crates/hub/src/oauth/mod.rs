@@ -4,11 +4,13 @@
 
 pub(crate) mod authorize;
 pub(crate) mod ciba;
+pub(crate) mod client_metadata;
 pub(crate) mod clients;
 pub(crate) mod code;
 pub(crate) mod device;
 pub(crate) mod device_page;
 pub(crate) mod discovery;
+pub(crate) mod fetch_guard;
 pub(crate) mod login;
 pub(crate) mod login_page;
 pub(crate) mod pkce;

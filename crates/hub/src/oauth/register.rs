@@ -14,7 +14,6 @@ use keyway_api::clients::{
 use keyway_api::codes;
 use serde_json::json;
 
-use super::authorize::parse_scope;
 use crate::audit::Audit;
 use crate::clients::{REGISTERED_PREFIX, refuse_redirect};
 use crate::error::Error;
@@ -62,7 +61,11 @@ fn check(reg: &ClientRegistration) -> Result<String, Error> {
     if let Some(t) = reg.response_types.iter().flatten().find(|t| t.as_str() != "code") {
         return Err(metadata(format!("response type '{t}' is not supported; only 'code' is")));
     }
-    parse_scope(reg.scope.as_deref()).map_err(metadata)?;
+    // Which resource the scopes are for is said at authorization (`resource`), where they are
+    // checked; here they need only be well formed.
+    if let Some(s) = reg.scope.as_deref().and_then(|s| s.split(' ').find(|s| !super::resource::is_scope_token(s))) {
+        return Err(metadata(format!("scope '{s}' is not a well-formed scope (RFC 6749 §3.3)")));
+    }
     let name = reg.client_name.as_deref().map(str::trim).unwrap_or("");
     if name.chars().count() > MAX_CLIENT_NAME || name.chars().any(char::is_control) {
         return Err(metadata(format!("client_name must be at most {MAX_CLIENT_NAME} printable characters")));

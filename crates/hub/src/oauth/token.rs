@@ -51,11 +51,11 @@ pub(crate) async fn client_of<S: Store>(state: &AppState<S>, params: &Params) ->
 
 /// RFC 8707 at the token endpoint: a `resource` given here must be the one the grant was made
 /// for (one resource per token).
-fn check_resource<S>(state: &AppState<S>, params: &Params, granted: Option<&str>) -> Result<(), Error> {
+async fn check_resource<S: Store>(state: &AppState<S>, params: &Params, granted: Option<&str>) -> Result<(), Error> {
     let Some(asked) = params.get("resource") else {
         return Ok(());
     };
-    if resource::audience(state, Some(asked))?.as_deref() != granted {
+    if resource::audience(state, Some(asked)).await?.as_deref() != granted {
         return Err(Error::oauth(codes::INVALID_TARGET, "resource is not the one this grant was made for"));
     }
     Ok(())
@@ -146,7 +146,7 @@ async fn authorization_code<S: Store>(
 
     // A `resource` here must be a known one (else `invalid_target` before the code is used up)
     // and the one asked for at authorize (else the code is used up and refused).
-    let asked = resource::audience(state, params.get("resource"))?;
+    let asked = resource::audience(state, params.get("resource")).await?;
     let resource_param = params.get("resource").is_some();
     let now = state.now();
     let limits = sessions::limits(state).await?;
@@ -208,9 +208,7 @@ async fn authorization_code<S: Store>(
         }
     };
     let user = live_user(state, &family, now).await?;
-    if client.id.starts_with(crate::clients::REGISTERED_PREFIX) {
-        state.store.touch_client(&client.id, now).await?;
-    }
+    state.client_usage.record(&client.id, now);
     let refresh = issues_refresh_token(client, &family.scope).then_some(refresh);
     tracing::info!(client = %client.id, user = %user.id, family = %family.id, "issued tokens for an authorization code");
     issue_tokens(state, &user, &family, code.nonce, refresh, now)
@@ -255,7 +253,7 @@ async fn refresh_token<S: Store>(
         let Some(family) = state.store.family_of_refresh_token(&old.hash()).await? else {
             return Err(Error::invalid_grant("the refresh token is invalid"));
         };
-        check_resource(state, params, family.resource.as_deref())?;
+        check_resource(state, params, family.resource.as_deref()).await?;
     }
     let new = RefreshToken::generate();
     let family = match state
@@ -286,6 +284,7 @@ async fn refresh_token<S: Store>(
     }
     let user = live_user(state, &family, now).await?;
     state.store.touch_family(&family.id, now, address).await?;
+    state.client_usage.record(&client.id, now);
     let mut family = family;
     family.expires_at = sessions::end_of(&family, &limits);
     if let Some(scope) = narrowed {
@@ -371,7 +370,7 @@ async fn device_code_grant<S: Store>(
 ) -> Result<TokenResponse, Error> {
     let client = client_of(state, params).await?;
     let code = DeviceCode::from_wire(params.require("device_code")?.to_owned());
-    let asked = resource::audience(state, params.get("resource"))?;
+    let asked = resource::audience(state, params.get("resource")).await?;
     let resource_param = params.get("resource").is_some();
     let now = state.now();
     let limits = sessions::limits(state).await?;
@@ -428,9 +427,7 @@ async fn device_code_grant<S: Store>(
         }
     };
     let user = live_user(state, &family, now).await?;
-    if client.id.starts_with(crate::clients::REGISTERED_PREFIX) {
-        state.store.touch_client(&client.id, now).await?;
-    }
+    state.client_usage.record(&client.id, now);
     let refresh = issues_refresh_token(&client, &family.scope).then_some(refresh);
     tracing::info!(client = %client.id, user = %user.id, family = %family.id, "issued tokens for a device code");
     issue_tokens(state, &user, &family, None, refresh, now)

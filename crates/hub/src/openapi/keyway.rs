@@ -1,13 +1,13 @@
 //! Operations of Keyway's own routes for callers and their credentials: health and mode, the
 //! exchange under `/auth`, and `/api` for the caller, the audit log, credentials, agents,
-//! service accounts, registered clients and the key and credential settings.
+//! service accounts, registered clients, resources and the key and credential settings.
 
 // The functions only carry their `#[utoipa::path]`: the document reads them, nothing calls them.
 #![allow(dead_code)]
 
 use keyway_api::ErrorBody;
 use keyway_api::auth::{AuditEntry, Me, Page};
-use keyway_api::clients::{RegisteredClient, RegisteredClients};
+use keyway_api::clients::{CreateResource, RegisteredClient, RegisteredClients, ResourceView, Resources};
 use keyway_api::credentials::{
     AgentView, CreateAgent, CreateServiceAccount, CreatedServiceAccount, CredentialSettings, CredentialView, Enroll,
     ExchangeRequest, ExchangeResponse, MintEnrollment, MintPat, MintedSecret, RotateServiceToken, ServiceAccountView,
@@ -45,6 +45,9 @@ use crate::api::{AgentListParams, AuditParams, CredentialListParams};
     service_accounts_revoke,
     clients_list,
     clients_revoke,
+    resources_list,
+    resources_create,
+    resources_delete,
     key_settings_get,
     key_settings_put,
 ))]
@@ -213,6 +216,28 @@ fn clients_list() {}
     params(("id" = String, Path, description = "The client's id.")),
     responses((status = 200, description = "The revoked client.", body = RegisteredClient), JwtRefusals, NotFound))]
 fn clients_revoke() {}
+
+/// The resources (RFC 8707, MCP servers) the hub issues tokens for: those admins registered and
+/// those of the hub's settings (`configured`).
+#[utoipa::path(get, path = "/api/resources", tag = "api", security(("jwt" = [])),
+    responses((status = 200, description = "The resources.", body = Resources), JwtRefusals))]
+fn resources_list() {}
+
+/// Registers a resource (admins, with a `user_admin` JWT): its canonical URI (an absolute URI
+/// without a fragment), name and scopes. `422 validation_failed` for bad input, `409 conflict`
+/// for a URI registered or configured already.
+#[utoipa::path(post, path = "/api/resources", tag = "api", security(("jwt" = [])), request_body = CreateResource,
+    responses((status = 201, description = "The registered resource.", body = ResourceView),
+        (status = 409, description = "A resource with that URI exists (`conflict`).", body = ErrorBody),
+        JwtRefusals, InputRefusals))]
+fn resources_create() {}
+
+/// Deletes a registered resource (admins, with a `user_admin` JWT): no more tokens are issued
+/// for it.
+#[utoipa::path(delete, path = "/api/resources/{id}", tag = "api", security(("jwt" = [])),
+    params(("id" = String, Path, description = "The resource's id.")),
+    responses((status = 200, description = "The deleted resource.", body = ResourceView), JwtRefusals, NotFound))]
+fn resources_delete() {}
 
 /// The signing key settings (rotation).
 #[utoipa::path(get, path = "/api/settings/keys", tag = "api", security(("jwt" = [])),

@@ -65,7 +65,7 @@ fn jwks() {}
         (status = 200, description = "The sign-in page.", body = String, content_type = "text/html"),
         (status = 302, description = "To the client's redirect URI with `code`, `state` and `iss`, or with `error` \
             and `error_description` (RFC 6749 §4.1.2.1, RFC 9207).", headers(("location" = String))),
-        (status = 400, description = "An unknown client or redirect URI: an error page, never a redirect.", body = String, content_type = "text/html"),
+        (status = 400, description = "An unknown client, a refused client metadata document or an unregistered redirect URI: an error page, never a redirect.", body = String, content_type = "text/html"),
         (status = 429, description = "Too many authorization requests.", body = String, content_type = "text/html"),
     ))]
 fn authorize() {}

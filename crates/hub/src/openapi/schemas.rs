@@ -152,18 +152,24 @@ pub(crate) struct DeviceAuthorizationRequest {
 pub(crate) struct AuthorizeQuery {
     /// `code`.
     response_type: String,
+    /// A built-in or registered client's id, or the `https` URL of the client's metadata
+    /// document (Client ID Metadata Documents).
     client_id: String,
     redirect_uri: String,
     /// The PKCE challenge (RFC 7636), required.
     code_challenge: String,
     /// `S256`.
     code_challenge_method: String,
+    /// The hub's scopes (`openid`, `profile`, `offline_access`) and those of `resource`;
+    /// another is `invalid_scope`.
     scope: Option<String>,
     state: Option<String>,
     nonce: Option<String>,
     /// `login` or `none`.
     prompt: Option<String>,
     max_age: Option<u64>,
+    /// RFC 8707: a resource the hub issues tokens for (the token's `aud`); another is
+    /// `invalid_target`.
     resource: Option<String>,
     /// Set by the desktop app for a hub it runs itself.
     local: Option<String>,

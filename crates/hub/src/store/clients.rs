@@ -40,6 +40,18 @@ pub trait ClientStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send
     where
         F: FnOnce(&ClientRecord) -> AuditEvent + Send;
-    /// Records a use of the client (a code or device grant issued to it).
-    fn touch_client(&self, id: &str, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records the last uses of clients (tokens issued or refreshed for them), `(id, at)`, in
+    /// one transaction; a use never moves a last use back.
+    fn record_client_uses(&self, uses: &[(String, i64)]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the clients last used (or, never used, registered) before `before`, revoked or
+    /// not, and ends the sign-ins issued to them, with the audit row `audit(deleted)` if any,
+    /// in one transaction. Returns the deleted clients.
+    fn purge_unused_clients<F>(
+        &self,
+        before: i64,
+        now: i64,
+        audit: F,
+    ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send
+    where
+        F: FnOnce(&[ClientRecord]) -> AuditEvent + Send;
 }

@@ -1,6 +1,8 @@
 //! Persistence, by area: [`UserStore`], [`OAuthStore`], [`AuditStore`], [`CredentialStore`],
-//! [`ReviewStore`], [`KeyStore`], [`ThrottleStore`] and [`NoticeStore`], together a [`Store`]. Handlers are generic over [`Store`] so another backend
-//! (e.g. Postgres) can be added next to [`sqlite::SqliteStore`] without touching them.
+//! [`ReviewStore`], [`KeyStore`], [`ThrottleStore`], [`NoticeStore`], [`ClientStore`],
+//! [`ResourceStore`] and the others, together a [`Store`]. Handlers are generic over [`Store`]
+//! so another backend (e.g. Postgres) can be added next to [`sqlite::SqliteStore`] without
+//! touching them.
 //!
 //! Secrets never reach a store in clear: codes, refresh tokens and session ids are passed as
 //! their SHA-256 ([`TokenHash`]), passwords as Argon2id PHC strings. Times are Unix seconds,
@@ -19,6 +21,7 @@ pub mod keys;
 pub mod notices;
 pub mod oauth;
 pub mod postgres;
+pub mod resources;
 pub mod reviews;
 pub mod scim;
 pub mod sqlite;
@@ -43,6 +46,7 @@ pub use self::notices::NoticeStore;
 pub use self::oauth::{
     CodeRecord, Family, GrantAudit, LoginSession, NewFamily, OAuthStore, PendingAuthorization, Redemption, Rotation,
 };
+pub use self::resources::{ResourceRecord, ResourceStore};
 pub use self::reviews::{CancelOutcome, Decided, ReviewAudit, ReviewFilter, ReviewRecord, ReviewStore, VoteOutcome};
 pub use self::scim::{ScimStore, ScimTokenRecord, ScimUserRecord};
 pub use self::throttle::{ThrottleRecord, ThrottleStore};
@@ -63,6 +67,7 @@ pub trait Store:
     + ThrottleStore
     + NoticeStore
     + ClientStore
+    + ResourceStore
     + DeviceStore
     + CibaStore
     + IdentityStore

@@ -34,7 +34,7 @@ async fn metadata_names_the_standard_endpoints_and_agrees_with_discovery() {
     assert_eq!(meta["registration_endpoint"], hub.at("/oauth/register"));
     assert_eq!(meta["device_authorization_endpoint"], hub.at("/oauth/device_authorization"));
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(meta["client_id_metadata_document_supported"], false);
+    assert_eq!(meta["client_id_metadata_document_supported"], true);
     assert!(meta["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
     assert!(meta["grant_types_supported"].as_array().unwrap().contains(&json!(GRANT_DEVICE_CODE)));
 }

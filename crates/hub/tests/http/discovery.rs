@@ -28,7 +28,8 @@ async fn discovery_document_advertises_the_endpoints() {
             "authorization_code",
             "refresh_token",
             "urn:ietf:params:oauth:grant-type:token-exchange",
-            "urn:ietf:params:oauth:grant-type:device_code"
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:openid:params:grant-type:ciba"
         ]
     );
     assert_eq!(doc.token_endpoint_auth_methods_supported, ["none"]);

@@ -1,44 +1,103 @@
 //! The official MCP TypeScript SDK (`@modelcontextprotocol/sdk`, pinned by `cargo xtask
-//! setup` in `~/.cache/keyway-mcp-sdk`) as the client: `crates/hub/tests/mcp/client.mjs`
-//! discovers the hub, registers dynamically, signs in with PKCE and `resource` through the
-//! hub's form, exchanges the code and refreshes; the token's `aud` is the resource.
+//! setup` in `~/.cache/keyway-mcp-sdk`) on both sides: `crates/hub/tests/mcp/server.mjs` is an
+//! MCP server that trusts hub JWTs by the hub's JWKS and answers 401 with RFC 9728 metadata;
+//! `crates/hub/tests/mcp/client.mjs` starts from that 401 and lets the SDK discover, register,
+//! sign in (PKCE and `resource` through the hub's form) and call the tool, then checks the
+//! token's `iss` and `aud` and refresh rotation.
 
 use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+
+use serde_json::json;
 
 use crate::common::*;
+use crate::credentials::{admin_jwt, post_json};
 
 fn sdk_dir() -> PathBuf {
     let home = std::env::var_os("HOME").expect("HOME is set");
     PathBuf::from(home).join(".cache/keyway-mcp-sdk/node_modules/@modelcontextprotocol/sdk")
 }
 
-#[tokio::test]
-async fn the_mcp_typescript_sdk_discovers_registers_signs_in_and_refreshes() {
+/// Runs `client.mjs`; `register(resource)` tells the hub of the MCP server once it listens.
+/// Returns the script's report.
+async fn run_sdk_client<F, Fut>(hub_url: &str, other_aud_token: &str, scopes: &str, register: F) -> serde_json::Value
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let sdk = sdk_dir();
     assert!(
         sdk.join("package.json").exists(),
         "the MCP TypeScript SDK is not installed at {}: run `cargo xtask setup`",
         sdk.display()
     );
-    let resource = "http://127.0.0.1:9/mcp";
-    let hub = TestHub::start_with(|s| s.resources = vec![resource.to_owned()]).await;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.mjs");
-    let out = tokio::process::Command::new("node")
+    let mut child = tokio::process::Command::new("node")
         .arg(&script)
         .env("KEYWAY_MCP_SDK", &sdk)
-        .env("HUB", &hub.url)
-        .env("RESOURCE", resource)
+        .env("HUB", hub_url)
         .env("KW_USER", USER)
         .env("KW_PASSWORD", PASSWORD)
-        .output()
-        .await
+        .env("SCOPES", scopes)
+        .env("OTHER_AUD_TOKEN", other_aud_token)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
         .expect("node runs (cargo xtask setup installs it)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).await.expect("the script's first line");
+    let listening: serde_json::Value = match serde_json::from_str(first.trim()) {
+        Ok(v) => v,
+        Err(_) => {
+            let out = child.wait_with_output().await.expect("node ends");
+            panic!("the MCP server did not start: {first}\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+    };
+    let resource = listening["resource"].as_str().expect("the MCP server's URL").to_owned();
+    register(resource.clone()).await;
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"go\n").await.expect("tell the script to go on");
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.expect("the script's report");
+    let out = child.wait_with_output().await.expect("node ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the SDK client failed:\n{stderr}\n{stdout}");
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert!(out.status.success(), "the SDK client failed:\n{stderr}\n{rest}");
+    let mut report: serde_json::Value = serde_json::from_str(rest.trim()).expect("one JSON line");
+    report["resource"] = resource.into();
+    report
+}
+
+#[tokio::test]
+async fn the_mcp_typescript_sdk_starts_from_a_401_signs_in_and_calls_a_tool() {
+    let hub = TestHub::start().await;
+    let admin = admin_jwt(&hub, USER).await;
+    let other_aud_token = access_token_of(&hub, USER).await;
+    // The MCP server asks for its own scope and a refresh token (RFC 9728 `scopes_supported`).
+    let report = run_sdk_client(&hub.url, &other_aud_token, "mcp:tools offline_access", |resource| {
+        let (hub, admin) = (&hub, &admin);
+        async move {
+            let body = json!({"uri": resource, "name": "Test MCP server", "scopes": ["mcp:tools"]});
+            let resp = post_json(hub, "/api/resources", admin, body).await;
+            assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
+        }
+    })
+    .await;
     assert_eq!(report["ok"], true);
-    assert_eq!(report["aud"], resource);
+    assert_eq!(report["aud"], report["resource"]);
+    assert_eq!(report["scope"], "mcp:tools offline_access");
     assert!(report["client_id"].as_str().is_some_and(|id| id.starts_with("kwc_")));
+    let page = report["consent_page"].as_str().unwrap();
+    let names = format!(
+        "asks for access to <strong>Test MCP server</strong> (<code>{}</code>)",
+        report["resource"].as_str().unwrap()
+    );
+    assert!(page.contains(&names), "{page}");
+    assert!(page.contains("<li><code>mcp:tools</code></li>"), "{page}");
     println!("first MCP sign-in, discovery to token: {} ms", report["first_sign_in_ms"]);
 }

@@ -12,6 +12,7 @@ mod identities;
 mod keys;
 mod notices;
 mod oauth;
+mod resources;
 mod reviews;
 mod scim;
 mod throttle;

@@ -83,12 +83,43 @@ impl ClientStore for SqliteStore {
         Ok(Some(client))
     }
 
-    async fn touch_client(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE oauth_clients SET last_used_at = ?1 WHERE id = ?2")
-            .bind(now)
+    async fn record_client_uses(&self, uses: &[(String, i64)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, at) in uses {
+            sqlx::query(
+                "UPDATE oauth_clients SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
+            )
+            .bind(at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn purge_unused_clients<F>(&self, before: i64, now: i64, audit: F) -> Result<Vec<ClientRecord>, StoreError>
+    where
+        F: FnOnce(&[ClientRecord]) -> AuditEvent + Send,
+    {
+        let signer = self.signer.get()?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = COALESCE(revoked_at, ?1) WHERE client_id IN \
+             (SELECT id FROM oauth_clients WHERE COALESCE(last_used_at, created_at) < ?2)",
+        )
+        .bind(now)
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        let sql =
+            format!("DELETE FROM oauth_clients WHERE COALESCE(last_used_at, created_at) < ?1 RETURNING {COLUMNS}");
+        let rows = sqlx::query(&sql).bind(before).fetch_all(&mut *tx).await?;
+        let deleted = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
+        if !deleted.is_empty() {
+            insert_audit_in(&mut tx, signer.as_ref(), &[&audit(&deleted)]).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 }

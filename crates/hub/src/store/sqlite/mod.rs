@@ -11,6 +11,7 @@ mod identities;
 pub(crate) mod keys;
 mod notices;
 mod oauth;
+mod resources;
 mod reviews;
 mod scim;
 mod throttle;
