@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The backchannel authentication endpoint (CIBA Core §7).
+pub const BACKCHANNEL_PATH: &str = "/oauth/bc-authorize";
 /// The CIBA grant at the token endpoint (CIBA Core §10.1).
 pub const GRANT_CIBA: &str = "urn:openid:params:grant-type:ciba";
 /// The review kind of a backchannel request. Ordinary submissions may not use it, so a request

@@ -31,8 +31,6 @@ use crate::store::ciba::{Minted, Step};
 use crate::store::{CibaPoll, CibaRecord, ReviewRecord, Store};
 use crate::throttle::count;
 
-/// The backchannel authentication endpoint.
-pub(crate) const PATH: &str = "/oauth/bc-authorize";
 /// Backchannel requests one agent may make in [`crate::throttle::WINDOW_SECS`].
 const REQUESTS_PER_AGENT: u32 = 60;
 

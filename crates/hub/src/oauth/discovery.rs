@@ -54,7 +54,7 @@ pub(crate) fn document<S>(state: &AppState<S>) -> DiscoveryDocument {
         authorization_response_iss_parameter_supported: true,
         registration_endpoint: Some(state.endpoint("/oauth/register")),
         device_authorization_endpoint: Some(state.endpoint("/oauth/device_authorization")),
-        backchannel_authentication_endpoint: Some(state.endpoint(super::ciba::PATH)),
+        backchannel_authentication_endpoint: Some(state.endpoint(keyway_api::ciba::BACKCHANNEL_PATH)),
         backchannel_token_delivery_modes_supported: strings(&["poll"]),
         backchannel_user_code_parameter_supported: false,
         client_id_metadata_document_supported: true,

@@ -39,7 +39,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/.well-known/oauth-authorization-server", get(discovery::authorization_server::<S>))
         .route("/oauth/register", post(register::register::<S>))
         .route("/oauth/device_authorization", post(device::device_authorization::<S>))
-        .route(ciba::PATH, post(ciba::bc_authorize::<S>))
+        .route(keyway_api::ciba::BACKCHANNEL_PATH, post(ciba::bc_authorize::<S>))
         .route("/device", get(device_page::show::<S>).post(device_page::enter::<S>))
         .route("/device/decide", post(device_page::decide::<S>))
 }
