@@ -48,14 +48,34 @@ pub fn bench(args: &[String]) -> Result<()> {
         // throwaway PostgreSQL server).
         return run(cargo().args(["run", "--release", "-p", "keyway-bench", "--", name]).args(rest));
     }
-    run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
     if name != "exchange" {
         bail!("unknown benchmark '{name}' (known: exchange, approvals, hubs, scim, ciba, desktop, audit)");
     }
+    let release = target_dir().join("release");
+    let compare = rest.iter().any(|a| a == "--compare-limits");
+    let rest: Vec<String> = rest.iter().filter(|a| *a != "--compare-limits").cloned().collect();
+    let unguarded = release.join("keyway-hub-unguarded");
+    if compare {
+        // The same hub without its limits (the `unguarded` feature), kept aside under its own
+        // name; the normal build below then replaces the binary it shares a name with.
+        run(cargo().args(["build", "--release", "-p", "keyway-hub", "--features", "keyway-hub/unguarded"]))?;
+        std::fs::copy(release.join("keyway-hub"), &unguarded).context("keeping the unguarded hub aside")?;
+    }
+    run(cargo().args(["build", "--release", "-p", "keyway-hub", "-p", "keyway-bench"]))?;
     // On SQLite, then on PostgreSQL, in one run (`--backend sqlite|postgres` for one).
-    let (backends, rest) = backends_of(rest)?;
+    let (backends, rest) = backends_of(&rest)?;
     for backend in backends {
-        exchange_on(backend, &rest)?;
+        if compare {
+            // Alternating, twice, so that a change in the machine's load shows as a spread.
+            for round in 1..=2 {
+                eprintln!("xtask: {backend} round {round}: the hub with its limits");
+                exchange_on(backend, &rest, &release.join("keyway-hub"))?;
+                eprintln!("xtask: {backend} round {round}: the same hub without them (unguarded)");
+                exchange_on(backend, &rest, &unguarded)?;
+            }
+        } else {
+            exchange_on(backend, &rest, &release.join("keyway-hub"))?;
+        }
     }
     Ok(())
 }
@@ -80,7 +100,7 @@ fn backends_of(rest: &[String]) -> Result<(Vec<&'static str>, Vec<String>)> {
 }
 
 /// The exchange benchmark against one release hub on `backend`.
-fn exchange_on(backend: &str, rest: &[String]) -> Result<()> {
+fn exchange_on(backend: &str, rest: &[String], hub: &Path) -> Result<()> {
     let bin = target_dir().join("release");
     let dir = std::env::temp_dir().join(format!("keyway-bench-{}-{backend}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -97,7 +117,6 @@ fn exchange_on(backend: &str, rest: &[String]) -> Result<()> {
                 format!("sqlite://{}", dir.join("other.db").display()),
             )
         };
-        let hub = bin.join("keyway-hub");
         // The hub key that seals the signing key: every command on the database takes it.
         let key_file = dir.join("hub.key");
         new_key(&hub, &key_file)?;

@@ -3,6 +3,9 @@
 //! on open connections, whose writes end when they make no progress for a while, and which are
 //! closed when they sit idle between requests.
 
+// The `unguarded` build leaves the guard out (see `UNGUARDED`).
+#![cfg_attr(feature = "unguarded", allow(dead_code))]
+
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -63,6 +66,10 @@ impl Limits {
         self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
 }
+
+/// The `unguarded` build (`cargo xtask bench exchange --compare-limits` only): connections
+/// without their stall and idle timers, to measure what they cost. Never a build to serve with.
+const UNGUARDED: bool = cfg!(feature = "unguarded");
 
 /// Routes that hold a request open on purpose: exempt from the timeout.
 fn is_stream(path: &str) -> bool {
@@ -200,6 +207,9 @@ use std::future::Future as _;
 impl AsyncRead for Capped {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if UNGUARDED {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        }
         let before = buf.filled().len();
         let poll = Pin::new(&mut this.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = poll
@@ -222,6 +232,9 @@ impl AsyncRead for Capped {
 impl AsyncWrite for Capped {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if UNGUARDED {
+            return Pin::new(&mut this.io).poll_write(cx, buf);
+        }
         let poll = Pin::new(&mut this.io).poll_write(cx, buf);
         this.wrote(cx, &poll);
         this.track(cx, poll)
@@ -233,6 +246,9 @@ impl AsyncWrite for Capped {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if UNGUARDED {
+            return Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        }
         let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
         this.wrote(cx, &poll);
         this.track(cx, poll)
@@ -244,6 +260,9 @@ impl AsyncWrite for Capped {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if UNGUARDED {
+            return Pin::new(&mut this.io).poll_flush(cx);
+        }
         let poll = Pin::new(&mut this.io).poll_flush(cx);
         this.track(cx, poll)
     }

@@ -48,7 +48,10 @@ pub(crate) async fn serve(
                 async move { Ok::<_, Infallible>(router.oneshot(request).await.unwrap_or_else(|e| match e {})) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(head_timeout);
+            // Not in the `unguarded` build, which measures what the limits cost.
+            if !cfg!(feature = "unguarded") {
+                builder.timer(TokioTimer::new()).header_read_timeout(head_timeout);
+            }
             let conn = builder.serve_connection(TokioIo::new(io), service);
             tokio::pin!(conn);
             let stopping = async move {
