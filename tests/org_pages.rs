@@ -196,6 +196,54 @@ async fn an_admin_manages_users_groups_and_settings_by_clicks_and_every_change_h
     until(&app, "the token revoked", || async { Ok(text_of(&app, "#scim-table tbody tr").await?.contains("revoked")) })
         .await?;
     ensure!(scim_users(secret).await? == 401, "a revoked SCIM token still provisions");
+
+    // Agents & MCP: a client registers itself; the admin registers a resource and revokes the
+    // client, and both hold at the hub.
+    let registered: Value = reqwest::Client::new()
+        .post(format!("{}/oauth/register", hub.url))
+        .json(&serde_json::json!({
+            "client_name": "Inspector", "redirect_uris": ["http://127.0.0.1:33418/callback"],
+            "token_endpoint_auth_method": "none",
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let client_id = registered["client_id"].as_str().context("no client_id")?.to_owned();
+    click(&app, "#admin-clients").await?;
+    element(&app, "#resources-empty").await?;
+    let row = text_of(&app, &format!("#client-{client_id}")).await?;
+    ensure!(row.contains("Inspector") && row.contains("never") && row.contains("active"), "client row: {row}");
+    // A URI with a fragment is refused with the hub's message, and nothing is added.
+    type_into(&app, "#resource-uri", "https://mcp.example.com/mcp#x").await?;
+    type_into(&app, "#resource-name", "Deploy MCP").await?;
+    click(&app, "#resource-create").await?;
+    let refused = error_text(&app, "#page-admin").await?;
+    ensure!(refused.contains("fragment"), "refusal: {refused}");
+    ensure!(is_present(&app, "#resources-empty").await?, "a refused resource was listed");
+    type_into(&app, "#resource-uri", "https://mcp.example.com/mcp").await?;
+    type_into(&app, "#resource-scopes", "deploy.read deploy.run").await?;
+    click(&app, "#resource-create").await?;
+    element(&app, "#resources-table").await?;
+    let row = text_of(&app, "#resources-table tbody tr").await?;
+    ensure!(row.contains("Deploy MCP") && row.contains("deploy.run") && row.contains("ada"), "resource row: {row}");
+    let ada = access_token(&hub.url, "ada", PASSWORD).await?;
+    let (_, listed) = hub_get(&hub, &ada, "/api/resources").await?;
+    ensure!(listed.to_string().contains("https://mcp.example.com/mcp"), "the hub lacks the resource: {listed}");
+    screenshot(&app, "admin-clients").await?;
+    click(&app, &format!("#client-revoke-{client_id}")).await?;
+    click(&app, "#client-revoke-dialog-confirm").await?;
+    until(&app, "the client revoked", || async {
+        Ok(text_of(&app, &format!("#client-{client_id}")).await?.contains("revoked"))
+    })
+    .await?;
+    let (_, clients) = hub_get(&hub, &ada, "/api/clients").await?;
+    ensure!(clients["clients"][0]["revoked_at"].is_i64(), "the hub still has the client active: {clients}");
+    click(&app, "#resources-table .button.danger").await?;
+    click(&app, "#resource-delete-dialog-confirm").await?;
+    element(&app, "#resources-empty").await?;
+    let (_, listed) = hub_get(&hub, &ada, "/api/resources").await?;
+    ensure!(!listed.to_string().contains("mcp.example.com"), "the hub kept the deleted resource: {listed}");
     Ok(())
 }
 
@@ -275,6 +323,9 @@ async fn an_auditor_reads_follows_and_exports_the_audit_log_and_every_change_is_
     click(&app, "#admin-scim").await?;
     element(&app, "#scim-empty").await?;
     ensure!(!is_present(&app, "#scim-create").await?, "an auditor is offered a new SCIM token");
+    click(&app, "#admin-clients").await?;
+    element(&app, "#clients-empty").await?;
+    ensure!(!is_present(&app, "#resource-create").await?, "an auditor is offered to register a resource");
 
     // And the hub refuses the changes the window does not offer, when they are sent anyway.
     click(&app, "#admin-users").await?;
@@ -283,6 +334,7 @@ async fn an_auditor_reads_follows_and_exports_the_audit_log_and_every_change_is_
         ("user_disable", serde_json::json!({ "id": ada_id })),
         ("user_set_roles", serde_json::json!({ "id": ada_id, "roles": ["auditor"] })),
         ("settings_set_sessions", serde_json::json!({ "settings": { "absolute_secs": 3600, "idle_secs": 600 } })),
+        ("resource_create", serde_json::json!({ "uri": "https://mcp.example.com/mcp", "name": "x", "scopes": "" })),
     ] {
         let answer = invoke(&app, command, args).await?;
         ensure!(

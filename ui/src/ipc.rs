@@ -17,6 +17,7 @@ use keyway_api::desktop::{
     LocalHubSetup, ProfileChoice, Route,
 };
 use keyway_api::reviews::{Decide, ReviewQuery, ReviewRequest, ReviewSettings};
+use keyway_api::clients::{RegisteredClient, ResourceView};
 use keyway_api::scim::{CreatedScimToken, ScimTokenView};
 use keyway_api::users::{CreateUser, CreatedUser, Ended, Group, SessionSettings, SessionView, UserView};
 use serde::Serialize;
@@ -285,6 +286,33 @@ pub async fn group_add(role: Role, user_id: &str) -> IpcResult<UserView> {
 
 pub async fn group_remove(role: Role, user_id: &str) -> IpcResult<UserView> {
     call("group_remove", Member { role, user_id }).await
+}
+
+pub async fn clients_list() -> IpcResult<Vec<RegisteredClient>> {
+    call("clients_list", NoArgs {}).await
+}
+
+pub async fn client_revoke(id: &str) -> IpcResult<RegisteredClient> {
+    call("client_revoke", Id { id }).await
+}
+
+pub async fn resources_list() -> IpcResult<Vec<ResourceView>> {
+    call("resources_list", NoArgs {}).await
+}
+
+/// Registers a resource; `scopes` is space or comma separated.
+pub async fn resource_create(uri: &str, name: &str, scopes: &str) -> IpcResult<ResourceView> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        uri: &'a str,
+        name: &'a str,
+        scopes: &'a str,
+    }
+    call("resource_create", Args { uri, name, scopes }).await
+}
+
+pub async fn resource_delete(id: &str) -> IpcResult<ResourceView> {
+    call("resource_delete", Id { id }).await
 }
 
 pub async fn scim_tokens_list() -> IpcResult<Vec<ScimTokenView>> {

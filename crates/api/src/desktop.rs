@@ -144,11 +144,13 @@ pub enum AdminSection {
     Settings,
     /// The SCIM provisioning tokens the company's IdP uses.
     Scim,
+    /// OAuth clients that registered themselves, and the resources tokens are issued for.
+    Clients,
 }
 
 impl AdminSection {
-    pub const ALL: [AdminSection; 4] =
-        [AdminSection::Users, AdminSection::Groups, AdminSection::Settings, AdminSection::Scim];
+    pub const ALL: [AdminSection; 5] =
+        [AdminSection::Users, AdminSection::Groups, AdminSection::Settings, AdminSection::Scim, AdminSection::Clients];
 
     /// The name in `keyway://admin/<name>` links.
     pub fn as_str(self) -> &'static str {
@@ -157,6 +159,7 @@ impl AdminSection {
             AdminSection::Groups => "groups",
             AdminSection::Settings => "settings",
             AdminSection::Scim => "scim",
+            AdminSection::Clients => "clients",
         }
     }
 

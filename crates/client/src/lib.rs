@@ -19,6 +19,7 @@ pub mod loopback;
 pub mod oidc;
 pub mod pkce;
 pub mod profiles;
+pub mod registry;
 pub mod reviews;
 pub mod secret;
 mod sse;

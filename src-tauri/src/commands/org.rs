@@ -10,6 +10,7 @@ use keyway_api::auth::{AuditEntry, Page};
 use keyway_api::credentials::CredentialSettings;
 use keyway_api::desktop::{AdminSettings, AppStatus, AuditQuery, Exported};
 use keyway_api::reviews::ReviewSettings;
+use keyway_api::clients::{CreateResource, RegisteredClient, ResourceView};
 use keyway_api::scim::{CreatedScimToken, ScimTokenView};
 use keyway_api::users::{CreateUser, CreatedUser, Ended, Group, SessionSettings, SessionView, UserView};
 use keyway_client::SecretString;
@@ -82,6 +83,40 @@ pub async fn group_remove(state: State<'_, DesktopState>, role: Role, user_id: S
 }
 
 // ---- SCIM provisioning tokens
+
+// ---- agents and MCP clients: registered clients and resources
+
+#[tauri::command]
+pub async fn clients_list(state: State<'_, DesktopState>) -> CommandResult<Vec<RegisteredClient>> {
+    Ok(state.signed_in_client().await?.registered_clients().await?)
+}
+
+#[tauri::command]
+pub async fn client_revoke(state: State<'_, DesktopState>, id: String) -> CommandResult<RegisteredClient> {
+    Ok(state.signed_in_client().await?.revoke_client(&id).await?)
+}
+
+#[tauri::command]
+pub async fn resources_list(state: State<'_, DesktopState>) -> CommandResult<Vec<ResourceView>> {
+    Ok(state.signed_in_client().await?.resources().await?)
+}
+
+#[tauri::command]
+pub async fn resource_create(
+    state: State<'_, DesktopState>,
+    uri: String,
+    name: String,
+    scopes: String,
+) -> CommandResult<ResourceView> {
+    let scopes = scopes.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let resource = CreateResource { uri: uri.trim().to_owned(), name: name.trim().to_owned(), scopes };
+    Ok(state.signed_in_client().await?.create_resource(&resource).await?)
+}
+
+#[tauri::command]
+pub async fn resource_delete(state: State<'_, DesktopState>, id: String) -> CommandResult<ResourceView> {
+    Ok(state.signed_in_client().await?.delete_resource(&id).await?)
+}
 
 #[tauri::command]
 pub async fn scim_tokens_list(state: State<'_, DesktopState>) -> CommandResult<Vec<ScimTokenView>> {

@@ -2,6 +2,7 @@
 //! settings, and a link to the service accounts on the Credentials page. The hub enforces who may
 //! change what; this page only leaves out the controls a person's roles cannot use.
 
+mod clients;
 mod groups;
 mod roles;
 mod scim;
@@ -13,6 +14,7 @@ use keyway_api::desktop::{AdminSection, Route};
 use leptos::prelude::*;
 
 use crate::Shell;
+use crate::pages::admin::clients::ClientsSection;
 use crate::pages::admin::groups::GroupsSection;
 use crate::pages::admin::scim::ScimSection;
 use crate::pages::admin::settings::SettingsSection;
@@ -53,6 +55,7 @@ pub fn AdminPage(roles: Vec<String>, me: String, server: String) -> impl IntoVie
                 {tab(AdminSection::Groups, "Groups")}
                 {tab(AdminSection::Settings, "Settings")}
                 {tab(AdminSection::Scim, "SCIM")}
+                {tab(AdminSection::Clients, "Agents & MCP")}
                 <button id="admin-service-accounts" class="subtab" on:click=move |_| shell.route.set(Route::Credentials)>
                     "Service accounts ↗"
                 </button>
@@ -62,6 +65,7 @@ pub fn AdminPage(roles: Vec<String>, me: String, server: String) -> impl IntoVie
                 AdminSection::Groups => view! { <GroupsSection can_change=can_change/> }.into_any(),
                 AdminSection::Settings => view! { <SettingsSection can_change=can_change/> }.into_any(),
                 AdminSection::Scim => view! { <ScimSection can_change=can_change server=server.clone()/> }.into_any(),
+                AdminSection::Clients => view! { <ClientsSection can_change=can_change/> }.into_any(),
             }}
         </section>
     }
