@@ -6,6 +6,7 @@ pub(crate) mod authorize;
 pub(crate) mod clients;
 pub(crate) mod code;
 pub(crate) mod device;
+pub(crate) mod device_api;
 pub(crate) mod device_page;
 pub(crate) mod discovery;
 pub(crate) mod login;
@@ -38,4 +39,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/oauth/device_authorization", post(device::device_authorization::<S>))
         .route("/device", get(device_page::show::<S>).post(device_page::enter::<S>))
         .route("/device/decide", post(device_page::decide::<S>))
+        .route("/oauth/device/lookup", post(device_api::lookup::<S>))
+        .route("/oauth/device/approve", post(device_api::approve::<S>))
+        .route("/oauth/device/deny", post(device_api::deny::<S>))
 }
