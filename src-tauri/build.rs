@@ -73,6 +73,9 @@ fn main() {
         "review_get",
         "review_decide",
         "reviews_subscribe",
+        "device_lookup",
+        "device_approve",
+        "device_deny",
     ];
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")

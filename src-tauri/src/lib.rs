@@ -128,6 +128,9 @@ pub fn run() {
             commands::org::scim_tokens_list,
             commands::org::scim_token_create,
             commands::org::scim_token_revoke,
+            commands::device::device_lookup,
+            commands::device::device_approve,
+            commands::device::device_deny,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(error) = result {

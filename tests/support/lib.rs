@@ -85,6 +85,8 @@ pub fn bin(name: &str) -> PathBuf {
 /// A real keyway-hub on 127.0.0.1 with a SQLite file in a temp dir.
 pub struct TestHub {
     pub url: String,
+    /// The running hub's clock: advancing it expires codes and tokens without waiting.
+    pub clock: keyway_hub::Clock,
     running: Option<RunningHub>,
     _dir: tempfile::TempDir,
 }
@@ -133,6 +135,7 @@ impl TestHub {
             hub_key: Some(keyway_hub::HubKey::generate()),
             ..Settings::default()
         };
+        let clock = settings.clock.clone();
         if !seed.is_empty() {
             drop(Hub::open(settings.clone()).await?);
             let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display())).await?;
@@ -161,7 +164,7 @@ impl TestHub {
             async move { probe.get(format!("{url}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) }
         })
         .await?;
-        Ok((TestHub { url, running: Some(running), _dir: dir }, minted))
+        Ok((TestHub { url, clock, running: Some(running), _dir: dir }, minted))
     }
 
     pub async fn stop(mut self) {

@@ -426,3 +426,22 @@ fn web_sys_log(message: &str) {
         warn.dyn_ref::<js_sys::Function>()?.call1(&console, &message.into()).ok()
     });
 }
+
+#[derive(Serialize)]
+struct Code<'a> {
+    code: &'a str,
+}
+
+/// Which client asks to sign in with this user code, from where and when (reads only).
+pub async fn device_lookup(code: &str) -> IpcResult<keyway_api::clients::DeviceRequest> {
+    call("device_lookup", Code { code }).await
+}
+
+/// Signs the device of this user code in as me.
+pub async fn device_approve(code: &str) -> IpcResult<keyway_api::clients::DeviceDecided> {
+    call("device_approve", Code { code }).await
+}
+
+pub async fn device_deny(code: &str) -> IpcResult<keyway_api::clients::DeviceDecided> {
+    call("device_deny", Code { code }).await
+}

@@ -178,7 +178,8 @@ fn SignedIn(profile: ProfileView, session: SessionView, set_status: Callback<App
     let roles = session.roles.clone();
     let allowed = Pages::for_roles(&roles);
     let page = Memo::new(move |_| match shell.route.get() {
-        Route::Session => 0,
+        // The "Approve a device" dialog opens on the Account page.
+        Route::Session | Route::Device { .. } => 0,
         Route::Credentials if allowed.credentials => 1,
         Route::Approvals { .. } => 2,
         Route::Audit if allowed.audit => 3,

@@ -142,3 +142,44 @@ pub struct ResourceView {
 pub struct Resources {
     pub resources: Vec<ResourceView>,
 }
+
+/// The body of `POST /oauth/device/lookup`, `…/approve` and `…/deny`: the user code a person
+/// typed (dashes, spaces and case do not matter).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceUserCode {
+    pub user_code: String,
+}
+
+/// A pending device sign-in as the person who would approve it sees it: which client asks, for
+/// what, from which address and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceRequest {
+    /// The user code, normalised (`BCDF-GHJK`).
+    pub user_code: String,
+    pub client_id: String,
+    /// The client's display name.
+    pub client_name: String,
+    /// The scopes asked, space-separated (may be empty).
+    pub scope: String,
+    /// The resource (RFC 8707) asked for; none: this hub's API.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// The address the device asked from.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// The answer of `POST /oauth/device/approve` and `…/deny`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceDecided {
+    pub user_code: String,
+    pub client_id: String,
+    pub approved: bool,
+}

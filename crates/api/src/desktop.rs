@@ -132,6 +132,12 @@ pub enum Route {
         #[serde(default)]
         section: AdminSection,
     },
+    /// `keyway://device[?code=BCDF-GHJK]`: the "Approve a device" dialog, the code filled in.
+    /// Opening it approves nothing: that takes a click on Approve.
+    Device {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
 }
 
 /// A part of the Admin page.

@@ -14,6 +14,7 @@ use keyway_client::{Client, Error, SessionInfo, Vault};
 mod approval;
 mod audit;
 mod credentials;
+mod device;
 use serde_json::json;
 
 mod profile;
@@ -63,6 +64,10 @@ enum Command {
         /// With --pat: the profile acts as this agent (it then refuses user PATs).
         #[arg(long, requires = "pat")]
         agent: Option<String>,
+        /// Sign in without a browser here (RFC 8628): print a code to approve from another
+        /// device (the hub's /device page, the app, or `keyway device approve CODE`) and wait.
+        #[arg(long, conflicts_with_all = ["pat", "no_browser", "timeout"])]
+        device: bool,
     },
     /// Show who is signed in (renews the access token from the keychain when needed).
     Whoami,
@@ -102,6 +107,11 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: users::UsersCommand,
+    },
+    /// Approve or deny a device's sign-in (`keyway login --device` elsewhere) by its code.
+    Device {
+        #[command(subcommand)]
+        command: device::DeviceCommand,
     },
     /// Your sign-ins: list them, end one or all; the session lifetimes (admins set them).
     Sessions {
@@ -301,6 +311,15 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             credentials::print_me(&profile, &me, cli.json);
             Ok(0)
         }
+        Command::Login { server, issuer, client_id, device: true, .. } => {
+            let profile = login_profile(&cfg, &profile_name, server, issuer, client_id)?;
+            let client = Client::new(profile.clone(), Vault::open()?)?;
+            let info = device::login(&client, cli.json).await?;
+            cfg.upsert(profile.clone(), true);
+            cfg.save()?;
+            print_session(&profile, &info, cli.json, "Signed in as");
+            Ok(0)
+        }
         Command::Login { server, issuer, client_id, no_browser, timeout, .. } => {
             let profile = login_profile(&cfg, &profile_name, server, issuer, client_id)?;
             let client = Client::new(profile.clone(), Vault::open()?)?;
@@ -381,6 +400,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Users { command } => {
             let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
             users::users(&client, command, cli.json).await.map(|()| 0).map_err(Failure::from)
+        }
+        Command::Device { command } => {
+            let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;
+            device::run(&client, command, cli.json).await.map(|()| 0)
         }
         Command::Sessions { command } => {
             let client = Client::new(existing_profile(&cfg, &profile_name)?, Vault::open()?)?;

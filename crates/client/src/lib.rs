@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod audit;
 pub mod config;
 pub mod credentials;
+pub mod device;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -141,14 +142,27 @@ impl Client {
         let tokens = provider
             .exchange_code(&self.http, &self.profile.client_id, &code, &pending.redirect_uri, pending.verifier.secret())
             .await?;
+        self.keep(&provider, &tokens, Some(&pending.nonce)).await
+    }
+
+    /// Checks a sign-in's tokens (the id_token against the JWKS, with `nonce` when one was
+    /// sent; userinfo names the same person), then keeps the session: the refresh token in the
+    /// keychain, or the access token of a sign-in without one. A sign-in that fails a check
+    /// stores nothing.
+    pub(crate) async fn keep(
+        &self,
+        provider: &Provider,
+        tokens: &keyway_api::TokenResponse,
+        nonce: Option<&str>,
+    ) -> Result<SessionInfo, Error> {
         let id_token = tokens
             .id_token
             .as_deref()
             .ok_or_else(|| Error::Protocol("the server returned no id_token for an openid sign-in".into()))?;
-        let claims = provider.verify_id_token(&self.profile.client_id, id_token, Some(&pending.nonce))?;
+        let claims = provider.verify_id_token(&self.profile.client_id, id_token, nonce)?;
         let refresh = tokens.refresh_token.clone().map(SecretString::new);
         // Who is this? Checked before anything is kept: a sign-in that fails here stores nothing.
-        let info = self.finish(&provider, &tokens, Some(claims.subject().as_str()), refresh.is_some()).await?;
+        let info = self.finish(provider, tokens, Some(claims.subject().as_str()), refresh.is_some()).await?;
         let _lock = self.lock().await?;
         let name = &self.profile.name;
         // One kind of sign-in per profile: whatever an earlier one left goes.

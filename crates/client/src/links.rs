@@ -5,6 +5,8 @@
 //!   query) is the browser's answer to a deep-link sign-in. Whether it belongs to the sign-in in
 //!   progress (state, issuer) is for keyway-client to judge; this only recognises the address.
 //! - `keyway://approvals`, `keyway://approvals/<id>`, `keyway://credentials` name a page.
+//! - `keyway://device?code=BCDF-GHJK` opens the "Approve a device" dialog with the code filled
+//!   in (RFC 8628's user code, normalised); it approves nothing by itself.
 //! - Anything else is not understood, and says why.
 
 use keyway_api::DEEP_LINK_REDIRECT;
@@ -48,7 +50,7 @@ pub fn parse(input: &str) -> Incoming {
         Some(route) => Incoming::Open(route),
         None => not_understood(
             input,
-            "Keyway knows keyway://approvals, keyway://approvals/<id>, keyway://credentials, keyway://audit and keyway://admin",
+            "Keyway knows keyway://approvals, keyway://approvals/<id>, keyway://credentials, keyway://audit, keyway://admin and keyway://device?code=<code>",
         ),
     }
 }
@@ -63,6 +65,8 @@ pub fn link_to(route: &Route) -> String {
         Route::Audit => format!("{LINK_SCHEME}://audit"),
         Route::Admin { section: AdminSection::Users } => format!("{LINK_SCHEME}://admin"),
         Route::Admin { section } => format!("{LINK_SCHEME}://admin/{}", section.as_str()),
+        Route::Device { code: None } => format!("{LINK_SCHEME}://device"),
+        Route::Device { code: Some(code) } => format!("{LINK_SCHEME}://device?code={code}"),
     }
 }
 
@@ -77,17 +81,19 @@ fn is_callback(url: &Url) -> bool {
         && url.fragment().is_none()
 }
 
-/// `keyway://<page>[/<id>]` with nothing else (no user, port, query or fragment).
+/// `keyway://<page>[/<id>]` with nothing else (no user, port, query or fragment), or
+/// `keyway://device` with at most a `code` query.
 fn route(url: &Url) -> Option<Route> {
-    if !url.username().is_empty()
-        || url.password().is_some()
-        || url.port().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
+    if !url.username().is_empty() || url.password().is_some() || url.port().is_some() || url.fragment().is_some() {
         return None;
     }
     let page = url.host_str()?;
+    if page == "device" {
+        return device_route(url);
+    }
+    if url.query().is_some() {
+        return None;
+    }
     let path = url.path();
     let rest = path.strip_prefix('/').unwrap_or(path);
     let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -99,6 +105,21 @@ fn route(url: &Url) -> Option<Route> {
         ("audit", "") => Some(Route::Audit),
         ("admin", "") => Some(Route::Admin { section: AdminSection::Users }),
         ("admin", section) => AdminSection::parse(section).map(|section| Route::Admin { section }),
+        _ => None,
+    }
+}
+
+/// `keyway://device` or `keyway://device?code=<a user code>`: nothing else in the query.
+fn device_route(url: &Url) -> Option<Route> {
+    if !matches!(url.path(), "" | "/") {
+        return None;
+    }
+    let Some(query) = url.query() else { return Some(Route::Device { code: None }) };
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    match pairs.as_slice() {
+        [(name, value)] if name == "code" => {
+            crate::device::normalize(value).ok().map(|code| Route::Device { code: Some(code) })
+        }
         _ => None,
     }
 }
@@ -138,6 +159,11 @@ mod tests {
         assert_eq!(open("keyway://admin/groups/"), Incoming::Open(Route::Admin { section: AdminSection::Groups }));
         assert_eq!(open("keyway://admin/settings"), Incoming::Open(Route::Admin { section: AdminSection::Settings }));
         assert_eq!(open("keyway://admin/scim"), Incoming::Open(Route::Admin { section: AdminSection::Scim }));
+        let device = |code: &str| Incoming::Open(Route::Device { code: Some(code.into()) });
+        assert_eq!(open("keyway://device?code=BCDF-GHJK"), device("BCDF-GHJK"));
+        assert_eq!(open("keyway://device/?code=bcdfghjk"), device("BCDF-GHJK"));
+        assert_eq!(open("keyway://device?code=BCDF%20GHJK"), device("BCDF-GHJK"));
+        assert_eq!(open("keyway://device"), Incoming::Open(Route::Device { code: None }));
     }
 
     #[test]
@@ -170,6 +196,13 @@ mod tests {
             "keyway://admin/nope",
             "keyway://admin/users/x",
             "keyway://audit/1",
+            "keyway://device/x?code=BCDF-GHJK",
+            "keyway://device?code=BCDF-GHJ",
+            "keyway://device?code=<b>HELLO</b>",
+            "keyway://device?code=BCDF-GHJK&approve=1",
+            "keyway://device?code=BCDF-GHJK&code=CDFG-HJKL",
+            "keyway://device?user_code=BCDF-GHJK",
+            "keyway://device?code=BCDF-GHJK#x",
             "keyway://APPROVALS",
             "https://keyway.example/approvals/7",
             "file:///etc/passwd",
@@ -196,6 +229,7 @@ mod tests {
             proptest::option::of("[A-Za-z0-9_-]{1,64}").prop_map(|id| Route::Approvals { id }),
             Just(Route::Audit),
             proptest::sample::select(AdminSection::ALL.to_vec()).prop_map(|section| Route::Admin { section }),
+            proptest::option::of("[A-Z]{4}-[A-Z]{4}").prop_map(|code| Route::Device { code }),
         ]
     }
 

@@ -27,6 +27,8 @@ pub struct Provider {
     pub scopes_supported: Option<Vec<String>>,
     /// `prompt_values_supported` (absent: the provider did not say).
     pub prompt_values_supported: Option<Vec<String>>,
+    /// Where a device without a browser starts a sign-in (RFC 8628 §4), if the provider has one.
+    pub device_authorization_endpoint: Option<Url>,
     jwks: CoreJsonWebKeySet,
     algs: Vec<CoreJwsSigningAlgorithm>,
 }
@@ -42,6 +44,8 @@ struct Extra {
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     prompt_values_supported: Option<Vec<String>>,
+    #[serde(default)]
+    device_authorization_endpoint: Option<Url>,
 }
 
 /// Scopes every sign-in asks for.
@@ -148,6 +152,7 @@ impl Provider {
             iss_parameter: extra.authorization_response_iss_parameter_supported,
             scopes_supported,
             prompt_values_supported: extra.prompt_values_supported,
+            device_authorization_endpoint: extra.device_authorization_endpoint,
             jwks,
             algs,
         })
@@ -174,7 +179,11 @@ impl Provider {
         claims.cloned().map_err(|e| Error::Protocol(format!("the id_token failed verification: {e}")))
     }
 
-    async fn token_request(&self, http: &reqwest::Client, form: &[(&str, &str)]) -> Result<TokenResponse, Error> {
+    pub(crate) async fn token_request(
+        &self,
+        http: &reqwest::Client,
+        form: &[(&str, &str)],
+    ) -> Result<TokenResponse, Error> {
         let url = &self.token_endpoint;
         let resp = http.post(url.clone()).form(form).send().await.map_err(|e| Error::unreachable(url.as_str(), &e))?;
         let status = resp.status();
@@ -302,6 +311,7 @@ mod tests {
             iss_parameter: false,
             scopes_supported: scopes.map(list),
             prompt_values_supported: prompts.map(list),
+            device_authorization_endpoint: None,
             jwks: CoreJsonWebKeySet::new(vec![]),
             algs: vec![],
         }

@@ -77,6 +77,9 @@ pub(crate) enum Rule {
     /// `GET`/`DELETE /api/me/sessions`, `DELETE /api/me/sessions/{id}`, `PUT /api/me/password`:
     /// every person, for their own account.
     Account,
+    /// `POST /oauth/device/lookup`, `…/approve`, `…/deny`: every person, for a device that
+    /// signs in as them (with the JWT of a sign-in, not of a credential).
+    Devices,
 }
 
 /// The scopes a rule needs of the JWT.
@@ -123,7 +126,7 @@ const fn queue(roles: &'static [Role], scopes: Scopes) -> Need {
 }
 
 impl Rule {
-    pub(crate) const ALL: [Rule; 21] = [
+    pub(crate) const ALL: [Rule; 22] = [
         Rule::Anyone,
         Rule::AuditRead,
         Rule::CredentialsRead,
@@ -145,6 +148,7 @@ impl Rule {
         Rule::UsersRead,
         Rule::UsersManage,
         Rule::Account,
+        Rule::Devices,
     ];
 
     /// The matrix.
@@ -173,7 +177,7 @@ impl Rule {
             Rule::ReviewsDecide => read(REVIEWER, All(&[scopes::REVIEWS_DECIDE])),
             Rule::UsersRead => read(AUDIT, None),
             Rule::UsersManage => change(ADMIN, &[]),
-            Rule::Account => read(&[], None),
+            Rule::Account | Rule::Devices => read(&[], None),
         }
     }
 }

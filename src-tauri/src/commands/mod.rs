@@ -3,6 +3,7 @@
 
 pub mod clipboard;
 pub mod credentials;
+pub mod device;
 pub mod org;
 pub mod reviews;
 pub mod session;

@@ -4,6 +4,7 @@ mod admin;
 mod approvals;
 mod audit;
 mod credentials;
+mod device;
 mod login;
 mod session;
 mod setup;

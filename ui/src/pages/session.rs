@@ -5,6 +5,7 @@ use keyway_api::users::SessionView as SignIn;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::device::DeviceApproval;
 use crate::components::{ErrorBanner, ProfileSwitcher, ServerFact, Spinner};
 use crate::{ipc, time};
 
@@ -79,6 +80,7 @@ pub fn SessionPage(profile: ProfileView, session: SessionView, set_status: Callb
             </div>
         </section>
         <SignIns set_status=set_status/>
+        <DeviceApproval/>
         <ProfileSwitcher set_status=set_status/>
         </div>
     }

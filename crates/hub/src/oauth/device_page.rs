@@ -169,6 +169,36 @@ async fn over<S: Store>(state: &AppState<S>, key: &str, limit: u32) -> Result<bo
         .is_some_and(|r| r.failures >= limit && r.window_start > now - LIMIT_WINDOW_SECS))
 }
 
+/// The throttle keys of wrong user codes: per person, per client address.
+fn wrong_code_keys(user_id: &str, ip: std::net::IpAddr) -> [String; 2] {
+    [format!("device-code:{user_id}"), format!("device-code-address:{ip}")]
+}
+
+/// True if this person or this address typed too many wrong codes lately (the page and
+/// `POST /oauth/device/…` count together).
+pub(super) async fn too_many_wrong_codes<S: Store>(
+    state: &AppState<S>,
+    user_id: &str,
+    ip: std::net::IpAddr,
+) -> Result<bool, Error> {
+    let [user_key, address_key] = wrong_code_keys(user_id, ip);
+    Ok(over(state, &user_key, WRONG_CODES_PER_USER).await?
+        || over(state, &address_key, WRONG_CODES_PER_ADDRESS).await?)
+}
+
+/// Counts one wrong (or expired, or answered) code against this person and this address.
+pub(super) async fn wrong_code<S: Store>(
+    state: &AppState<S>,
+    user_id: &str,
+    ip: std::net::IpAddr,
+) -> Result<(), Error> {
+    let now = state.now();
+    for key in wrong_code_keys(user_id, ip) {
+        state.store.throttle_fail(&key, now, LIMIT_WINDOW_SECS).await?;
+    }
+    Ok(())
+}
+
 async fn enter_inner<S: Store>(
     state: &AppState<S>,
     headers: &HeaderMap,
@@ -218,10 +248,7 @@ async fn enter_inner<S: Store>(
             (user, csrf.expose().to_owned())
         }
     };
-    let user_key = format!("device-code:{}", user.id);
-    let address_key = format!("device-code-address:{ip}");
-    if over(state, &user_key, WRONG_CODES_PER_USER).await? || over(state, &address_key, WRONG_CODES_PER_ADDRESS).await?
-    {
+    if too_many_wrong_codes(state, &user.id, ip).await? {
         let mut page = error_page(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many wrong codes",
@@ -235,8 +262,7 @@ async fn enter_inner<S: Store>(
         None => None,
     };
     let Some(device) = device else {
-        state.store.throttle_fail(&user_key, now, LIMIT_WINDOW_SECS).await?;
-        state.store.throttle_fail(&address_key, now, LIMIT_WINDOW_SECS).await?;
+        wrong_code(state, &user.id, ip).await?;
         tracing::info!(user = %user.id, "device page: wrong or expired user code");
         let mut page = entry_page(
             state,

@@ -8,6 +8,7 @@ pub(crate) mod client_metadata;
 pub(crate) mod clients;
 pub(crate) mod code;
 pub(crate) mod device;
+pub(crate) mod device_api;
 pub(crate) mod device_page;
 pub(crate) mod discovery;
 pub(crate) mod fetch_guard;
@@ -42,4 +43,7 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route(keyway_api::ciba::BACKCHANNEL_PATH, post(ciba::bc_authorize::<S>))
         .route("/device", get(device_page::show::<S>).post(device_page::enter::<S>))
         .route("/device/decide", post(device_page::decide::<S>))
+        .route("/oauth/device/lookup", post(device_api::lookup::<S>))
+        .route("/oauth/device/approve", post(device_api::approve::<S>))
+        .route("/oauth/device/deny", post(device_api::deny::<S>))
 }

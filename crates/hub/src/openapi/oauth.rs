@@ -6,9 +6,13 @@
 #![allow(dead_code)]
 
 use keyway_api::ciba::{ApprovalToken, BackchannelAuthorization};
-use keyway_api::clients::{ClientRegistration, DeviceAuthorization, RegisteredClientInfo};
+use keyway_api::clients::{
+    ClientRegistration, DeviceAuthorization, DeviceDecided, DeviceRequest, DeviceUserCode, RegisteredClientInfo,
+};
 use keyway_api::{DiscoveryDocument, ErrorBody, TokenResponse, UserInfo};
 use utoipa::OpenApi;
+
+use super::responses::{InputRefusals, JwtRefusals, NotFound};
 
 use super::schemas::{
     AuthorizeQuery, BackchannelRequest, DeviceAuthorizationRequest, DeviceDecideForm, DeviceEnterForm, DeviceQuery,
@@ -38,6 +42,9 @@ use super::schemas::{
         device_show,
         device_enter,
         device_decide,
+        device_lookup,
+        device_approve,
+        device_deny,
     ),
     components(schemas(ApprovalToken))
 )]
@@ -229,3 +236,32 @@ fn device_enter() {}
         (status = 403, description = "A missing or mismatched CSRF token.", body = String, content_type = "text/html"),
     ))]
 fn device_decide() {}
+
+/// A pending device sign-in, as the person who would approve it sees it (a sign-in's JWT; wrong
+/// codes count against the person and the address, with the device page's).
+#[utoipa::path(post, path = "/oauth/device/lookup", tag = "oauth", security(("jwt" = [])),
+    request_body(content = DeviceUserCode),
+    responses(
+        (status = 200, description = "Which client asks, for what, from where and when.", body = DeviceRequest),
+        NotFound, JwtRefusals, InputRefusals,
+    ))]
+fn device_lookup() {}
+
+/// Approves a pending device sign-in: the device signs in as the caller, for as long as the
+/// caller's own sign-in lasts.
+#[utoipa::path(post, path = "/oauth/device/approve", tag = "oauth", security(("jwt" = [])),
+    request_body(content = DeviceUserCode),
+    responses(
+        (status = 200, description = "Approved: the device's next poll gets its tokens.", body = DeviceDecided),
+        NotFound, JwtRefusals, InputRefusals,
+    ))]
+fn device_approve() {}
+
+/// Denies a pending device sign-in: the device's next poll gets `access_denied`.
+#[utoipa::path(post, path = "/oauth/device/deny", tag = "oauth", security(("jwt" = [])),
+    request_body(content = DeviceUserCode),
+    responses(
+        (status = 200, description = "Denied.", body = DeviceDecided),
+        NotFound, JwtRefusals, InputRefusals,
+    ))]
+fn device_deny() {}

@@ -199,7 +199,7 @@ fn hub_url_leak(hub: &TestHub) -> &'static str {
     Box::leak(hub.url.clone().into_boxed_str())
 }
 
-async fn start_device(hub: &TestHub, extra: &[(&str, &str)]) -> DeviceAuthorization {
+pub(crate) async fn start_device(hub: &TestHub, extra: &[(&str, &str)]) -> DeviceAuthorization {
     let mut form = vec![("client_id", keyway_api::DESKTOP_CLIENT_ID), ("scope", "openid offline_access")];
     form.extend_from_slice(extra);
     let resp = reqwest::Client::new().post(hub.at("/oauth/device_authorization")).form(&form).send().await.unwrap();
@@ -207,7 +207,7 @@ async fn start_device(hub: &TestHub, extra: &[(&str, &str)]) -> DeviceAuthorizat
     resp.json().await.unwrap()
 }
 
-async fn poll(hub: &TestHub, device: &DeviceAuthorization) -> reqwest::Response {
+pub(crate) async fn poll(hub: &TestHub, device: &DeviceAuthorization) -> reqwest::Response {
     token_request(
         hub,
         &[

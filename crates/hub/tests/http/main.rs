@@ -4,6 +4,7 @@
 mod common;
 
 mod agents_std;
+mod agents_std_device;
 mod api;
 mod audit;
 mod authorize;
