@@ -60,6 +60,10 @@ pub struct ProfileView {
     pub server: String,
     /// True when the server is the hub embedded in the app.
     pub local: bool,
+    /// The hub said it runs in learning mode (`GET /auth/mode`): authentication is off and every
+    /// role is available locally. The app shows a banner on every page while it is true.
+    #[serde(default)]
+    pub learning: bool,
 }
 
 /// One profile in the switcher (answer of `profiles_list`).
