@@ -484,6 +484,7 @@ fn session_view(session: &SessionInfo) -> SessionView {
         roles: user.roles.clone(),
         session_expires_at: session.session_expires_at,
         access_expires_at: session.access_expires_at,
+        renewable: session.renewable,
     }
 }
 

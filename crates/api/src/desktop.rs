@@ -88,6 +88,9 @@ pub struct SessionView {
     pub session_expires_at: Option<i64>,
     /// Unix seconds when the in-memory access token expires (it is renewed silently).
     pub access_expires_at: i64,
+    /// False when the provider issued no refresh token: the session cannot be renewed and ends
+    /// with its access token.
+    pub renewable: bool,
 }
 
 /// Arguments of `setup_local_hub`: the owner account created on first run.
