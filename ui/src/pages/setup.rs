@@ -49,7 +49,10 @@ pub fn SetupPage(set_status: Callback<AppStatus>) -> impl IntoView {
                 Some(Choice::Local) => view! { <LocalHubForm set_status=set_status/> }.into_any(),
                 Some(Choice::Server) => view! { <ServerForm set_status=set_status/> }.into_any(),
             }}
-            <TryLearning set_status=set_status/>
+            // For a first look, before choosing where an account lives.
+            <Show when=move || choice.get().is_none()>
+                <TryLearning set_status=set_status/>
+            </Show>
         </section>
     }
 }
