@@ -195,8 +195,15 @@ async fn trying_keyway_without_an_account_runs_a_learning_hub_of_its_own_until_l
     ensure!(mode == "learning" && header.as_deref() == Some("learning"), "{server} says {mode:?}, {header:?}");
     ensure!(data.join("learning-hub/hub.db").is_file(), "no learning-hub/hub.db in {}", data.display());
     ensure!(!data.join("hub.db").exists(), "the learning hub wrote the local hub's database");
-    ensure!(keychain_lookup("learning/hub_key")?.is_some(), "no keychain entry for the learning hub's key");
-    ensure!(keychain_lookup("local/hub_key")?.is_none(), "the learning hub used the local hub's key");
+    let key = keychain_lookup("learning/hub_key")?.context("no keychain entry for the learning hub's key")?;
+    ensure!(keychain_lookup("local/hub_key")?.as_ref() != Some(&key), "the learning hub has the local hub's key");
+    let sealed_with = keyway_hub::HubKey::parse(&key).context("the learning hub's key in the keychain")?.id();
+    let mut db = std::fs::read(data.join("learning-hub/hub.db"))?;
+    db.extend(std::fs::read(data.join("learning-hub/hub.db-wal")).unwrap_or_default());
+    ensure!(
+        db.windows(sealed_with.len()).any(|w| w == sealed_with.as_bytes()),
+        "the learning hub's signing key is not sealed with its own key {sealed_with}"
+    );
     let refresh = keychain_lookup("learning/refresh_token")?.context("no refresh token in the keychain")?;
     let leaks = sb.files_containing(&[&refresh, "eyJ"])?;
     ensure!(leaks.is_empty(), "token material on disk: {leaks:?}");
