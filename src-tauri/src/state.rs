@@ -92,7 +92,12 @@ impl DesktopState {
         self.cancel_login();
         let dir = self.data_dir.join(LEARNING_DIR);
         let mut inner = self.inner.lock().await;
-        let earlier = inner.config()?.get(LEARNING_PROFILE).filter(|p| p.local).map(|p| p.server.port());
+        if inner.config()?.get(LEARNING_PROFILE).is_some_and(|p| !p.local) {
+            return Err(invalid_input(format!(
+                "A profile named “{LEARNING_PROFILE}” points at a server: remove it first to try Keyway without an account."
+            )));
+        }
+        let earlier = inner.config()?.get(LEARNING_PROFILE).map(|p| p.server.port());
         if earlier.is_none() {
             // Whatever an earlier learning hub left (the app stopped while in learning mode and
             // its profile was removed since) goes first: each try starts empty.
