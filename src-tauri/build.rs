@@ -25,6 +25,8 @@ fn main() {
         "app_status",
         "local_hub_info",
         "setup_local_hub",
+        "learning_start",
+        "learning_leave",
         "connect_server",
         "login_start",
         "login_cancel",

@@ -7,7 +7,7 @@
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
 use keyway_api::Role;
-use keyway_e2e::webdriver::{Driver, PASSWORD, WAIT, click, page_text, screenshot, text_of};
+use keyway_e2e::webdriver::{Driver, PASSWORD, WAIT, click, count, element, page_text, screenshot, text_of};
 use keyway_e2e::{Sandbox, TestHub, keychain_lookup, keychain_search};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -139,6 +139,101 @@ async fn first_run_with_a_local_hub_creates_the_owner_and_signs_in() -> Result<(
     app.wait().at_most(WAIT).for_element(Locator::Css("#sign-in")).await?;
     ensure!(keychain_lookup("local/refresh_token")?.is_none(), "the keychain entry survived sign-out");
     app.close().await?;
+    Ok(())
+}
+
+/// `GET /auth/mode` of the hub at `server`, and its `Keyway-Mode` header.
+async fn hub_mode(server: &str) -> Result<(String, Option<String>)> {
+    let r = reqwest::get(format!("{}/auth/mode", server.trim_end_matches('/'))).await?;
+    let header = r.headers().get("keyway-mode").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body: serde_json::Value = r.json().await?;
+    Ok((body["mode"].as_str().unwrap_or_default().to_owned(), header))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn trying_keyway_without_an_account_runs_a_learning_hub_of_its_own_until_left() -> Result<()> {
+    let sb = Sandbox::new()?;
+    // The learning hub needs no browser; the scripted one (which fills in a form a learning hub
+    // does not show) plays the owner of the protected local hub afterwards.
+    let driver = Driver::for_user(&sb, "owner", &[]).await?;
+    let app = driver.open_app().await?;
+    let data = sb.dir.path().join("data/app.keyway.desktop");
+
+    element(&app, "#try-learning").await?;
+    screenshot(&app, "setup-learning").await?;
+    click(&app, "#try-learning").await?;
+
+    // Signed in at once, as the learner with every role, under the banner.
+    let who = text_of(&app, "#user-name").await.with_context(|| "never reached the signed-in page")?;
+    ensure!(who.contains("learner"), "signed-in page shows {who:?}");
+    let roles = text_of(&app, "#roles").await?;
+    for role in ["developer", "reviewer", "auditor", "admin"] {
+        ensure!(roles.contains(role), "the learner lacks {role}: {roles:?}");
+    }
+    let banner = text_of(&app, "#learning-banner").await.context("no learning banner on the session page")?;
+    ensure!(banner.contains("Authentication is off") && banner.contains("every role"), "the banner says {banner:?}");
+    // A refresh token was issued: the session renews itself, so it carries no such label.
+    ensure!(count(&app, "#session-not-renewable").await? == 0, "a renewable session is labelled as not renewable");
+    screenshot(&app, "learning-banner").await?;
+    for (tab, page) in [
+        ("#nav-credentials", "#page-credentials"),
+        ("#nav-approvals", "#page-approvals"),
+        ("#nav-audit", "#page-audit"),
+        ("#nav-admin", "#page-admin"),
+        ("#nav-session", "#page-session"),
+    ] {
+        click(&app, tab).await?;
+        element(&app, page).await?;
+        ensure!(count(&app, "#learning-banner").await? == 1, "no learning banner on {page}");
+        ensure!(count(&app, "#learning-banner [aria-label=Dismiss]").await? == 0, "the banner can be dismissed");
+    }
+
+    // A hub in learning mode, in a folder of its own with a key of its own; the refresh token
+    // is in the keychain and nowhere on disk.
+    let server = text_of(&app, "#server").await?;
+    let (mode, header) = hub_mode(&server).await?;
+    ensure!(mode == "learning" && header.as_deref() == Some("learning"), "{server} says {mode:?}, {header:?}");
+    ensure!(data.join("learning-hub/hub.db").is_file(), "no learning-hub/hub.db in {}", data.display());
+    ensure!(!data.join("hub.db").exists(), "the learning hub wrote the local hub's database");
+    let key = keychain_lookup("learning/hub_key")?.context("no keychain entry for the learning hub's key")?;
+    ensure!(keychain_lookup("local/hub_key")?.as_ref() != Some(&key), "the learning hub has the local hub's key");
+    let sealed_with = keyway_hub::HubKey::parse(&key).context("the learning hub's key in the keychain")?.id();
+    let mut db = std::fs::read(data.join("learning-hub/hub.db"))?;
+    db.extend(std::fs::read(data.join("learning-hub/hub.db-wal")).unwrap_or_default());
+    ensure!(
+        db.windows(sealed_with.len()).any(|w| w == sealed_with.as_bytes()),
+        "the learning hub's signing key is not sealed with its own key {sealed_with}"
+    );
+    let refresh = keychain_lookup("learning/refresh_token")?.context("no refresh token in the keychain")?;
+    let leaks = sb.files_containing(&[&refresh, "eyJ"])?;
+    ensure!(leaks.is_empty(), "token material on disk: {leaks:?}");
+
+    // Leaving: back on set-up without the banner; the hub, its folder, key and session gone.
+    click(&app, "#leave-learning").await?;
+    element(&app, "#try-learning").await?;
+    ensure!(count(&app, "#learning-banner").await? == 0, "the banner stayed after leaving learning mode");
+    ensure!(!data.join("learning-hub").exists(), "the learning hub's folder survived leaving");
+    ensure!(keychain_lookup("learning/hub_key")?.is_none(), "the learning hub's key survived leaving");
+    ensure!(keychain_lookup("learning/refresh_token")?.is_none(), "the learner's session survived leaving");
+    ensure!(hub_mode(&server).await.is_err(), "the learning hub still answers at {server}");
+
+    // A protected local hub afterwards starts empty (it asks for its owner) and shows no banner.
+    click(&app, "#choose-local").await?;
+    let field = |css: &'static str| app.wait().at_most(WAIT).for_element(Locator::Css(css));
+    field("#owner-username").await.context("the local hub is not new after learning mode")?.send_keys("owner").await?;
+    field("#owner-password").await?.send_keys(PASSWORD).await?;
+    field("#owner-confirm").await?.send_keys(PASSWORD).await?;
+    click(&app, "#create-hub").await?;
+    click(&app, "#sign-in").await?;
+    let who = text_of(&app, "#user-name").await.with_context(|| "never signed in to the local hub")?;
+    ensure!(who.contains("owner"), "signed-in page shows {who:?}");
+    let local = text_of(&app, "#server").await?;
+    ensure!(hub_mode(&local).await?.0 == "protected", "the local hub at {local} is not protected");
+    ensure!(count(&app, "#learning-banner").await? == 0, "a protected local hub shows the learning banner");
+    ensure!(!data.join("learning-hub").exists(), "the local hub brought the learning folder back");
+    let _ = keychain_lookup("local/refresh_token");
+    app.close().await?;
+    drop(driver);
     Ok(())
 }
 

@@ -80,6 +80,8 @@ pub fn run() {
             commands::session::take_notice,
             commands::setup::local_hub_info,
             commands::setup::setup_local_hub,
+            commands::setup::learning_start,
+            commands::setup::learning_leave,
             commands::setup::connect_server,
             commands::setup::forget_profile,
             commands::setup::profiles_list,

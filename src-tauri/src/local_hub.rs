@@ -1,6 +1,8 @@
-//! The hub embedded in the app ("Use a local hub"): its database lives in the app's data
+//! The hubs embedded in the app. "Use a local hub": its database lives in the app's data
 //! directory and it listens on a loopback port that stays the same across restarts when it can,
-//! because that port is part of the issuer URL the stored session belongs to.
+//! because that port is part of the issuer URL the stored session belongs to. "Try Keyway without
+//! an account": a hub in learning mode with a directory and a keychain key of its own, so nothing
+//! of it reaches the local hub or a server; leaving learning mode deletes both.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -8,21 +10,35 @@ use std::path::{Path, PathBuf};
 use keyway_api::desktop::CommandError;
 use keyway_client::secret::SecretString;
 use keyway_client::vault::{SecretKind, Vault};
-use keyway_hub::{AnyHub, Hub, HubKey, RunningHub, Settings};
+use keyway_hub::{AnyHub, Hub, HubKey, Mode, RunningHub, Settings};
 
 use crate::error::{CommandResult, from_hub, internal};
 
 /// The keychain profile of the local hub's key: service `keyway`, account `local/hub_key`.
 const KEY_PROFILE: &str = "local";
+/// The learning hub's: account `learning/hub_key`.
+const LEARNING_KEY_PROFILE: &str = "learning";
 
-/// The embedded hub, in one of three steps: nothing, opened (database ready), serving.
-#[derive(Default)]
+/// An embedded hub, in one of three steps: nothing, opened (database ready), serving.
 pub struct LocalHub {
+    mode: Mode,
+    /// The keychain profile its hub key is kept under.
+    key_profile: &'static str,
     opened: Option<AnyHub>,
     running: Option<RunningHub>,
 }
 
 impl LocalHub {
+    /// The local hub: protected, its owner signs in with a password.
+    pub fn protected() -> LocalHub {
+        LocalHub { mode: Mode::Protected, key_profile: KEY_PROFILE, opened: None, running: None }
+    }
+
+    /// The learning hub: authentication off, every role for its learner.
+    pub fn learning() -> LocalHub {
+        LocalHub { mode: Mode::Learning, key_profile: LEARNING_KEY_PROFILE, opened: None, running: None }
+    }
+
     pub fn is_running(&self) -> bool {
         self.running.is_some()
     }
@@ -76,6 +92,23 @@ impl LocalHub {
         }
     }
 
+    /// Stops serving, waits until the hub has let go of its database, then deletes the
+    /// database's folder and the hub's key from the keychain. Nothing of the hub is left.
+    pub async fn erase(&mut self, data_dir: &Path) -> CommandResult<()> {
+        self.opened = None;
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+        match std::fs::remove_dir_all(data_dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(internal(format!("Could not delete the folder {}: {e}", data_dir.display()))),
+        }
+        Vault::open()?.delete(self.key_profile, SecretKind::LocalHubKey)?;
+        tracing::info!(folder = %data_dir.display(), "erased the embedded hub");
+        Ok(())
+    }
+
     async fn open(&mut self, data_dir: &Path, port: Option<u16>) -> CommandResult<&AnyHub> {
         if self.opened.is_none() {
             // The folder holds the local hub's database (password hashes, the signing key):
@@ -84,11 +117,12 @@ impl LocalHub {
                 .map_err(|e| internal(format!("Could not create the data folder {}: {e}", data_dir.display())))?;
             let port = free_loopback_port(port)?;
             let vault = Vault::open()?;
-            let (hub_key, made) = hub_key(&vault)?;
+            let (hub_key, made) = hub_key(&vault, self.key_profile)?;
             let settings = Settings {
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
                 database_url: format!("sqlite://{}", database_path(data_dir).display()),
                 hub_key: Some(hub_key),
+                mode: self.mode,
                 ..Default::default()
             };
             match Hub::open(settings).await {
@@ -96,12 +130,13 @@ impl LocalHub {
                 Err(error) => {
                     if made {
                         // The new key opened nothing: leave the keychain as it was.
-                        let _ = vault.delete(KEY_PROFILE, SecretKind::LocalHubKey);
+                        let _ = vault.delete(self.key_profile, SecretKind::LocalHubKey);
                     }
                     return Err(match error {
                         keyway_hub::Error::HubKey(why) => internal(format!(
-                            "The local hub's key in the OS keychain (service “keyway”, account “{KEY_PROFILE}/hub_key”) \
+                            "The local hub's key in the OS keychain (service “keyway”, account “{}/hub_key”) \
                              does not open its database {}: {why}",
+                            self.key_profile,
                             database_path(data_dir).display()
                         )),
                         other => from_hub(other),
@@ -113,20 +148,21 @@ impl LocalHub {
     }
 }
 
-/// The local hub's key from the OS keychain, or a new one stored there first (a new database,
-/// or one from before its signing key was sealed). Says whether it was made now.
-fn hub_key(vault: &Vault) -> CommandResult<(HubKey, bool)> {
-    if let Some(text) = vault.get(KEY_PROFILE, SecretKind::LocalHubKey)? {
+/// An embedded hub's key from the OS keychain (account `<key_profile>/hub_key`), or a new one
+/// stored there first (a new database, or one from before its signing key was sealed). Says
+/// whether it was made now.
+fn hub_key(vault: &Vault, key_profile: &str) -> CommandResult<(HubKey, bool)> {
+    if let Some(text) = vault.get(key_profile, SecretKind::LocalHubKey)? {
         let key = HubKey::parse(text.secret()).map_err(|e| {
             internal(format!(
-                "The local hub's key in the OS keychain (account “{KEY_PROFILE}/hub_key”) is unusable: {e}"
+                "The local hub's key in the OS keychain (account “{key_profile}/hub_key”) is unusable: {e}"
             ))
         })?;
         return Ok((key, false));
     }
     let key = HubKey::generate();
-    vault.set(KEY_PROFILE, SecretKind::LocalHubKey, &SecretString::new(key.to_text().to_string()))?;
-    tracing::info!(hub_key = %key.id(), "stored a new key for the local hub in the OS keychain");
+    vault.set(key_profile, SecretKind::LocalHubKey, &SecretString::new(key.to_text().to_string()))?;
+    tracing::info!(hub_key = %key.id(), key_profile, "stored a new key for an embedded hub in the OS keychain");
     Ok((key, true))
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use keyway_api::auth::HubMode;
 use keyway_api::desktop::{AppStatus, ErrorKind, LocalHubSetup, ProfileChoice, ProfileView, SessionView};
 use keyway_client::config::{Config, DEFAULT_PROFILE, Profile, RedirectStyle, parse_server_url};
 use keyway_client::login::{CallbackInbox, CallbackRefused, LoginOptions, Opener, Redirect, external_callbacks};
@@ -21,6 +22,12 @@ use crate::local_hub::LocalHub;
 
 /// Name of the profile that points at the embedded hub.
 pub const LOCAL_PROFILE: &str = "local";
+/// Name of the profile that points at the embedded learning hub ("Try Keyway without an
+/// account"); it is `local` too.
+pub const LEARNING_PROFILE: &str = "learning";
+/// The learning hub's folder inside the app's data directory: its own, so that nothing of it
+/// reaches the local hub (whose database is in the data directory itself).
+const LEARNING_DIR: &str = "learning-hub";
 
 pub struct DesktopState {
     /// The app's data directory; the embedded hub's database lives here.
@@ -39,7 +46,6 @@ struct PendingLogin {
     inbox: Option<CallbackInbox>,
 }
 
-#[derive(Default)]
 struct Inner {
     /// Loaded on first use.
     config: Option<Config>,
@@ -48,13 +54,20 @@ struct Inner {
     /// The client of the current profile; it holds the session (and the access token) in memory.
     client: Option<Arc<Client>>,
     hub: LocalHub,
+    learning_hub: LocalHub,
 }
 
 impl DesktopState {
     pub fn new(data_dir: PathBuf) -> DesktopState {
         DesktopState {
             data_dir,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                config: None,
+                vault: None,
+                client: None,
+                hub: LocalHub::protected(),
+                learning_hub: LocalHub::learning(),
+            }),
             login: std::sync::Mutex::new(None),
             login_ids: AtomicU64::new(0),
         }
@@ -69,6 +82,50 @@ impl DesktopState {
     pub async fn status(&self) -> CommandResult<AppStatus> {
         let mut inner = self.inner.lock().await;
         inner.prepare(&self.data_dir).await?;
+        inner.status().await
+    }
+
+    /// "Try Keyway without an account": serves the learning hub (a new one, unless the learning
+    /// profile exists already) and makes its profile the current one. Signing in follows
+    /// ([`DesktopState::login`] without an opener).
+    pub async fn start_learning(&self) -> CommandResult<()> {
+        self.cancel_login();
+        let dir = self.data_dir.join(LEARNING_DIR);
+        let mut inner = self.inner.lock().await;
+        if inner.config()?.get(LEARNING_PROFILE).is_some_and(|p| !p.local) {
+            return Err(invalid_input(format!(
+                "A profile named “{LEARNING_PROFILE}” points at a server: remove it first to try Keyway without an account."
+            )));
+        }
+        let earlier = inner.config()?.get(LEARNING_PROFILE).map(|p| p.server.port());
+        if earlier.is_none() {
+            // Whatever an earlier learning hub left (the app stopped while in learning mode and
+            // its profile was removed since) goes first: each try starts empty.
+            inner.learning_hub.erase(&dir).await?;
+        }
+        let running = inner.learning_hub.start(&dir, earlier.flatten()).await?;
+        let mut profile = Profile::new(LEARNING_PROFILE, hub_url(&running.issuer)?);
+        profile.local = true;
+        inner.make_current(profile)?;
+        Ok(())
+    }
+
+    /// "Leave learning mode": signs out at the learning hub, removes its profile and its
+    /// keychain entries, stops the hub and deletes its folder and key. Back to set-up, whatever
+    /// other profiles there are.
+    pub async fn leave_learning(&self) -> CommandResult<AppStatus> {
+        self.cancel_login();
+        let mut inner = self.inner.lock().await;
+        if inner.config()?.get(LEARNING_PROFILE).is_some_and(|p| p.local) {
+            let vault = inner.vault()?;
+            profiles::remove(inner.config()?, &vault, LEARNING_PROFILE).await?;
+        }
+        let config = inner.config()?;
+        config.default_profile = None;
+        config.save()?;
+        inner.client = None;
+        inner.learning_hub.erase(&self.data_dir.join(LEARNING_DIR)).await?;
+        tracing::info!("left learning mode");
         inner.status().await
     }
 
@@ -107,9 +164,10 @@ impl DesktopState {
         inner.status().await
     }
 
-    /// Signs in through the browser. Resolves when signed in, cancelled or timed out; says
-    /// which way the browser came back.
-    pub async fn login(&self, opener: Opener) -> CommandResult<(AppStatus, RedirectStyle)> {
+    /// Signs in through the browser (`opener`), or, without one, at a learning hub, which needs
+    /// no browser. Resolves when signed in, cancelled or timed out; says which way the browser
+    /// came back.
+    pub async fn login(&self, opener: Option<Opener>) -> CommandResult<(AppStatus, RedirectStyle)> {
         let client = {
             let mut inner = self.inner.lock().await;
             inner.prepare(&self.data_dir).await?;
@@ -117,7 +175,7 @@ impl DesktopState {
         };
         let id = self.login_ids.fetch_add(1, Ordering::Relaxed);
         let cancel = CancellationToken::new();
-        let style = client.profile().redirect;
+        let style = if opener.is_some() { client.profile().redirect } else { RedirectStyle::Loopback };
         let (inbox, redirect) = match style {
             RedirectStyle::Loopback => (None, Redirect::Loopback),
             RedirectStyle::DeepLink => {
@@ -130,7 +188,10 @@ impl DesktopState {
             earlier.cancel.cancel();
         }
         let options = LoginOptions { cancel, redirect, ..LoginOptions::default() };
-        let result = client.login(opener, options).await;
+        let result = match opener {
+            Some(opener) => client.login(opener, options).await,
+            None => client.login_learning(options).await,
+        };
         {
             let mut pending = self.pending_login();
             if pending.as_ref().is_some_and(|p| p.id == id) {
@@ -208,7 +269,7 @@ impl DesktopState {
             config.remove(&profile.name);
             config.save()?;
             if profile.local {
-                inner.hub.stop();
+                inner.hub_of(&profile).stop();
             }
             tracing::info!(profile = profile.name, "forgot the profile");
         }
@@ -251,11 +312,11 @@ impl DesktopState {
         self.cancel_login();
         let mut inner = self.inner.lock().await;
         let vault = inner.vault()?;
-        let local = inner.config()?.get(name).is_some_and(|p| p.local);
+        let local = inner.config()?.get(name).filter(|p| p.local).cloned();
         let removed = profiles::remove(inner.config()?, &vault, name).await?;
         inner.config()?.save()?;
-        if local {
-            inner.hub.stop();
+        if let Some(profile) = local {
+            inner.hub_of(&profile).stop();
         }
         tracing::info!(profile = removed.name, revoked = removed.revoked_at_server, "removed the profile");
         inner.client = None;
@@ -308,14 +369,20 @@ impl Inner {
         Ok(())
     }
 
+    /// The embedded hub a local profile points at.
+    fn hub_of(&mut self, profile: &Profile) -> &mut LocalHub {
+        if profile.name == LEARNING_PROFILE { &mut self.learning_hub } else { &mut self.hub }
+    }
+
     async fn prepare(&mut self, data_dir: &std::path::Path) -> CommandResult<()> {
         let Some(profile) = self.config()?.current().cloned() else {
             return Ok(());
         };
-        if !profile.local || self.hub.is_running() {
+        if !profile.local || self.hub_of(&profile).is_running() {
             return Ok(());
         }
-        let running = self.hub.start(data_dir, profile.server.port()).await?;
+        let dir = if profile.name == LEARNING_PROFILE { data_dir.join(LEARNING_DIR) } else { data_dir.to_owned() };
+        let running = self.hub_of(&profile).start(&dir, profile.server.port()).await?;
         let server = hub_url(&running.issuer)?;
         if server != profile.server || profile.issuer.is_some() {
             tracing::info!(%server, "the local hub moved to another port; updating the profile");
@@ -331,7 +398,8 @@ impl Inner {
         let Some(client) = self.client()? else {
             return Ok(AppStatus::NeedsSetup);
         };
-        let profile = profile_view(client.profile());
+        let mut profile = profile_view(client.profile());
+        profile.learning = learning_hub(&client).await;
         let session = match client.current().await {
             Some(session) => session,
             None => match client.restore().await {
@@ -380,7 +448,34 @@ fn no_profile() -> keyway_api::desktop::CommandError {
 }
 
 fn profile_view(profile: &Profile) -> ProfileView {
-    ProfileView { name: profile.name.clone(), server: profile.server.to_string(), local: profile.local }
+    ProfileView {
+        name: profile.name.clone(),
+        server: profile.server.to_string(),
+        local: profile.local,
+        learning: false,
+    }
+}
+
+/// Whether the profile's hub says it is in learning mode. Only a hub on loopback can be (a
+/// learning hub refuses to listen anywhere else), so no other server is asked; one that cannot
+/// say counts as protected.
+async fn learning_hub(client: &Client) -> bool {
+    let loopback = match client.profile().server.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if !loopback || client.profile().issuer.is_some() {
+        return false;
+    }
+    match client.hub_mode().await {
+        Ok(mode) => mode == HubMode::Learning,
+        Err(error) => {
+            tracing::warn!(%error, "could not ask the hub for its mode");
+            false
+        }
+    }
 }
 
 fn session_view(session: &SessionInfo) -> SessionView {
@@ -394,6 +489,7 @@ fn session_view(session: &SessionInfo) -> SessionView {
         roles: user.roles.clone(),
         session_expires_at: session.session_expires_at,
         access_expires_at: session.access_expires_at,
+        renewable: session.renewable,
     }
 }
 

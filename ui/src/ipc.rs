@@ -51,6 +51,16 @@ pub async fn setup_local_hub(setup: &LocalHubSetup) -> IpcResult<AppStatus> {
     call("setup_local_hub", Args { setup }).await
 }
 
+/// "Try Keyway without an account": starts the learning hub and signs in to it.
+pub async fn learning_start() -> IpcResult<AppStatus> {
+    call("learning_start", NoArgs {}).await
+}
+
+/// "Leave learning mode": stops and erases the learning hub, back to Setup.
+pub async fn learning_leave() -> IpcResult<AppStatus> {
+    call("learning_leave", NoArgs {}).await
+}
+
 /// Checks the server and makes it the current profile.
 pub async fn connect_server(args: &ConnectServer) -> IpcResult<AppStatus> {
     #[derive(Serialize)]

@@ -16,7 +16,7 @@ use keyway_api::desktop::{AppStatus, EVENT_NAVIGATE, EVENT_NOTICE, ProfileView, 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::{AppNotice, ErrorBanner, Header, Nav, Pages, Spinner, UiError};
+use crate::components::{AppNotice, ErrorBanner, Header, LearningBanner, Nav, Pages, Spinner, UiError};
 use crate::pages::{AdminPage, ApprovalsPage, AuditPage, CredentialsPage, LoginPage, SessionPage, SetupPage};
 
 fn main() {
@@ -105,8 +105,14 @@ fn App() -> impl IntoView {
         }
     });
 
+    let profile = Signal::derive(move || match status.get() {
+        Some(Ok(AppStatus::SignedIn { profile, .. } | AppStatus::SignedOut { profile, .. })) => Some(profile),
+        _ => None,
+    });
+
     view! {
         <Header/>
+        <LearningBanner profile=profile set_status=set_status/>
         <AppNotice/>
         {move || match (status.get(), shell.adding_profile.get()) {
             (Some(Ok(current)), true) if current != AppStatus::NeedsSetup => adding_page(set_status),

@@ -240,6 +240,28 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// How a hub treats requests (`GET /auth/mode` answers `{"mode": "learning"}` or
+/// `{"mode": "protected"}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HubMode {
+    /// Roles are enforced (the default).
+    #[default]
+    Protected,
+    /// Authentication is off: a request without a credential acts as a local learner holding
+    /// every role, and `/oauth/authorize` answers at once, with no form.
+    Learning,
+}
+
+/// The answer of `GET /auth/mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeInfo {
+    pub mode: HubMode,
+}
+
+/// The header a learning hub puts on every response (`Keyway-Mode: learning`).
+pub const MODE_HEADER: &str = "keyway-mode";
+
 #[cfg(test)]
 mod tests {
     use super::*;

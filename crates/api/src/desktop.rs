@@ -60,6 +60,10 @@ pub struct ProfileView {
     pub server: String,
     /// True when the server is the hub embedded in the app.
     pub local: bool,
+    /// The hub said it runs in learning mode (`GET /auth/mode`): authentication is off and every
+    /// role is available locally. The app shows a banner on every page while it is true.
+    #[serde(default)]
+    pub learning: bool,
 }
 
 /// One profile in the switcher (answer of `profiles_list`).
@@ -84,6 +88,9 @@ pub struct SessionView {
     pub session_expires_at: Option<i64>,
     /// Unix seconds when the in-memory access token expires (it is renewed silently).
     pub access_expires_at: i64,
+    /// False when the provider issued no refresh token: the session cannot be renewed and ends
+    /// with its access token.
+    pub renewable: bool,
 }
 
 /// Arguments of `setup_local_hub`: the owner account created on first run.

@@ -14,6 +14,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod learning;
 pub mod links;
 pub mod login;
 pub mod loopback;
@@ -125,6 +126,18 @@ impl Client {
 
     /// Sign in through the browser; the refresh token goes to the keychain.
     pub async fn login(&self, opener: Opener, opts: LoginOptions) -> Result<SessionInfo, Error> {
+        self.sign_in(Some(opener), opts).await
+    }
+
+    /// Sign in at a hub in learning mode, which shows no form: the client takes the
+    /// authorization request to the hub itself (Authorization Code with PKCE S256 all the same;
+    /// the refresh token goes to the keychain). Refused by a hub that is not in learning mode.
+    pub async fn login_learning(&self, opts: LoginOptions) -> Result<SessionInfo, Error> {
+        self.sign_in(None, opts).await
+    }
+
+    /// The browser's sign-in with `opener`; without one, a learning hub's.
+    async fn sign_in(&self, opener: Option<Opener>, opts: LoginOptions) -> Result<SessionInfo, Error> {
         // Fresh discovery and keys for every sign-in.
         *self.provider.lock().await = None;
         let provider = self.provider().await?;
@@ -133,12 +146,28 @@ impl Client {
         let pending = Pending::new(redirect_uri);
         let request = LoginRequest::for_provider(&provider, !self.profile.generic_provider());
         let url = pending.authorize_url(&provider, &self.profile.client_id, &request);
-        opener(url.as_str()).map_err(|e| {
-            Error::InvalidInput(format!(
-                "Could not open a web browser ({e}). Set BROWSER, or use `keyway login --no-browser`."
-            ))
-        })?;
-        let code = login::await_code(waiter, &pending, &provider, timeout, &cancel).await?;
+        let waiting = login::await_code(waiter, &pending, &provider, timeout, &cancel);
+        let code = match opener {
+            Some(opener) => {
+                opener(url.as_str()).map_err(|e| {
+                    Error::InvalidInput(format!(
+                        "Could not open a web browser ({e}). Set BROWSER, or use `keyway login --no-browser`."
+                    ))
+                })?;
+                waiting.await?
+            }
+            None => {
+                let asked = async {
+                    learning::authorize_without_form(&self.http, &url, &pending.redirect_uri).await?;
+                    // Delivered: the listener's answer decides.
+                    std::future::pending::<Result<SecretString, Error>>().await
+                };
+                tokio::select! {
+                    code = waiting => code?,
+                    failed = asked => failed?,
+                }
+            }
+        };
         let tokens = provider
             .exchange_code(&self.http, &self.profile.client_id, &code, &pending.redirect_uri, pending.verifier.secret())
             .await?;

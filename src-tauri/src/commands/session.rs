@@ -19,7 +19,7 @@ pub async fn app_status(state: State<'_, DesktopState>) -> CommandResult<AppStat
 /// app, had the person's attention).
 #[tauri::command]
 pub async fn login_start(app: AppHandle, state: State<'_, DesktopState>) -> CommandResult<AppStatus> {
-    let (status, style) = state.login(browser_opener(app.clone())).await?;
+    let (status, style) = state.login(Some(browser_opener(app.clone()))).await?;
     if style == RedirectStyle::DeepLink {
         crate::incoming::navigate(&app, Route::Session);
     }

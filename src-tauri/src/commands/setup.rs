@@ -16,6 +16,25 @@ pub async fn setup_local_hub(state: State<'_, DesktopState>, setup: LocalHubSetu
     state.setup_local_hub(&setup).await
 }
 
+/// "Try Keyway without an account": a learning-mode hub of its own, signed in at once (its
+/// authorization answers without a form, so the app takes the request there itself).
+#[tauri::command]
+pub async fn learning_start(state: State<'_, DesktopState>) -> CommandResult<AppStatus> {
+    state.start_learning().await?;
+    let (status, _) = state.login(None).await?;
+    Ok(status)
+}
+
+/// "Leave learning mode": the learning hub stopped and erased, back to set-up.
+#[tauri::command]
+pub async fn learning_leave(
+    state: State<'_, DesktopState>,
+    feed: State<'_, crate::live::ReviewFeed>,
+) -> CommandResult<AppStatus> {
+    feed.stop();
+    state.leave_learning().await
+}
+
 #[tauri::command]
 pub async fn connect_server(state: State<'_, DesktopState>, args: ConnectServer) -> CommandResult<AppStatus> {
     state.connect_server(&args.url).await

@@ -3,6 +3,7 @@
 mod banner;
 mod brand;
 mod dialog;
+mod learning;
 mod nav;
 mod profiles;
 mod secret;
@@ -12,6 +13,7 @@ mod spinner;
 pub use banner::{ErrorBanner, Notice, UiError};
 pub use brand::Header;
 pub use dialog::Dialog;
+pub use learning::{LearningBanner, TryLearning};
 pub use nav::{AppNotice, Nav, Pages};
 pub use profiles::ProfileSwitcher;
 pub use secret::SecretOnce;

@@ -46,6 +46,13 @@ pub fn SessionPage(profile: ProfileView, session: SessionView, set_status: Callb
             view! { <span id="session-expiry" class="muted">"No fixed end reported by the server"</span> }.into_any()
         }
     };
+    // Without a refresh token the session ends with its access token: say so beside the time.
+    let fixed = (!session.renewable).then(|| {
+        view! {
+            " "<span id="session-not-renewable" class="tag"
+                title="The server issued no refresh token: sign in again when it ends.">"Cannot be renewed"</span>
+        }
+    });
     let roles = session.roles;
     let no_roles = roles.is_empty();
 
@@ -68,7 +75,7 @@ pub fn SessionPage(profile: ProfileView, session: SessionView, set_status: Callb
                 </div>
                 <div class="fact">
                     <dt>"Session ends"</dt>
-                    <dd>{expiry}</dd>
+                    <dd>{expiry}{fixed}</dd>
                 </div>
                 <ServerFact profile=profile.clone()/>
             </dl>

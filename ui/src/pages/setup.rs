@@ -4,7 +4,7 @@ use keyway_api::desktop::{AppStatus, CommandError, ConnectServer, LocalHubSetup}
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::{ErrorBanner, Spinner};
+use crate::components::{ErrorBanner, Spinner, TryLearning};
 use crate::ipc;
 
 /// The shortest password the hub accepts.
@@ -49,6 +49,10 @@ pub fn SetupPage(set_status: Callback<AppStatus>) -> impl IntoView {
                 Some(Choice::Local) => view! { <LocalHubForm set_status=set_status/> }.into_any(),
                 Some(Choice::Server) => view! { <ServerForm set_status=set_status/> }.into_any(),
             }}
+            // For a first look, before choosing where an account lives.
+            <Show when=move || choice.get().is_none()>
+                <TryLearning set_status=set_status/>
+            </Show>
         </section>
     }
 }
