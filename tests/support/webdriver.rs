@@ -88,8 +88,28 @@ async fn previous_app_gone() -> Result<()> {
     })
     .await;
     match exited {
-        Ok(()) => Ok(()),
-        Err(_) => end_stale_apps().await,
+        Ok(()) => {}
+        Err(_) => end_stale_apps().await?,
+    }
+    // The bus may still list an exited app's single-instance name for a moment; a launch then
+    // forwards itself to it, gets no reply and quits. Wait until the name is released.
+    wait_for("the previous app's single-instance name to be released", Duration::from_secs(10), || async {
+        !single_instance_name_taken()
+    })
+    .await
+}
+
+/// True while a Keyway app holds its single-instance name on this session bus.
+fn single_instance_name_taken() -> bool {
+    let listed = std::process::Command::new("dbus-send")
+        .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/", "org.freedesktop.DBus.ListNames"])
+        .output();
+    match listed {
+        Ok(out) if out.status.success() => {
+            String::from_utf8_lossy(&out.stdout).contains("app.keyway.desktop.SingleInstance")
+        }
+        // No dbus-send, or no bus: nothing to wait for.
+        _ => false,
     }
 }
 

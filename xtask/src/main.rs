@@ -96,7 +96,10 @@ fn main() -> Result<()> {
             setup()?;
             let dir = root().join("ui/screenshots");
             std::fs::create_dir_all(&dir)?;
-            test(&["-E".into(), "binary(desktop) | binary(pages) | binary(org_pages) | binary(device_page)".into()], Some(&dir))
+            test(
+                &["-E".into(), "binary(desktop) | binary(pages) | binary(org_pages) | binary(device_page)".into()],
+                Some(&dir),
+            )
         }
         "headless" => headless(rest),
         "bench" if rest.first().map(String::as_str) == Some("desktop") => {

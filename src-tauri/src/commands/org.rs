@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use keyway_api::Role;
 use keyway_api::auth::{AuditEntry, Page};
+use keyway_api::clients::{CreateResource, RegisteredClient, ResourceView};
 use keyway_api::credentials::CredentialSettings;
 use keyway_api::desktop::{AdminSettings, AppStatus, AuditQuery, Exported};
 use keyway_api::reviews::ReviewSettings;
-use keyway_api::clients::{CreateResource, RegisteredClient, ResourceView};
 use keyway_api::scim::{CreatedScimToken, ScimTokenView};
 use keyway_api::users::{CreateUser, CreatedUser, Ended, Group, SessionSettings, SessionView, UserView};
 use keyway_client::SecretString;

@@ -128,9 +128,9 @@ fn ResourceForm(error: RwSignal<Option<CommandError>>, on_done: Callback<()>) ->
     };
     view! {
         <form class="toolbar" on:submit=submit>
-            {field("resource-uri", "Canonical URI", "https://mcp.example.com/mcp", uri)}
+            {field("resource-uri", "Canonical URI", "https://mcp.example.com", uri)}
             {field("resource-name", "Name", "Name, e.g. Deploy MCP", name)}
-            {field("resource-scopes", "Scopes", "Scopes, e.g. deploy.read deploy.run", scopes)}
+            {field("resource-scopes", "Scopes", "Scopes, e.g. deploy.run", scopes)}
             <button id="resource-create" class="button primary" type="submit" disabled=move || busy.get()>
                 "Register resource"
             </button>
