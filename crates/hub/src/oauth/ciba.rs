@@ -54,10 +54,6 @@ async fn agent<S: Store>(
     Ok((principal, claims.cred, claims.client_id))
 }
 
-fn bad(code: &'static str) -> impl Fn(String) -> Error {
-    move |message| Error::oauth(code, message)
-}
-
 /// The scopes the minted token asks for: among the agent's own (`openid` is accepted and
 /// dropped: the token's subject is the agent, so there is no ID token).
 fn scopes_of(p: &Principal, asked: Option<&str>) -> Result<String, Error> {
@@ -154,9 +150,8 @@ pub(crate) async fn bc_authorize<S: Store>(
         ttl_secs: number("requested_expiry")?,
         threshold: number("threshold")?.map(|t| u32::try_from(t).unwrap_or(u32::MAX)),
     };
-    let (mut record, _) = submission::check(&state, &principal, submission)
-        .await
-        .map_err(|e| bad(codes::INVALID_REQUEST)(e.to_string()))?;
+    let (mut record, _) =
+        submission::check(&state, &principal, submission).await.map_err(|e| Error::invalid_request(e.to_string()))?;
     count(&state, &format!("ciba:{}", principal.id), REQUESTS_PER_AGENT, "backchannel requests").await?;
     record.request.kind = wire::REVIEW_KIND.to_owned();
     record.request.asked_of = asked_of;
