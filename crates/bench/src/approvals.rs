@@ -152,14 +152,14 @@ async fn run(o: &Options, backend: Backend) -> Result<()> {
     }
 
     // Fan-out: open subscribers, wait until each is registered, then decide and time delivery.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, String, Instant)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, String, String, Instant)>();
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<usize>();
     let mut subs = Vec::new();
     for n in 0..o.subscribers {
         let watcher = access_token(&base, &format!("watch{n}")).await?;
         let resp =
             http.get(format!("{base}/api/reviews/events")).bearer_auth(&watcher).send().await?.error_for_status()?;
-        subs.push(tokio::spawn(subscriber(n, resp, tx.clone(), ready_tx.clone())));
+        subs.push(tokio::spawn(crate::ciba::subscriber(n, resp, tx.clone(), ready_tx.clone())));
     }
     for _ in 0..o.subscribers {
         tokio::time::timeout(Duration::from_secs(10), ready_rx.recv()).await?.context("a subscriber failed")?;
@@ -172,11 +172,11 @@ async fn run(o: &Options, backend: Backend) -> Result<()> {
         let mut got = vec![false; o.subscribers];
         let mut last = t0;
         while got.iter().any(|g| !g) {
-            let (n, event_id, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            let (n, kind, event_id, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
                 .await
                 .map_err(|_| anyhow!("a subscriber missed the decision of {id}"))?
                 .context("subscribers ended")?;
-            if event_id == id {
+            if kind == "decided" && event_id == id {
                 got[n] = true;
                 last = last.max(at);
             }
@@ -293,33 +293,6 @@ async fn decide(http: &reqwest::Client, base: &str, token: &str, id: &str) -> Re
         .send()
         .await?;
     ensure!(resp.status() == 200, "deciding {id}: {} {}", resp.status(), resp.text().await?);
-    Ok(())
-}
-
-/// Reads one SSE stream; reports readiness at the greeting and each `decided` event's id.
-async fn subscriber(
-    n: usize,
-    mut resp: reqwest::Response,
-    tx: mpsc::UnboundedSender<(usize, String, Instant)>,
-    ready: mpsc::UnboundedSender<usize>,
-) -> Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
-        let at = Instant::now();
-        buf.extend_from_slice(&chunk);
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let frame: Vec<u8> = buf.drain(..end + 2).collect();
-            let frame = String::from_utf8_lossy(&frame[..end]).into_owned();
-            if frame.starts_with(": subscribed") {
-                let _ = ready.send(n);
-            } else if frame.contains("event: decided") {
-                let data: String = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
-                let v: Value = serde_json::from_str(&data)?;
-                let id = v["request"]["id"].as_str().unwrap_or_default().to_owned();
-                let _ = tx.send((n, id, at));
-            }
-        }
-    }
     Ok(())
 }
 

@@ -321,8 +321,9 @@ async fn wait_all(
     Ok(())
 }
 
-/// Reads one SSE stream; reports readiness at the greeting, and each event's type and id.
-async fn subscriber(
+/// Reads one SSE stream; reports readiness at the greeting, and each event's type and id (the
+/// approvals benchmark reads its streams with it too).
+pub(crate) async fn subscriber(
     n: usize,
     mut resp: reqwest::Response,
     tx: mpsc::UnboundedSender<(usize, String, String, Instant)>,
