@@ -159,7 +159,7 @@ async fn run(o: &Options, backend: Backend) -> Result<()> {
         let watcher = access_token(&base, &format!("watch{n}")).await?;
         let resp =
             http.get(format!("{base}/api/reviews/events")).bearer_auth(&watcher).send().await?.error_for_status()?;
-        subs.push(tokio::spawn(crate::ciba::subscriber(n, resp, tx.clone(), ready_tx.clone())));
+        subs.push(tokio::spawn(crate::sse::subscriber(n, resp, tx.clone(), ready_tx.clone())));
     }
     for _ in 0..o.subscribers {
         tokio::time::timeout(Duration::from_secs(10), ready_rx.recv()).await?.context("a subscriber failed")?;

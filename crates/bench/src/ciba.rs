@@ -126,7 +126,7 @@ async fn run(o: &Options, backend: &str) -> Result<()> {
         let watcher = keyway_test_support::access_token(&base, &format!("watch{n}"), PASSWORD).await?;
         let resp =
             http.get(format!("{base}/api/reviews/events")).bearer_auth(&watcher).send().await?.error_for_status()?;
-        subs.push(tokio::spawn(subscriber(n, resp, tx.clone(), ready_tx.clone())));
+        subs.push(tokio::spawn(crate::sse::subscriber(n, resp, tx.clone(), ready_tx.clone())));
     }
     for _ in 0..o.subscribers {
         tokio::time::timeout(Duration::from_secs(10), ready_rx.recv()).await?.context("a subscriber failed")?;
@@ -316,35 +316,6 @@ async fn wait_all(
             .context("subscribers ended")?;
         if k == kind && event_id == id {
             got[who] = true;
-        }
-    }
-    Ok(())
-}
-
-/// Reads one SSE stream; reports readiness at the greeting, and each event's type and id (the
-/// approvals benchmark reads its streams with it too).
-pub(crate) async fn subscriber(
-    n: usize,
-    mut resp: reqwest::Response,
-    tx: mpsc::UnboundedSender<(usize, String, String, Instant)>,
-    ready: mpsc::UnboundedSender<usize>,
-) -> Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
-        let at = Instant::now();
-        buf.extend_from_slice(&chunk);
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let frame: Vec<u8> = buf.drain(..end + 2).collect();
-            let frame = String::from_utf8_lossy(&frame[..end]).into_owned();
-            if frame.starts_with(": subscribed") {
-                let _ = ready.send(n);
-                continue;
-            }
-            let Some(kind) = frame.lines().find_map(|l| l.strip_prefix("event: ")) else { continue };
-            let data: String = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
-            let v: Value = serde_json::from_str(&data)?;
-            let id = v["request"]["id"].as_str().unwrap_or_default().to_owned();
-            let _ = tx.send((n, kind.to_owned(), id, at));
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ mod ciba;
 mod exchange;
 mod hubs;
 mod scim;
+mod sse;
 mod wrk;
 
 use clap::{Parser, Subcommand};
