@@ -1,12 +1,14 @@
 //! OpenID Provider metadata (OIDC Discovery 1.0) and authorization server metadata (RFC 8414),
-//! one document at both addresses, and the JWKS.
+//! one document at both addresses (and, for an issuer with a path, at both addresses with the
+//! path inserted), and the JWKS.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use keyway_api::DiscoveryDocument;
 
+use crate::error::Error;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -76,6 +78,58 @@ pub(crate) async fn authorization_server<S: Store>(State(state): State<AppState<
     cacheable(Json(document(&state)).into_response())
 }
 
+/// The well-known prefixes a client puts before an issuer's path (RFC 8414 §3.1, and the same
+/// insertion for OpenID discovery, which MCP clients try next).
+const AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
+const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+
+/// RFC 8414 §3.1 path insertion. For an issuer with a path, `https://h.example/tenant`, a client
+/// asks `https://h.example/.well-known/oauth-authorization-server/tenant` (or
+/// `/.well-known/openid-configuration/tenant`): a proxy that forwards the host's `/.well-known/`
+/// to the hub reaches this. The path must be the issuer's own; any other, and any path at all
+/// when the issuer has none, is not this hub's metadata.
+pub(crate) async fn inserted<S: Store>(State(state): State<AppState<S>>, uri: Uri) -> Response {
+    let asked = uri.path();
+    let suffix = asked
+        .strip_prefix(AUTHORIZATION_SERVER)
+        .or_else(|| asked.strip_prefix(OPENID_CONFIGURATION))
+        .unwrap_or(asked);
+    match issuer_path(&state.issuer) {
+        Some(own) if own == suffix.trim_end_matches('/') => cacheable(Json(document(&state)).into_response()),
+        Some(own) => Error::missing(format!(
+            "no metadata here: this hub's issuer is {}, whose metadata is at {AUTHORIZATION_SERVER}{own}",
+            state.issuer
+        ))
+        .into_response(),
+        None => Error::missing(format!(
+            "no metadata here: this hub's issuer {} has no path, so its metadata is at {AUTHORIZATION_SERVER}",
+            state.issuer
+        ))
+        .into_response(),
+    }
+}
+
+/// The issuer's path as it appears in a URL (`/tenant`), or `None` when it has none.
+fn issuer_path(issuer: &str) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    let path = url.path().trim_end_matches('/');
+    (!path.is_empty()).then(|| path.to_owned())
+}
+
 pub(crate) async fn jwks<S: Store>(State(state): State<AppState<S>>) -> Response {
     cacheable(Json(state.keys.jwks()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issuer_path;
+
+    #[test]
+    fn an_issuers_path_is_what_follows_its_host() {
+        assert_eq!(issuer_path("https://h.example/tenant").as_deref(), Some("/tenant"));
+        assert_eq!(issuer_path("https://h.example/a/b").as_deref(), Some("/a/b"));
+        assert_eq!(issuer_path("https://h.example/t%20x").as_deref(), Some("/t%20x"));
+        assert_eq!(issuer_path("https://h.example"), None);
+        assert_eq!(issuer_path("http://127.0.0.1:8080"), None);
+    }
 }

@@ -38,6 +38,8 @@ pub(crate) fn router<S: Store>() -> Routes<S> {
         .route("/oauth/revoke", post(revoke::revoke::<S>))
         .route("/oauth/userinfo", get(userinfo::userinfo::<S>).post(userinfo::userinfo::<S>))
         .route("/.well-known/oauth-authorization-server", get(discovery::authorization_server::<S>))
+        .route("/.well-known/oauth-authorization-server/{*issuer_path}", get(discovery::inserted::<S>))
+        .route("/.well-known/openid-configuration/{*issuer_path}", get(discovery::inserted::<S>))
         .route("/oauth/register", post(register::register::<S>))
         .route("/oauth/device_authorization", post(device::device_authorization::<S>))
         .route(keyway_api::ciba::BACKCHANNEL_PATH, post(ciba::bc_authorize::<S>))

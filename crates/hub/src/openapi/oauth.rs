@@ -25,6 +25,8 @@ use super::schemas::{
     paths(
         openid_configuration,
         authorization_server,
+        authorization_server_inserted,
+        openid_configuration_inserted,
         jwks,
         authorize,
         login,
@@ -59,6 +61,25 @@ fn openid_configuration() {}
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth", security(()),
     responses((status = 200, description = "The authorization server's metadata.", body = DiscoveryDocument)))]
 fn authorization_server() {}
+
+/// Authorization server metadata with the issuer's path inserted (RFC 8414 §3.1): for the
+/// issuer `https://h.example/tenant`, at `/.well-known/oauth-authorization-server/tenant`.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server/{issuer_path}", tag = "oauth", security(()),
+    params(("issuer_path" = String, Path, description = "The issuer's path, without its leading `/`.")),
+    responses(
+        (status = 200, description = "The authorization server's metadata.", body = DiscoveryDocument),
+        (status = 404, description = "Not the issuer's path, or the issuer has none.", body = ErrorBody),
+    ))]
+fn authorization_server_inserted() {}
+
+/// OpenID discovery with the issuer's path inserted, as MCP clients try after RFC 8414's.
+#[utoipa::path(get, path = "/.well-known/openid-configuration/{issuer_path}", tag = "oauth", security(()),
+    params(("issuer_path" = String, Path, description = "The issuer's path, without its leading `/`.")),
+    responses(
+        (status = 200, description = "The provider's metadata.", body = DiscoveryDocument),
+        (status = 404, description = "Not the issuer's path, or the issuer has none.", body = ErrorBody),
+    ))]
+fn openid_configuration_inserted() {}
 
 /// The public keys that verify the hub's JWTs.
 #[utoipa::path(get, path = "/oauth/jwks", tag = "oauth", security(()),

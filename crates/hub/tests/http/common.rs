@@ -81,7 +81,8 @@ impl TestHub {
         }
         let running = hub.serve().await.expect("serve");
         let url = running.issuer.clone();
-        wait_ready(&url).await;
+        // The listen address, not the issuer: an issuer may have a path the hub's routes lack.
+        wait_ready(&format!("http://{}", running.addr)).await;
         (TestHub { url, clock, database_url, hub_key, running: Some(running), dir }, pats)
     }
 
@@ -92,7 +93,7 @@ impl TestHub {
         let hub_key = settings.hub_key.clone().expect("tests give the hub a key");
         let running = Hub::open(settings).await.expect("open hub").serve().await.expect("serve");
         let url = running.issuer.clone();
-        wait_ready(&url).await;
+        wait_ready(&format!("http://{}", running.addr)).await;
         TestHub { url, clock, database_url, hub_key, running: Some(running), dir }
     }
 

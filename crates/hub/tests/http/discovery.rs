@@ -37,6 +37,52 @@ async fn discovery_document_advertises_the_endpoints() {
     assert!(doc.authorization_response_iss_parameter_supported);
 }
 
+/// RFC 8414 §3.1: for an issuer with a path, a client inserts the well-known part between the
+/// host and the path; a proxy forwarding the host's `/.well-known/` to the hub reaches these.
+/// Behind a proxy that strips the path, the plain addresses stay the issuer's too.
+#[tokio::test]
+async fn an_issuer_with_a_path_has_its_metadata_with_the_path_inserted() {
+    let issuer = "https://hub.example/teams/core";
+    let hub = TestHub::start_with(|s| s.issuer = Some(issuer.into())).await;
+    let base = format!("http://{}", hub.addr());
+    for path in [
+        "/.well-known/oauth-authorization-server/teams/core",
+        "/.well-known/openid-configuration/teams/core",
+        "/.well-known/oauth-authorization-server/teams/core/",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let resp = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        assert_eq!(resp.headers()["cache-control"], "public, max-age=300", "{path}");
+        let doc: DiscoveryDocument = resp.json().await.unwrap();
+        assert_eq!(doc.issuer, issuer, "{path}");
+        assert_eq!(doc.token_endpoint, format!("{issuer}/oauth/token"), "{path}");
+        assert_eq!(doc.jwks_uri, format!("{issuer}/oauth/jwks"), "{path}");
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server/teams",
+        "/.well-known/oauth-authorization-server/teams/core/more",
+        "/.well-known/oauth-authorization-server/Teams/Core",
+        "/.well-known/openid-configuration/other",
+    ] {
+        let resp = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "{path}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("/.well-known/oauth-authorization-server/teams/core"), "{path}: {message}");
+    }
+
+    // An issuer without a path has nothing at an inserted one.
+    let plain = TestHub::start().await;
+    let resp = reqwest::get(plain.at("/.well-known/oauth-authorization-server/teams/core")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    assert!(body["message"].as_str().unwrap().contains("has no path"), "{body}");
+}
+
 #[tokio::test]
 async fn jwks_has_one_ed25519_key_and_survives_restart() {
     let hub = TestHub::start().await;

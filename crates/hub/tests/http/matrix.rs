@@ -128,6 +128,9 @@ const MATRIX: &[Row] = &[
     ("POST /oauth/introspect",          [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     UNAUTH]),
     ("POST /login/set-password",        [BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
     ("GET /.well-known/oauth-authorization-server", [OK, OK, OK,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    // RFC 8414 path insertion: this hub's issuer has no path, so no inserted path is its.
+    ("GET /.well-known/oauth-authorization-server/{*issuer_path}", [NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE]),
+    ("GET /.well-known/openid-configuration/{*issuer_path}", [NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE, NOPE]),
     ("POST /oauth/register",            [REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT]),
     ("POST /oauth/device_authorization", [BAD,    BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD,     BAD]),
     ("POST /oauth/bc-authorize",        [NOTAGENT, NOTAGENT, NOTAGENT, NOTAGENT, NOTAGENT, NOTAGENT, BAD,  NOTAGENT, NOTAGENT, NOTAGENT, NOCLIENT]),

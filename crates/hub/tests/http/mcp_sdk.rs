@@ -101,3 +101,36 @@ async fn the_mcp_typescript_sdk_starts_from_a_401_signs_in_and_calls_a_tool() {
     assert!(page.contains("<li><code>mcp:tools</code></li>"), "{page}");
     println!("first MCP sign-in, discovery to token: {} ms", report["first_sign_in_ms"]);
 }
+
+/// The SDK's own discovery of an issuer with a path, `http://127.0.0.1:<port>/tenant`, served by
+/// the hub on that port: the first URL it asks is RFC 8414's path-inserted one, and the hub
+/// answers it with its metadata, so the SDK looks no further.
+#[tokio::test]
+async fn the_mcp_typescript_sdk_finds_an_issuer_with_a_path_at_the_inserted_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let issuer = format!("http://127.0.0.1:{port}/tenant");
+    let hub = TestHub::start_with(|s| {
+        s.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        s.issuer = Some(issuer.clone());
+    })
+    .await;
+    assert_eq!(hub.url, issuer);
+    let sdk = sdk_dir();
+    assert!(sdk.join("package.json").exists(), "the MCP TypeScript SDK is not installed: run `cargo xtask setup`");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/discover.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .env("KEYWAY_MCP_SDK", &sdk)
+        .env("ISSUER", &issuer)
+        .output()
+        .await
+        .expect("node runs (cargo xtask setup installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the SDK's discovery failed:\n{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let inserted = format!("http://127.0.0.1:{port}/.well-known/oauth-authorization-server/tenant");
+    assert_eq!(report["asked"], json!([{"url": inserted, "status": 200}]), "{report}");
+    assert_eq!(report["metadata"]["issuer"], issuer.as_str());
+    assert_eq!(report["metadata"]["token_endpoint"], format!("{issuer}/oauth/token").as_str());
+    assert_eq!(report["metadata"]["code_challenge_methods_supported"], json!(["S256"]));
+}
