@@ -332,9 +332,10 @@ impl<S: Store> Hub<S> {
             state.settings.max_connections,
             state.settings.write_stall,
             state.settings.idle_timeout,
+            state.settings.head_timeout,
         );
 
-        let server = tokio::spawn(server::serve(listener, app, state.settings.head_timeout, stop_rx.clone()));
+        let server = tokio::spawn(server::serve(listener, app, stop_rx.clone()));
         let (flush_stop, flush_stop_rx) = watch::channel(false);
         let refusal_flusher = tokio::spawn(tasks::refusal_flush_loop(state.clone(), flush_stop_rx.clone()));
         let flusher = tokio::spawn(tasks::flush_loop(state.clone(), flush_stop_rx));

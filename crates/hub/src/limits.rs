@@ -1,25 +1,28 @@
 //! Limits on every route: the hub's own `Host` only (no DNS rebinding), a request timeout
 //! (streams and waits are exempt; they are bounded in number where they are served), and a cap
 //! on open connections, whose writes end when they make no progress for a while, and which are
-//! closed when they sit idle between requests.
+//! closed when they sit idle between requests or trickle a request's head.
 
 // The `unguarded` build leaves the guard out (see `UNGUARDED`).
 #![cfg_attr(feature = "unguarded", allow(dead_code))]
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keyway_api::codes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 
 use crate::error::Error;
 use crate::net::Peer;
@@ -76,45 +79,108 @@ fn is_stream(path: &str) -> bool {
     path == "/api/reviews/events" || (path.starts_with("/api/reviews/") && path.ends_with("/wait"))
 }
 
-/// Middleware: refuses another `Host` with `421 misdirected_request`, and a request that takes
-/// longer than the timeout with `408 timeout`.
-pub(crate) async fn guard(State(limits): State<Arc<Limits>>, request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
-    // The health check answers anyone (it says nothing); everything else only its own host.
-    if request.uri().path() != "/healthz" && !host.is_some_and(|h| limits.host_allowed(h)) {
-        return Error::api(
-            StatusCode::MISDIRECTED_REQUEST,
-            codes::MISDIRECTED_REQUEST,
-            "this hub does not answer for that Host; use its issuer URL",
-        )
-        .into_response();
+/// The request guard, as a layer: refuses another `Host` with `421 misdirected_request`, and
+/// a request that takes longer than the timeout with `408 timeout`. A hand-written service
+/// rather than `middleware::from_fn`, which boxes the inner service and the future of every
+/// request: this is on the path of every exchange.
+#[derive(Clone)]
+pub(crate) struct GuardLayer(Arc<Limits>);
+
+impl GuardLayer {
+    pub(crate) fn new(limits: Limits) -> GuardLayer {
+        GuardLayer(Arc::new(limits))
     }
-    if is_stream(request.uri().path()) {
-        return next.run(request).await;
+}
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard { inner, limits: Arc::clone(&self.0) }
     }
-    match tokio::time::timeout(limits.timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Error::api(StatusCode::REQUEST_TIMEOUT, codes::TIMEOUT, "the request took too long").into_response(),
+}
+
+#[derive(Clone)]
+pub(crate) struct Guard<S> {
+    inner: S,
+    limits: Arc<Limits>,
+}
+
+impl<S> tower::Service<Request> for Guard<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Guarded<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Guarded<S::Future> {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        // The health check answers anyone (it says nothing); everything else only its own host.
+        if request.uri().path() != "/healthz" && !host.is_some_and(|h| self.limits.host_allowed(h)) {
+            let refusal = Error::api(
+                StatusCode::MISDIRECTED_REQUEST,
+                codes::MISDIRECTED_REQUEST,
+                "this hub does not answer for that Host; use its issuer URL",
+            );
+            return Guarded::Refused { response: Some(refusal.into_response()) };
+        }
+        if is_stream(request.uri().path()) {
+            return Guarded::Open { inner: self.inner.call(request) };
+        }
+        Guarded::Timed { inner: tokio::time::timeout(self.limits.timeout, self.inner.call(request)) }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// What [`Guard`] answers with: a refusal, a stream's own future, or a timed one.
+    #[project = GuardedProj]
+    pub(crate) enum Guarded<F> {
+        Refused { response: Option<Response> },
+        Open { #[pin] inner: F },
+        Timed { #[pin] inner: tokio::time::Timeout<F> },
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for Guarded<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            GuardedProj::Refused { response } => Poll::Ready(Ok(response.take().unwrap_or_default())),
+            GuardedProj::Open { inner } => inner.poll(cx),
+            GuardedProj::Timed { inner } => inner.poll(cx).map(|done| match done {
+                Ok(answer) => answer,
+                Err(_) => Ok(Error::api(StatusCode::REQUEST_TIMEOUT, codes::TIMEOUT, "the request took too long")
+                    .into_response()),
+            }),
+        }
     }
 }
 
 /// The hub's listener: at most `max` connections open at once (further ones wait in the
-/// listen backlog), each ending when a write cannot make progress for `stall`, or when it waits
-/// for a request for `idle` without a byte.
+/// listen backlog), each ending when a write cannot make progress for `stall`, when it waits
+/// for a request for `idle` without a byte, or when a request's head, once begun, is not
+/// complete within `head`.
 pub(crate) struct CappedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
     stall: Duration,
     idle: Duration,
+    head: Duration,
 }
 
 impl CappedListener {
-    pub(crate) fn new(inner: TcpListener, max: usize, stall: Duration, idle: Duration) -> CappedListener {
-        CappedListener { inner, permits: Arc::new(Semaphore::new(max.max(1))), stall, idle }
+    pub(crate) fn new(inner: TcpListener, max: usize, stall: Duration, idle: Duration, head: Duration) -> CappedListener {
+        CappedListener { inner, permits: Arc::new(Semaphore::new(max.max(1))), stall, idle, head }
     }
 }
 
@@ -130,14 +196,19 @@ impl axum::serve::Listener for CappedListener {
             }
         };
         let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        // Answers are written whole, so Nagle's algorithm would only hold the last segment of
+        // one back until the previous is acknowledged.
+        let _ = io.set_nodelay(true);
         let capped = Capped {
             io,
             _permit: permit,
             stall: self.stall,
             stalled: None,
             idle: self.idle,
-            waiting: true,
-            idled: None,
+            head: self.head,
+            phase: Phase::default(),
+            since: Instant::now(),
+            timer: None,
         };
         (capped, Peer(addr))
     }
@@ -147,42 +218,121 @@ impl axum::serve::Listener for CappedListener {
     }
 }
 
+const WAITING: u8 = 0;
+const READING: u8 = 1;
+const SERVING: u8 = 2;
+
+/// Where a connection is between requests: waiting for one (opened, or written to), reading
+/// its head (a byte arrived while waiting), or serving it (the server has the whole head). The
+/// connection's reads and writes move it, and so does the server when a request reaches it.
+#[derive(Clone, Default)]
+pub(crate) struct Phase(Arc<AtomicU8>);
+
+impl Phase {
+    /// The server has a request's whole head.
+    pub(crate) fn serving(&self) {
+        self.0.store(SERVING, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u8 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, phase: u8) {
+        self.0.store(phase, Ordering::Relaxed);
+    }
+}
+
 /// A connection holding its slot; a write that stays blocked for `stall` fails, which ends
 /// the connection (a client that stops reading an SSE stream is let go). So does a read that
-/// stays pending for `idle` while the connection waits for a request: nothing read since it
-/// opened or since the hub last wrote to it. After a request's bytes, the hub's answer is
-/// awaited (a wait may take minutes), and an event stream pings every 15 s, each ping a write
-/// that restarts the idle time.
+/// stays pending for `idle` while the connection waits for a request (nothing read since it
+/// opened or since the hub last wrote to it), or for `head` once a request's first byte came
+/// and its head is not yet whole. After the head, the hub's answer is awaited (a wait may take
+/// minutes), and an event stream pings every 15 s, each ping a write that restarts the idle
+/// time.
+///
+/// One timer per connection covers both deadlines, and it is not moved on every request (that
+/// would be a timer-wheel operation per answer): it is armed no later than the nearest
+/// deadline, and never more than `head` ahead, so it is never late for a head begun after it
+/// was armed. When it fires early, the real deadline is checked and it is armed again.
 pub(crate) struct Capped {
     io: TcpStream,
     _permit: OwnedSemaphorePermit,
     stall: Duration,
-    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    stalled: Option<Pin<Box<Sleep>>>,
     idle: Duration,
-    /// No byte read since the connection opened or since the last write.
-    waiting: bool,
-    idled: Option<Pin<Box<tokio::time::Sleep>>>,
+    head: Duration,
+    phase: Phase,
+    /// When the phase became `WAITING` or `READING`.
+    since: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Capped {
+    /// The handle the server marks a request's arrival with.
+    pub(crate) fn phase(&self) -> Phase {
+        self.phase.clone()
+    }
+
+    /// The deadline of the current phase, if it has one.
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase.get() {
+            WAITING => Some(self.since + self.idle),
+            READING => Some(self.since + self.head),
+            _ => None,
+        }
+    }
+
+    /// Arms the timer at the phase's deadline, or sooner (see [`Capped`]), with this task's
+    /// waker: the server may not read again until woken, and the timer's wake-up is what
+    /// makes it read and see the deadline.
+    fn arm(&mut self, cx: &mut Context<'_>, now: Instant) {
+        let soonest = now + self.head;
+        let at = self.deadline().map_or(soonest, |d| d.min(soonest));
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                timer.as_mut().reset(at);
+                timer
+            }
+            None => self.timer.insert(Box::pin(tokio::time::sleep_until(at))),
+        };
+        let _ = timer.as_mut().poll(cx);
+    }
+
     /// Written to (an answer, or a stream's event or ping): the next request is awaited, from
-    /// now. The idle timer is armed here, with this task's waker: the server may not read again
-    /// until the socket is readable, and the timer's wake-up is what makes it read and see it.
+    /// now. The timer is armed again only when it has fired since.
     fn wrote(&mut self, cx: &mut Context<'_>, poll: &Poll<io::Result<usize>>) {
         if !matches!(poll, Poll::Ready(Ok(n)) if *n > 0) {
             return;
         }
-        self.waiting = true;
-        let deadline = tokio::time::Instant::now() + self.idle;
-        let timer = match &mut self.idled {
-            Some(timer) => {
-                timer.as_mut().reset(deadline);
-                timer
-            }
-            None => self.idled.insert(Box::pin(tokio::time::sleep_until(deadline))),
+        let now = Instant::now();
+        self.phase.set(WAITING);
+        self.since = now;
+        if self.timer.as_ref().is_none_or(|t| t.is_elapsed()) {
+            self.arm(cx, now);
+        }
+    }
+
+    /// A read that is pending while the connection waits for or reads a request: has its
+    /// deadline passed?
+    fn overdue(&mut self, cx: &mut Context<'_>) -> Option<&'static str> {
+        let phase = self.phase.get();
+        if phase == SERVING {
+            return None;
+        }
+        let fired = match &mut self.timer {
+            Some(timer) => timer.as_mut().poll(cx).is_ready(),
+            None => true,
         };
-        // Registers the wake-up; it cannot be due yet.
-        let _ = timer.as_mut().poll(cx);
+        if !fired {
+            return None;
+        }
+        let now = Instant::now();
+        if self.deadline().is_some_and(|d| now >= d) {
+            return Some(if phase == WAITING { "the connection sat idle" } else { "the request head took too long" });
+        }
+        self.arm(cx, now);
+        None
     }
 
     fn track<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
@@ -202,8 +352,6 @@ impl Capped {
     }
 }
 
-use std::future::Future as _;
-
 impl AsyncRead for Capped {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
@@ -214,17 +362,17 @@ impl AsyncRead for Capped {
         let poll = Pin::new(&mut this.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = poll
             && buf.filled().len() > before
+            && this.phase.get() == WAITING
         {
-            this.waiting = false;
+            this.phase.set(READING);
+            this.since = Instant::now();
         }
-        if !poll.is_pending() || !this.waiting {
+        if !poll.is_pending() {
             return poll;
         }
-        let idle = this.idle;
-        let timer = this.idled.get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection sat idle"))),
-            Poll::Pending => Poll::Pending,
+        match this.overdue(cx) {
+            Some(why) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why))),
+            None => Poll::Pending,
         }
     }
 }

@@ -47,7 +47,7 @@ pub(crate) fn router<S: Store>(state: AppState<S>, limits: crate::limits::Limits
     // The `unguarded` build (`cargo xtask bench exchange --compare-limits` only) leaves the
     // request guard out, to measure what it costs.
     #[cfg(not(feature = "unguarded"))]
-    let router = router.layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(limits), crate::limits::guard));
+    let router = router.layer(crate::limits::GuardLayer::new(limits));
     #[cfg(feature = "unguarded")]
     let _ = limits;
     let router = router.layer(TraceLayer::new_for_http());
