@@ -15,9 +15,16 @@ use serde_json::json;
 use crate::common::*;
 use crate::credentials::{admin_jwt, post_json};
 
+/// The installed SDK's package folder; fails the test when `cargo xtask setup` has not run.
 fn sdk_dir() -> PathBuf {
     let home = std::env::var_os("HOME").expect("HOME is set");
-    PathBuf::from(home).join(".cache/keyway-mcp-sdk/node_modules/@modelcontextprotocol/sdk")
+    let sdk = PathBuf::from(home).join(".cache/keyway-mcp-sdk/node_modules/@modelcontextprotocol/sdk");
+    assert!(
+        sdk.join("package.json").exists(),
+        "the MCP TypeScript SDK is not installed at {}: run `cargo xtask setup`",
+        sdk.display()
+    );
+    sdk
 }
 
 /// Runs `client.mjs`; `register(resource)` tells the hub of the MCP server once it listens.
@@ -28,11 +35,6 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let sdk = sdk_dir();
-    assert!(
-        sdk.join("package.json").exists(),
-        "the MCP TypeScript SDK is not installed at {}: run `cargo xtask setup`",
-        sdk.display()
-    );
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.mjs");
     let mut child = tokio::process::Command::new("node")
         .arg(&script)
@@ -116,7 +118,6 @@ async fn the_mcp_typescript_sdk_finds_an_issuer_with_a_path_at_the_inserted_addr
     .await;
     assert_eq!(hub.url, issuer);
     let sdk = sdk_dir();
-    assert!(sdk.join("package.json").exists(), "the MCP TypeScript SDK is not installed: run `cargo xtask setup`");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/discover.mjs");
     let out = tokio::process::Command::new("node")
         .arg(&script)
