@@ -19,11 +19,25 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// Clones share the offset and that floor: advancing one clone advances every clone, including
 /// the one a running hub holds.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Clock {
     offset_secs: Arc<AtomicI64>,
     /// The latest time given (or held with [`Clock::hold_at_least`]).
     floor: Arc<AtomicI64>,
+    /// The system reading [`Clock::freeze`] held, or [`NOT_FROZEN`].
+    frozen: Arc<AtomicI64>,
+}
+
+const NOT_FROZEN: i64 = i64::MIN;
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock {
+            offset_secs: Arc::default(),
+            floor: Arc::default(),
+            frozen: Arc::new(AtomicI64::new(NOT_FROZEN)),
+        }
+    }
 }
 
 impl Clock {
@@ -45,6 +59,14 @@ impl Clock {
         let _ = self.offset_secs.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| Some(cur.saturating_sub(secs)));
     }
 
+    /// Holds the system clock's reading where it is now, for this clock and its clones: from
+    /// then on the time moves only by [`Clock::advance`] and [`Clock::step_back`]. For tests
+    /// of an exact boundary, which a second of real time passing between two requests would
+    /// otherwise move.
+    pub fn freeze(&self) {
+        let _ = self.frozen.compare_exchange(NOT_FROZEN, system_secs(), Ordering::SeqCst, Ordering::SeqCst);
+    }
+
     /// Never gives a time before `t` from now on (a time the hub is known to have reached).
     pub fn hold_at_least(&self, t: i64) {
         self.floor.fetch_max(t, Ordering::SeqCst);
@@ -52,10 +74,9 @@ impl Clock {
 
     /// The system clock's reading plus the offset, which may run backwards.
     fn reading(&self) -> i64 {
-        let real = match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            // A clock set before 1970 is broken; treat it as the epoch rather than panicking.
-            Err(_) => 0,
+        let real = match self.frozen.load(Ordering::Relaxed) {
+            NOT_FROZEN => system_secs(),
+            held => held,
         };
         real.saturating_add(self.offset_secs.load(Ordering::SeqCst))
     }
@@ -83,6 +104,7 @@ impl fmt::Debug for Clock {
         f.debug_struct("Clock")
             .field("offset_secs", &self.offset_secs.load(Ordering::SeqCst))
             .field("floor", &self.floor.load(Ordering::SeqCst))
+            .field("frozen", &(self.frozen.load(Ordering::SeqCst) != NOT_FROZEN))
             .finish()
     }
 }
@@ -90,6 +112,15 @@ impl fmt::Debug for Clock {
 /// A duration in whole seconds as `i64`, saturating (settings are validated to be sane).
 pub(crate) fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The system clock in seconds since the Unix epoch.
+fn system_secs() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        // A clock set before 1970 is broken; treat it as the epoch rather than panicking.
+        Err(_) => 0,
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +157,17 @@ mod tests {
         assert_eq!(clock.now(), later);
         clock.hold_at_least(later - 10);
         assert_eq!(clock.now(), later);
+    }
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_advanced() {
+        let clock = Clock::system();
+        clock.freeze();
+        let t = clock.now();
+        // Past the next second of real time: the reading stays.
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_eq!(clock.now(), t);
+        clock.clone().advance(Duration::from_secs(59));
+        assert_eq!(clock.now(), t + 59);
     }
 }

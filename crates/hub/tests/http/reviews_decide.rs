@@ -112,6 +112,8 @@ async fn threshold_two_needs_two_distinct_reviewers() {
 #[tokio::test]
 async fn a_request_past_its_ttl_expires_exactly_and_is_recorded() {
     let hub = queue_hub().await;
+    // Exact to the second: real time passing between requests must not move it.
+    hub.clock.freeze();
     let dev = access_token_of(&hub, DEV).await;
     let rev = access_token_of(&hub, REV).await;
     let aud = access_token_of(&hub, AUD).await;

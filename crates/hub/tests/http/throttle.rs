@@ -60,6 +60,8 @@ async fn fail(
 #[tokio::test]
 async fn the_eleventh_wrong_password_is_refused_and_the_right_one_waits_for_the_window() {
     let hub = TestHub::start().await;
+    // Exact to the second: real time passing between requests must not move it.
+    hub.clock.freeze();
     let throttled = fail(&hub, 10, |_| USER.to_owned(), None).await;
     assert!(throttled > 0, "the delays grow before the limit");
 
