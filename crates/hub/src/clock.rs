@@ -32,11 +32,7 @@ const NOT_FROZEN: i64 = i64::MIN;
 
 impl Default for Clock {
     fn default() -> Clock {
-        Clock {
-            offset_secs: Arc::default(),
-            floor: Arc::default(),
-            frozen: Arc::new(AtomicI64::new(NOT_FROZEN)),
-        }
+        Clock { offset_secs: Arc::default(), floor: Arc::default(), frozen: Arc::new(AtomicI64::new(NOT_FROZEN)) }
     }
 }
 

@@ -179,7 +179,13 @@ pub(crate) struct CappedListener {
 }
 
 impl CappedListener {
-    pub(crate) fn new(inner: TcpListener, max: usize, stall: Duration, idle: Duration, head: Duration) -> CappedListener {
+    pub(crate) fn new(
+        inner: TcpListener,
+        max: usize,
+        stall: Duration,
+        idle: Duration,
+        head: Duration,
+    ) -> CappedListener {
         CappedListener { inner, permits: Arc::new(Semaphore::new(max.max(1))), stall, idle, head }
     }
 }

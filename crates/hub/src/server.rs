@@ -26,11 +26,7 @@ use crate::net::Peer;
 
 /// Serves `router` on `listener` until `stop` says `true` (or its sender is gone), then lets
 /// each open connection finish its request in flight and returns when all have closed.
-pub(crate) async fn serve(
-    mut listener: CappedListener,
-    router: Router,
-    mut stop: watch::Receiver<bool>,
-) {
+pub(crate) async fn serve(mut listener: CappedListener, router: Router, mut stop: watch::Receiver<bool>) {
     // Every connection task holds a receiver; the loop's end waits for them all to go.
     let (open_tx, open_rx) = watch::channel(());
     loop {

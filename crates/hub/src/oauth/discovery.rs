@@ -90,10 +90,8 @@ const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 /// when the issuer has none, is not this hub's metadata.
 pub(crate) async fn inserted<S: Store>(State(state): State<AppState<S>>, uri: Uri) -> Response {
     let asked = uri.path();
-    let suffix = asked
-        .strip_prefix(AUTHORIZATION_SERVER)
-        .or_else(|| asked.strip_prefix(OPENID_CONFIGURATION))
-        .unwrap_or(asked);
+    let suffix =
+        asked.strip_prefix(AUTHORIZATION_SERVER).or_else(|| asked.strip_prefix(OPENID_CONFIGURATION)).unwrap_or(asked);
     match issuer_path(&state.issuer) {
         Some(own) if own == suffix.trim_end_matches('/') => cacheable(Json(document(&state)).into_response()),
         Some(own) => Error::missing(format!(
